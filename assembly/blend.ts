@@ -1,0 +1,102 @@
+// CMS step: score assembly by payment year (cms-algorithm.md §9): normalized_m = raw_m / NF_m,
+// risk = Σ w_m × normalized_m, payment = risk × (1 − MACI). Which models, weights and NFs apply
+// to a member is the payment year's population table (layout.ts PB_*, POP_*, COMP_*, NF_*).
+import {
+  PB_N_POPS, PB_POPS, PB_COMPS, PB_NF_RULES, PB_CLAUSES, PB_F64, POP_PART, POP_SEL_START,
+  POP_SEL_COUNT, POP_COMP_START, POP_COMP_COUNT, POP_MACI_IDX, POP_STRIDE, COMP_MODEL,
+  COMP_WEIGHT_IDX, COMP_NF_START, COMP_NF_COUNT, COMP_STRIDE, NF_SEL_START, NF_SEL_COUNT,
+  NF_SEG_MASK_LO, NF_SEG_MASK_HI, NF_VALUE_IDX, NF_STRIDE, T_NORMALIZED, T_RISK, T_PAYMENT,
+} from "./layout";
+import { word, tableAt, popBlock } from "./pack";
+import { clausesHold } from "./clauses";
+import { emit, traceOn } from "./trace";
+
+/** Round half away from zero to 3 decimals, with a 1e-9 fuzz as SAS ROUND has. */
+export function round3(x: f64): f64 {
+  const r = Math.abs(x) * 1000.0;
+  let f = Math.floor(r);
+  if (r - f >= 0.5 - 1e-9) f += 1.0;
+  return x < 0 ? -f / 1000.0 : f / 1000.0;
+}
+
+/** Index of the first population of `part` (0 Part C, 1 Part D) that applies, or -1. */
+export function findPopulation(part: i32, vals: usize): i32 {
+  const n = word(popBlock, PB_N_POPS);
+  const pops = tableAt(popBlock, PB_POPS);
+  const clauses = tableAt(popBlock, PB_CLAUSES);
+  for (let i = 0; i < n; i++) {
+    const p = pops + <usize>(i * POP_STRIDE * 4);
+    if (word(p, POP_PART) != part) continue;
+    if (clausesHold(clauses, word(p, POP_SEL_START), word(p, POP_SEL_COUNT), vals)) return i;
+  }
+  return -1;
+}
+
+/** Bit mask of the models population `pop` blends. */
+export function populationModels(pop: i32): i32 {
+  if (pop < 0) return 0;
+  const p = tableAt(popBlock, PB_POPS) + <usize>(pop * POP_STRIDE * 4);
+  const comps = tableAt(popBlock, PB_COMPS);
+  let mask = 0;
+  const cs = word(p, POP_COMP_START);
+  const ce = cs + word(p, POP_COMP_COUNT);
+  for (let c = cs; c < ce; c++) mask |= 1 << word(comps + <usize>(c * COMP_STRIDE * 4), COMP_MODEL);
+  return mask;
+}
+
+/**
+ * Blend population `pop` from per-model raw scores and segments (arrays indexed by model).
+ * Writes normalized scores per model to normOut; returns the risk score (NaN when a component
+ * model was not scored or has no segment). The payment score goes to paymentOut.
+ */
+export function blend(
+  pop: i32, vals: usize, raw: usize, segOf: usize, normOut: usize, round: bool, paymentOut: usize,
+): f64 {
+  store<f64>(paymentOut, NaN);
+  if (pop < 0) return NaN;
+  const p = tableAt(popBlock, PB_POPS) + <usize>(pop * POP_STRIDE * 4);
+  const comps = tableAt(popBlock, PB_COMPS);
+  const nfRules = tableAt(popBlock, PB_NF_RULES);
+  const clauses = tableAt(popBlock, PB_CLAUSES);
+  const f64s = tableAt(popBlock, PB_F64);
+  let risk: f64 = 0;
+  const cs = word(p, POP_COMP_START);
+  const ce = cs + word(p, POP_COMP_COUNT);
+  for (let c = cs; c < ce; c++) {
+    const cp = comps + <usize>(c * COMP_STRIDE * 4);
+    const m = word(cp, COMP_MODEL);
+    const r = load<f64>(raw + (<usize>m << 3));
+    const seg = load<i32>(segOf + (<usize>m << 2));
+    if (isNaN(r) || seg < 0) return NaN;
+    let nf: f64 = NaN;
+    const ns = word(cp, COMP_NF_START);
+    const ne = ns + word(cp, COMP_NF_COUNT);
+    for (let k = ns; k < ne; k++) {
+      const np = nfRules + <usize>(k * NF_STRIDE * 4);
+      const segBit: u32 = seg < 32 ? (<u32>1 << <u32>seg) : 0;
+      const segBitHi: u32 = seg >= 32 ? (<u32>1 << <u32>(seg - 32)) : 0;
+      const lo = <u32>word(np, NF_SEG_MASK_LO);
+      const hi = <u32>word(np, NF_SEG_MASK_HI);
+      if ((lo & segBit) == 0 && (hi & segBitHi) == 0) continue;
+      if (!clausesHold(clauses, word(np, NF_SEL_START), word(np, NF_SEL_COUNT), vals)) continue;
+      nf = load<f64>(f64s + (<usize>word(np, NF_VALUE_IDX) << 3));
+      break;
+    }
+    if (isNaN(nf)) return NaN;
+    let norm = r / nf;
+    if (round) norm = round3(norm);
+    store<f64>(normOut + (<usize>m << 3), norm);
+    if (traceOn) emit(T_NORMALIZED, c, m, pop, norm);
+    risk += load<f64>(f64s + (<usize>word(cp, COMP_WEIGHT_IDX) << 3)) * norm;
+  }
+  if (round) risk = round3(risk);
+  const maci = load<f64>(f64s + (<usize>word(p, POP_MACI_IDX) << 3));
+  let payment = risk * (1.0 - maci);
+  if (round) payment = round3(payment);
+  store<f64>(paymentOut, payment);
+  if (traceOn) {
+    emit(T_RISK, word(p, POP_PART), 0, pop, risk);
+    emit(T_PAYMENT, word(p, POP_PART), 0, pop, payment);
+  }
+  return risk;
+}

@@ -1,0 +1,49 @@
+// CMS steps: model-specific pre-hierarchy rules (cms-algorithm.md §3.2 V28 heart patch, §6.1
+// and §7 ESRD renal zeroing) and hierarchies in published order (§1.4: each rule tests the
+// parent's *current* value, so 62 ⊃ 63 ⊃ 202 keeps {62, 202}). Tables: MB_PRE, MB_HIER.
+import { emit, traceOn } from "./trace";
+import { T_PRE_ZERO, T_HIER_DROP } from "./layout";
+
+export function applyPreHierarchy(
+  flags: usize, pre: usize, nPre: i32, intPool: usize, ccNum: usize, model: i32,
+): void {
+  for (let r = 0; r < nPre; r++) {
+    const p = pre + <usize>(r * 12);
+    const target = load<i32>(p);
+    if (load<u8>(flags + <usize>target) == 0) continue;
+    const ls = load<i32>(p, 4);
+    const lc = load<i32>(p, 8);
+    let keep = false;
+    for (let i = 0; i < lc; i++) {
+      if (load<u8>(flags + <usize>load<i32>(intPool + (<usize>(ls + i) << 2))) != 0) {
+        keep = true;
+        break;
+      }
+    }
+    if (!keep) {
+      store<u8>(flags + <usize>target, 0);
+      if (traceOn) emit(T_PRE_ZERO, 0, model, load<i32>(ccNum + (<usize>target << 2)), 0);
+    }
+  }
+}
+
+export function applyHierarchy(
+  flags: usize, hier: usize, nHier: i32, intPool: usize, ccNum: usize, model: i32,
+): void {
+  for (let r = 0; r < nHier; r++) {
+    const p = hier + <usize>(r * 12);
+    const parent = load<i32>(p);
+    if (load<u8>(flags + <usize>parent) == 0) continue;
+    const cs = load<i32>(p, 4);
+    const cc = load<i32>(p, 8);
+    for (let i = 0; i < cc; i++) {
+      const child = load<i32>(intPool + (<usize>(cs + i) << 2));
+      if (load<u8>(flags + <usize>child) != 0) {
+        store<u8>(flags + <usize>child, 0);
+        if (traceOn) {
+          emit(T_HIER_DROP, load<i32>(ccNum + (<usize>parent << 2)), model, load<i32>(ccNum + (<usize>child << 2)), 0);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,189 @@
+// CMS steps for one member under one model: dx → CC with edits (§1.2–1.3), pre-hierarchy rules
+// and hierarchies (§1.4), diagnostic groups, interactions and count variables (§3.3–3.4),
+// segment selection (§2) and the coefficient sum (§1.6). Every model-specific fact comes from
+// the model block (layout.ts MB_*); nothing here names a model.
+import {
+  MB_N_CC, MB_CC_NUM, MB_CODE_CC_START, MB_CC_LIST, MB_CODE_EDIT_START, MB_EDITS, MB_CLAUSES,
+  MB_N_PRE, MB_PRE, MB_INT_POOL, MB_N_HIER, MB_HIER, MB_GROUP_MASK, MB_VARS, MB_N_SEGS, MB_SEGS,
+  MB_TERM_VAR, MB_TERM_COEF, SEG_SEL_START, SEG_SEL_COUNT, SEG_USES_HCCS, SEG_HCC_COEF,
+  SEG_TERM_START, SEG_TERM_COUNT, SEG_DIV_START, SEG_DIV_COUNT, SEG_STRIDE, V_COUNT,
+  T_DX_CC, T_EDIT, T_SEGMENT, T_HCC_TERM, T_VAR_TERM, T_DIVISOR, T_RAW,
+} from "./layout";
+import { word, tableAt, modelBlock } from "./pack";
+import { clausesHold } from "./clauses";
+import { applyEdits, EDIT_NONE, EDIT_INVALID } from "./edits";
+import { applyPreHierarchy, applyHierarchy } from "./hierarchy";
+import { emit, traceOn } from "./trace";
+
+// Scratch owned by the kernel, reserved by index.ts at pack install (sized to the pack).
+export let ccFlags: usize = 0; // u8[maxCC]
+export let setList: usize = 0; // i32[maxSet]
+export let setCap: i32 = 0;
+export let firedSlot: usize = 0; // i32
+
+// Results of the last scoreModel call.
+export let lastSegment: i32 = -1;
+export let lastEdits: i32 = 0;
+
+@inline
+function setCc(cc: i32, nSet: i32): i32 {
+  if (load<u8>(ccFlags + <usize>cc) == 0) {
+    store<u8>(ccFlags + <usize>cc, 1);
+    if (nSet < setCap) {
+      store<i32>(setList + (<usize>nSet << 2), cc);
+      return nSet + 1;
+    }
+  }
+  return nSet;
+}
+
+/**
+ * Score model `m` for the member whose code ids are codeIds[0..nDx). Writes the kept HCC numbers
+ * (ascending) to hccOut and returns the raw score (NaN when no segment applies). The number of
+ * HCCs written is left in the V_COUNT slot of `vals`.
+ */
+export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn: bool, hccOut: usize): f64 {
+  const mb = modelBlock(m);
+  const nCC = word(mb, MB_N_CC);
+  const ccNum = tableAt(mb, MB_CC_NUM);
+  const intPool = tableAt(mb, MB_INT_POOL);
+  const clausePool = tableAt(mb, MB_CLAUSES);
+  memory.fill(ccFlags, 0, <usize>nCC);
+  lastEdits = 0;
+
+  // dx → CC, with edits
+  const codeCcStart = tableAt(mb, MB_CODE_CC_START);
+  const ccList = tableAt(mb, MB_CC_LIST);
+  const codeEditStart = tableAt(mb, MB_CODE_EDIT_START);
+  const edits = tableAt(mb, MB_EDITS);
+  let nSet: i32 = 0;
+  for (let d = 0; d < nDx; d++) {
+    const id = load<i32>(codeIds + (<usize>d << 2));
+    if (id < 0) continue;
+    const es = load<i32>(codeEditStart + (<usize>id << 2));
+    const ee = load<i32>(codeEditStart + (<usize>(id + 1) << 2));
+    if (es != ee) {
+      const r = applyEdits(edits, clausePool, es, ee, vals, mceOn, firedSlot);
+      if (r != EDIT_NONE) {
+        lastEdits++;
+        if (traceOn) emit(T_EDIT, d, m, load<i32>(firedSlot), 0);
+        if (r != EDIT_INVALID) {
+          nSet = setCc(r, nSet);
+          if (traceOn) emit(T_DX_CC, d, m, load<i32>(ccNum + (<usize>r << 2)), 1);
+        }
+        continue;
+      }
+    }
+    const cs = load<i32>(codeCcStart + (<usize>id << 2));
+    const ce = load<i32>(codeCcStart + (<usize>(id + 1) << 2));
+    for (let i = cs; i < ce; i++) {
+      const cc = load<i32>(ccList + (<usize>i << 2));
+      nSet = setCc(cc, nSet);
+      if (traceOn) emit(T_DX_CC, d, m, load<i32>(ccNum + (<usize>cc << 2)), 0);
+    }
+  }
+
+  // model-specific rules, then hierarchies (only when some CC is set)
+  let count: i32 = 0;
+  let maskLo: u32 = 0;
+  let maskHi: u32 = 0;
+  if (nSet > 0) {
+    applyPreHierarchy(ccFlags, tableAt(mb, MB_PRE), word(mb, MB_N_PRE), intPool, ccNum, m);
+    applyHierarchy(ccFlags, tableAt(mb, MB_HIER), word(mb, MB_N_HIER), intPool, ccNum, m);
+    // kept HCCs, ascending by local index (= ascending CC number); groups as a bit mask
+    const gm = tableAt(mb, MB_GROUP_MASK);
+    for (let i = 0; i < nSet; i++) {
+      const cc = load<i32>(setList + (<usize>i << 2));
+      if (load<u8>(ccFlags + <usize>cc) == 0) continue;
+      let j = count;
+      while (j > 0 && load<i32>(hccOut + (<usize>(j - 1) << 2)) > cc) {
+        store<i32>(hccOut + (<usize>j << 2), load<i32>(hccOut + (<usize>(j - 1) << 2)));
+        j--;
+      }
+      store<i32>(hccOut + (<usize>j << 2), cc);
+      count++;
+      maskLo |= load<u32>(gm + (<usize>cc << 3));
+      maskHi |= load<u32>(gm + (<usize>cc << 3), 4);
+    }
+  }
+  store<i32>(vals + (<usize>V_COUNT << 2), count);
+
+  // segment selection: first segment whose clauses hold
+  const segs = tableAt(mb, MB_SEGS);
+  const nSegs = word(mb, MB_N_SEGS);
+  let seg: usize = 0;
+  let s = 0;
+  for (; s < nSegs; s++) {
+    seg = segs + <usize>(s * SEG_STRIDE * 4);
+    if (clausesHold(clausePool, word(seg, SEG_SEL_START), word(seg, SEG_SEL_COUNT), vals)) break;
+  }
+  // translate local indices to CC numbers for the caller
+  for (let i = 0; i < count; i++) {
+    const p = hccOut + (<usize>i << 2);
+    store<i32>(p, load<i32>(ccNum + (<usize>load<i32>(p) << 2)));
+  }
+  if (s == nSegs) {
+    lastSegment = -1;
+    return NaN;
+  }
+  lastSegment = s;
+  if (traceOn) emit(T_SEGMENT, 0, m, s, 0);
+
+  // coefficient sum
+  let score: f64 = 0;
+  if (word(seg, SEG_USES_HCCS) != 0 && count > 0) {
+    // hccOut holds CC numbers now; walk the kept local flags again for the coefficients
+    const coef = tableAt(seg, SEG_HCC_COEF);
+    for (let i = 0; i < nSet; i++) {
+      const cc = load<i32>(setList + (<usize>i << 2));
+      if (load<u8>(ccFlags + <usize>cc) == 0) continue;
+      const c = load<f64>(coef + (<usize>cc << 3));
+      score += c;
+      if (traceOn) emit(T_HCC_TERM, load<i32>(ccNum + (<usize>cc << 2)), m, 0, c);
+    }
+  }
+  const vars = tableAt(mb, MB_VARS);
+  const termVar = tableAt(mb, MB_TERM_VAR);
+  const termCoef = tableAt(mb, MB_TERM_COEF);
+  const ts = word(seg, SEG_TERM_START);
+  const te = ts + word(seg, SEG_TERM_COUNT);
+  for (let t = ts; t < te; t++) {
+    const v = load<i32>(termVar + (<usize>t << 2));
+    if (varHolds(vars, v, clausePool, vals, maskLo, maskHi)) {
+      const c = load<f64>(termCoef + (<usize>t << 3));
+      score += c;
+      if (traceOn) emit(T_VAR_TERM, v, m, 0, c);
+    }
+  }
+  const ds = word(seg, SEG_DIV_START);
+  const de = ds + word(seg, SEG_DIV_COUNT);
+  for (let t = ds; t < de; t++) {
+    const v = load<i32>(termVar + (<usize>t << 2));
+    if (varHolds(vars, v, clausePool, vals, maskLo, maskHi)) {
+      const c = load<f64>(termCoef + (<usize>t << 3));
+      score = score / c;
+      if (traceOn) emit(T_DIVISOR, v, m, 0, c);
+    }
+  }
+  if (traceOn) emit(T_RAW, 0, m, s, score);
+  return score;
+}
+
+@inline
+function varHolds(vars: usize, v: i32, clausePool: usize, vals: usize, maskLo: u32, maskHi: u32): bool {
+  const p = vars + <usize>(v * 16);
+  const needLo = load<u32>(p);
+  const needHi = load<u32>(p, 4);
+  if ((maskLo & needLo) != needLo || (maskHi & needHi) != needHi) return false;
+  return clausesHold(clausePool, load<i32>(p, 8), load<i32>(p, 12), vals);
+}
+
+/** Largest CC count over the pack's models (sizes the kernel scratch). */
+export function maxCcCount(nModels: i32): i32 {
+  let mx = 0;
+  for (let m = 0; m < nModels; m++) {
+    const n = word(modelBlock(m), MB_N_CC);
+    if (n > mx) mx = n;
+  }
+  return mx;
+}

@@ -1,0 +1,143 @@
+// Engine API: a payment year's pack in a kernel; score batches, explain one member.
+// Pure: the caller provides the compiled Wasm module and the pack (src/load.ts does I/O).
+import * as L from "./layout.js";
+import { Kernel, type BatchResult, type EncodedBatch } from "./kernel.js";
+import type { Pack, PackMeta } from "./pack-builder.js";
+import { encodeMembers, parseDateDays, type MemberInput } from "./member.js";
+import { decodeExplanation, type Explanation } from "./explain.js";
+import { UsageError } from "../errors.js";
+
+export interface EngineOptions {
+  /** Model ids to score (e.g. ["V28"]); empty or undefined = what the payment year uses. */
+  models?: readonly string[];
+  /** Apply MCE plausibility edits where the data has them (default true). */
+  mceEdits?: boolean;
+  /** "round3" (CMS reporting, default) or "none" (full precision). */
+  rounding?: "round3" | "none";
+}
+
+export interface OutputRecord {
+  member_id: string;
+  payment_year: number;
+  risk_score: number | null;
+  payment_score: number | null;
+  rx_risk_score: number | null;
+  [model: string]: unknown;
+  dx_malformed: number;
+  dx_unmapped: number;
+  edits_applied: number;
+  error: string | null;
+  orec_default: boolean;
+  dual_default: boolean;
+  rx_plan_default: boolean;
+}
+
+export const KERNEL_ERRORS: Record<number, string> = {
+  [L.ERR_AGE]: "age: no usable age or birth_date",
+  [L.ERR_SEX]: "sex: missing or not M/F",
+};
+
+export class Engine {
+  readonly meta: PackMeta;
+  readonly kernel: Kernel;
+  readonly modelMask: number;
+  readonly options: number;
+  readonly asOfDays: number;
+  readonly scoredModels: number[];
+
+  constructor(module: WebAssembly.Module, pack: Pack, opts: EngineOptions = {}) {
+    this.meta = pack.meta;
+    this.kernel = new Kernel(module, pack.bytes);
+    let mask = 0;
+    for (const id of opts.models ?? []) {
+      const i = pack.meta.models.findIndex((m) => m.id === id.toUpperCase());
+      if (i < 0) {
+        throw new UsageError(
+          `model ${id} is not available for PY${pack.meta.paymentYear} (have ${pack.meta.models.map((m) => m.id).join(", ")})`,
+        );
+      }
+      mask |= 1 << i;
+    }
+    this.modelMask = mask;
+    this.options = (opts.mceEdits === false ? 0 : L.OPT_MCE) | (opts.rounding === "none" ? 0 : L.OPT_ROUND3);
+    const asOf = parseDateDays(pack.meta.asOf);
+    if (asOf === null) throw new UsageError(`bad as-of date ${pack.meta.asOf}`);
+    this.asOfDays = asOf;
+    // models that can appear in output: requested, or any the payment year's populations use
+    const used = new Set<number>();
+    if (mask !== 0) pack.meta.models.forEach((_, i) => (mask & (1 << i)) !== 0 && used.add(i));
+    else for (const p of pack.meta.populations) for (const m of p.models) used.add(m);
+    this.scoredModels = [...used].sort((a, b) => a - b);
+  }
+
+  /** Column prefix of a model in output records: V28 → v28, ESRD24 → esrd24. */
+  static columnPrefix(id: string): string {
+    return id.toLowerCase();
+  }
+
+  scoreEncoded(batch: EncodedBatch): BatchResult {
+    return this.kernel.score(batch, { modelMask: this.modelMask, options: this.options, asOfDays: this.asOfDays });
+  }
+
+  /** Score member records; one output record per input, in order. */
+  scoreMembers(members: readonly MemberInput[]): OutputRecord[] {
+    const { batch, errors } = encodeMembers(members);
+    const r = this.scoreEncoded(batch);
+    return members.map((m, i) => this.decodeRecord(r, i, m.member_id, errors[i] ?? null));
+  }
+
+  /** One output record from kernel results; `valueError` (input parsing) wins over scores. */
+  decodeRecord(r: BatchResult, i: number, memberId: string, valueError: string | null): OutputRecord {
+    const f = r.memberF64;
+    const mi = r.memberI32;
+    const ib = i * L.NOUT_I;
+    const kErr = mi[ib + L.OUT_ERROR] ?? 0;
+    const error = valueError ?? (kErr !== 0 ? (KERNEL_ERRORS[kErr] ?? `error ${kErr}`) : null);
+    const flags = mi[ib + L.OUT_FLAGS] ?? 0;
+    const num = (x: number | undefined): number | null => (error !== null || x === undefined || Number.isNaN(x) ? null : x);
+    const rec: OutputRecord = {
+      member_id: memberId,
+      payment_year: this.meta.paymentYear,
+      risk_score: num(f[i * L.NOUT_F + L.OUT_RISK]),
+      payment_score: num(f[i * L.NOUT_F + L.OUT_PAYMENT]),
+      rx_risk_score: num(f[i * L.NOUT_F + L.OUT_RX_RISK]),
+      dx_malformed: mi[ib + L.OUT_DX_MALFORMED] ?? 0,
+      dx_unmapped: mi[ib + L.OUT_DX_UNMAPPED] ?? 0,
+      edits_applied: mi[ib + L.OUT_EDITS] ?? 0,
+      error,
+      orec_default: (flags & L.FLAG_OREC_DEFAULT) !== 0,
+      dual_default: (flags & L.FLAG_DUAL_DEFAULT) !== 0,
+      rx_plan_default: (flags & L.FLAG_RX_PLAN_DEFAULT) !== 0,
+    };
+    for (const m of this.scoredModels) {
+      const meta = this.meta.models[m];
+      if (!meta) continue;
+      const p = Engine.columnPrefix(meta.id);
+      const o = (i * r.nModels + m) * 3;
+      const seg = r.modelI32[o] ?? -1;
+      const start = r.modelI32[o + 1] ?? 0;
+      const count = r.modelI32[o + 2] ?? 0;
+      const raw = r.modelF64[(i * r.nModels + m) * 2];
+      const norm = r.modelF64[(i * r.nModels + m) * 2 + 1];
+      rec[`${p}_raw_score`] = num(raw);
+      rec[`${p}_normalized_score`] = num(norm);
+      rec[`${p}_segment`] = error === null && seg >= 0 ? (meta.segments[seg]?.id ?? null) : null;
+      rec[`${p}_hccs`] =
+        error === null && seg >= 0 ? Array.from(r.hccs.subarray(start, start + count), (h) => `${meta.hccPrefix}${h}`) : null;
+    }
+    return rec;
+  }
+
+  /** Explain one member step by step, from the kernel's detail mode. */
+  explain(member: MemberInput): Explanation {
+    const { batch, errors } = encodeMembers([member]);
+    const r = this.kernel.score(batch, {
+      modelMask: this.modelMask,
+      options: this.options | L.OPT_TRACE,
+      asOfDays: this.asOfDays,
+      traceCap: 4096,
+    });
+    const record = this.decodeRecord(r, 0, member.member_id, errors[0] ?? null);
+    return decodeExplanation(this.meta, r, member.diagnosis_codes ?? [], record, r.memberI32[L.OUT_AGE] ?? -1);
+  }
+}

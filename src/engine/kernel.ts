@@ -1,0 +1,172 @@
+// Thin host wrapper around the Wasm kernel: installs a pack, keeps batch buffers at their
+// high-water mark, and copies results out. Pure: the caller supplies the compiled module.
+import * as L from "./layout.js";
+import { InternalError } from "../errors.js";
+
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  reserve(bytes: number): number;
+  mark(): number;
+  release(to: number): void;
+  setPack(ptr: number): number;
+  scoreBatch(desc: number): number;
+  computeAge(dobDays: number, asOfDays: number): number;
+  roundScore(x: number): number;
+  ABI_NIN: WebAssembly.Global;
+  ABI_NVAL: WebAssembly.Global;
+  ABI_NOUT_F: WebAssembly.Global;
+  ABI_NOUT_I: WebAssembly.Global;
+  ABI_PACK_VERSION: WebAssembly.Global;
+}
+
+/** Members in the kernel's input layout: Arrow List<Utf8> offsets for the diagnosis codes. */
+export interface EncodedBatch {
+  n: number;
+  attrs: Int32Array; // n * NIN
+  memberOffsets: Int32Array; // n + 1, into codeOffsets
+  codeOffsets: Int32Array; // into codeBytes
+  codeBytes: Uint8Array;
+}
+
+/** Kernel results for one batch (views copied out of Wasm memory). */
+export interface BatchResult {
+  n: number;
+  nModels: number;
+  memberF64: Float64Array; // n * NOUT_F
+  memberI32: Int32Array; // n * NOUT_I
+  modelF64: Float64Array; // n * nModels * 2 (raw, normalized)
+  modelI32: Int32Array; // n * nModels * 3 (segment, hccStart, hccCount)
+  hccs: Int32Array;
+  trace: Int32Array; // TRACE_STRIDE/4 words per record (f64 at words 4–5)
+  traceF64: Float64Array;
+}
+
+interface Region {
+  ptr: number;
+  bytes: number;
+}
+
+export class Kernel {
+  private readonly x: KernelExports;
+  private readonly nModels: number;
+  private readonly base: number; // memory mark after the pack
+  private regions: Record<string, Region> = {};
+  private desc = 0;
+
+  constructor(module: WebAssembly.Module, pack: Uint8Array) {
+    const inst = new WebAssembly.Instance(module, { env: { abort: kernelAbort } });
+    this.x = inst.exports as unknown as KernelExports;
+    if (this.x.ABI_NIN.value !== L.NIN || this.x.ABI_NOUT_I.value !== L.NOUT_I || this.x.ABI_PACK_VERSION.value !== L.PK_VERSION) {
+      throw new InternalError("kernel ABI does not match src/engine/layout.ts; rebuild (npm run build)");
+    }
+    const p = this.x.reserve(pack.byteLength);
+    new Uint8Array(this.x.memory.buffer, p, pack.byteLength).set(pack);
+    const rc = this.x.setPack(p);
+    if (rc !== 0) throw new InternalError(`kernel rejected the model pack (code ${rc})`);
+    this.nModels = new Int32Array(this.x.memory.buffer, p + L.PH_N_MODELS * 4, 1)[0] ?? 0;
+    this.desc = this.x.reserve(L.NDESC * 4);
+    this.base = this.x.mark();
+  }
+
+  get models(): number {
+    return this.nModels;
+  }
+
+  computeAge(dobDays: number, asOfDays: number): number {
+    return this.x.computeAge(dobDays, asOfDays);
+  }
+
+  roundScore(x: number): number {
+    return this.x.roundScore(x);
+  }
+
+  /** (Re)reserve every batch buffer when a need exceeds the high-water mark. */
+  private ensure(needs: Record<string, number>): void {
+    let grow = false;
+    for (const [k, b] of Object.entries(needs)) if ((this.regions[k]?.bytes ?? -1) < b) grow = true;
+    if (!grow) return;
+    this.x.release(this.base);
+    const next: Record<string, Region> = {};
+    for (const [k, b] of Object.entries(needs)) {
+      const bytes = Math.max(b, Math.ceil((this.regions[k]?.bytes ?? 0) * 1.5), 64);
+      next[k] = { ptr: this.x.reserve(bytes), bytes };
+    }
+    this.regions = next;
+  }
+
+  private ptr(k: string): number {
+    const r = this.regions[k];
+    if (!r) throw new InternalError(`kernel region ${k} missing`);
+    return r.ptr;
+  }
+
+  score(b: EncodedBatch, opts: { modelMask: number; options: number; asOfDays: number; traceCap?: number }): BatchResult {
+    const n = b.n;
+    const nm = this.nModels;
+    const nCodes = b.memberOffsets[n] ?? 0;
+    let maxDx = 0;
+    for (let i = 0; i < n; i++) maxDx = Math.max(maxDx, (b.memberOffsets[i + 1] ?? 0) - (b.memberOffsets[i] ?? 0));
+    const traceCap = opts.traceCap ?? 0;
+    // each scored model writes at most min(#CCs, 3 per code + 1) HCCs; the kernel also keeps
+    // a model's full CC count free before scoring it
+    const hccCap = nm * (nCodes * 3 + n) + 1024;
+    this.ensure({
+      attrs: b.attrs.byteLength,
+      memberOffsets: b.memberOffsets.byteLength,
+      codeOffsets: b.codeOffsets.byteLength,
+      codeBytes: b.codeBytes.byteLength,
+      outF: n * L.NOUT_F * 8,
+      outI: n * L.NOUT_I * 4,
+      outMF: n * nm * 16,
+      outMI: n * nm * 12,
+      hcc: hccCap * 4,
+      trace: traceCap * L.TRACE_STRIDE,
+      scratch: (maxDx + 1) * 4,
+    });
+    const mem = (): ArrayBuffer => this.x.memory.buffer;
+    new Int32Array(mem(), this.ptr("attrs"), b.attrs.length).set(b.attrs);
+    new Int32Array(mem(), this.ptr("memberOffsets"), b.memberOffsets.length).set(b.memberOffsets);
+    new Int32Array(mem(), this.ptr("codeOffsets"), b.codeOffsets.length).set(b.codeOffsets);
+    new Uint8Array(mem(), this.ptr("codeBytes"), b.codeBytes.length).set(b.codeBytes);
+    const d = new Int32Array(mem(), this.desc, L.NDESC);
+    d.fill(0);
+    d[L.D_N] = n;
+    d[L.D_IN] = this.ptr("attrs");
+    d[L.D_MEMBER_OFFSETS] = this.ptr("memberOffsets");
+    d[L.D_CODE_OFFSETS] = this.ptr("codeOffsets");
+    d[L.D_CODE_BYTES] = this.ptr("codeBytes");
+    d[L.D_MODEL_MASK] = opts.modelMask;
+    d[L.D_OPTIONS] = opts.options;
+    d[L.D_OUT_MEMBER_F64] = this.ptr("outF");
+    d[L.D_OUT_MEMBER_I32] = this.ptr("outI");
+    d[L.D_OUT_MODEL_F64] = this.ptr("outMF");
+    d[L.D_OUT_MODEL_I32] = this.ptr("outMI");
+    d[L.D_OUT_HCC] = this.ptr("hcc");
+    d[L.D_OUT_HCC_CAP] = Math.floor((this.regions["hcc"]?.bytes ?? 0) / 4);
+    d[L.D_TRACE] = this.ptr("trace");
+    d[L.D_TRACE_CAP] = traceCap;
+    d[L.D_ASOF_DAYS] = opts.asOfDays;
+    d[L.D_SCRATCH] = this.ptr("scratch");
+    const rc = this.x.scoreBatch(this.desc);
+    if (rc !== 0) throw new InternalError(`kernel scoreBatch failed (code ${rc}): HCC output pool too small`);
+    const dv = new Int32Array(mem(), this.desc, L.NDESC);
+    const hccLen = dv[L.D_OUT_HCC_LEN] ?? 0;
+    const traceLen = dv[L.D_TRACE_LEN] ?? 0;
+    const traceBytes = mem().slice(this.ptr("trace"), this.ptr("trace") + traceLen * L.TRACE_STRIDE);
+    return {
+      n,
+      nModels: nm,
+      memberF64: new Float64Array(mem().slice(this.ptr("outF"), this.ptr("outF") + n * L.NOUT_F * 8)),
+      memberI32: new Int32Array(mem().slice(this.ptr("outI"), this.ptr("outI") + n * L.NOUT_I * 4)),
+      modelF64: new Float64Array(mem().slice(this.ptr("outMF"), this.ptr("outMF") + n * nm * 16)),
+      modelI32: new Int32Array(mem().slice(this.ptr("outMI"), this.ptr("outMI") + n * nm * 12)),
+      hccs: new Int32Array(mem().slice(this.ptr("hcc"), this.ptr("hcc") + hccLen * 4)),
+      trace: new Int32Array(traceBytes),
+      traceF64: new Float64Array(traceBytes),
+    };
+  }
+}
+
+function kernelAbort(): never {
+  throw new InternalError("kernel abort: broken invariant");
+}
