@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { DataError } from "../errors.js";
 import { parseCsv } from "./csv.js";
-import { MODEL_IDS, PAYMENT_YEARS, SOURCES, type CrosswalkSource, type ModelId } from "./sources.js";
+import { CROSSWALK_CORRECTIONS, MODEL_IDS, PAYMENT_YEARS, SOURCES, type CrosswalkSource, type ModelId } from "./sources.js";
 import { readRules, type RulesFile } from "./rules.js";
 import { writeTable, type ManifestEntry, type Manifest, MANIFEST_VERSION } from "./manifest.js";
 
@@ -338,7 +338,13 @@ export function importReferenceData(sourceRoot: string, dataDir: string): Import
       }
       const kept = new Set<string>();
       let dropped = 0;
+      const corrected: string[] = [];
       for (const [code, cc] of xw) {
+        const fix = CROSSWALK_CORRECTIONS.find((c) => c.model === model && c.dropCc === cc && c.codes.includes(code));
+        if (fix) {
+          corrected.push(`${code}→${cc}`);
+          continue;
+        }
         if (payment.has(cc)) kept.add(`${code}\t${cc}`);
         else dropped++;
       }
@@ -346,6 +352,7 @@ export function importReferenceData(sourceRoot: string, dataDir: string): Import
       const xwSource = xs.kind === "pf" ? src.ref(`${xs.folder}/diag_to_category_map.txt`) : src.ref(xs.file);
       const e = writeTable(dataDir, join(dir, "crosswalk.tsv"), "code\tcc\n" + xwRows.join("\n") + "\n", xwRows.length, [xwSource]);
       e.notes = `${dropped} source rows map to CCs outside the ${payment.size} payment ${rules.hccPrefix}s and were dropped`;
+      if (corrected.length > 0) e.notes += `; corrections applied (rows removed): ${corrected.join(", ")} — see CROSSWALK_CORRECTIONS in src/data/sources.ts`;
       entries.push(e);
 
       const hier = readHierarchy(src, model, year);

