@@ -9,20 +9,22 @@ import { UnavailableError } from "./errors.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-let cachedModule: WebAssembly.Module | undefined;
+const cachedModules = new Map<string, WebAssembly.Module>();
 
 /** The compiled kernel (release build; HCC_WASM=debug selects the debug build). */
 export function loadKernelModule(): WebAssembly.Module {
-  if (cachedModule) return cachedModule;
   const file = join(root, "build", process.env["HCC_WASM"] === "debug" ? "kernel.debug.wasm" : "kernel.wasm");
+  const cached = cachedModules.get(file);
+  if (cached) return cached;
   let bytes: Buffer;
   try {
     bytes = readFileSync(file);
   } catch (e) {
     throw new UnavailableError(`${file}: kernel not built; run 'npm run build'`, e);
   }
-  cachedModule = new WebAssembly.Module(bytes);
-  return cachedModule;
+  const module = new WebAssembly.Module(bytes);
+  cachedModules.set(file, module);
+  return module;
 }
 
 export interface LoadOptions extends EngineOptions {
