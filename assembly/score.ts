@@ -117,31 +117,28 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
     seg = segs + <usize>(s * SEG_STRIDE * 4);
     if (clausesHold(clausePool, word(seg, SEG_SEL_START), word(seg, SEG_SEL_COUNT), vals)) break;
   }
-  // translate local indices to CC numbers for the caller
+  // coefficient sum over kept HCCs in ascending order (so dx order cannot change rounding),
+  // then translate local indices to CC numbers for the caller
+  let score: f64 = 0;
+  const usesHccs = s < nSegs && word(seg, SEG_USES_HCCS) != 0;
+  const coef = usesHccs ? tableAt(seg, SEG_HCC_COEF) : 0;
+  if (s < nSegs && traceOn) emit(T_SEGMENT, 0, m, s, 0);
   for (let i = 0; i < count; i++) {
     const p = hccOut + (<usize>i << 2);
-    store<i32>(p, load<i32>(ccNum + (<usize>load<i32>(p) << 2)));
+    const cc = load<i32>(p);
+    const num = load<i32>(ccNum + (<usize>cc << 2));
+    if (usesHccs) {
+      const c = load<f64>(coef + (<usize>cc << 3));
+      score += c;
+      if (traceOn) emit(T_HCC_TERM, num, m, 0, c);
+    }
+    store<i32>(p, num);
   }
   if (s == nSegs) {
     lastSegment = -1;
     return NaN;
   }
   lastSegment = s;
-  if (traceOn) emit(T_SEGMENT, 0, m, s, 0);
-
-  // coefficient sum
-  let score: f64 = 0;
-  if (word(seg, SEG_USES_HCCS) != 0 && count > 0) {
-    // hccOut holds CC numbers now; walk the kept local flags again for the coefficients
-    const coef = tableAt(seg, SEG_HCC_COEF);
-    for (let i = 0; i < nSet; i++) {
-      const cc = load<i32>(setList + (<usize>i << 2));
-      if (load<u8>(ccFlags + <usize>cc) == 0) continue;
-      const c = load<f64>(coef + (<usize>cc << 3));
-      score += c;
-      if (traceOn) emit(T_HCC_TERM, load<i32>(ccNum + (<usize>cc << 2)), m, 0, c);
-    }
-  }
   const vars = tableAt(mb, MB_VARS);
   const termVar = tableAt(mb, MB_TERM_VAR);
   const termCoef = tableAt(mb, MB_TERM_COEF);

@@ -7,7 +7,7 @@ import type { MemberFormat } from "./member-files.js";
 
 function csvCell(v: unknown): string {
   if (v === null || v === undefined) return "";
-  const s = Array.isArray(v) ? v.join(";") : String(v);
+  const s = Array.isArray(v) ? v.join(";") : typeof v === "object" ? JSON.stringify(v) : String(v as string | number | boolean);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

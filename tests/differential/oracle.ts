@@ -1,0 +1,78 @@
+// Run the hccinfhir 0.3.3 oracle (scripts/oracle/hccinfhir_oracle.py) as a child process.
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { MemberInput } from "../../src/engine/member.js";
+import { ROOT } from "./generate-members.js";
+
+export const PYTHON = join(ROOT, ".venv", "bin", "python");
+export const ORACLE_SCRIPT = join(ROOT, "scripts", "oracle", "hccinfhir_oracle.py");
+
+/** Skip only on a developer machine without the venv; CI creates it first and must run. */
+export const oracleMissing = !existsSync(PYTHON) && !process.env["CI"];
+export const SKIP_MESSAGE = `differential tests skipped: ${PYTHON} not found (run scripts/setup-python.sh to create it)`;
+
+export interface OracleResult {
+  member_id: string | null;
+  model: string;
+  raw_score: number | null;
+  hccs: string[] | null;
+  segment: string | null;
+  coefficient_prefix: string | null;
+  demographic_category: string | null;
+  demographic_factors: Record<string, number> | null;
+  hcc_coefficients: Record<string, number> | null;
+  interactions: Record<string, number> | null;
+  coefficients: Record<string, number> | null;
+  interaction_flags: string[] | null;
+  cc_to_dx: Record<string, string[]> | null;
+  error: string | null;
+}
+
+/** Score members with hccinfhir; one result per member, in order. Throws if the process fails. */
+export function runOracle(model: string, members: readonly MemberInput[], year = 2026): OracleResult[] {
+  const input = members.map((m) => JSON.stringify(m)).join("\n") + "\n";
+  const p = spawnSync(PYTHON, [ORACLE_SCRIPT, "--model", model, "--year", String(year)], {
+    input,
+    encoding: "utf8",
+    maxBuffer: 1 << 30,
+    cwd: ROOT,
+  });
+  if (p.error) throw new Error(`hccinfhir oracle (${model}) could not start: ${p.error.message}`);
+  if (p.status !== 0) throw new Error(`hccinfhir oracle (${model}) exited ${p.status}: ${p.stderr}`);
+  const out = p.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as OracleResult);
+  if (out.length !== members.length) {
+    throw new Error(`hccinfhir oracle (${model}): ${out.length} results for ${members.length} members`);
+  }
+  return out;
+}
+
+/**
+ * hccinfhir's own 2026 crosswalk for one of our model ids: normalized code → CCs. Used by the
+ * deviation predicates (D-14: a code hccinfhir does not have). Read from the installed package.
+ */
+export function readHccinfhirCrosswalk(model: string): Map<string, number[]> {
+  const names: Record<string, string> = {
+    V28: "CMS-HCC Model V28",
+    V24: "CMS-HCC Model V24",
+    V22: "CMS-HCC Model V22",
+    ESRD24: "CMS-HCC ESRD Model V24",
+    ESRD21: "CMS-HCC ESRD Model V21",
+    RX08: "RxHCC Model V08",
+  };
+  const want = names[model];
+  const p = spawnSync(PYTHON, ["-c", "import hccinfhir.data, os; print(os.path.dirname(hccinfhir.data.__file__))"], {
+    encoding: "utf8",
+  });
+  if (p.status !== 0) throw new Error(`cannot locate hccinfhir data: ${p.stderr}`);
+  const text = readFileSync(join(p.stdout.trim(), "ra_dx_to_cc_2026.csv"), "utf8");
+  const map = new Map<string, number[]>();
+  for (const line of text.split("\n").slice(1)) {
+    const [code, cc, name] = line.trim().split(",");
+    if (!code || !cc || name !== want) continue;
+    const list = map.get(code) ?? [];
+    list.push(Number(cc));
+    map.set(code, list);
+  }
+  return map;
+}
