@@ -16,7 +16,7 @@
 // - dual_elgbl_cd: duals are 45% of under-65 and 15% of 65+ members (≈ 20% overall); of duals
 //   65% full benefit (02, 04, 08) and 35% partial (01, 03, 05, 06); 1% of members have no code
 //   (null: the engine's dual default); the rest 00.
-// - LTI (institutional): 1.5% under 85, 7% at 85+, doubled for full duals (≈ 3% overall).
+// - LTI (institutional): 2% under 85, 9% at 85+, doubled for full duals (≈ 3% overall).
 // - new_enrollee: 60% at age 65, 10% at 66, 1% otherwise (≈ 5%). SNP: 35% of full duals
 //   (D-SNP), 2% of others (C-SNP/I-SNP).
 // - Diagnosis count (distinct codes): 5% of members have none (2% if LTI); the rest draw
@@ -199,8 +199,8 @@ const P_UNKNOWN = 0.01;
 const P_MALFORMED = 0.003;
 const MALFORMED = ["", "E1", "E11-9", "E11.9;", "N/A", "1234567890", "I10 X!", "\u00c9119", "ZZZZZZZZ", " E119 "];
 const LOGN_SIGMA = 0.8;
-// mean of the nonzero count is exp(mu + sigma²/2) × E[burden] ≈ 12.6, so the overall ≈ 12
-const LOGN_MU = Math.log(11.6) - (LOGN_SIGMA * LOGN_SIGMA) / 2;
+// mean of the nonzero count is exp(mu + sigma²/2) × E[burden] ≈ 12.6, so the overall mean ≈ 12
+const LOGN_MU = Math.log(12) - (LOGN_SIGMA * LOGN_SIGMA) / 2;
 const MAX_CODES = 250;
 
 function spell(code: string, rng: Rng): string {
@@ -269,7 +269,7 @@ export function generateMember(ctx: CohortContext, index: number): CohortMember 
     fullDual = rng.chance(0.65);
     dual = fullDual ? rng.pick(FULL_DUAL) : rng.pick(PARTIAL_DUAL);
   }
-  const lti = rng.chance((age >= 85 ? 0.07 : 0.015) * (fullDual ? 2 : 1));
+  const lti = rng.chance((age >= 85 ? 0.09 : 0.02) * (fullDual ? 2 : 1));
   const newEnrollee = rng.chance(age === 65 ? 0.6 : age === 66 ? 0.1 : 0.01);
   const snp = rng.chance(fullDual ? 0.35 : 0.02);
   const burden =

@@ -58,24 +58,41 @@ export interface GenerateOptions {
   model: ModelId;
   count: number;
   seed: number;
+  /**
+   * Codes (normalized) of our crosswalk that the oracle's crosswalk lacks (D-14). Ordinary
+   * draws avoid them; they come in only as a member's one deliberate quirk, so that a member
+   * shows at most one code-level deviation and its difference can be attributed to exactly
+   * one category.
+   */
+  oracleGaps?: ReadonlySet<string>;
 }
+
+/** The one code-level quirk a member may carry on top of ordinary crosswalk codes. */
+export type Quirk = "none" | "blank" | "gap-code" | "edit-code" | "junk" | "d1-triple";
 
 /** Present a normalized code the way real claims do: dotted, lowercase, padded, split. */
 function decorate(code: string, r: () => number): string {
   const dotted = code.length > 3 && !code.includes(".") ? `${code.slice(0, 3)}.${code.slice(3)}` : code;
   const x = r();
   if (x < 0.45) return dotted;
-  if (x < 0.75) return code.replace(".", "");
-  if (x < 0.85) return dotted.toLowerCase();
-  if (x < 0.9) return ` ${dotted} `; // surrounding blanks
-  if (x < 0.94 && code.length > 3) return `${code.replace(".", "").slice(0, 3)} ${code.replace(".", "").slice(3)}`; // internal blank
-  return code;
+  if (x < 0.85) return code.replace(".", "");
+  return dotted.toLowerCase();
+}
+
+/** A code written with blanks: padded, or split inside (hccinfhir keeps blanks, we strip them). */
+function withBlanks(code: string, r: () => number): string {
+  const plain = code.replace(".", "");
+  if (r() < 0.5 || plain.length <= 3) return r() < 0.5 ? ` ${code}` : `${code} `;
+  return `${plain.slice(0, 3)} ${plain.slice(3)}`;
 }
 
 export function generateMembers(opts: GenerateOptions): MemberInput[] {
   const r = mulberry32(opts.seed ^ hashModel(opts.model));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
-  const xwalk = [...readCrosswalk(opts.model).keys()];
+  const gaps = opts.oracleGaps ?? new Set<string>();
+  const all = [...readCrosswalk(opts.model).keys()];
+  const xwalk = all.filter((c) => !gaps.has(c));
+  const gapCodes = all.filter((c) => gaps.has(c));
   const esrd = isEsrdModel(opts.model);
   const rx = opts.model === "RX08";
   const out: MemberInput[] = [];
@@ -118,16 +135,19 @@ export function generateMembers(opts: GenerateOptions): MemberInput[] {
       m.rx_plan = r() < 0.7 ? "mapd" : "pdp";
       if (r() < 0.05) m.esrd_status = "dialysis";
     }
-    const n = Math.floor(r() * 9); // 0..8 codes
+    const n = Math.floor(r() * 8); // 0..7 ordinary codes
     const codes: string[] = [];
-    for (let k = 0; k < n; k++) {
-      const c = r();
-      if (c < 0.78) codes.push(decorate(pick(xwalk), r));
-      else if (c < 0.9) codes.push(decorate(pick(EDIT_CODES).replace(".", ""), r));
-      else if (c < 0.95) codes.push(pick(NON_HCC_CODES));
-      else codes.push(pick(JUNK_CODES));
-    }
+    for (let k = 0; k < n; k++) codes.push(decorate(pick(xwalk), r));
+    const q = r();
+    const quirk: Quirk =
+      q < 0.06 ? "blank" : q < 0.12 && gapCodes.length > 0 ? "gap-code" : q < 0.27 ? "edit-code" : q < 0.35 ? "junk" : q < 0.36 ? "d1-triple" : "none";
+    if (quirk === "blank") codes.push(withBlanks(pick(xwalk), r));
+    else if (quirk === "gap-code") codes.push(decorate(pick(gapCodes), r));
+    else if (quirk === "edit-code") codes.push(decorate(pick(EDIT_CODES).replace(".", ""), r));
+    else if (quirk === "junk") codes.push(r() < 0.5 ? pick(NON_HCC_CODES) : pick(JUNK_CODES));
+    else if (quirk === "d1-triple") codes.push("Z94.4", "K72.11", "G93.5");
     if (codes.length > 0 && r() < 0.1) codes.push(codes[0] as string); // exact duplicate
+    if (codes.length > 1 && r() < 0.05) codes.push((codes[1] as string).toLowerCase()); // duplicate after normalization
     m.diagnosis_codes = codes;
     out.push(m);
   }

@@ -1,0 +1,81 @@
+// CLI end to end in a temp dir: score NDJSON and CSV files, atomic output, clear file errors.
+import { describe, expect, it } from "vitest";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const bin = new URL("../../bin/hcc.js", import.meta.url).pathname;
+const run = (...args: string[]) => spawnSync("node", [bin, ...args], { encoding: "utf8" });
+const dir = mkdtempSync(join(tmpdir(), "hcc-cli-"));
+
+describe("hcc score", () => {
+  it("scores the example NDJSON: one row per member, errors on the row", () => {
+    const out = join(dir, "scores.ndjson");
+    const r = run("score", "--input", new URL("../../examples/members.ndjson", import.meta.url).pathname, "--output", out);
+    expect(r.status).toBe(0);
+    const rows = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(rows.map((x) => x["member_id"])).toEqual(["EX-001", "EX-002", "EX-003", "EX-004", "EX-005", "EX-006", "EX-007"]);
+    expect(rows[0]?.["v28_raw_score"]).toBeCloseTo(2.491, 9);
+    expect(rows[5]?.["error"]).toMatch(/age/);
+    expect(rows[4]?.["dx_malformed"]).toBe(1);
+    expect(rows[3]?.["esrd24_segment"]).toBe("DI");
+  });
+
+  it("scores CSV into CSV with the same scores as NDJSON", () => {
+    const out = join(dir, "scores.csv");
+    const r = run("score", "--input", new URL("../../examples/members.csv", import.meta.url).pathname, "--output", out, "--models", "V28,ESRD24");
+    expect(r.status).toBe(0);
+    const lines = readFileSync(out, "utf8").trim().split("\n");
+    expect(lines).toHaveLength(4);
+    const header = lines[0]?.split(",") ?? [];
+    const raw = header.indexOf("v28_raw_score");
+    expect(Number(lines[1]?.split(",")[raw])).toBeCloseTo(2.491, 9);
+  });
+
+  it("a malformed line fails naming file, line and field, and leaves no output", () => {
+    const input = join(dir, "bad.ndjson");
+    writeFileSync(input, '{"member_id":"a","age":70,"sex":"F"}\n{"member_id":"b","age":70,"sex":"F","diagnosis_codes":"E11.9"}\n');
+    const out = join(dir, "bad-out.ndjson");
+    const r = run("score", "--input", input, "--output", out);
+    expect(r.status).toBe(65);
+    expect(r.stderr).toContain(`${input}: line 2: field diagnosis_codes`);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
+    writeFileSync(input, '{"member_id":"a","age":70,"sex":"F"}\n{not json\n');
+    const r2 = run("score", "--input", input, "--output", out);
+    expect(r2.status).toBe(65);
+    expect(r2.stderr).toMatch(/line 2: not valid JSON/);
+  });
+
+  it("usage errors exit 64", () => {
+    expect(run("score", "--input", "x.ndjson").status).toBe(64);
+    expect(run("explain", "--age", "70", "--sex", "F", "--models", "V99", "E11.9").status).toBe(64);
+  });
+});
+
+describe("hcc explain", () => {
+  it("prints each step and the scores", () => {
+    const r = run("explain", "--year", "2026", "--models", "V28", "--age", "70", "--sex", "F", "Z94.4", "K72.11", "G93.5");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("HCC63 dropped by hierarchy (parent HCC62)");
+    expect(r.stdout).toMatch(/raw score 1\.314/);
+  });
+  it("--json gives the same numbers as score", () => {
+    const r = run("explain", "--json", "--dob", "1949-06-15", "--sex", "2", "--orec", "0", "E11.22", "I50.9", "N18.5", "J44.9");
+    const e = JSON.parse(r.stdout) as { record: { v28_raw_score: number; risk_score: number } };
+    expect(e.record.v28_raw_score).toBeCloseTo(2.491, 9);
+    expect(e.record.risk_score).toBe(2.335);
+  });
+});
+
+describe("hcc models and data check", () => {
+  it("lists every payment year", () => {
+    const r = run("models", "--json");
+    const j = JSON.parse(r.stdout) as { years: { paymentYear: number }[] };
+    expect(j.years.map((y) => y.paymentYear)).toEqual([2024, 2025, 2026, 2027]);
+  });
+  it("data check passes on the shipped data", () => {
+    expect(run("data", "check").status).toBe(0);
+  });
+});
