@@ -19,7 +19,8 @@ export function checkReimport(sourceDir: string, dataDir: string): string[] {
       const a = join(dataDir, f.path);
       if (!existsSync(a) || !readFileSync(a).equals(readFileSync(join(scratch, f.path)))) diffs.push(f.path);
     }
-    if (!readFileSync(join(dataDir, "MANIFEST.json")).equals(readFileSync(join(scratch, "MANIFEST.json")))) diffs.push("MANIFEST.json");
+    if (!readFileSync(join(dataDir, "MANIFEST.json")).equals(readFileSync(join(scratch, "MANIFEST.json"))))
+      diffs.push("MANIFEST.json");
     return diffs;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
@@ -44,7 +45,8 @@ export function registerData(program: Command): void {
     .description("fail when data/ drifted from its MANIFEST (and, with --source, from the curations)")
     .action((o: { dataDir: string; source?: string }) => {
       const problems = checkManifest(o.dataDir);
-      if (o.source) problems.push(...checkReimport(o.source, o.dataDir).map((p) => `${p}: differs from a fresh import of ${o.source}`));
+      if (o.source)
+        problems.push(...checkReimport(o.source, o.dataDir).map((p) => `${p}: differs from a fresh import of ${o.source}`));
       if (problems.length > 0) throw new DataError(`reference data drift:\n  ${problems.join("\n  ")}`);
       process.stdout.write(`data/ matches its MANIFEST${o.source ? ` and a fresh import of ${o.source}` : ""}\n`);
     });

@@ -52,7 +52,16 @@ const fmt = (x: number | null | undefined): string => (x === null || x === undef
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
-  return rows.map((r) => "  " + r.map((c, i) => c.padEnd(widths[i] ?? 0)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map(
+      (r) =>
+        "  " +
+        r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join("  ")
+          .trimEnd(),
+    )
+    .join("\n");
 }
 
 export function renderExplanation(e: Explanation): string {
@@ -85,7 +94,8 @@ export function renderExplanation(e: Explanation): string {
     out.push(`  HCCs kept: ${m.hccs.length > 0 ? m.hccs.join(", ") : "none"}`);
     if (m.factors.length > 0) {
       const rows = [["factor", "coefficient", "label"]];
-      for (const f of m.factors) rows.push([f.kind === "divisor" ? `÷ ${f.factor}` : f.factor, fmt(f.coefficient), f.label ?? ""]);
+      for (const f of m.factors)
+        rows.push([f.kind === "divisor" ? `÷ ${f.factor}` : f.factor, fmt(f.coefficient), f.label ?? ""]);
       out.push(table(rows));
     }
     out.push(`  raw score ${fmt(m.rawScore)}   normalized ${fmt(m.normalizedScore)}`);

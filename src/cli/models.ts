@@ -25,7 +25,11 @@ export function registerModels(program: Command): void {
             segments: m.segments.map((s) => s.id),
             whatIfOnly: m.whatIfOnly,
           })),
-          populations: p.meta.populations.map((x) => ({ part: x.part, name: x.name, models: x.models.map((i) => p.meta.models[i]?.id) })),
+          populations: p.meta.populations.map((x) => ({
+            part: x.part,
+            name: x.name,
+            models: x.models.map((i) => p.meta.models[i]?.id),
+          })),
         };
       });
       if (o.json) {
@@ -35,7 +39,9 @@ export function registerModels(program: Command): void {
       for (const y of years) {
         process.stdout.write(`PY${y.paymentYear} (age as of ${y.asOf}; data ${y.dataVersion})\n`);
         for (const m of y.models) {
-          process.stdout.write(`  ${m.id.padEnd(7)} ${m.name}; ${m.hccs} HCCs; ${m.segments.length} segments${m.whatIfOnly ? "; what-if only" : ""}\n`);
+          process.stdout.write(
+            `  ${m.id.padEnd(7)} ${m.name}; ${m.hccs} HCCs; ${m.segments.length} segments${m.whatIfOnly ? "; what-if only" : ""}\n`,
+          );
         }
         for (const p of y.populations) process.stdout.write(`  Part ${p.part} ${p.name}: ${p.models.join(" + ")}\n`);
       }

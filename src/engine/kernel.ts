@@ -56,7 +56,11 @@ export class Kernel {
   constructor(module: WebAssembly.Module, pack: Uint8Array) {
     const inst = new WebAssembly.Instance(module, { env: { abort: kernelAbort } });
     this.x = inst.exports as unknown as KernelExports;
-    if (this.x.ABI_NIN.value !== L.NIN || this.x.ABI_NOUT_I.value !== L.NOUT_I || this.x.ABI_PACK_VERSION.value !== L.PK_VERSION) {
+    if (
+      this.x.ABI_NIN.value !== L.NIN ||
+      this.x.ABI_NOUT_I.value !== L.NOUT_I ||
+      this.x.ABI_PACK_VERSION.value !== L.PK_VERSION
+    ) {
       throw new InternalError("kernel ABI does not match src/engine/layout.ts; rebuild (npm run build)");
     }
     const p = this.x.reserve(pack.byteLength);

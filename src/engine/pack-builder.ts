@@ -129,10 +129,15 @@ function modelVariables(m: ModelTables): Map<string, VarDef> {
   for (const cell of m.rules.cells) {
     let combos: [string, When][] = [[cell.template, cell.when ?? {}]];
     for (const [ph, options] of Object.entries(cell.expand ?? {})) {
-      combos = combos.flatMap(([t, w]) => Object.entries(options).map(([k, ow]) => [t.replace(`{${ph}}`, k), { ...w, ...ow }] as [string, When]));
+      combos = combos.flatMap(([t, w]) =>
+        Object.entries(options).map(([k, ow]) => [t.replace(`{${ph}}`, k), { ...w, ...ow }] as [string, When]),
+      );
     }
     for (const [t, w] of combos) {
-      for (const [s, sex] of [["F", "F"], ["M", "M"]] as const) {
+      for (const [s, sex] of [
+        ["F", "F"],
+        ["M", "M"],
+      ] as const) {
         for (const band of cell.bands) {
           add(t.replace("{S}", s).replace("{B}", band), { ...w, sex, [cell.age]: bandRange(band) });
         }
@@ -210,12 +215,14 @@ function buildModel(m: ModelTables): Built {
   const free = bySegment.get("") ?? new Map<string, number>();
   const variants = m.variants ?? [{ id: "", when: {} }];
   const segMeta: SegmentMeta[] = [];
-  const segRows: { sel: Clause[]; hccs: boolean; hccCoef: Float64Array; terms: [number, number][]; divs: [number, number][] }[] = [];
+  const segRows: { sel: Clause[]; hccs: boolean; hccCoef: Float64Array; terms: [number, number][]; divs: [number, number][] }[] =
+    [];
   const unknown: string[] = [];
   for (const variant of variants) {
     for (const seg of m.rules.segments) {
       const segId = variant.id === "" ? seg.id : `${variant.id}/${seg.id}`;
-      const key = seg.prefix === null ? null : variant.id === "" ? (seg.prefix ?? seg.id) : `${variant.id}/${seg.prefix ?? seg.id}`;
+      const key =
+        seg.prefix === null ? null : variant.id === "" ? (seg.prefix ?? seg.id) : `${variant.id}/${seg.prefix ?? seg.id}`;
       const sel = compileWhen({ ...variant.when, ...seg.when }, `${id} segment ${segId}`);
       const hccCoef = new Float64Array(ccNumbers.length);
       const terms: [number, number][] = [];

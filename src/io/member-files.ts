@@ -76,12 +76,23 @@ export async function* readMemberFile(path: string, format: MemberFormat, batchS
           continue;
         }
         if (fields.length !== header.length) {
-          throw new DataError(`${path}: line ${line}: ${fields.length} fields, header has ${header.length}`, { file: path, row: line });
+          throw new DataError(`${path}: line ${line}: ${fields.length} fields, header has ${header.length}`, {
+            file: path,
+            row: line,
+          });
         }
         const o: Record<string, unknown> = {};
         header.forEach((h, i) => {
           const v = fields[i] ?? "";
-          o[h] = h === "diagnosis_codes" ? v.split(";").map((c) => c.trim()).filter((c) => c !== "") : v === "" ? null : v;
+          o[h] =
+            h === "diagnosis_codes"
+              ? v
+                  .split(";")
+                  .map((c) => c.trim())
+                  .filter((c) => c !== "")
+              : v === ""
+                ? null
+                : v;
         });
         rec = checkRecord(o, path, line);
       }

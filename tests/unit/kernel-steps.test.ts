@@ -68,7 +68,9 @@ describe("edits, hierarchy and pre-hierarchy rules", () => {
   });
   it("ESRD V24 zeroes renal CCs 134–138 before the hierarchy (§6.1)", () => {
     const e = loadEngine({ paymentYear: 2026, models: ["ESRD24"] });
-    const [r] = e.scoreMembers([{ member_id: "t", age: 70, sex: "F", esrd_status: "dialysis", diagnosis_codes: ["N18.6", "E11.9"] }]);
+    const [r] = e.scoreMembers([
+      { member_id: "t", age: 70, sex: "F", esrd_status: "dialysis", diagnosis_codes: ["N18.6", "E11.9"] },
+    ]);
     expect(r?.esrd24_hccs).toEqual(["HCC19"]);
   });
 });
@@ -100,8 +102,15 @@ describe("generated and data files are current", () => {
     expect(() => execFileSync("node", ["scripts/gen-layout.mjs", "--check"], { stdio: "pipe" })).not.toThrow();
   });
   it("hierarchies are in the published order of cms-algorithm.md §13.2 (ascending parents)", () => {
-    for (const [year, model, first] of [[2026, "V28", "17\t18,19,20,21,22,23"], [2025, "V24", "8\t9,10,11,12"], [2026, "RX08", "15\t17,18,19,20,21,22"]] as const) {
-      const rows = readFileSync(new URL(`../../data/py${year}/${model}/hierarchy.tsv`, import.meta.url), "utf8").split("\n").slice(1).filter(Boolean);
+    for (const [year, model, first] of [
+      [2026, "V28", "17\t18,19,20,21,22,23"],
+      [2025, "V24", "8\t9,10,11,12"],
+      [2026, "RX08", "15\t17,18,19,20,21,22"],
+    ] as const) {
+      const rows = readFileSync(new URL(`../../data/py${year}/${model}/hierarchy.tsv`, import.meta.url), "utf8")
+        .split("\n")
+        .slice(1)
+        .filter(Boolean);
       expect(rows[0]).toBe(first);
       const parents = rows.map((r) => Number(r.split("\t")[0]));
       expect(parents).toEqual([...parents].sort((a, b) => a - b));
