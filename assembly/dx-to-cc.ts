@@ -7,21 +7,33 @@
 export const CODE_MALFORMED: i32 = -2;
 export const CODE_UNMAPPED: i32 = -1;
 
+// Byte class table: 0 = skip ('.', ' ', tab), 0xff = not allowed, else the upper-case byte.
+let byteClass: usize = 0;
+
+export function initByteClasses(table: usize): void {
+  byteClass = table;
+  for (let b = 0; b < 256; b++) {
+    let c: i32 = 0xff;
+    if (b == 0x2e || b == 0x20 || b == 0x09) c = 0;
+    else if ((b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39)) c = b;
+    else if (b >= 0x61 && b <= 0x7a) c = b - 0x20;
+    store<u8>(table + <usize>b, <u8>c);
+  }
+}
+
 /** Normalized u64 key of bytes [p, end), or 0 when the code is malformed. */
 export function normalizeKey(p: usize, end: usize): u64 {
   let key: u64 = 0;
-  let len: i32 = 0;
+  let shift: u64 = 0;
   while (p < end) {
-    let c = <u32>load<u8>(p);
+    const c = <u64>load<u8>(byteClass + <usize>load<u8>(p));
     p++;
-    if (c == 0x2e || c == 0x20 || c == 0x09) continue;
-    if (c >= 0x61 && c <= 0x7a) c -= 0x20;
-    const isAlnum = (c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39);
-    if (!isAlnum || len >= 7) return 0;
-    key |= (<u64>c) << (<u64>(len << 3));
-    len++;
+    if (c == 0) continue;
+    if (c == 0xff || shift >= 56) return 0;
+    key |= c << shift;
+    shift += 8;
   }
-  return len >= 3 ? key : 0;
+  return shift >= 24 ? key : 0;
 }
 
 @inline

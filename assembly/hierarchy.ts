@@ -27,13 +27,20 @@ export function applyPreHierarchy(
   }
 }
 
-export function applyHierarchy(
-  flags: usize, hier: usize, nHier: i32, intPool: usize, ccNum: usize, model: i32,
+/**
+ * Apply the hierarchy visiting the set CCs in ascending order (`setList`, sorted); `ruleOf[cc]`
+ * is the rule whose parent is cc, or -1. Equivalent to running every rule in published order
+ * when rules are in ascending parent order (checked by the pack builder).
+ */
+export function applyHierarchySorted(
+  flags: usize, setList: usize, nSet: i32, ruleOf: usize, hier: usize, intPool: usize, ccNum: usize, model: i32,
 ): void {
-  for (let r = 0; r < nHier; r++) {
-    const p = hier + <usize>(r * 12);
-    const parent = load<i32>(p);
+  for (let k = 0; k < nSet; k++) {
+    const parent = load<i32>(setList + (<usize>k << 2));
     if (load<u8>(flags + <usize>parent) == 0) continue;
+    const r = load<i32>(ruleOf + (<usize>parent << 2));
+    if (r < 0) continue;
+    const p = hier + <usize>(r * 12);
     const cs = load<i32>(p, 4);
     const cc = load<i32>(p, 8);
     for (let i = 0; i < cc; i++) {

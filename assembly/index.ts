@@ -10,7 +10,7 @@ import {
 } from "./layout";
 import { reserveBytes, currentTop, releaseTo } from "./memory";
 import { installPack, nModels, hashCap, hashKeys, hashVals } from "./pack";
-import { normalizeKey, lookupCode, CODE_MALFORMED } from "./dx-to-cc";
+import { normalizeKey, lookupCode, initByteClasses, CODE_MALFORMED } from "./dx-to-cc";
 import { deriveValues, ageAsOf } from "./demographics";
 import * as S from "./score";
 import { findPopulation, populationModels, blend, round3 } from "./blend";
@@ -56,6 +56,7 @@ export function setPack(ptr: usize): i32 {
   modelSeg = reserveBytes(nModels * 4);
   modelNorm = reserveBytes(nModels * 8);
   paymentSlot = reserveBytes(8);
+  initByteClasses(reserveBytes(256));
   return 0;
 }
 
@@ -142,7 +143,6 @@ export function scoreBatch(desc: usize): i32 {
     }
     let edits = 0;
     for (let m = 0; m < nModels; m++) {
-      const mf = outMF + <usize>((i * nModels + m) * 16);
       const mi = outMI + <usize>((i * nModels + m) * 12);
       store<f64>(modelRaw + (<usize>m << 3), NaN);
       store<f64>(modelNorm + (<usize>m << 3), NaN);

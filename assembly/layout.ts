@@ -110,7 +110,7 @@ export const T_PAYMENT: i32 = 13; // c=population; value=payment score
 
 // ---- model pack header (i32 words at the pack base) ---------------------------------------
 export const PK_MAGIC: i32 = 0x50434348; // "HCCP"
-export const PK_VERSION: i32 = 1;
+export const PK_VERSION: i32 = 2;
 export const PH_MAGIC: i32 = 0;
 export const PH_VERSION: i32 = 1;
 export const PH_N_MODELS: i32 = 2;
@@ -126,9 +126,9 @@ export const NPH: i32 = 16;
 // model block (i32 words)
 export const MB_N_CC: i32 = 0;
 export const MB_CC_NUM: i32 = 1;
-export const MB_CODE_CC_START: i32 = 2;
+export const MB_CODE_ROWS: i32 = 2; // 4 i32 per code id: ccStart, ccEnd, editStart, editEnd
 export const MB_CC_LIST: i32 = 3;
-export const MB_CODE_EDIT_START: i32 = 4;
+export const MB_HIER_RULE_OF: i32 = 4; // i32[nCC]: hierarchy rule whose parent is the CC, or -1
 export const MB_EDITS: i32 = 5; // 5 i32 each: clauseStart, clauseCount, action, cc, mce
 export const MB_CLAUSES: i32 = 6; // 3 i32 each: value index, lo, hi
 export const MB_N_PRE: i32 = 7;

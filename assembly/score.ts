@@ -3,8 +3,8 @@
 // segment selection (§2) and the coefficient sum (§1.6). Every model-specific fact comes from
 // the model block (layout.ts MB_*); nothing here names a model.
 import {
-  MB_N_CC, MB_CC_NUM, MB_CODE_CC_START, MB_CC_LIST, MB_CODE_EDIT_START, MB_EDITS, MB_CLAUSES,
-  MB_N_PRE, MB_PRE, MB_INT_POOL, MB_N_HIER, MB_HIER, MB_GROUP_MASK, MB_VARS, MB_N_SEGS, MB_SEGS,
+  MB_N_CC, MB_CC_NUM, MB_CODE_ROWS, MB_CC_LIST, MB_HIER_RULE_OF, MB_EDITS, MB_CLAUSES,
+  MB_N_PRE, MB_PRE, MB_INT_POOL, MB_HIER, MB_GROUP_MASK, MB_VARS, MB_N_SEGS, MB_SEGS,
   MB_TERM_VAR, MB_TERM_COEF, SEG_SEL_START, SEG_SEL_COUNT, SEG_USES_HCCS, SEG_HCC_COEF,
   SEG_TERM_START, SEG_TERM_COUNT, SEG_DIV_START, SEG_DIV_COUNT, SEG_STRIDE, V_COUNT,
   T_DX_CC, T_EDIT, T_SEGMENT, T_HCC_TERM, T_VAR_TERM, T_DIVISOR, T_RAW,
@@ -12,7 +12,7 @@ import {
 import { word, tableAt, modelBlock } from "./pack";
 import { clausesHold } from "./clauses";
 import { applyEdits, EDIT_NONE, EDIT_INVALID } from "./edits";
-import { applyPreHierarchy, applyHierarchy } from "./hierarchy";
+import { applyPreHierarchy, applyHierarchySorted } from "./hierarchy";
 import { emit, traceOn } from "./trace";
 
 // Scratch owned by the kernel, reserved by index.ts at pack install (sized to the pack).
@@ -52,16 +52,16 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
   lastEdits = 0;
 
   // dx → CC, with edits
-  const codeCcStart = tableAt(mb, MB_CODE_CC_START);
+  const codeRows = tableAt(mb, MB_CODE_ROWS);
   const ccList = tableAt(mb, MB_CC_LIST);
-  const codeEditStart = tableAt(mb, MB_CODE_EDIT_START);
   const edits = tableAt(mb, MB_EDITS);
   let nSet: i32 = 0;
   for (let d = 0; d < nDx; d++) {
     const id = load<i32>(codeIds + (<usize>d << 2));
     if (id < 0) continue;
-    const es = load<i32>(codeEditStart + (<usize>id << 2));
-    const ee = load<i32>(codeEditStart + (<usize>(id + 1) << 2));
+    const row = codeRows + (<usize>id << 4);
+    const es = load<i32>(row, 8);
+    const ee = load<i32>(row, 12);
     if (es != ee) {
       const r = applyEdits(edits, clausePool, es, ee, vals, mceOn, firedSlot);
       if (r != EDIT_NONE) {
@@ -74,8 +74,8 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
         continue;
       }
     }
-    const cs = load<i32>(codeCcStart + (<usize>id << 2));
-    const ce = load<i32>(codeCcStart + (<usize>(id + 1) << 2));
+    const cs = load<i32>(row);
+    const ce = load<i32>(row, 4);
     for (let i = cs; i < ce; i++) {
       const cc = load<i32>(ccList + (<usize>i << 2));
       nSet = setCc(cc, nSet);
@@ -83,24 +83,30 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
     }
   }
 
-  // model-specific rules, then hierarchies (only when some CC is set)
+  // model-specific rules, then hierarchies (only when some CC is set). The set CCs are sorted
+  // ascending first: local index order is CC number order, and the pack builder guarantees the
+  // hierarchy rules are in ascending parent order, so visiting set parents in this order applies
+  // the rules in published order (§1.4) without scanning every rule.
   let count: i32 = 0;
   let maskLo: u32 = 0;
   let maskHi: u32 = 0;
   if (nSet > 0) {
     applyPreHierarchy(ccFlags, tableAt(mb, MB_PRE), word(mb, MB_N_PRE), intPool, ccNum, m);
-    applyHierarchy(ccFlags, tableAt(mb, MB_HIER), word(mb, MB_N_HIER), intPool, ccNum, m);
-    // kept HCCs, ascending by local index (= ascending CC number); groups as a bit mask
+    for (let i = 1; i < nSet; i++) {
+      const v = load<i32>(setList + (<usize>i << 2));
+      let j = i;
+      while (j > 0 && load<i32>(setList + (<usize>(j - 1) << 2)) > v) {
+        store<i32>(setList + (<usize>j << 2), load<i32>(setList + (<usize>(j - 1) << 2)));
+        j--;
+      }
+      store<i32>(setList + (<usize>j << 2), v);
+    }
+    applyHierarchySorted(ccFlags, setList, nSet, tableAt(mb, MB_HIER_RULE_OF), tableAt(mb, MB_HIER), intPool, ccNum, m);
     const gm = tableAt(mb, MB_GROUP_MASK);
     for (let i = 0; i < nSet; i++) {
       const cc = load<i32>(setList + (<usize>i << 2));
       if (load<u8>(ccFlags + <usize>cc) == 0) continue;
-      let j = count;
-      while (j > 0 && load<i32>(hccOut + (<usize>(j - 1) << 2)) > cc) {
-        store<i32>(hccOut + (<usize>j << 2), load<i32>(hccOut + (<usize>(j - 1) << 2)));
-        j--;
-      }
-      store<i32>(hccOut + (<usize>j << 2), cc);
+      store<i32>(hccOut + (<usize>count << 2), cc);
       count++;
       maskLo |= load<u32>(gm + (<usize>cc << 3));
       maskHi |= load<u32>(gm + (<usize>cc << 3), 4);

@@ -23,14 +23,13 @@
 //   lognormal(mu, 0.8) scaled by a burden factor (older, dual, LTI, disabled → more codes),
 //   rounded, 1..250. The mean is ≈ 12; about 1% of members have 60+.
 // - Codes: weighted draws without repetition from the caller's list (alias method). With
-//   buildCodeWeights, common chronic codes dominate (weights ≈ prevalence in Medicare: I10,
-//   E78.5, E11.9, N18.3x, I50.x, J44.9, F32.x, …), most draws map to no V28 HCC, and every
-//   other crosswalk code forms a long tail (≈ 4% of draws, per-code weight spread ×0.25–4).
+//   buildCodeWeights, common chronic codes dominate (weights roughly follow prevalence in
+//   Medicare: I10, E78.5, E11.9, N18.3x, I50.x, J44.9, F32.x, …), about 3 draws in 4 map to no
+//   V28 HCC, and every other crosswalk code forms a long tail (≈ 4% of draws, per-code weight
+//   spread ×0.25–4). Tuned so a member has ≈ 1.8 V28 payment HCCs and a mean risk score ≈ 1.1.
 // - Code spelling: 8% dotted ("E11.9"), 2% lowercase, 1% an unknown but well-formed code
 //   (U8xx: reserved, in no crosswalk), 0.3% malformed (empty, too short/long, punctuation,
 //   non-ASCII, blank-padded).
-//
-// Over ~400 lines because the common-code tables live here, next to the weights they justify.
 
 export interface CodeWeight {
   /** ICD-10-CM code without a dot, upper case (e.g. "E119"). */

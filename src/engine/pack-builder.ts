@@ -341,12 +341,18 @@ function buildModel(m: ModelTables): Built {
       pre.push(loc(r.zero, "pre-hierarchy rule"), intPool.length, list.length);
       intPool.push(...list);
     }
-    // hierarchy, in order
+    // hierarchy, in published order; the kernel visits set parents in ascending order, which
+    // is the published order only when parents ascend (true of every CMS SET0 list, §13.2)
     const hier: number[] = [];
+    const ruleOf = new Int32Array(ccNumbers.length).fill(-1);
+    let prevParent = -1;
     for (const [p, children] of m.hierarchy) {
       const lp = local.get(p);
       if (lp === undefined) continue;
+      if (lp <= prevParent) throw new Error(`${id}: hierarchy parents are not in ascending order at ${prefix}${p}`);
+      prevParent = lp;
       const lc = children.flatMap((c) => (local.has(c) ? [loc(c, "hierarchy")] : []));
+      ruleOf[lp] = hier.length / 3;
       hier.push(lp, intPool.length, lc.length);
       intPool.push(...lc);
     }
@@ -378,12 +384,19 @@ function buildModel(m: ModelTables): Built {
       }
       segWords.push(ss, sn, s.hccs ? 1 : 0, hccCoefOffs[i] ?? 0, ts, s.terms.length, ds, s.divs.length);
     });
+    const codeRows = new Int32Array(nCodes * 4);
+    for (let i = 0; i < nCodes; i++) {
+      codeRows[i * 4] = ccStart[i] ?? 0;
+      codeRows[i * 4 + 1] = ccStart[i + 1] ?? 0;
+      codeRows[i * 4 + 2] = editStart[i] ?? 0;
+      codeRows[i * 4 + 3] = editStart[i + 1] ?? 0;
+    }
     const block = new Int32Array(L.NMB);
     block[L.MB_N_CC] = ccNumbers.length;
     block[L.MB_CC_NUM] = w.i32s(ccNumbers);
-    block[L.MB_CODE_CC_START] = w.i32s(ccStart);
+    block[L.MB_CODE_ROWS] = w.i32s(codeRows);
     block[L.MB_CC_LIST] = w.i32s(ccList);
-    block[L.MB_CODE_EDIT_START] = w.i32s(editStart);
+    block[L.MB_HIER_RULE_OF] = w.i32s(ruleOf);
     block[L.MB_EDITS] = w.i32s(editRecords);
     block[L.MB_N_PRE] = pre.length / 3;
     block[L.MB_PRE] = w.i32s(pre);
