@@ -21,8 +21,29 @@ export function initByteClasses(table: usize): void {
   }
 }
 
-/** Normalized u64 key of bytes [p, end), or 0 when the code is malformed. */
+/**
+ * Normalized u64 key of bytes [p, end), or 0 when the code is malformed. Fast path for the
+ * common case (3–7 bytes, already upper-case alphanumeric): one 8-byte load, masked; the host
+ * pads the code buffer by 8 bytes so the load never leaves it.
+ */
 export function normalizeKey(p: usize, end: usize): u64 {
+  const len = <i32>(end - p);
+  if (len >= 3 && len <= 7) {
+    const x = load<u64>(p) & ((<u64>1 << (<u64>(len << 3))) - 1);
+    let ok = true;
+    for (let i = 0; i < len; i++) {
+      const b = <u32>((x >>> (<u64>(i << 3))) & 0xff);
+      if (<u32>load<u8>(byteClass + <usize>b) != b) {
+        ok = false;
+        break;
+      }
+    }
+    if (ok) return x;
+  }
+  return normalizeKeySlow(p, end);
+}
+
+function normalizeKeySlow(p: usize, end: usize): u64 {
   let key: u64 = 0;
   let shift: u64 = 0;
   while (p < end) {

@@ -5,7 +5,7 @@ import {
   D_CODE_BYTES, D_MODEL_MASK, D_OPTIONS, D_OUT_MEMBER_F64, D_OUT_MEMBER_I32, D_OUT_MODEL_F64,
   D_OUT_MODEL_I32, D_OUT_HCC, D_OUT_HCC_CAP, D_TRACE, D_TRACE_CAP, D_TRACE_LEN, D_ASOF_DAYS,
   D_SCRATCH, D_OUT_HCC_LEN, OPT_MCE, OPT_ROUND3, OPT_TRACE, OUT_RISK, OUT_PAYMENT, OUT_RX_RISK,
-  OUT_ERROR, OUT_FLAGS, OUT_DX_MALFORMED, OUT_DX_UNMAPPED, OUT_EDITS, OUT_AGE, ERR_NONE,
+  OUT_ERROR, OUT_FLAGS, OUT_DX_MALFORMED, OUT_DX_UNMAPPED, OUT_EDITS, OUT_AGE, ERR_NONE, OPT_FACTORS,
   FLAG_NO_SEGMENT, FLAG_MODELS_INCOMPLETE, V_COUNT, T_DX, PK_VERSION,
 } from "./layout";
 import { reserveBytes, currentTop, releaseTo } from "./memory";
@@ -14,7 +14,7 @@ import { normalizeKey, lookupCode, initByteClasses, CODE_MALFORMED } from "./dx-
 import { deriveValues, ageAsOf } from "./demographics";
 import * as S from "./score";
 import { findPopulation, populationModels, blend, round3 } from "./blend";
-import { beginTrace, traceLength, emit, traceOn } from "./trace";
+import { beginTrace, traceLength, emit, traceOn, setFactors, setMember, traceOverflow } from "./trace";
 
 export const ABI_NIN: i32 = NIN;
 export const ABI_NVAL: i32 = NVAL;
@@ -100,9 +100,11 @@ export function scoreBatch(desc: usize): i32 {
     load<i32>(desc + (<usize>D_TRACE_CAP << 2)),
     (options & OPT_TRACE) != 0,
   );
+  setFactors((options & OPT_FACTORS) != 0 && (options & OPT_TRACE) == 0);
   let hccLen: i32 = 0;
   let rc: i32 = 0;
   for (let i = 0; i < n; i++) {
+    setMember(i);
     const oi = outI + <usize>(i * NOUT_I * 4);
     const oF = outF + <usize>(i * NOUT_F * 8);
     store<i32>(oi + (<usize>OUT_FLAGS << 2), 0);
@@ -186,5 +188,6 @@ export function scoreBatch(desc: usize): i32 {
   }
   store<i32>(desc + (<usize>D_OUT_HCC_LEN << 2), hccLen);
   store<i32>(desc + (<usize>D_TRACE_LEN << 2), traceLength());
+  if (rc == 0 && traceOverflow > 0) rc = -2;
   return rc;
 }

@@ -66,6 +66,9 @@ export const NDESC: i32 = 24;
 export const OPT_MCE: i32 = 1;
 export const OPT_ROUND3: i32 = 2;
 export const OPT_TRACE: i32 = 4;
+// Factor mode (batch): emit only T_DX_CC (value = member index), T_HCC_TERM, T_VAR_TERM and
+// T_DIVISOR (c = member index) records, for the risk_score_factors table.
+export const OPT_FACTORS: i32 = 8;
 
 export const OUT_RISK: i32 = 0; // normalized, blended Part C score
 export const OUT_PAYMENT: i32 = 1; // after MA coding pattern adjustment
@@ -143,6 +146,7 @@ export const MB_N_SEGS: i32 = 15;
 export const MB_SEGS: i32 = 16; // SEG_STRIDE i32 each
 export const MB_TERM_VAR: i32 = 17; // i32 pool
 export const MB_TERM_COEF: i32 = 18; // f64 pool
+export const MB_TERM_NEXT: i32 = 19; // i32 pool: term to continue at after term t matched
 export const NMB: i32 = 20;
 
 export const SEG_SEL_START: i32 = 0;

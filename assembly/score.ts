@@ -5,7 +5,7 @@
 import {
   MB_N_CC, MB_CC_NUM, MB_CODE_ROWS, MB_CC_LIST, MB_HIER_RULE_OF, MB_EDITS, MB_CLAUSES,
   MB_N_PRE, MB_PRE, MB_INT_POOL, MB_HIER, MB_GROUP_MASK, MB_VARS, MB_N_SEGS, MB_SEGS,
-  MB_TERM_VAR, MB_TERM_COEF, SEG_SEL_START, SEG_SEL_COUNT, SEG_USES_HCCS, SEG_HCC_COEF,
+  MB_TERM_VAR, MB_TERM_COEF, MB_TERM_NEXT, SEG_SEL_START, SEG_SEL_COUNT, SEG_USES_HCCS, SEG_HCC_COEF,
   SEG_TERM_START, SEG_TERM_COUNT, SEG_DIV_START, SEG_DIV_COUNT, SEG_STRIDE, V_COUNT,
   T_DX_CC, T_EDIT, T_SEGMENT, T_HCC_TERM, T_VAR_TERM, T_DIVISOR, T_RAW,
 } from "./layout";
@@ -13,7 +13,7 @@ import { word, tableAt, modelBlock } from "./pack";
 import { clausesHold } from "./clauses";
 import { applyEdits, EDIT_NONE, EDIT_INVALID } from "./edits";
 import { applyPreHierarchy, applyHierarchySorted } from "./hierarchy";
-import { emit, traceOn } from "./trace";
+import { emit, traceOn, factorsOn, currentMember } from "./trace";
 
 // Scratch owned by the kernel, reserved by index.ts at pack install (sized to the pack).
 export let ccFlags: usize = 0; // u8[maxCC]
@@ -70,6 +70,7 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
         if (r != EDIT_INVALID) {
           nSet = setCc(r, nSet);
           if (traceOn) emit(T_DX_CC, d, m, load<i32>(ccNum + (<usize>r << 2)), 1);
+          else if (factorsOn) emit(T_DX_CC, d, m, load<i32>(ccNum + (<usize>r << 2)), <f64>currentMember);
         }
         continue;
       }
@@ -80,6 +81,7 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
       const cc = load<i32>(ccList + (<usize>i << 2));
       nSet = setCc(cc, nSet);
       if (traceOn) emit(T_DX_CC, d, m, load<i32>(ccNum + (<usize>cc << 2)), 0);
+      else if (factorsOn) emit(T_DX_CC, d, m, load<i32>(ccNum + (<usize>cc << 2)), <f64>currentMember);
     }
   }
 
@@ -136,7 +138,7 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
     if (usesHccs) {
       const c = load<f64>(coef + (<usize>cc << 3));
       score += c;
-      if (traceOn) emit(T_HCC_TERM, num, m, 0, c);
+      if (traceOn || factorsOn) emit(T_HCC_TERM, num, m, currentMember, c);
     }
     store<i32>(p, num);
   }
@@ -148,15 +150,20 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
   const vars = tableAt(mb, MB_VARS);
   const termVar = tableAt(mb, MB_TERM_VAR);
   const termCoef = tableAt(mb, MB_TERM_COEF);
+  // terms of one mutually exclusive family (the cells of a template, D1–D10P) are contiguous;
+  // after a match, termNext skips the rest of the family
+  const termNext = tableAt(mb, MB_TERM_NEXT);
   const ts = word(seg, SEG_TERM_START);
   const te = ts + word(seg, SEG_TERM_COUNT);
-  for (let t = ts; t < te; t++) {
+  let t = ts;
+  while (t < te) {
     const v = load<i32>(termVar + (<usize>t << 2));
     if (varHolds(vars, v, clausePool, vals, maskLo, maskHi)) {
       const c = load<f64>(termCoef + (<usize>t << 3));
       score += c;
-      if (traceOn) emit(T_VAR_TERM, v, m, 0, c);
-    }
+      if (traceOn || factorsOn) emit(T_VAR_TERM, v, m, currentMember, c);
+      t = load<i32>(termNext + (<usize>t << 2));
+    } else t++;
   }
   const ds = word(seg, SEG_DIV_START);
   const de = ds + word(seg, SEG_DIV_COUNT);
@@ -165,7 +172,7 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
     if (varHolds(vars, v, clausePool, vals, maskLo, maskHi)) {
       const c = load<f64>(termCoef + (<usize>t << 3));
       score = score / c;
-      if (traceOn) emit(T_DIVISOR, v, m, 0, c);
+      if (traceOn || factorsOn) emit(T_DIVISOR, v, m, currentMember, c);
     }
   }
   if (traceOn) emit(T_RAW, 0, m, s, score);

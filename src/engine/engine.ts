@@ -6,6 +6,9 @@ import type { Pack, PackMeta } from "./pack-builder.js";
 import { encodeMembers, parseDateDays, type MemberInput } from "./member.js";
 import { decodeExplanation, type Explanation } from "./explain.js";
 import { UsageError } from "../errors.js";
+import type { RecordBatch } from "apache-arrow";
+import { encodeArrowBatch } from "./arrow-encode.js";
+import { buildFactorsBatch, buildLabelBytes, buildScoresBatch, type LabelBytes } from "./arrow-results.js";
 
 export interface EngineOptions {
   /** Model ids to score (e.g. ["V28"]); empty or undefined = what the payment year uses. */
@@ -128,6 +131,49 @@ export class Engine {
     return rec;
   }
 
+  private labelBytes: LabelBytes | undefined;
+
+  /**
+   * Score an Arrow member batch (docs/pipeline.md) into a risk_scores batch and, with
+   * `factors`, a risk_score_factors batch. No JS string per member or code on this path
+   * (error messages excepted).
+   */
+  scoreArrowBatch(
+    rb: RecordBatch,
+    runId: string,
+    opts: { factors: boolean },
+  ): { scores: RecordBatch; factors: RecordBatch | null } {
+    const { batch, errors } = encodeArrowBatch(rb);
+    const ids = rb.getChild("participant_id");
+    if (!ids) throw new UsageError("member batch has no participant_id column");
+    this.labelBytes ??= buildLabelBytes(this);
+    const nScored = Math.max(1, this.scoredModels.length);
+    const nCodes = batch.memberOffsets[batch.n] ?? 0;
+    const r = this.kernel.score(batch, {
+      modelMask: this.modelMask,
+      options: this.options | (opts.factors ? L.OPT_FACTORS : 0),
+      asOfDays: this.asOfDays,
+      traceCap: opts.factors ? batch.n * nScored * 48 + nCodes * nScored * 3 + 64 : 0,
+    });
+    const scores = buildScoresBatch(this, this.labelBytes, ids, r, errors, runId);
+    const factors = opts.factors
+      ? buildFactorsBatch(
+          this,
+          this.labelBytes,
+          ids,
+          r,
+          {
+            memberOffsets: batch.memberOffsets as Int32Array,
+            codeOffsets: batch.codeOffsets as Int32Array,
+            codeBytes: batch.codeBytes as Uint8Array,
+          },
+          errors,
+          runId,
+        )
+      : null;
+    return { scores, factors };
+  }
+
   /** Explain one member step by step, from the kernel's detail mode. */
   explain(member: MemberInput): Explanation {
     const { batch, errors } = encodeMembers([member]);
@@ -135,7 +181,7 @@ export class Engine {
       modelMask: this.modelMask,
       options: this.options | L.OPT_TRACE,
       asOfDays: this.asOfDays,
-      traceCap: 4096,
+      traceCap: 256 + (member.diagnosis_codes?.length ?? 0) * 16,
     });
     const record = this.decodeRecord(r, 0, member.member_id, errors[0] ?? null);
     return decodeExplanation(this.meta, r, member.diagnosis_codes ?? [], record, r.memberI32[L.OUT_AGE] ?? -1);

@@ -23,9 +23,9 @@ interface KernelExports {
 export interface EncodedBatch {
   n: number;
   attrs: Int32Array; // n * NIN
-  memberOffsets: Int32Array; // n + 1, into codeOffsets
-  codeOffsets: Int32Array; // into codeBytes
-  codeBytes: Uint8Array;
+  memberOffsets: Int32Array<ArrayBufferLike>; // n + 1, into codeOffsets
+  codeOffsets: Int32Array<ArrayBufferLike>; // into codeBytes
+  codeBytes: Uint8Array<ArrayBufferLike>;
 }
 
 /** Kernel results for one batch (views copied out of Wasm memory). */
@@ -118,7 +118,7 @@ export class Kernel {
       attrs: b.attrs.byteLength,
       memberOffsets: b.memberOffsets.byteLength,
       codeOffsets: b.codeOffsets.byteLength,
-      codeBytes: b.codeBytes.byteLength,
+      codeBytes: b.codeBytes.byteLength + 8, // the kernel reads codes 8 bytes at a time
       outF: n * L.NOUT_F * 8,
       outI: n * L.NOUT_I * 4,
       outMF: n * nm * 16,
@@ -152,6 +152,7 @@ export class Kernel {
     d[L.D_ASOF_DAYS] = opts.asOfDays;
     d[L.D_SCRATCH] = this.ptr("scratch");
     const rc = this.x.scoreBatch(this.desc);
+    if (rc === -2) throw new InternalError("kernel scoreBatch: trace buffer too small (host sizing bug)");
     if (rc !== 0) throw new InternalError(`kernel scoreBatch failed (code ${rc}): HCC output pool too small`);
     const dv = new Int32Array(mem(), this.desc, L.NDESC);
     const hccLen = dv[L.D_OUT_HCC_LEN] ?? 0;

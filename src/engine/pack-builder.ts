@@ -17,6 +17,7 @@ export interface ModelMeta {
   labels: Map<number, string>;
   segments: SegmentMeta[];
   variables: string[];
+  variableKinds: VariableKind[];
   edits: { note: string; action: string }[];
   /** Edit record index in the kernel table → rule index in `edits` (filled by the writer). */
   editRecordRule: number[];
@@ -113,20 +114,25 @@ function bandRange(band: string): [number, number | null] {
   throw new Error(`bad age band '${band}'`);
 }
 
+export type VariableKind = "demographic" | "interaction" | "count" | "bonus" | "divisor";
+
 interface VarDef {
   name: string;
   clauses: Clause[];
   groups: string[];
+  kind: VariableKind;
+  family: number; // variables of one family are mutually exclusive (-1 = none)
 }
 
 /** Expand a model's cells and variables into named definitions. */
 function modelVariables(m: ModelTables): Map<string, VarDef> {
   const out = new Map<string, VarDef>();
-  const add = (name: string, when: When, groups: string[] = []): void => {
+  const add = (name: string, when: When, groups: string[] = [], family = -1): void => {
     if (out.has(name)) throw new Error(`${m.id}: variable ${name} defined twice`);
-    out.set(name, { name, clauses: compileWhen(when, `${m.id} ${name}`), groups });
+    const kind: VariableKind = groups.length > 0 ? "interaction" : "count" in when ? "count" : "demographic";
+    out.set(name, { name, clauses: compileWhen(when, `${m.id} ${name}`), groups, kind, family });
   };
-  for (const cell of m.rules.cells) {
+  m.rules.cells.forEach((cell, family) => {
     let combos: [string, When][] = [[cell.template, cell.when ?? {}]];
     for (const [ph, options] of Object.entries(cell.expand ?? {})) {
       combos = combos.flatMap(([t, w]) =>
@@ -139,12 +145,18 @@ function modelVariables(m: ModelTables): Map<string, VarDef> {
         ["M", "M"],
       ] as const) {
         for (const band of cell.bands) {
-          add(t.replace("{S}", s).replace("{B}", band), { ...w, sex, [cell.age]: bandRange(band) });
+          add(t.replace("{S}", s).replace("{B}", band), { ...w, sex, [cell.age]: bandRange(band) }, [], family);
         }
       }
     }
+  });
+  // count variables (a single `count` clause with distinct values) are one family too
+  const countFamily = m.rules.cells.length;
+  for (const [name, v] of Object.entries(m.rules.variables)) {
+    const w = v.when ?? {};
+    const isCount = Object.keys(w).length === 1 && "count" in w && (v.groups ?? []).length === 0;
+    add(name, w, v.groups ?? [], isCount ? countFamily : -1);
   }
-  for (const [name, v] of Object.entries(m.rules.variables)) add(name, v.when ?? {}, v.groups ?? []);
   return out;
 }
 
@@ -193,7 +205,8 @@ function buildModel(m: ModelTables): Built {
 
   // variables actually used, with segment terms
   const varNames: string[] = [];
-  const varRows: { clauses: Clause[]; mask: bigint }[] = [];
+  const varKinds: VariableKind[] = [];
+  const varRows: { clauses: Clause[]; mask: bigint; family: number }[] = [];
   const varIndex = new Map<string, number>();
   const useVar = (key: string, def: VarDef): number => {
     const have = varIndex.get(key);
@@ -202,7 +215,8 @@ function buildModel(m: ModelTables): Built {
     for (const g of def.groups) mask |= 1n << BigInt(groupOf(g));
     varIndex.set(key, varRows.length);
     varNames.push(def.name);
-    varRows.push({ clauses: def.clauses, mask });
+    varKinds.push(def.kind);
+    varRows.push({ clauses: def.clauses, mask, family: def.family });
     return varRows.length - 1;
   };
 
@@ -242,16 +256,16 @@ function buildModel(m: ModelTables): Built {
         }
         if (x !== 0) terms.push([useVar(v, def), x]);
       }
-      const extra = (list: { coef: string; when: When }[] | undefined, into: [number, number][]): void => {
+      const extra = (list: { coef: string; when: When }[] | undefined, into: [number, number][], kind: VariableKind): void => {
         for (const e of list ?? []) {
           const x = free.get(e.coef);
           if (x === undefined) throw new Error(`${id}: segment ${seg.id} names coefficient ${e.coef}, which the table lacks`);
-          const def: VarDef = { name: e.coef, clauses: compileWhen(e.when, `${id} ${e.coef}`), groups: [] };
+          const def: VarDef = { name: e.coef, clauses: compileWhen(e.when, `${id} ${e.coef}`), groups: [], kind, family: -1 };
           into.push([useVar(`${segId}:${e.coef}`, def), x]);
         }
       };
-      extra(seg.extra, terms);
-      extra(seg.divisors, divs);
+      extra(seg.extra, terms, "bonus");
+      extra(seg.divisors, divs, "divisor");
       segMeta.push({ id: segId, label: seg.label ?? seg.id });
       segRows.push({ sel, hccs: seg.hccs !== false, hccCoef, terms, divs });
     }
@@ -283,6 +297,7 @@ function buildModel(m: ModelTables): Built {
     labels: m.labels,
     segments: segMeta,
     variables: varNames,
+    variableKinds: varKinds,
     edits: editMeta,
     editRecordRule: [],
     whatIfOnly: m.whatIfOnly === true,
@@ -367,22 +382,37 @@ function buildModel(m: ModelTables): Built {
     }
     const termVar: number[] = [];
     const termCoef: number[] = [];
+    const termNext: number[] = [];
     const segWords: number[] = [];
     const hccCoefOffs: number[] = [];
     for (const s of segRows) hccCoefOffs.push(w.f64s(s.hccCoef));
     segRows.forEach((s, i) => {
       const [ss, sn] = addClauses(s.sel);
       const ts = termVar.length;
-      for (const [v, x] of s.terms) {
+      // family members contiguous (stable order otherwise); a match jumps past its family
+      const fam = (v: number): number => varRows[v]?.family ?? -1;
+      const ordered = s.terms
+        .map((t, k) => ({ t, k }))
+        .sort((a, b) => {
+          const fa = fam(a.t[0]);
+          const fb = fam(b.t[0]);
+          return fa === fb ? a.k - b.k : (fa < 0 ? 1e9 : fa) - (fb < 0 ? 1e9 : fb);
+        })
+        .map((x) => x.t);
+      ordered.forEach(([v, x], k) => {
         termVar.push(v);
         termCoef.push(x);
-      }
+        let next = k + 1;
+        if (fam(v) >= 0) while (next < ordered.length && fam(ordered[next]?.[0] ?? -1) === fam(v)) next++;
+        termNext.push(ts + next);
+      });
       const ds = termVar.length;
       for (const [v, x] of s.divs) {
         termVar.push(v);
         termCoef.push(x);
+        termNext.push(termVar.length);
       }
-      segWords.push(ss, sn, s.hccs ? 1 : 0, hccCoefOffs[i] ?? 0, ts, s.terms.length, ds, s.divs.length);
+      segWords.push(ss, sn, s.hccs ? 1 : 0, hccCoefOffs[i] ?? 0, ts, ordered.length, ds, s.divs.length);
     });
     const codeRows = new Int32Array(nCodes * 4);
     for (let i = 0; i < nCodes; i++) {
@@ -409,6 +439,7 @@ function buildModel(m: ModelTables): Built {
     block[L.MB_SEGS] = w.i32s(segWords);
     block[L.MB_TERM_VAR] = w.i32s(termVar);
     block[L.MB_TERM_COEF] = w.f64s(termCoef);
+    block[L.MB_TERM_NEXT] = w.i32s(termNext);
     block[L.MB_INT_POOL] = w.i32s(intPool);
     block[L.MB_CLAUSES] = w.i32s(clausePool);
     return w.i32s(block);

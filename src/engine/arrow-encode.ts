@@ -1,0 +1,214 @@
+// Encode an Arrow member batch (docs/pipeline.md "Member batches") into the kernel's input
+// layout without a JS string per member or per code: Utf8 enum columns are parsed from their
+// bytes through a small cache keyed by the bytes; the diagnosis List<Utf8> buffers are handed to
+// the kernel as they are.
+import { DataType, type Data, type RecordBatch, type Vector } from "apache-arrow";
+import * as L from "./layout.js";
+import type { EncodedBatch } from "./kernel.js";
+
+type Parse = (s: string) => number | string; // a number, or an error message
+
+const textDecoder = new TextDecoder();
+
+/** Parsed values of an optional Utf8 (or dictionary-of-Utf8) column; `absent` for nulls. */
+function readEnum(
+  vec: Vector | null,
+  n: number,
+  absent: number,
+  parse: Parse,
+  field: string,
+  errors: (string | null)[],
+): Int32Array {
+  const out = new Int32Array(n).fill(absent);
+  if (!vec) return out;
+  const cache = new Map<number, number | string>();
+  const note = (i: number, r: number | string): void => {
+    if (typeof r === "number") out[i] = r;
+    else errors[i] = errors[i] ? `${errors[i]}; ${field}: ${r}` : `${field}: ${r}`;
+  };
+  let row = 0;
+  for (const data of vec.data as Data[]) {
+    if (DataType.isDictionary(data.type)) {
+      const dict = data.dictionary;
+      const parsed = dict
+        ? Array.from({ length: dict.length }, (_, k) => {
+            const v: unknown = dict.get(k);
+            return v === null || v === undefined || v === "" ? absent : parse(String(v));
+          })
+        : [];
+      const idx = data.values as ArrayLike<number>;
+      for (let i = 0; i < data.length; i++, row++) {
+        if (!isValid(data, i)) continue;
+        note(row, parsed[idx[i] ?? 0] ?? absent);
+      }
+      continue;
+    }
+    if (!DataType.isUtf8(data.type)) {
+      // numbers or booleans stored where a code is expected: parse their text form
+      for (let i = 0; i < data.length; i++, row++) {
+        const v: unknown = vec.get(row);
+        if (v === null || v === undefined) continue;
+        note(row, parse(String(v as number)));
+      }
+      continue;
+    }
+    const offs = data.valueOffsets;
+    const bytes = data.values as Uint8Array;
+    for (let i = 0; i < data.length; i++, row++) {
+      if (!isValid(data, i)) continue;
+      const s = offs[i] ?? 0;
+      const e = offs[i + 1] ?? 0;
+      const len = e - s;
+      if (len === 0) continue;
+      if (len <= 6) {
+        let key = len;
+        for (let k = s; k < e; k++) key = key * 256 + (bytes[k] ?? 0);
+        let r = cache.get(key);
+        if (r === undefined) {
+          r = parse(textDecoder.decode(bytes.subarray(s, e)));
+          cache.set(key, r);
+        }
+        note(row, r);
+      } else note(row, parse(textDecoder.decode(bytes.subarray(s, e))));
+    }
+  }
+  return out;
+}
+
+function isValid(data: Data, i: number): boolean {
+  if (data.nullCount === 0 || !data.nullBitmap) return true;
+  const b = data.offset + i;
+  return ((data.nullBitmap[b >> 3] ?? 0) & (1 << (b & 7))) !== 0;
+}
+
+function readInt(vec: Vector | null, n: number, absent: number): Int32Array {
+  const out = new Int32Array(n).fill(absent);
+  if (!vec) return out;
+  for (let i = 0; i < n; i++) {
+    const v: unknown = vec.get(i);
+    if (typeof v === "number" && Number.isFinite(v)) out[i] = Math.trunc(v);
+    else if (typeof v === "bigint") out[i] = Number(v);
+  }
+  return out;
+}
+
+/** Date32/Date64/Timestamp → days since epoch; absent = INT_MIN. */
+function readDays(vec: Vector | null, n: number): Int32Array {
+  const out = new Int32Array(n).fill(-2147483648);
+  if (!vec) return out;
+  const dayLike = DataType.isDate(vec.type) && vec.type.unit === 0; // DateUnit.DAY
+  let row = 0;
+  for (const data of vec.data as Data[]) {
+    if (dayLike) {
+      const vals = data.values as Int32Array;
+      for (let i = 0; i < data.length; i++, row++) if (isValid(data, i)) out[row] = vals[i] ?? 0;
+    } else {
+      for (let i = 0; i < data.length; i++, row++) {
+        const v: unknown = vec.get(row);
+        const ms = v instanceof Date ? v.getTime() : typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : NaN;
+        if (Number.isFinite(ms)) out[row] = Math.floor(ms / 86400000);
+      }
+    }
+  }
+  return out;
+}
+
+function readBool(vec: Vector | null, n: number, absent: number): Int32Array {
+  const out = new Int32Array(n).fill(absent);
+  if (!vec) return out;
+  for (let i = 0; i < n; i++) {
+    const v: unknown = vec.get(i);
+    if (v === true) out[i] = 1;
+    else if (v === false) out[i] = 0;
+  }
+  return out;
+}
+
+const intIn =
+  (lo: number, hi: number): Parse =>
+  (s) => {
+    const t = s.trim();
+    if (!/^\d{1,3}$/.test(t)) return `'${t}' is not a whole number`;
+    const v = Number(t);
+    return v >= lo && v <= hi ? v : `${v} is outside ${lo}–${hi}`;
+  };
+const SEX: Record<string, number> = { M: 1, F: 2, "1": 1, "2": 2, MALE: 1, FEMALE: 2 };
+const ESRD: Record<string, number> = { NONE: 0, DIALYSIS: 1, TRANSPLANT: 2, GRAFT: 3 };
+const RX: Record<string, number> = { MAPD: 0, "MA-PD": 0, PDP: 1 };
+const fromTable =
+  (t: Record<string, number>, what: string): Parse =>
+  (s) =>
+    t[s.trim().toUpperCase()] ?? `'${s}' is not ${what}`;
+const dual: Parse = (s) => {
+  const t = s.trim();
+  return /^\d{1,2}$/.test(t) && Number(t) <= 10 ? Number(t) : 99;
+};
+
+export interface ArrowEncoded {
+  batch: EncodedBatch;
+  /** Input value problems per member (null = none); the member gets an error row. */
+  errors: (string | null)[];
+}
+
+/** Kernel input for one Arrow member batch. */
+export function encodeArrowBatch(rb: RecordBatch): ArrowEncoded {
+  const n = rb.numRows;
+  const col = (name: string): Vector | null => rb.getChild(name);
+  const errors: (string | null)[] = new Array<string | null>(n).fill(null);
+  const attrs = new Int32Array(n * L.NIN);
+  const age = readInt(col("age"), n, -1);
+  const dob = readDays(col("birth_date"), n);
+  const sex = readEnum(col("sex"), n, 0, fromTable(SEX, "M, F, 1 or 2"), "sex", errors);
+  const orec = readEnum(col("orec"), n, -1, intIn(0, 3), "orec", errors);
+  const crec = readEnum(col("crec"), n, -1, intIn(0, 3), "crec", errors);
+  const dualCd = readEnum(col("dual_elgbl_cd"), n, -1, dual, "dual_elgbl_cd", errors);
+  const esrd = readEnum(col("esrd_status"), n, 0, fromTable(ESRD, "none, dialysis, transplant or graft"), "esrd_status", errors);
+  const rx = readEnum(col("rx_plan"), n, -1, fromTable(RX, "mapd or pdp"), "rx_plan", errors);
+  const medicaid = readBool(col("medicaid"), n, -1);
+  const lti = readBool(col("lti"), n, 0);
+  const ne = readBool(col("new_enrollee"), n, 0);
+  const snp = readBool(col("snp"), n, 0);
+  const lis = readBool(col("low_income"), n, 0);
+  const pace = readBool(col("pace"), n, 0);
+  const graft = readInt(col("graft_months"), n, -1);
+  for (let i = 0; i < n; i++) {
+    const o = i * L.NIN;
+    attrs[o + L.IN_AGE] = age[i] ?? -1;
+    attrs[o + L.IN_DOB_DAYS] = dob[i] ?? -2147483648;
+    attrs[o + L.IN_SEX] = sex[i] ?? 0;
+    attrs[o + L.IN_OREC] = orec[i] ?? -1;
+    attrs[o + L.IN_CREC] = crec[i] ?? -1;
+    attrs[o + L.IN_DUAL] = dualCd[i] ?? -1;
+    attrs[o + L.IN_MEDICAID] = medicaid[i] ?? -1;
+    attrs[o + L.IN_LTI] = lti[i] ?? 0;
+    attrs[o + L.IN_NE] = ne[i] ?? 0;
+    attrs[o + L.IN_SNP] = snp[i] ?? 0;
+    attrs[o + L.IN_LOW_INCOME] = lis[i] ?? 0;
+    attrs[o + L.IN_ESRD] = esrd[i] ?? 0;
+    attrs[o + L.IN_GRAFT_MONTHS] = graft[i] ?? -1;
+    attrs[o + L.IN_RX_PLAN] = rx[i] ?? -1;
+    attrs[o + L.IN_PACE] = pace[i] ?? 0;
+    if ((age[i] ?? -1) < 0 && (dob[i] ?? -2147483648) === -2147483648) {
+      errors[i] = errors[i] ? `${errors[i]}; age: neither age nor birth_date given` : "age: neither age nor birth_date given";
+    }
+  }
+  // diagnosis codes: List<Utf8> buffers as they are (a single Data chunk per batch column)
+  const dx = col("diagnosis_codes");
+  let memberOffsets: Int32Array<ArrayBufferLike> = new Int32Array(n + 1);
+  let codeOffsets: Int32Array<ArrayBufferLike> = new Int32Array(1);
+  let codeBytes: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
+  if (dx) {
+    const d = dx.data[0];
+    if (dx.data.length !== 1 || !d || !DataType.isList(d.type)) throw new Error("diagnosis_codes must be one List<Utf8> chunk");
+    const child = d.children[0];
+    if (!child || !DataType.isUtf8(child.type)) throw new Error("diagnosis_codes must be List<Utf8>");
+    memberOffsets = d.valueOffsets.subarray(0, n + 1) as Int32Array;
+    const last = memberOffsets[n] ?? 0;
+    codeOffsets = child.valueOffsets.subarray(0, last + 1) as Int32Array;
+    codeBytes = (child.values as Uint8Array).subarray(0, codeOffsets[last] ?? 0);
+    if (d.nullCount > 0) {
+      // a null list is no codes: its offsets are already equal in valid Arrow data
+    }
+  }
+  return { batch: { n, attrs, memberOffsets, codeOffsets, codeBytes }, errors };
+}

@@ -1,0 +1,194 @@
+// The nightly scoring run: source → bounded queue → piscina workers (one kernel instance each)
+// → result sink, with an atomic commit. Members in must equal rows out, or the run fails.
+import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { Piscina } from "piscina";
+import { Table, tableFromIPC, tableToIPC, type RecordBatch } from "apache-arrow";
+import { loadKernelModule, loadPack } from "../load.js";
+import { InternalError, HccError, DataError } from "../errors.js";
+import type { MemberSource, ResultSink, ScoreRunRow } from "../io/types.js";
+import type { ScoreTask, ScoreTaskResult, WorkerInit } from "../workers/protocol.js";
+
+export interface ScoreRunOptions {
+  source: MemberSource;
+  sink: ResultSink;
+  paymentYear: number;
+  models: string[];
+  mceEdits: boolean;
+  rounding: "round3" | "none";
+  coefficientSet?: string;
+  dataDir?: string;
+  workers?: number;
+  batchSize?: number;
+  factors?: boolean;
+  onProgress?: (p: ScoreProgress) => void;
+}
+
+export interface ScoreProgress {
+  membersRead: number;
+  membersScored: number;
+  elapsedMs: number;
+}
+
+export interface ScoreRunSummary {
+  runId: string;
+  membersIn: number;
+  rowsOut: number;
+  factorRows: number;
+  errored: number;
+  orphanDxRows: number;
+  duplicateParticipants: number;
+  seconds: number;
+  stageSeconds: { read: number; kernel: number; write: number };
+  workers: number;
+  source: string;
+  sink: string;
+}
+
+export const ENGINE_VERSION = "0.1.0";
+
+export function newRunId(): string {
+  return `${new Date()
+    .toISOString()
+    .replace(/[-:.TZ]/g, "")
+    .slice(0, 14)}-${randomBytes(4).toString("hex")}`;
+}
+
+const workerUrl = new URL("../workers/score-worker.js", import.meta.url).href;
+
+export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
+  const t0 = performance.now();
+  const startedAt = new Date();
+  const runId = newRunId();
+  const pack = loadPack({
+    paymentYear: o.paymentYear,
+    ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+    ...(o.coefficientSet ? { coefficientSet: o.coefficientSet } : {}),
+  });
+  const workers = Math.max(1, o.workers ?? availableParallelism());
+  const init: WorkerInit = {
+    module: loadKernelModule(),
+    pack: pack.bytes,
+    packMeta: pack.meta,
+    models: o.models,
+    mceEdits: o.mceEdits,
+    rounding: o.rounding,
+  };
+  const pool = new Piscina({
+    filename: workerUrl,
+    workerData: init,
+    minThreads: workers,
+    maxThreads: workers,
+    idleTimeout: 60_000,
+  });
+  const limit = workers * 2; // bounded queue: at most two batches per worker in flight
+  const inflight = new Set<Promise<void>>();
+  let writeChain: Promise<void> = Promise.resolve();
+  let membersIn = 0;
+  let rowsOut = 0;
+  let factorRows = 0;
+  let errored = 0;
+  let scored = 0;
+  let readMs = 0;
+  let kernelMs = 0;
+  let writeMs = 0;
+  let failure: unknown = null;
+  let batchIndex = 0;
+  await o.sink.begin({ runId, paymentYear: o.paymentYear });
+  try {
+    const it = o.source.read({ batchSize: o.batchSize ?? 16_384 })[Symbol.asyncIterator]();
+    for (;;) {
+      const tr = performance.now();
+      const next = await it.next();
+      readMs += performance.now() - tr;
+      if (next.done) break;
+      if (failure) break;
+      const rb: RecordBatch = next.value;
+      if (rb.numRows === 0) continue;
+      membersIn += rb.numRows;
+      const ipc = tableToIPC(new Table([rb]), "stream");
+      const task: ScoreTask = { batchIndex: batchIndex++, ipc, runId, factors: o.factors ?? true };
+      const p = (pool.run(task, { transferList: [ipc.buffer as ArrayBuffer] }) as Promise<ScoreTaskResult>)
+        .then((res) => {
+          kernelMs += res.kernelMs;
+          errored += res.errored;
+          scored += res.members;
+          o.onProgress?.({ membersRead: membersIn, membersScored: scored, elapsedMs: performance.now() - t0 });
+          writeChain = writeChain.then(async () => {
+            const tw = performance.now();
+            for (const b of tableFromIPC(res.scores).batches) {
+              rowsOut += b.numRows;
+              await o.sink.write("risk_scores", b);
+            }
+            if (res.factors) {
+              for (const b of tableFromIPC(res.factors).batches) {
+                factorRows += b.numRows;
+                await o.sink.write("risk_score_factors", b);
+              }
+            }
+            writeMs += performance.now() - tw;
+          });
+          return writeChain;
+        })
+        .catch((e: unknown) => {
+          failure ??= e;
+        });
+      inflight.add(p);
+      void p.finally(() => inflight.delete(p));
+      if (inflight.size >= limit) await Promise.race(inflight);
+    }
+    await Promise.all(inflight);
+    await writeChain;
+    if (failure) throw wrapFailure(failure);
+    if (rowsOut !== membersIn) throw new InternalError(`members in (${membersIn}) ≠ result rows (${rowsOut}); nothing committed`);
+    const stats = o.source.stats();
+    const row: ScoreRunRow = {
+      run_id: runId,
+      started_at: startedAt.toISOString(),
+      finished_at: new Date().toISOString(),
+      engine_version: ENGINE_VERSION,
+      payment_year: o.paymentYear,
+      models: o.models.length > 0 ? o.models.join(",") : "default",
+      data_version: pack.meta.dataVersion,
+      data_manifest_sha256: pack.meta.dataVersion,
+      source: o.source.describe(),
+      members_in: membersIn,
+      rows_out: rowsOut,
+      members_errored: errored,
+      orphan_dx_rows: stats.orphanDxRows,
+      status: "succeeded",
+    };
+    const tw = performance.now();
+    await o.sink.commit(row);
+    writeMs += performance.now() - tw;
+    return {
+      runId,
+      membersIn,
+      rowsOut,
+      factorRows,
+      errored,
+      orphanDxRows: stats.orphanDxRows,
+      duplicateParticipants: stats.duplicateParticipants,
+      seconds: (performance.now() - t0) / 1000,
+      stageSeconds: { read: readMs / 1000, kernel: kernelMs / 1000 / workers, write: writeMs / 1000 },
+      workers,
+      source: o.source.describe(),
+      sink: o.sink.describe(),
+    };
+  } catch (e) {
+    await o.sink.abort(e);
+    throw e;
+  } finally {
+    await pool.destroy();
+  }
+}
+
+function wrapFailure(e: unknown): Error {
+  if (e instanceof HccError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/terminated|exited|worker/i.test(msg)) {
+    return new InternalError(`a scoring worker failed (${msg}); the run was aborted and previous results are intact`, e);
+  }
+  if (e instanceof Error && e.name === "DataError") return new DataError(msg, {}, e);
+  return new InternalError(`scoring failed: ${msg}; the run was aborted and previous results are intact`, e);
+}
