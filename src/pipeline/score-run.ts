@@ -54,7 +54,13 @@ export function newRunId(): string {
     .slice(0, 14)}-${randomBytes(4).toString("hex")}`;
 }
 
-const workerUrl = new URL("../workers/score-worker.js", import.meta.url).href;
+// The worker runs compiled JS: from dist/ it sits beside this file; when this module is loaded
+// from src/ (vitest), the build's copy is used.
+const workerUrl = (
+  import.meta.url.endsWith(".ts")
+    ? new URL("../../dist/workers/score-worker.js", import.meta.url)
+    : new URL("../workers/score-worker.js", import.meta.url)
+).href;
 
 export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   const t0 = performance.now();

@@ -1,0 +1,181 @@
+// The scoring run with the real worker pool: members in = rows out, results identical to
+// scoring the members one by one, factors consistent with scores, worker failure fails the run
+// (and the sink is aborted, never committed).
+import { describe, expect, it } from "vitest";
+import { Field, List, Table, Utf8, Bool, DateDay, vectorFromArray, makeVector, type RecordBatch } from "apache-arrow";
+import { readFileSync } from "node:fs";
+import { runScoring } from "../../src/pipeline/score-run.js";
+import { loadEngine } from "../../src/load.js";
+import type { MemberSource, ResultSink, ResultTable, ScoreRunRow, SourceStats } from "../../src/io/types.js";
+import { buildCodeWeights, generateCohort } from "../../src/cohort/generate.js";
+import type { MemberInput } from "../../src/engine/member.js";
+
+/** A MemberSource over Arrow batches held in memory (a real implementation of the contract). */
+class ArrowBatchesSource implements MemberSource {
+  constructor(private readonly batches: RecordBatch[]) {}
+  describe(): string {
+    return `memory (${this.batches.length} batches)`;
+  }
+  async *read(): AsyncIterable<RecordBatch> {
+    for (const b of this.batches) {
+      await Promise.resolve();
+      yield b;
+    }
+  }
+  stats(): SourceStats {
+    const n = this.batches.reduce((a, b) => a + b.numRows, 0);
+    return { membersRead: n, dxRowsRead: 0, orphanDxRows: 0, duplicateParticipants: 0 };
+  }
+  async close(): Promise<void> {}
+}
+
+/** A ResultSink collecting batches; commit makes them visible, abort drops them. */
+class CollectingSink implements ResultSink {
+  staged: Record<ResultTable, RecordBatch[]> = { risk_scores: [], risk_score_factors: [] };
+  committed: { tables: Record<ResultTable, RecordBatch[]>; run: ScoreRunRow } | null = null;
+  aborted = false;
+  describe(): string {
+    return "memory";
+  }
+  async begin(): Promise<void> {}
+  async write(t: ResultTable, b: RecordBatch): Promise<void> {
+    await Promise.resolve();
+    this.staged[t].push(b);
+  }
+  async commit(run: ScoreRunRow): Promise<void> {
+    this.committed = { tables: this.staged, run };
+  }
+  async abort(): Promise<void> {
+    this.aborted = true;
+  }
+}
+
+const codes = buildCodeWeights(readFileSync(new URL("../../data/py2026/V28/crosswalk.tsv", import.meta.url), "utf8"));
+const members: MemberInput[] = [];
+for (const chunk of generateCohort({ members: 5000, seed: 42, paymentYear: 2026, codes })) {
+  for (const m of chunk) members.push(m as unknown as MemberInput);
+}
+
+function toBatches(ms: MemberInput[], size: number): RecordBatch[] {
+  const out: RecordBatch[] = [];
+  const days = (s: unknown): number => Math.round(Date.parse(`${String(s)}T00:00:00Z`) / 86400000);
+  for (let i = 0; i < ms.length; i += size) {
+    const c = ms.slice(i, i + size);
+    const t = new Table({
+      participant_id: vectorFromArray(
+        c.map((m) => m.member_id),
+        new Utf8(),
+      ),
+      birth_date: makeVector({ type: new DateDay(), data: Int32Array.from(c.map((m) => days(m.birth_date))) }),
+      sex: vectorFromArray(
+        c.map((m) => (m.sex === null || m.sex === undefined ? null : String(m.sex))),
+        new Utf8(),
+      ),
+      orec: vectorFromArray(
+        c.map((m) => (m.orec === null || m.orec === undefined ? null : String(m.orec))),
+        new Utf8(),
+      ),
+      dual_elgbl_cd: vectorFromArray(
+        c.map((m) => (m.dual_elgbl_cd === null || m.dual_elgbl_cd === undefined ? null : String(m.dual_elgbl_cd))),
+        new Utf8(),
+      ),
+      lti: vectorFromArray(
+        c.map((m) => m.lti === true),
+        new Bool(),
+      ),
+      new_enrollee: vectorFromArray(
+        c.map((m) => m.new_enrollee === true),
+        new Bool(),
+      ),
+      snp: vectorFromArray(
+        c.map((m) => m.snp === true),
+        new Bool(),
+      ),
+      diagnosis_codes: vectorFromArray(
+        c.map((m) => (m.diagnosis_codes ?? []).map((x) => x ?? "")),
+        new List(new Field("item", new Utf8(), true)),
+      ),
+    });
+    out.push(...t.batches);
+  }
+  return out;
+}
+
+describe("scoring run with the worker pool", () => {
+  it("members in = rows out, identical to one-by-one scoring, committed once", async () => {
+    const sink = new CollectingSink();
+    const s = await runScoring({
+      source: new ArrowBatchesSource(toBatches(members, 700)),
+      sink,
+      paymentYear: 2026,
+      models: [],
+      mceEdits: true,
+      rounding: "round3",
+      workers: 2,
+      batchSize: 700,
+      factors: true,
+    });
+    expect(s.membersIn).toBe(5000);
+    expect(s.rowsOut).toBe(5000);
+    expect(sink.committed?.run.members_in).toBe(5000);
+    const rows = new Table(sink.committed?.tables.risk_scores ?? []);
+    expect(rows.numRows).toBe(5000);
+    const byId = new Map<string, Record<string, unknown>>();
+    for (const r of rows.toArray() as { toJSON(): Record<string, unknown> }[]) {
+      const j = r.toJSON();
+      byId.set(String(j["participant_id"]), j);
+    }
+    const engine = loadEngine({ paymentYear: 2026 });
+    for (const m of members.slice(0, 1500)) {
+      const [one] = engine.scoreMembers([{ ...m, age: null }]);
+      const got = byId.get(m.member_id);
+      expect(got?.["risk_score"] ?? null).toBe(one?.risk_score ?? null);
+      expect(got?.["v28_raw_score"] ?? null).toBe(one?.["v28_raw_score"] ?? null);
+      const hccs = got?.["v28_hccs"] as { toArray(): string[] } | null;
+      expect(hccs ? [...hccs.toArray()] : null).toEqual(one?.["v28_hccs"] ?? null);
+    }
+    // factors: per member and model, the terms add up to the raw score
+    const f = new Table(sink.committed?.tables.risk_score_factors ?? []);
+    const sum = new Map<string, number>();
+    const pid = f.getChild("participant_id");
+    const model = f.getChild("model");
+    const coef = f.getChild("coefficient");
+    const ftype = f.getChild("factor_type");
+    for (let i = 0; i < f.numRows; i++) {
+      if (model?.get(i) !== "V28" || ftype?.get(i) === "divisor") continue;
+      const k = String(pid?.get(i));
+      sum.set(k, (sum.get(k) ?? 0) + Number(coef?.get(i)));
+    }
+    let checked = 0;
+    for (const [id, r] of byId) {
+      const raw = r["v28_raw_score"];
+      if (typeof raw !== "number") continue;
+      expect(sum.get(id) ?? 0).toBeCloseTo(raw, 9);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(4000);
+  });
+
+  it("a failing batch fails the run: sink aborted, nothing committed", async () => {
+    const sink = new CollectingSink();
+    const good = toBatches(members.slice(0, 1000), 500);
+    // a batch whose diagnosis_codes is not a list: the worker rejects it
+    const bad = new Table({
+      participant_id: vectorFromArray(["X1"], new Utf8()),
+      diagnosis_codes: vectorFromArray(["E119"], new Utf8()),
+    }).batches;
+    await expect(
+      runScoring({
+        source: new ArrowBatchesSource([...good, ...bad]),
+        sink,
+        paymentYear: 2026,
+        models: ["V28"],
+        mceEdits: true,
+        rounding: "round3",
+        workers: 2,
+      }),
+    ).rejects.toThrow(/aborted and previous results are intact/);
+    expect(sink.aborted).toBe(true);
+    expect(sink.committed).toBeNull();
+  });
+});
