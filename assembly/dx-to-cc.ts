@@ -62,14 +62,15 @@ export function hashKey(key: u64, bits: i32): i32 {
   return <i32>((key * 0x9e3779b97f4a7c15) >>> (<u64>(64 - bits)));
 }
 
-/** Code id for a normalized key, or CODE_UNMAPPED. */
-export function lookupCode(key: u64, keys: usize, vals: usize, cap: i32): i32 {
+/** Code id for a normalized key, or CODE_UNMAPPED. Slots are 16 bytes: key, id (one line). */
+export function lookupCode(key: u64, slots: usize, cap: i32): i32 {
   const bits = 31 - clz<i32>(cap);
   const maskIdx = cap - 1;
   let i = hashKey(key, bits);
   while (true) {
-    const k = load<u64>(keys + (<usize>i << 3));
-    if (k == key) return load<i32>(vals + (<usize>i << 2));
+    const p = slots + (<usize>i << 4);
+    const k = load<u64>(p);
+    if (k == key) return load<i32>(p, 8);
     if (k == 0) return CODE_UNMAPPED;
     i = (i + 1) & maskIdx;
   }

@@ -9,7 +9,7 @@ import {
   FLAG_NO_SEGMENT, FLAG_MODELS_INCOMPLETE, V_COUNT, T_DX, PK_VERSION,
 } from "./layout";
 import { reserveBytes, currentTop, releaseTo } from "./memory";
-import { installPack, nModels, hashCap, hashKeys, hashVals } from "./pack";
+import { installPack, nModels, hashCap, hashKeys } from "./pack";
 import { normalizeKey, lookupCode, initByteClasses, CODE_MALFORMED } from "./dx-to-cc";
 import { deriveValues, ageAsOf } from "./demographics";
 import * as S from "./score";
@@ -124,7 +124,7 @@ export function scoreBatch(desc: usize): i32 {
       const key = normalizeKey(codeBytes + <usize>cs, codeBytes + <usize>ce);
       let id = CODE_MALFORMED;
       if (key != 0) {
-        id = lookupCode(key, hashKeys, hashVals, hashCap);
+        id = lookupCode(key, hashKeys, hashCap);
         if (id < 0) unmapped++;
       } else malformed++;
       store<i32>(codeIds + (<usize>d << 2), id);

@@ -1,7 +1,7 @@
 // The model pack: read-only tables built by src/engine/pack-builder.ts from data/ and copied
 // into linear memory once. Offsets in the header and model blocks are bytes from the pack base.
 import {
-  PH_MAGIC, PH_VERSION, PH_N_MODELS, PH_HASH_CAP, PH_HASH_KEYS, PH_HASH_VALS, PH_N_CODES,
+  PH_MAGIC, PH_VERSION, PH_N_MODELS, PH_HASH_CAP, PH_HASH_KEYS, PH_N_CODES,
   PH_MODEL_DIR, PH_POPS, PK_MAGIC, PK_VERSION,
 } from "./layout";
 
@@ -9,7 +9,6 @@ export let packBase: usize = 0;
 export let nModels: i32 = 0;
 export let hashCap: i32 = 0;
 export let hashKeys: usize = 0;
-export let hashVals: usize = 0;
 export let nCodes: i32 = 0;
 export let modelDir: usize = 0;
 export let popBlock: usize = 0;
@@ -37,7 +36,6 @@ export function installPack(base: usize): i32 {
   nModels = word(base, PH_N_MODELS);
   hashCap = word(base, PH_HASH_CAP);
   hashKeys = tableAt(base, PH_HASH_KEYS);
-  hashVals = tableAt(base, PH_HASH_VALS);
   nCodes = word(base, PH_N_CODES);
   modelDir = tableAt(base, PH_MODEL_DIR);
   popBlock = tableAt(base, PH_POPS);

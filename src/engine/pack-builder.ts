@@ -463,17 +463,15 @@ export function buildPack(t: PaymentYearTables): Pack {
   let bits = 4;
   while (1 << bits < codes.length * 2) bits++;
   const cap = 1 << bits;
-  const keys = new BigUint64Array(cap);
-  const vals = new Int32Array(cap).fill(-1);
+  const slots = new BigUint64Array(cap * 2); // [key, id] per slot; empty key = 0
   codes.forEach((c, i) => {
     const k = codeKey(c);
     let s = hashSlot(k, bits);
-    while (keys[s] !== 0n) s = (s + 1) & (cap - 1);
-    keys[s] = k;
-    vals[s] = i;
+    while (slots[s * 2] !== 0n) s = (s + 1) & (cap - 1);
+    slots[s * 2] = k;
+    slots[s * 2 + 1] = BigInt(i);
   });
-  const keysOff = w.u64s(keys);
-  const valsOff = w.i32s(vals);
+  const keysOff = w.u64s(slots);
   const modelOffs = built.map((b) => b.write(w, codeIndex, codes.length));
   const dirOff = w.i32s(modelOffs);
 
@@ -535,7 +533,7 @@ export function buildPack(t: PaymentYearTables): Pack {
   w.patchI32(header, L.PH_N_MODELS, built.length);
   w.patchI32(header, L.PH_HASH_CAP, cap);
   w.patchI32(header, L.PH_HASH_KEYS, keysOff);
-  w.patchI32(header, L.PH_HASH_VALS, valsOff);
+  w.patchI32(header, L.PH_HASH_VALS, 0);
   w.patchI32(header, L.PH_N_CODES, codes.length);
   w.patchI32(header, L.PH_MODEL_DIR, dirOff);
   w.patchI32(header, L.PH_POPS, pbOff);
