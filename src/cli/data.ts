@@ -7,6 +7,7 @@ import { importReferenceData } from "../data/import.js";
 import { checkManifest } from "../data/manifest.js";
 import { defaultDataDir } from "../data/load.js";
 import { DataError } from "../errors.js";
+import { exportSeeds, checkSeeds } from "../dbt/export-seeds.js";
 
 /** Re-import into a scratch copy of data/ and list files that differ from data/. */
 export function checkReimport(sourceDir: string, dataDir: string): string[] {
@@ -49,5 +50,21 @@ export function registerData(program: Command): void {
         problems.push(...checkReimport(o.source, o.dataDir).map((p) => `${p}: differs from a fresh import of ${o.source}`));
       if (problems.length > 0) throw new DataError(`reference data drift:\n  ${problems.join("\n  ")}`);
       process.stdout.write(`data/ matches its MANIFEST${o.source ? ` and a fresh import of ${o.source}` : ""}\n`);
+    });
+  data
+    .command("export-seeds")
+    .option("--data-dir <dir>", "data folder", defaultDataDir())
+    .option("--out <dir>", "seeds folder", "dbt/seeds")
+    .option("--check", "fail when the seeds drifted from data/ instead of writing")
+    .description("write the dbt seeds (labels, hierarchies, coefficients, payment-year parameters, crosswalk) from data/")
+    .action((o: { dataDir: string; out: string; check?: boolean }) => {
+      if (o.check) {
+        const problems = checkSeeds(o.dataDir, o.out);
+        if (problems.length > 0) throw new DataError(`dbt seeds drift:\n  ${problems.join("\n  ")}`);
+        process.stdout.write(`${o.out} matches data/\n`);
+        return;
+      }
+      const r = exportSeeds(o.dataDir, o.out);
+      process.stdout.write(`wrote ${r.files.length} seeds to ${o.out}\n`);
     });
 }

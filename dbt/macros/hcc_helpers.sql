@@ -1,0 +1,65 @@
+{#- HCC helpers: code normalization, model ids, column discovery in the engine's wide tables. -#}
+
+{#- ICD-10-CM as the engine reads it: dots, whitespace and case ignored ('e11.22 ' → 'E1122'). -#}
+{% macro hcc_normalize_dx(expr) -%}
+  nullif(upper({{ hcc_regexp_remove(expr, '[.[:space:]]') }}), '')
+{%- endmacro %}
+
+{#- Model ids as the engine spells them: 'CMS-HCC V28' → 'V28', 'ESRD V24' → 'ESRD24',
+    'RxHCC V08' → 'RX08'. -#}
+{% macro hcc_normalize_model(expr) -%}
+  replace(replace(replace(replace(
+    upper({{ hcc_regexp_remove(expr, '[^A-Za-z0-9]') }}),
+    'CMSHCC', ''), 'ESRDV', 'ESRD'), 'RXHCCV', 'RX'), 'RXV', 'RX')
+{%- endmacro %}
+
+{#- The column names of a relation, lower-cased; none when introspection is switched off
+    (var hcc_introspect: false, e.g. an offline `dbt compile --target bigquery`). -#}
+{% macro hcc_relation_columns(relation) -%}
+  {%- if not execute or not var('hcc_introspect', true) -%}{{ return(none) }}{%- endif -%}
+  {%- set names = [] -%}
+  {%- for c in adapter.get_columns_in_relation(relation) -%}{%- do names.append(c.name | lower) -%}{%- endfor -%}
+  {{ return(names) }}
+{%- endmacro %}
+
+{#- `name` when the column exists (or columns are unknown), else a typed null with that name. -#}
+{% macro hcc_column_or_null(columns, name, type) -%}
+  {%- if columns is none or name in columns -%}{{ name }}{%- else -%}cast(null as {{ type }}){%- endif %}
+{%- endmacro %}
+
+{#- Model column prefixes the engine wrote into risk_scores ('v28', 'rx08', …): every
+    <prefix>_raw_score column. var hcc_scored_model_ids overrides; without introspection the
+    project's hcc_model_ids are assumed. -#}
+{% macro hcc_scored_model_prefixes(columns) -%}
+  {%- set fixed = var('hcc_scored_model_ids') -%}
+  {%- if fixed -%}{{ return(fixed | map('lower') | list) }}{%- endif -%}
+  {%- if columns is none -%}{{ return(var('hcc_model_ids') | map('lower') | list) }}{%- endif -%}
+  {%- set prefixes = [] -%}
+  {%- for c in columns if c.endswith('_raw_score') -%}{%- do prefixes.append(c[:-10]) -%}{%- endfor -%}
+  {{ return(prefixes) }}
+{%- endmacro %}
+
+{#- Tuva Project model_version spelling for an engine model id. -#}
+{% macro hcc_tuva_model_version(model) -%}
+  case {{ model }}
+    when 'V22' then 'CMS-HCC-V22'
+    when 'V24' then 'CMS-HCC-V24'
+    when 'V28' then 'CMS-HCC-V28'
+    when 'ESRD21' then 'CMS-HCC-ESRD-V21'
+    when 'ESRD24' then 'CMS-HCC-ESRD-V24'
+    when 'RX08' then 'RxHCC-V08'
+    else {{ model }}
+  end
+{%- endmacro %}
+
+{#- Tuva Project factor_type spelling for an engine factor_type. -#}
+{% macro hcc_tuva_factor_type(factor_type) -%}
+  case {{ factor_type }}
+    when 'hcc' then 'Disease'
+    when 'demographic' then 'Demographic'
+    when 'interaction' then 'Interaction'
+    when 'count' then 'HCC Count'
+    when 'bonus' then 'Demographic'
+    else {{ factor_type }}
+  end
+{%- endmacro %}

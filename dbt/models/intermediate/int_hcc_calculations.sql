@@ -1,0 +1,104 @@
+-- One row per member × payment year × model × factor: every term the engine summed (HCCs,
+-- demographic cells, interactions, counts, bonuses, divisors) joined with the HCCs it kept
+-- (a kept HCC with no term, e.g. in a segment that does not score HCCs, still has a row),
+-- labels from the seed and the codes behind each HCC.
+with models as (
+
+    select * from {{ ref('stg_hcc_raw_scores') }}
+
+),
+
+kept as (
+
+    select
+        models.participant_id,
+        models.payment_year,
+        models.model,
+        models.segment,
+        models.run_id,
+        hcc_code
+    from models as models
+    {{ hcc_unnest('models', 'hcc_codes', 'hcc_code') }}
+
+),
+
+factors as (
+
+    select * from {{ ref('stg_risk_score_factors') }}
+
+),
+
+dx_codes as (
+
+    select
+        participant_id,
+        payment_year,
+        model,
+        hcc,
+        {{ dbt.listagg('diagnosis_code', "', '", "order by diagnosis_code") }} as dx_codes
+    from {{ ref('int_hcc_dx_codes_unnested') }}
+    group by participant_id, payment_year, model, hcc
+
+),
+
+labels as (
+
+    select payment_year, model, hcc, hcc_code, label from {{ ref('hcc_labels') }}
+
+),
+
+joined as (
+
+    select
+        coalesce(factors.participant_id, kept.participant_id) as participant_id,
+        coalesce(factors.payment_year, kept.payment_year) as payment_year,
+        coalesce(factors.model, kept.model) as model,
+        coalesce(factors.segment, kept.segment) as segment,
+        coalesce(factors.factor, kept.hcc_code) as factor,
+        coalesce(factors.factor_type, 'hcc') as factor_type,
+        coalesce(factors.hcc, {{ hcc_trailing_number('kept.hcc_code') }}) as hcc,
+        factors.coefficient,
+        kept.hcc_code is not null as is_kept_hcc,
+        factors.factor is not null as is_scored_term,
+        coalesce(factors.run_id, kept.run_id) as run_id
+    from factors
+    full outer join kept
+        on kept.participant_id = factors.participant_id
+        and kept.payment_year = factors.payment_year
+        and kept.model = factors.model
+        and kept.hcc_code = factors.factor
+
+),
+
+final as (
+
+    select
+        {{ hcc_surrogate_key(['joined.participant_id', 'joined.payment_year', 'joined.model', 'joined.factor']) }} as factor_key,
+        joined.participant_id,
+        joined.payment_year,
+        joined.model,
+        joined.segment,
+        joined.factor,
+        joined.factor_type,
+        joined.hcc,
+        case when joined.factor_type = 'hcc' then labels.label end as hcc_label,
+        joined.coefficient,
+        joined.is_kept_hcc,
+        joined.is_scored_term,
+        dx_codes.dx_codes,
+        joined.run_id
+    from joined
+    left join labels
+        on labels.payment_year = joined.payment_year
+        and labels.model = joined.model
+        and labels.hcc = joined.hcc
+    left join dx_codes
+        on dx_codes.participant_id = joined.participant_id
+        and dx_codes.payment_year = joined.payment_year
+        and dx_codes.model = joined.model
+        and dx_codes.hcc = joined.hcc
+        and joined.factor_type = 'hcc'
+
+)
+
+select * from final

@@ -1,0 +1,44 @@
+-- Tuva Project-compatible cms_hcc.patient_risk_factors: one row per person × payment year ×
+-- model × factor the engine summed, with Tuva's column names and spellings (model_version
+-- 'CMS-HCC-V28', factor_type 'Disease'/'Demographic'/'Interaction'/'HCC Count'). Divisor terms
+-- (not additive) are left out. Tuva's enrollment/institutional default flags are not produced by
+-- the engine (null); medicaid_dual_status_default is the engine's dual_default.
+with factors as (
+
+    select * from {{ ref('int_hcc_calculations') }}
+    where is_scored_term and factor_type != 'divisor'
+
+),
+
+scores as (
+
+    select participant_id, payment_year, orec_default, dual_default, scored_at
+    from {{ ref('fact_patient_risk_scores') }}
+    where is_scored
+
+),
+
+final as (
+
+    select
+        factors.participant_id as person_id,
+        cast(null as {{ dbt.type_string() }}) as payer,
+        cast(null as {{ dbt.type_boolean() }}) as enrollment_status_default,
+        scores.dual_default as medicaid_dual_status_default,
+        scores.orec_default,
+        cast(null as {{ dbt.type_boolean() }}) as institutional_status_default,
+        {{ hcc_tuva_factor_type('factors.factor_type') }} as factor_type,
+        coalesce(factors.hcc_label, factors.factor) as risk_factor_description,
+        factors.coefficient,
+        {{ hcc_tuva_model_version('factors.model') }} as model_version,
+        factors.payment_year,
+        scores.scored_at as tuva_last_run,
+        factors.factor_key
+    from factors
+    inner join scores
+        on scores.participant_id = factors.participant_id
+        and scores.payment_year = factors.payment_year
+
+)
+
+select * from final

@@ -1,0 +1,56 @@
+-- One row per member × payment year × scored model, unpivoted from the engine's wide
+-- risk_scores (<model>_raw_score, _normalized_score, _segment, _hccs). Only the model columns
+-- present in the table are read, so a run that scored only V28 stages fine. A model the
+-- member was not scored in (segment null) has no row.
+{%- set src = source('sgv_reporting', 'risk_scores') %}
+{%- set cols = hcc_relation_columns(src) %}
+{%- set prefixes = hcc_scored_model_prefixes(cols) %}
+
+with source as (
+
+    select * from {{ src }}
+
+),
+
+unpivoted as (
+
+{%- for p in prefixes %}
+    select
+        cast(participant_id as {{ dbt.type_string() }}) as participant_id,
+        cast(payment_year as {{ dbt.type_int() }}) as payment_year,
+        '{{ p | upper }}' as model,
+        cast({{ hcc_column_or_null(cols, p ~ '_segment', dbt.type_string()) }} as {{ dbt.type_string() }}) as segment,
+        cast({{ hcc_column_or_null(cols, p ~ '_raw_score', hcc_type_double()) }} as {{ hcc_type_double() }}) as raw_score,
+        cast({{ hcc_column_or_null(cols, p ~ '_normalized_score', hcc_type_double()) }} as {{ hcc_type_double() }}) as normalized_score,
+        {{ hcc_column_or_null(cols, p ~ '_hccs', hcc_type_string_list()) }} as hcc_codes,
+        cast(run_id as {{ dbt.type_string() }}) as run_id
+    from source
+    where {{ hcc_column_or_null(cols, p ~ '_segment', dbt.type_string()) }} is not null
+    {% if not loop.last %}union all{% endif %}
+{%- endfor %}
+{%- if prefixes | length == 0 %}
+    select
+        cast(null as {{ dbt.type_string() }}) as participant_id,
+        cast(null as {{ dbt.type_int() }}) as payment_year,
+        cast(null as {{ dbt.type_string() }}) as model,
+        cast(null as {{ dbt.type_string() }}) as segment,
+        cast(null as {{ hcc_type_double() }}) as raw_score,
+        cast(null as {{ hcc_type_double() }}) as normalized_score,
+        cast(null as {{ hcc_type_string_list() }}) as hcc_codes,
+        cast(null as {{ dbt.type_string() }}) as run_id
+    from source
+    where 1 = 0
+{%- endif %}
+
+),
+
+final as (
+
+    select
+        {{ hcc_surrogate_key(['participant_id', 'payment_year', 'model']) }} as member_model_key,
+        unpivoted.*
+    from unpivoted
+
+)
+
+select * from final
