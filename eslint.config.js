@@ -3,7 +3,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "build/**", "node_modules/**", ".venv/**", "assembly/**", "coverage/**", "dbt/**", "bench/results/**"] },
+  { ignores: [".tmp/**", "dist/**", "build/**", "node_modules/**", ".venv/**", "assembly/**", "coverage/**", "dbt/**", "bench/results/**"] },
   js.configs.recommended,
   {
     files: ["**/*.ts"],

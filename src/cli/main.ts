@@ -4,6 +4,7 @@ import { registerExplain } from "./explain.js";
 import { registerScore } from "./score.js";
 import { registerModels } from "./models.js";
 import { registerData } from "./data.js";
+import { registerGenerate } from "./generate.js";
 import { HccError } from "../errors.js";
 
 export function buildProgram(): Command {
@@ -17,6 +18,7 @@ export function buildProgram(): Command {
   registerScore(program);
   registerModels(program);
   registerData(program);
+  registerGenerate(program);
   return program;
 }
 

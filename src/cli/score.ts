@@ -1,27 +1,45 @@
-// `hcc score`: score a member file (NDJSON or CSV) into an output file, one row per member.
+// `hcc score`: the full-cohort run (--source warehouse/file/dir → --output warehouse/file/dir,
+// through the worker pool), or a member-record file (--input NDJSON/CSV → --output NDJSON/CSV).
 import type { Command } from "commander";
 import { loadEngine } from "../load.js";
 import { engineOptions, type EngineFlags } from "./options.js";
 import { formatOf, readMemberFile } from "../io/member-files.js";
 import { RecordWriter } from "../io/record-writer.js";
 import { UsageError } from "../errors.js";
+import { openSink, openSource } from "../io/open.js";
+import { runScoring, type ScoreRunSummary } from "../pipeline/score-run.js";
+import { ProgressBar } from "./progress.js";
+import type { Layout } from "../io/duckdb-warehouse.js";
+import { parseBigQueryConfig, type BigQueryFlags } from "../io/bigquery/config.js";
+import { openBigQuerySource } from "../io/bigquery/source.js";
+import { openBigQuerySink } from "../io/bigquery/sink.js";
+import { describeBigQueryRun } from "../io/bigquery/dry-run.js";
+import type { MemberSource, ResultSink } from "../io/types.js";
 
-interface ScoreFlags extends EngineFlags {
+interface ScoreFlags extends EngineFlags, BigQueryFlags {
+  warehouse?: string;
   input?: string;
+  source?: string;
   output?: string;
   format?: string;
+  schema?: string;
+  layout?: string;
+  workers?: string;
+  batchSize?: string;
+  factors: boolean;
   quiet?: boolean;
 }
 
-export interface ScoreSummary {
+export interface FileScoreSummary {
   membersIn: number;
   rowsOut: number;
   errored: number;
   seconds: number;
 }
 
-export async function runScore(o: ScoreFlags): Promise<ScoreSummary> {
-  if (!o.input) throw new UsageError("score needs --input <file>");
+/** Member-record file in, output-record file out (one JS record per member; small files). */
+export async function runFileScore(o: ScoreFlags): Promise<FileScoreSummary> {
+  if (!o.input) throw new UsageError("score needs --input <file> or --source <spec>");
   if (!o.output) throw new UsageError("score needs --output <file>");
   const engine = loadEngine(engineOptions(o));
   const inFormat = formatOf(o.input, o.format);
@@ -44,21 +62,133 @@ export async function runScore(o: ScoreFlags): Promise<ScoreSummary> {
   return { membersIn, rowsOut: writer.rows, errored, seconds: (performance.now() - t0) / 1000 };
 }
 
+function positiveInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${name}: '${v}' is not a positive whole number`);
+  return Number(v);
+}
+
+function parseLayout(v: string | undefined): Layout | undefined {
+  if (v === undefined) return undefined;
+  if (v === "long" || v === "grouped" || v === "auto") return v;
+  throw new UsageError(`--layout: '${v}' is not long, grouped or auto`);
+}
+
+/** The pipeline run behind `hcc score --source` and `hcc nightly`. */
+export async function runPipelineScore(o: ScoreFlags & { source?: string; output?: string }): Promise<ScoreRunSummary> {
+  const eo = engineOptions(o);
+  const layout = parseLayout(o.layout);
+  const openOpts = { ...(o.schema ? { schema: o.schema } : {}), ...(layout ? { layout } : {}) };
+  let source: MemberSource;
+  let sink: ResultSink;
+  if (o.warehouse === "bigquery") {
+    const cfg = parseBigQueryConfig(o, process.env);
+    source = o.source ? await openSource(o.source, openOpts) : openBigQuerySource(cfg);
+    sink = o.output ? await openSink(o.output, openOpts) : openBigQuerySink(cfg);
+  } else {
+    if (!o.source) throw new UsageError("score needs --source (or --input, or --warehouse bigquery)");
+    if (!o.output) throw new UsageError("score needs --output");
+    source = await openSource(o.source, openOpts);
+    sink = await openSink(o.output, openOpts);
+  }
+  const bar = new ProgressBar(null, o.quiet === true);
+  try {
+    const workers = positiveInt(o.workers, "--workers");
+    const batchSize = positiveInt(o.batchSize, "--batch-size");
+    return await runScoring({
+      source,
+      sink,
+      paymentYear: eo.paymentYear,
+      models: eo.models,
+      mceEdits: eo.mceEdits,
+      rounding: eo.rounding,
+      ...(eo.coefficientSet ? { coefficientSet: eo.coefficientSet } : {}),
+      ...(eo.dataDir ? { dataDir: eo.dataDir } : {}),
+      ...(workers ? { workers } : {}),
+      ...(batchSize ? { batchSize } : {}),
+      factors: o.factors,
+      onProgress: (p) => bar.update(p),
+    });
+  } finally {
+    bar.done();
+    await source.close();
+  }
+}
+
+export function printRunSummary(s: ScoreRunSummary, out: NodeJS.WriteStream = process.stderr): void {
+  const rate = Math.round(s.membersIn / Math.max(s.seconds, 1e-9));
+  out.write(
+    [
+      `run ${s.runId}: ${s.membersIn.toLocaleString("en-US")} members read, ${s.rowsOut.toLocaleString("en-US")} scored rows ` +
+        `(${s.errored.toLocaleString("en-US")} with errors), ${s.factorRows.toLocaleString("en-US")} factor rows`,
+      `  orphan diagnosis rows (participant not found): ${s.orphanDxRows.toLocaleString("en-US")}` +
+        (s.duplicateParticipants > 0 ? `; duplicate participant ids: ${s.duplicateParticipants}` : ""),
+      `  ${s.seconds.toFixed(2)} s, ${rate.toLocaleString("en-US")} members/s with ${s.workers} workers ` +
+        `(read ${s.stageSeconds.read.toFixed(2)} s, kernel ${s.stageSeconds.kernel.toFixed(2)} s, write ${s.stageSeconds.write.toFixed(2)} s)`,
+      `  source: ${s.source}`,
+      `  results: ${s.sink}`,
+    ].join("\n") + "\n",
+  );
+}
+
 export function registerScore(program: Command): void {
   program
     .command("score")
-    .description("score a member file (NDJSON or CSV) into an output file (NDJSON or CSV)")
-    .option("--input <file>", "member records (.ndjson or .csv)")
-    .option("--output <file>", "results (.ndjson or .csv); written atomically")
+    .description("score a cohort: --source (warehouse, file or directory) → --output, or --input member file → --output file")
+    .option(
+      "--source <spec>",
+      "duckdb:<file> or *.duckdb (warehouse), a .parquet/.arrow/.csv/.ndjson member file, or a directory",
+    )
+    .option(
+      "--input <file>",
+      "member-record file (.ndjson or .csv; README 'Member input record'), scored without the worker pool",
+    )
+    .option("--output <spec>", "results: a warehouse (*.duckdb), a directory, or (with --input) an .ndjson/.csv file")
     .option("--format <fmt>", "input format when the extension does not say (ndjson | csv)")
+    .option("--schema <name>", "warehouse schema", "sgv_reporting")
+    .option("--layout <layout>", "diagnosis layout in the warehouse: long | grouped | auto", "auto")
     .option("--year <year>", "payment year", "2026")
     .option("--models <list>", "comma list of models (default: what the payment year uses per member)")
     .option("--no-mce-edits", "turn off MCE plausibility edits")
     .option("--rounding <policy>", "round3 | none", "round3")
     .option("--coefficients <set>", "alternative coefficient set (proposed-2027)")
-    .option("--quiet", "no summary")
+    .option("--workers <n>", "worker threads (default: available cores)")
+    .option("--batch-size <n>", "members per batch (default 16384)")
+    .option("--no-factors", "do not write risk_score_factors")
+    .option("--quiet", "no progress bar or summary")
+    .option(
+      "--warehouse <kind>",
+      "duckdb (files and *.duckdb specs) or bigquery (reads and writes --project/--dataset)",
+      "duckdb",
+    )
+    .option("--project <id>", "BigQuery project (or BIGQUERY_PROJECT)")
+    .option("--dataset <name>", "BigQuery dataset (or BIGQUERY_DATASET)")
+    .option("--location <loc>", "BigQuery location")
+    .option("--where <restriction>", "BigQuery Storage Read row restriction on participants")
+    .option("--participants-table <t>", "BigQuery participants table", undefined)
+    .option("--diagnosis-table <t>", "BigQuery diagnosis table")
+    .option("--members-table <t>", "BigQuery pre-grouped member table (skips the grouping query)")
+    .option("--risk-scores-table <t>", "BigQuery results table")
+    .option("--factors-table <t>", "BigQuery factors table")
+    .option("--runs-table <t>", "BigQuery score_runs table")
+    .option("--max-streams <n>", "BigQuery read streams")
+    .option("--tmp-dir <dir>", "where Parquet parts are staged before load jobs")
+    .option("--dry-run", "BigQuery: print what would be read and written, then stop")
     .action(async (o: ScoreFlags) => {
-      const s = await runScore(o);
+      if (o.warehouse !== "duckdb" && o.warehouse !== "bigquery")
+        throw new UsageError(`--warehouse: '${o.warehouse}' is not duckdb or bigquery`);
+      if (o.source && o.input) throw new UsageError("give --source or --input, not both");
+      if (o.warehouse === "bigquery" && o.dryRun) {
+        process.stdout.write((await describeBigQueryRun(parseBigQueryConfig(o, process.env))) + "\n");
+        return;
+      }
+      if (o.source || o.warehouse === "bigquery") {
+        const s = await runPipelineScore(o);
+        if (!o.quiet) printRunSummary(s);
+        return;
+      }
+      if (!o.output) throw new UsageError("score needs --output");
+      const s = await runFileScore(o);
       if (!o.quiet) {
         process.stderr.write(
           `scored ${s.membersIn} members → ${s.rowsOut} rows (${s.errored} with errors) in ${s.seconds.toFixed(2)} s` +

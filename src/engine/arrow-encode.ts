@@ -33,7 +33,7 @@ function readEnum(
       const parsed = dict
         ? Array.from({ length: dict.length }, (_, k) => {
             const v: unknown = dict.get(k);
-            return v === null || v === undefined || v === "" ? absent : parse(String(v));
+            return typeof v !== "string" || v === "" ? absent : parse(v);
           })
         : [];
       const idx = data.values as ArrayLike<number>;
@@ -52,7 +52,7 @@ function readEnum(
       }
       continue;
     }
-    const offs = data.valueOffsets;
+    const offs = data.valueOffsets as Int32Array;
     const bytes = data.values as Uint8Array;
     for (let i = 0; i < data.length; i++, row++) {
       if (!isValid(data, i)) continue;
@@ -84,10 +84,18 @@ function isValid(data: Data, i: number): boolean {
 function readInt(vec: Vector | null, n: number, absent: number): Int32Array {
   const out = new Int32Array(n).fill(absent);
   if (!vec) return out;
-  for (let i = 0; i < n; i++) {
-    const v: unknown = vec.get(i);
-    if (typeof v === "number" && Number.isFinite(v)) out[i] = Math.trunc(v);
-    else if (typeof v === "bigint") out[i] = Number(v);
+  let row = 0;
+  for (const data of vec.data as Data[]) {
+    if (DataType.isInt(data.type) && data.type.bitWidth === 32) {
+      const vals = data.values as Int32Array;
+      for (let i = 0; i < data.length; i++, row++) if (isValid(data, i)) out[row] = vals[i] ?? absent;
+      continue;
+    }
+    for (let i = 0; i < data.length; i++, row++) {
+      const v: unknown = vec.get(row);
+      if (typeof v === "number" && Number.isFinite(v)) out[row] = Math.trunc(v);
+      else if (typeof v === "bigint") out[row] = Number(v);
+    }
   }
   return out;
 }
@@ -96,7 +104,7 @@ function readInt(vec: Vector | null, n: number, absent: number): Int32Array {
 function readDays(vec: Vector | null, n: number): Int32Array {
   const out = new Int32Array(n).fill(-2147483648);
   if (!vec) return out;
-  const dayLike = DataType.isDate(vec.type) && vec.type.unit === 0; // DateUnit.DAY
+  const dayLike = DataType.isDate(vec.type) && (vec.type.unit as number) === 0; // DateUnit.DAY
   let row = 0;
   for (const data of vec.data as Data[]) {
     if (dayLike) {
@@ -116,10 +124,24 @@ function readDays(vec: Vector | null, n: number): Int32Array {
 function readBool(vec: Vector | null, n: number, absent: number): Int32Array {
   const out = new Int32Array(n).fill(absent);
   if (!vec) return out;
-  for (let i = 0; i < n; i++) {
-    const v: unknown = vec.get(i);
-    if (v === true) out[i] = 1;
-    else if (v === false) out[i] = 0;
+  let row = 0;
+  for (const data of vec.data as Data[]) {
+    if (DataType.isBool(data.type)) {
+      // values is a bit map addressed from bit `offset` (arrow-js does not re-align sliced bits)
+      const bits = data.values as Uint8Array;
+      const off = data.offset;
+      for (let i = 0; i < data.length; i++, row++) {
+        if (!isValid(data, i)) continue;
+        const b = off + i;
+        out[row] = ((bits[b >> 3] ?? 0) >> (b & 7)) & 1;
+      }
+      continue;
+    }
+    for (let i = 0; i < data.length; i++, row++) {
+      const v: unknown = vec.get(row);
+      if (v === true || v === 1) out[row] = 1;
+      else if (v === false || v === 0) out[row] = 0;
+    }
   }
   return out;
 }
@@ -202,9 +224,9 @@ export function encodeArrowBatch(rb: RecordBatch): ArrowEncoded {
     if (dx.data.length !== 1 || !d || !DataType.isList(d.type)) throw new Error("diagnosis_codes must be one List<Utf8> chunk");
     const child = d.children[0];
     if (!child || !DataType.isUtf8(child.type)) throw new Error("diagnosis_codes must be List<Utf8>");
-    memberOffsets = d.valueOffsets.subarray(0, n + 1) as Int32Array;
+    memberOffsets = (d.valueOffsets as Int32Array).subarray(0, n + 1);
     const last = memberOffsets[n] ?? 0;
-    codeOffsets = child.valueOffsets.subarray(0, last + 1) as Int32Array;
+    codeOffsets = (child.valueOffsets as Int32Array).subarray(0, last + 1);
     codeBytes = (child.values as Uint8Array).subarray(0, codeOffsets[last] ?? 0);
     if (d.nullCount > 0) {
       // a null list is no codes: its offsets are already equal in valid Arrow data

@@ -1,7 +1,10 @@
 // Build the result record batches (docs/pipeline.md "Results") from kernel outputs with typed
-// arrays and pre-encoded label bytes: no JS string per member except error messages.
+// arrays: label columns (segments, models, factor names, run id) are dictionary-encoded with
+// dictionaries built once per engine; HCC lists reuse pre-encoded bytes. No JS string per member
+// except error messages.
 import {
   Bool,
+  Dictionary,
   Field,
   Float64,
   Int32,
@@ -11,6 +14,7 @@ import {
   Struct,
   Utf8,
   makeData,
+  makeVector,
   type Data,
   type Vector,
 } from "apache-arrow";
@@ -21,82 +25,89 @@ import { KERNEL_ERRORS } from "./engine.js";
 
 const enc = new TextEncoder();
 
-/** Growable Utf8 column builder fed with bytes. */
-class Utf8Builder {
-  private bytes = new Uint8Array(1024);
-  private len = 0;
-  private offsets: Int32Array;
-  private valid: Uint8Array;
-  private nulls = 0;
-  private row = 0;
-  constructor(n: number) {
-    this.offsets = new Int32Array(Math.max(n, 16) + 1);
-    this.valid = new Uint8Array((Math.max(n, 16) + 7) >> 3).fill(0xff);
+/** Utf8 data from byte strings. */
+function utf8Data(values: readonly Uint8Array[]): Data<Utf8> {
+  const offsets = new Int32Array(values.length + 1);
+  let total = 0;
+  values.forEach((v, i) => {
+    total += v.length;
+    offsets[i + 1] = total;
+  });
+  const bytes = new Uint8Array(total);
+  values.forEach((v, i) => bytes.set(v, offsets[i] ?? 0));
+  return makeData({ type: new Utf8(), length: values.length, nullCount: 0, valueOffsets: offsets, data: bytes });
+}
+
+/** A dictionary of strings, built once, and its index column builder. */
+class Dict {
+  readonly vector: Vector<Utf8>;
+  private static nextId = 1;
+  readonly type: Dictionary<Utf8, Int32>;
+  constructor(values: readonly string[]) {
+    this.vector = makeVector(utf8Data(values.map((v) => enc.encode(v))));
+    this.type = new Dictionary(new Utf8(), new Int32(), Dict.nextId++);
   }
-  private grow(): void {
-    if (this.row + 1 < this.offsets.length) return;
-    const o = new Int32Array(this.offsets.length * 2);
-    o.set(this.offsets);
-    this.offsets = o;
-    const v = new Uint8Array(o.length >> 2).fill(0xff);
-    v.set(this.valid);
-    this.valid = v;
+  column(indices: Int32Array, length: number, valid?: Uint8Array, nulls = 0): Data {
+    return makeData({
+      type: this.type,
+      length,
+      nullCount: nulls,
+      nullBitmap: nulls > 0 ? (valid ?? null) : null,
+      data: indices.subarray(0, length),
+      dictionary: this.vector,
+    });
   }
-  pushBytes(b: Uint8Array): void {
-    if (this.len + b.length > this.bytes.length) {
-      let cap = this.bytes.length * 2;
-      while (cap < this.len + b.length) cap *= 2;
-      const nb = new Uint8Array(cap);
+}
+
+/** Growable byte buffer + offsets for Utf8 values appended in order. */
+class Utf8Appender {
+  bytes: Uint8Array;
+  len = 0;
+  offsets: Int32Array;
+  rows = 0;
+  constructor(rowsHint: number, bytesHint: number) {
+    this.bytes = new Uint8Array(Math.max(64, bytesHint));
+    this.offsets = new Int32Array(Math.max(16, rowsHint) + 1);
+  }
+  append(src: Uint8Array, s: number, e: number): void {
+    const n = e - s;
+    if (this.len + n > this.bytes.length) {
+      const nb = new Uint8Array(Math.max(this.bytes.length * 2, this.len + n));
       nb.set(this.bytes.subarray(0, this.len));
       this.bytes = nb;
     }
-    this.bytes.set(b, this.len);
-    this.len += b.length;
-  }
-  /** Finish the current row as a string value made of the bytes pushed since the last end. */
-  endValue(): void {
-    this.grow();
-    this.row++;
-    this.offsets[this.row] = this.len;
-  }
-  pushNull(): void {
-    this.grow();
-    this.valid[this.row >> 3] = (this.valid[this.row >> 3] ?? 0) & ~(1 << (this.row & 7));
-    this.nulls++;
-    this.row++;
-    this.offsets[this.row] = this.len;
+    for (let k = s; k < e; k++) this.bytes[this.len++] = src[k] ?? 0;
+    if (this.rows + 2 > this.offsets.length) {
+      const no = new Int32Array(this.offsets.length * 2);
+      no.set(this.offsets);
+      this.offsets = no;
+    }
+    this.offsets[++this.rows] = this.len;
   }
   finish(): Data<Utf8> {
     return makeData({
       type: new Utf8(),
-      length: this.row,
-      nullCount: this.nulls,
-      nullBitmap: this.nulls > 0 ? this.valid.subarray(0, (this.row + 7) >> 3) : null,
-      valueOffsets: this.offsets.subarray(0, this.row + 1),
+      length: this.rows,
+      nullCount: 0,
+      valueOffsets: this.offsets.subarray(0, this.rows + 1),
       data: this.bytes.subarray(0, this.len),
     });
   }
 }
 
-function f64Column(n: number, get: (i: number) => number): Data<Float64> {
-  const vals = new Float64Array(n);
+function f64Column(vals: Float64Array): Data<Float64> {
+  const n = vals.length;
   const valid = new Uint8Array((n + 7) >> 3);
   let nulls = 0;
   for (let i = 0; i < n; i++) {
-    const v = get(i);
-    if (Number.isNaN(v)) nulls++;
-    else {
-      vals[i] = v;
-      valid[i >> 3] = (valid[i >> 3] ?? 0) | (1 << (i & 7));
-    }
+    if (Number.isNaN(vals[i])) nulls++;
+    else valid[i >> 3] = (valid[i >> 3] ?? 0) | (1 << (i & 7));
   }
   return makeData({ type: new Float64(), length: n, nullCount: nulls, nullBitmap: nulls > 0 ? valid : null, data: vals });
 }
 
-function i32Column(n: number, get: (i: number) => number): Data<Int32> {
-  const vals = new Int32Array(n);
-  for (let i = 0; i < n; i++) vals[i] = get(i);
-  return makeData({ type: new Int32(), length: n, nullCount: 0, data: vals });
+function i32Column(vals: Int32Array): Data<Int32> {
+  return makeData({ type: new Int32(), length: vals.length, nullCount: 0, data: vals });
 }
 
 function boolColumn(n: number, get: (i: number) => boolean): Data<Bool> {
@@ -105,22 +116,84 @@ function boolColumn(n: number, get: (i: number) => boolean): Data<Bool> {
   return makeData({ type: new Bool(), length: n, nullCount: 0, data: bits });
 }
 
-/** Pre-encoded label bytes per model: segment ids and "HCC37"-style names, by CC number. */
+/** Per-engine label tables: dictionaries and pre-encoded HCC names. */
 export interface LabelBytes {
-  segments: Uint8Array[][]; // [model][segment]
-  hccs: Map<number, Uint8Array>[]; // [model] cc number → bytes
-  models: Uint8Array[];
-  variables: Uint8Array[][]; // [model][variable]
+  hccBytes: Map<number, Uint8Array>[]; // [model] cc number → "HCC37"
+  segments: Dict[]; // [model]
+  models: Dict;
+  factorTypes: Dict; // hcc, demographic, interaction, count, bonus, divisor
+  factorNames: Dict; // every HCC name and variable name of every model
+  hccFactorIndex: Map<number, number>[]; // [model] cc number → index in factorNames
+  varFactorIndex: number[][]; // [model][variable] → index in factorNames
+  varTypeIndex: number[][]; // [model][variable] → index in factorTypes
 }
 
+const FACTOR_TYPES = ["hcc", "demographic", "interaction", "count", "bonus", "divisor"] as const;
+
 export function buildLabelBytes(engine: Engine): LabelBytes {
-  const m = engine.meta.models;
-  return {
-    segments: m.map((x) => x.segments.map((s) => enc.encode(s.id))),
-    hccs: m.map((x) => new Map(x.ccNumbers.map((c) => [c, enc.encode(`${x.hccPrefix}${c}`)]))),
-    models: m.map((x) => enc.encode(x.id)),
-    variables: m.map((x) => x.variables.map((v) => enc.encode(v))),
+  const ms = engine.meta.models;
+  const names: string[] = [];
+  const nameIdx = new Map<string, number>();
+  const idx = (s: string): number => {
+    let i = nameIdx.get(s);
+    if (i === undefined) {
+      i = names.length;
+      names.push(s);
+      nameIdx.set(s, i);
+    }
+    return i;
   };
+  const hccFactorIndex = ms.map((m) => new Map(m.ccNumbers.map((c) => [c, idx(`${m.hccPrefix}${c}`)])));
+  const varFactorIndex = ms.map((m) => m.variables.map((v) => idx(v)));
+  return {
+    hccBytes: ms.map((m) => new Map(m.ccNumbers.map((c) => [c, enc.encode(`${m.hccPrefix}${c}`)]))),
+    segments: ms.map((m) => new Dict(m.segments.map((s) => s.id))),
+    models: new Dict(ms.map((m) => m.id)),
+    factorTypes: new Dict(FACTOR_TYPES),
+    factorNames: new Dict(names),
+    hccFactorIndex,
+    varFactorIndex,
+    varTypeIndex: ms.map((m) => m.variableKinds.map((k) => FACTOR_TYPES.indexOf(k))),
+  };
+}
+
+class Columns {
+  fields: Field[] = [];
+  data: Data[] = [];
+  add(name: string, d: Data, nullable = true): void {
+    this.fields.push(new Field(name, d.type, nullable));
+    this.data.push(d);
+  }
+  batch(n: number): RecordBatch {
+    return new RecordBatch(
+      new Schema(this.fields),
+      makeData({ type: new Struct(this.fields), length: n, nullCount: 0, children: this.data }),
+    );
+  }
+}
+
+const runDicts = new Map<string, Dict>();
+function runIdColumn(runId: string, n: number): Data {
+  let d = runDicts.get(runId);
+  if (!d) {
+    runDicts.clear(); // one run at a time per process
+    d = new Dict([runId]);
+    runDicts.set(runId, d);
+  }
+  return d.column(new Int32Array(n), n);
+}
+
+function errorsOf(r: BatchResult, valueErrors: (string | null)[]): (string | null)[] {
+  const out: (string | null)[] = new Array<string | null>(r.n).fill(null);
+  for (let i = 0; i < r.n; i++) {
+    const v = valueErrors[i];
+    if (v) out[i] = v;
+    else {
+      const k = r.memberI32[i * L.NOUT_I + L.OUT_ERROR] ?? 0;
+      if (k !== 0) out[i] = KERNEL_ERRORS[k] ?? `error ${k}`;
+    }
+  }
+  return out;
 }
 
 /** The risk_scores batch for one input batch. `ids` is the input participant_id column. */
@@ -133,146 +206,129 @@ export function buildScoresBatch(
   runId: string,
 ): RecordBatch {
   const n = r.n;
-  const fields: Field[] = [];
-  const cols: Data[] = [];
-  const add = (name: string, data: Data, nullable = true): void => {
-    fields.push(new Field(name, data.type, nullable));
-    cols.push(data);
-  };
+  const cols = new Columns();
   const idData = ids.data[0];
   if (!idData || ids.data.length !== 1) throw new Error("participant_id must be one chunk");
-  const errOf = (i: number): string | null => {
-    const v = valueErrors[i];
-    if (v) return v;
-    const k = r.memberI32[i * L.NOUT_I + L.OUT_ERROR] ?? 0;
-    return k === 0 ? null : (KERNEL_ERRORS[k] ?? `error ${k}`);
+  const errs = errorsOf(r, valueErrors);
+  const memberF = (k: number): Float64Array => {
+    const out = new Float64Array(n);
+    for (let i = 0; i < n; i++) out[i] = errs[i] !== null ? NaN : (r.memberF64[i * L.NOUT_F + k] ?? NaN);
+    return out;
   };
-  const bad = new Uint8Array(n);
-  for (let i = 0; i < n; i++) if (errOf(i) !== null) bad[i] = 1;
-  const f = (i: number, k: number): number => (bad[i] ? NaN : (r.memberF64[i * L.NOUT_F + k] ?? NaN));
-  add("participant_id", idData, false);
-  add(
-    "payment_year",
-    i32Column(n, () => engine.meta.paymentYear),
-    false,
-  );
-  add(
-    "risk_score",
-    f64Column(n, (i) => f(i, L.OUT_RISK)),
-  );
-  add(
-    "payment_score",
-    f64Column(n, (i) => f(i, L.OUT_PAYMENT)),
-  );
-  add(
-    "rx_risk_score",
-    f64Column(n, (i) => f(i, L.OUT_RX_RISK)),
-  );
+  cols.add("participant_id", idData as Data, false);
+  cols.add("payment_year", i32Column(new Int32Array(n).fill(engine.meta.paymentYear)), false);
+  cols.add("risk_score", f64Column(memberF(L.OUT_RISK)));
+  cols.add("payment_score", f64Column(memberF(L.OUT_PAYMENT)));
+  cols.add("rx_risk_score", f64Column(memberF(L.OUT_RX_RISK)));
+  const nm = r.nModels;
   for (const m of engine.scoredModels) {
     const meta = engine.meta.models[m];
-    if (!meta) continue;
+    const segDict = labels.segments[m];
+    const hccBytes = labels.hccBytes[m];
+    if (!meta || !segDict || !hccBytes) continue;
     const p = meta.id.toLowerCase();
-    const nm = r.nModels;
-    add(
-      `${p}_raw_score`,
-      f64Column(n, (i) => (bad[i] ? NaN : (r.modelF64[(i * nm + m) * 2] ?? NaN))),
-    );
-    add(
-      `${p}_normalized_score`,
-      f64Column(n, (i) => (bad[i] ? NaN : (r.modelF64[(i * nm + m) * 2 + 1] ?? NaN))),
-    );
-    const seg = new Utf8Builder(n);
-    const hccOffsets = new Int32Array(n + 1);
-    const hccValid = new Uint8Array((n + 7) >> 3);
-    let hccNulls = 0;
-    const names = new Utf8Builder(r.hccs.length + 1);
-    let nNames = 0;
+    const raw = new Float64Array(n);
+    const norm = new Float64Array(n);
+    const seg = new Int32Array(n);
+    const valid = new Uint8Array((n + 7) >> 3);
+    let nulls = 0;
+    const listOffsets = new Int32Array(n + 1);
+    const names = new Utf8Appender(r.hccs.length, r.hccs.length * 6);
     for (let i = 0; i < n; i++) {
       const o = (i * nm + m) * 3;
       const s = r.modelI32[o] ?? -1;
-      if (bad[i] || s < 0) {
-        seg.pushNull();
-        hccNulls++;
-      } else {
-        seg.pushBytes(labels.segments[m]?.[s] ?? new Uint8Array());
-        seg.endValue();
-        hccValid[i >> 3] = (hccValid[i >> 3] ?? 0) | (1 << (i & 7));
+      const ok = errs[i] === null && s >= 0;
+      raw[i] = ok || errs[i] === null ? (r.modelF64[(i * nm + m) * 2] ?? NaN) : NaN;
+      norm[i] = errs[i] === null ? (r.modelF64[(i * nm + m) * 2 + 1] ?? NaN) : NaN;
+      if (!ok) nulls++;
+      else {
+        seg[i] = s;
+        valid[i >> 3] = (valid[i >> 3] ?? 0) | (1 << (i & 7));
         const start = r.modelI32[o + 1] ?? 0;
         const count = r.modelI32[o + 2] ?? 0;
         for (let k = start; k < start + count; k++) {
-          names.pushBytes(labels.hccs[m]?.get(r.hccs[k] ?? 0) ?? new Uint8Array());
-          names.endValue();
-          nNames++;
+          const b = hccBytes.get(r.hccs[k] ?? 0);
+          if (b) names.append(b, 0, b.length);
         }
       }
-      hccOffsets[i + 1] = nNames;
+      listOffsets[i + 1] = names.rows;
     }
-    add(`${p}_segment`, seg.finish());
-    const child = names.finish();
-    const listType = new List(new Field("item", new Utf8(), true));
-    add(
+    cols.add(`${p}_raw_score`, f64Column(raw));
+    cols.add(`${p}_normalized_score`, f64Column(norm));
+    cols.add(`${p}_segment`, segDict.column(seg, n, valid, nulls));
+    cols.add(
       `${p}_hccs`,
       makeData({
-        type: listType,
+        type: new List(new Field("item", new Utf8(), true)),
         length: n,
-        nullCount: hccNulls,
-        nullBitmap: hccNulls > 0 ? hccValid : null,
-        valueOffsets: hccOffsets,
-        child,
+        nullCount: nulls,
+        nullBitmap: nulls > 0 ? valid : null,
+        valueOffsets: listOffsets,
+        child: names.finish(),
       }),
     );
   }
-  add(
-    "dx_malformed",
-    i32Column(n, (i) => r.memberI32[i * L.NOUT_I + L.OUT_DX_MALFORMED] ?? 0),
-    false,
-  );
-  add(
-    "dx_unmapped",
-    i32Column(n, (i) => r.memberI32[i * L.NOUT_I + L.OUT_DX_UNMAPPED] ?? 0),
-    false,
-  );
-  add(
-    "edits_applied",
-    i32Column(n, (i) => r.memberI32[i * L.NOUT_I + L.OUT_EDITS] ?? 0),
-    false,
-  );
-  const err = new Utf8Builder(n);
+  const pick = (k: number): Int32Array => {
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = r.memberI32[i * L.NOUT_I + k] ?? 0;
+    return out;
+  };
+  cols.add("dx_malformed", i32Column(pick(L.OUT_DX_MALFORMED)), false);
+  cols.add("dx_unmapped", i32Column(pick(L.OUT_DX_UNMAPPED)), false);
+  cols.add("edits_applied", i32Column(pick(L.OUT_EDITS)), false);
+  // error messages: plain Utf8 (rare; a per-batch dictionary would change the schema per batch)
+  const errText = new Utf8Appender(n, 64);
+  const errValid = new Uint8Array((n + 7) >> 3);
+  const empty = new Uint8Array(0);
+  let errNulls = 0;
   for (let i = 0; i < n; i++) {
-    const e = bad[i] ? errOf(i) : null;
-    if (e === null) err.pushNull();
-    else {
-      err.pushBytes(enc.encode(e));
-      err.endValue();
+    const e = errs[i];
+    if (e === null || e === undefined) {
+      errNulls++;
+      errText.append(empty, 0, 0);
+      continue;
     }
+    const b = enc.encode(e);
+    errText.append(b, 0, b.length);
+    errValid[i >> 3] = (errValid[i >> 3] ?? 0) | (1 << (i & 7));
   }
-  add("error", err.finish());
-  const flag = (bit: number) => boolColumn(n, (i) => ((r.memberI32[i * L.NOUT_I + L.OUT_FLAGS] ?? 0) & bit) !== 0);
-  add("orec_default", flag(L.FLAG_OREC_DEFAULT), false);
-  add("dual_default", flag(L.FLAG_DUAL_DEFAULT), false);
-  add("rx_plan_default", flag(L.FLAG_RX_PLAN_DEFAULT), false);
-  const run = new Utf8Builder(n);
-  const runBytes = enc.encode(runId);
-  for (let i = 0; i < n; i++) {
-    run.pushBytes(runBytes);
-    run.endValue();
-  }
-  add("run_id", run.finish(), false);
-  const schema = new Schema(fields);
-  return new RecordBatch(schema, makeData({ type: new Struct(fields), length: n, nullCount: 0, children: cols }));
+  const errData = errText.finish();
+  cols.add(
+    "error",
+    makeData({
+      type: new Utf8(),
+      length: n,
+      nullCount: errNulls,
+      nullBitmap: errNulls > 0 ? errValid : null,
+      valueOffsets: errData.valueOffsets,
+      data: errData.values,
+    }),
+  );
+  const flags = pick(L.OUT_FLAGS);
+  cols.add(
+    "orec_default",
+    boolColumn(n, (i) => ((flags[i] ?? 0) & L.FLAG_OREC_DEFAULT) !== 0),
+    false,
+  );
+  cols.add(
+    "dual_default",
+    boolColumn(n, (i) => ((flags[i] ?? 0) & L.FLAG_DUAL_DEFAULT) !== 0),
+    false,
+  );
+  cols.add(
+    "rx_plan_default",
+    boolColumn(n, (i) => ((flags[i] ?? 0) & L.FLAG_RX_PLAN_DEFAULT) !== 0),
+    false,
+  );
+  cols.add("run_id", runIdColumn(runId, n), false);
+  return cols.batch(n);
 }
-
-const FACTOR_KIND = new Map<number, string>([
-  [L.T_HCC_TERM, "hcc"],
-  [L.T_VAR_TERM, "variable"],
-  [L.T_DIVISOR, "divisor"],
-]);
 
 /**
  * The risk_score_factors batch from factor-mode trace records: one row per member × model ×
- * term, with, for HCC terms, the member's dx codes whose crosswalk (or edit) assigned that CC.
- * Variable terms are typed by name: age/sex cells 'demographic', D1–D10P 'count', graft and
- * transplant terms 'bonus', anything with groups 'interaction'.
+ * term; for HCC terms, the member's dx codes whose crosswalk (or edit) assigned that CC. The
+ * kernel writes a member's records contiguously (dx → CC records before that model's terms), so
+ * the dx codes behind an HCC are found by scanning back within the member and model.
  */
 export function buildFactorsBatch(
   engine: Engine,
@@ -283,129 +339,115 @@ export function buildFactorsBatch(
   valueErrors: (string | null)[],
   runId: string,
 ): RecordBatch {
-  const words = L.TRACE_STRIDE / 4;
-  const nRec = r.trace.length / words;
-  // dx → CC per (member, model, cc)
-  const dxOf = new Map<string, number[]>();
+  const W = L.TRACE_STRIDE / 4;
+  const nRec = r.trace.length / W;
+  const tr = r.trace;
   let rows = 0;
   for (let k = 0; k < nRec; k++) {
-    const kind = r.trace[k * words] ?? 0;
-    if (kind === L.T_DX_CC) {
-      const member = r.traceF64[k * 3 + 2] ?? 0;
-      const key = `${member}:${r.trace[k * words + 2] ?? 0}:${r.trace[k * words + 3] ?? 0}`;
-      const l = dxOf.get(key);
-      const d = r.trace[k * words + 1] ?? 0;
-      if (l) {
-        if (!l.includes(d)) l.push(d);
-      } else dxOf.set(key, [d]);
-    } else if (FACTOR_KIND.has(kind)) {
-      const member = r.trace[k * words + 3] ?? 0;
-      if (!valueErrors[member]) rows++;
-    }
+    const kind = tr[k * W] ?? 0;
+    if ((kind === L.T_HCC_TERM || kind === L.T_VAR_TERM || kind === L.T_DIVISOR) && !valueErrors[tr[k * W + 3] ?? 0]) rows++;
   }
   const idData = ids.data[0];
   if (!idData) throw new Error("participant_id missing");
   const idBytes = idData.values as Uint8Array;
-  const idOffs = idData.valueOffsets;
-  const pid = new Utf8Builder(rows);
-  const model = new Utf8Builder(rows);
-  const segment = new Utf8Builder(rows);
-  const factor = new Utf8Builder(rows);
-  const ftype = new Utf8Builder(rows);
+  const idOffs = idData.valueOffsets as Int32Array;
+  const pid = new Utf8Appender(rows, rows * 12);
+  const modelI = new Int32Array(rows);
+  const segI = new Int32Array(rows);
+  const factorI = new Int32Array(rows);
+  const typeI = new Int32Array(rows);
   const coef = new Float64Array(rows);
   const hcc = new Int32Array(rows);
   const hccValid = new Uint8Array((rows + 7) >> 3);
+  let hccNulls = 0;
   const dxOffsets = new Int32Array(rows + 1);
-  const dxNames = new Utf8Builder(Math.max(1, codes.codeOffsets.length));
-  let nDx = 0;
-  const typeBytes = new Map<string, Uint8Array>(
-    ["hcc", "demographic", "interaction", "count", "bonus", "divisor"].map((t) => [t, enc.encode(t)]),
-  );
-  const varType = engine.meta.models.map((m) => m.variableKinds);
+  const dx = new Utf8Appender(rows, rows * 8);
+  const divisorType = FACTOR_TYPES.indexOf("divisor");
   let row = 0;
-  const segOf = (member: number, m: number): number => r.modelI32[(member * r.nModels + m) * 3] ?? -1;
+  let groupStart = 0; // first record of the current (member, model) run of dx → CC records
+  let groupKey = -1;
   for (let k = 0; k < nRec; k++) {
-    const kind = r.trace[k * words] ?? 0;
-    const t = FACTOR_KIND.get(kind);
-    if (!t) continue;
-    const a = r.trace[k * words + 1] ?? 0;
-    const m = r.trace[k * words + 2] ?? 0;
-    const member = r.trace[k * words + 3] ?? 0;
+    const kind = tr[k * W] ?? 0;
+    if (kind === L.T_DX_CC) {
+      const member = r.traceF64[k * 3 + 2] ?? 0;
+      const key = member * 64 + (tr[k * W + 2] ?? 0);
+      if (key !== groupKey) {
+        groupKey = key;
+        groupStart = k;
+      }
+      continue;
+    }
+    if (kind !== L.T_HCC_TERM && kind !== L.T_VAR_TERM && kind !== L.T_DIVISOR) continue;
+    const a = tr[k * W + 1] ?? 0;
+    const m = tr[k * W + 2] ?? 0;
+    const member = tr[k * W + 3] ?? 0;
     if (valueErrors[member]) continue;
-    pid.pushBytes(idBytes.subarray(idOffs[member] ?? 0, idOffs[member + 1] ?? 0));
-    pid.endValue();
-    model.pushBytes(labels.models[m] ?? new Uint8Array());
-    model.endValue();
-    const s = segOf(member, m);
-    segment.pushBytes(labels.segments[m]?.[s] ?? new Uint8Array());
-    segment.endValue();
+    pid.append(idBytes, idOffs[member] ?? 0, idOffs[member + 1] ?? 0);
+    modelI[row] = m;
+    segI[row] = r.modelI32[(member * r.nModels + m) * 3] ?? 0;
     coef[row] = r.traceF64[k * 3 + 2] ?? 0;
-    if (t === "hcc") {
-      factor.pushBytes(labels.hccs[m]?.get(a) ?? new Uint8Array());
-      ftype.pushBytes(typeBytes.get("hcc") ?? new Uint8Array());
+    if (kind === L.T_HCC_TERM) {
+      factorI[row] = labels.hccFactorIndex[m]?.get(a) ?? 0;
+      typeI[row] = 0;
       hcc[row] = a;
       hccValid[row >> 3] = (hccValid[row >> 3] ?? 0) | (1 << (row & 7));
-      const ms = codes.memberOffsets[member] ?? 0;
-      for (const d of dxOf.get(`${member}:${m}:${a}`) ?? []) {
-        const c = ms + d;
-        dxNames.pushBytes(codes.codeBytes.subarray(codes.codeOffsets[c] ?? 0, codes.codeOffsets[c + 1] ?? 0));
-        dxNames.endValue();
-        nDx++;
+      if (groupKey === member * 64 + m) {
+        const ms = codes.memberOffsets[member] ?? 0;
+        for (let j = groupStart; j < k; j++) {
+          if ((tr[j * W] ?? 0) !== L.T_DX_CC || (tr[j * W + 3] ?? 0) !== a) continue;
+          const c = ms + (tr[j * W + 1] ?? 0);
+          dx.append(codes.codeBytes, codes.codeOffsets[c] ?? 0, codes.codeOffsets[c + 1] ?? 0);
+        }
       }
     } else {
-      factor.pushBytes(labels.variables[m]?.[a] ?? new Uint8Array());
-      ftype.pushBytes(typeBytes.get(varType[m]?.[a] ?? "demographic") ?? new Uint8Array());
+      factorI[row] = labels.varFactorIndex[m]?.[a] ?? 0;
+      typeI[row] = kind === L.T_DIVISOR ? divisorType : (labels.varTypeIndex[m]?.[a] ?? 1);
+      hccNulls++;
     }
-    factor.endValue();
-    ftype.endValue();
     row++;
-    dxOffsets[row] = nDx;
+    dxOffsets[row] = dx.rows;
   }
-  const fields: Field[] = [];
-  const cols: Data[] = [];
-  const add = (name: string, data: Data, nullable = false): void => {
-    fields.push(new Field(name, data.type, nullable));
-    cols.push(data);
-  };
-  add("participant_id", pid.finish());
-  add(
-    "payment_year",
-    i32Column(rows, () => engine.meta.paymentYear),
-  );
-  add("model", model.finish());
-  add("segment", segment.finish());
-  add("factor", factor.finish());
-  add("factor_type", ftype.finish());
-  add("coefficient", makeData({ type: new Float64(), length: rows, nullCount: 0, data: coef }));
-  const hccNulls = rows - countBits(hccValid, rows);
-  add(
+  const cols = new Columns();
+  cols.add("participant_id", pid.finish(), false);
+  cols.add("payment_year", i32Column(new Int32Array(rows).fill(engine.meta.paymentYear)), false);
+  cols.add("model", labels.models.column(modelI, rows), false);
+  const segNames = engine.meta.models.flatMap((mm) => mm.segments.map((s) => s.id));
+  // segment ids are per model; map (model, segment) onto one dictionary
+  const segBase: number[] = [];
+  let acc = 0;
+  for (const mm of engine.meta.models) {
+    segBase.push(acc);
+    acc += mm.segments.length;
+  }
+  for (let i = 0; i < rows; i++) segI[i] = (segBase[modelI[i] ?? 0] ?? 0) + (segI[i] ?? 0);
+  cols.add("segment", segmentDict(engine, segNames).column(segI, rows), false);
+  cols.add("factor", labels.factorNames.column(factorI, rows), false);
+  cols.add("factor_type", labels.factorTypes.column(typeI, rows), false);
+  cols.add("coefficient", makeData({ type: new Float64(), length: rows, nullCount: 0, data: coef }), false);
+  cols.add(
     "hcc",
     makeData({ type: new Int32(), length: rows, nullCount: hccNulls, nullBitmap: hccNulls > 0 ? hccValid : null, data: hcc }),
-    true,
   );
-  add(
+  cols.add(
     "dx_codes",
     makeData({
       type: new List(new Field("item", new Utf8(), true)),
       length: rows,
       nullCount: 0,
       valueOffsets: dxOffsets,
-      child: dxNames.finish(),
+      child: dx.finish(),
     }),
-    true,
   );
-  const run = new Utf8Builder(rows);
-  const runBytes = enc.encode(runId);
-  for (let i = 0; i < rows; i++) {
-    run.pushBytes(runBytes);
-    run.endValue();
-  }
-  add("run_id", run.finish());
-  return new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: rows, nullCount: 0, children: cols }));
+  cols.add("run_id", runIdColumn(runId, rows), false);
+  return cols.batch(rows);
 }
 
-function countBits(b: Uint8Array, n: number): number {
-  let c = 0;
-  for (let i = 0; i < n; i++) if (((b[i >> 3] ?? 0) >> (i & 7)) & 1) c++;
-  return c;
+const segmentDicts = new WeakMap<Engine, Dict>();
+function segmentDict(engine: Engine, names: string[]): Dict {
+  let d = segmentDicts.get(engine);
+  if (!d) {
+    d = new Dict(names);
+    segmentDicts.set(engine, d);
+  }
+  return d;
 }

@@ -163,9 +163,9 @@ export class Engine {
           ids,
           r,
           {
-            memberOffsets: batch.memberOffsets as Int32Array,
-            codeOffsets: batch.codeOffsets as Int32Array,
-            codeBytes: batch.codeBytes as Uint8Array,
+            memberOffsets: batch.memberOffsets,
+            codeOffsets: batch.codeOffsets,
+            codeBytes: batch.codeBytes,
           },
           errors,
           runId,

@@ -42,11 +42,13 @@ class CollectingSink implements ResultSink {
     await Promise.resolve();
     this.staged[t].push(b);
   }
-  async commit(run: ScoreRunRow): Promise<void> {
+  commit(run: ScoreRunRow): Promise<void> {
     this.committed = { tables: this.staged, run };
+    return Promise.resolve();
   }
-  async abort(): Promise<void> {
+  abort(): Promise<void> {
     this.aborted = true;
+    return Promise.resolve();
   }
 }
 
