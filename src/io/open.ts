@@ -1,0 +1,271 @@
+// Sources and sinks from CLI strings: `duckdb:<file>` or `*.duckdb` (the warehouse), a member file
+// by extension (.parquet, .arrow/.arrows/.ipc, .csv, .ndjson/.jsonl), or a directory (source:
+// participants.parquet + participant_diagnosis_codes.parquet, long layout; sink: one file per
+// result table). Directory sinks write to temporary names and rename on commit.
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  type WriteStream,
+} from "node:fs";
+import { once } from "node:events";
+import { join } from "node:path";
+import {
+  RecordBatchFileWriter,
+  makeData,
+  Field,
+  Int64,
+  RecordBatch,
+  Schema,
+  Struct,
+  Utf8,
+  vectorFromArray,
+  type Data,
+} from "apache-arrow";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { UsageError } from "../errors.js";
+import { DuckDBWarehouseSink, DuckDBWarehouseSource, checkIdent, sqlString, type Layout } from "./duckdb-warehouse.js";
+import { ArrowIpcSource } from "./arrow-ipc.js";
+import { TextMemberSource, encodeCsv, encodeNdjson } from "./csv-ndjson.js";
+import { encodeParquet } from "./parquet.js";
+import type { MemberSource, ResultSink, ResultTable, ScoreRunRow } from "./types.js";
+
+export interface OpenOptions {
+  schema?: string;
+  layout?: Layout;
+  /** Output format of a directory sink (default parquet). */
+  format?: FileFormat;
+}
+
+export type FileFormat = "parquet" | "arrow" | "csv" | "ndjson";
+
+const EXT: Record<string, FileFormat> = {
+  parquet: "parquet",
+  arrow: "arrow",
+  arrows: "arrow",
+  ipc: "arrow",
+  feather: "arrow",
+  csv: "csv",
+  ndjson: "ndjson",
+  jsonl: "ndjson",
+};
+
+function warehousePath(spec: string): string | null {
+  if (spec.startsWith("duckdb:")) return spec.slice("duckdb:".length) || "./warehouse.duckdb";
+  return spec.endsWith(".duckdb") ? spec : null;
+}
+
+const extOf = (spec: string): string => (spec.includes(".") ? (spec.split(".").pop() ?? "").toLowerCase() : "");
+
+/** The member source a CLI string names (errors reject, as a later async source may need I/O to open). */
+export function openSource(spec: string, o: OpenOptions = {}): Promise<MemberSource> {
+  return new Promise((resolve) => resolve(sourceOf(spec, o)));
+}
+
+function sourceOf(spec: string, o: OpenOptions): MemberSource {
+  const schema = checkIdent(o.schema ?? "sgv_reporting", "schema");
+  const layout = o.layout ?? "auto";
+  const wh = warehousePath(spec);
+  if (wh) return new DuckDBWarehouseSource({ path: wh, schema, layout });
+  if (existsSync(spec) && statSync(spec).isDirectory()) {
+    const participants = join(spec, "participants.parquet");
+    const dx = join(spec, "participant_diagnosis_codes.parquet");
+    return new DuckDBWarehouseSource({
+      path: spec,
+      schema,
+      layout,
+      parquet: { participants, ...(existsSync(dx) ? { diagnoses: dx } : {}) },
+    });
+  }
+  const fmt = EXT[extOf(spec)];
+  switch (fmt) {
+    case "parquet":
+      return new DuckDBWarehouseSource({ path: spec, schema, layout: "grouped", parquet: { participants: spec } });
+    case "arrow":
+      return new ArrowIpcSource(spec);
+    case "csv":
+    case "ndjson":
+      return new TextMemberSource(spec, fmt);
+    default:
+      throw new UsageError(
+        `${spec}: cannot tell the source kind; use duckdb:<file>, a .duckdb/.parquet/.arrow/.csv/.ndjson file or a directory`,
+      );
+  }
+}
+
+/** The result sink a CLI string names. */
+export function openSink(spec: string, o: OpenOptions = {}): Promise<ResultSink> {
+  return new Promise((resolve) => resolve(sinkOf(spec, o)));
+}
+
+function sinkOf(spec: string, o: OpenOptions): ResultSink {
+  const wh = warehousePath(spec);
+  if (wh) return new DuckDBWarehouseSink({ path: wh, schema: checkIdent(o.schema ?? "sgv_reporting", "schema") });
+  const fmt = EXT[extOf(spec)];
+  if (fmt && !(existsSync(spec) && statSync(spec).isDirectory())) {
+    throw new UsageError(
+      `${spec}: a result sink is a warehouse (duckdb:<file>) or a directory (risk_scores.${fmt} etc. are written in it)`,
+    );
+  }
+  return new DirectorySink(spec, o.format ?? "parquet");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Directory sink
+
+const RUN_FIELDS: readonly (readonly [keyof ScoreRunRow, "utf8" | "int"])[] = [
+  ["run_id", "utf8"],
+  ["started_at", "utf8"],
+  ["finished_at", "utf8"],
+  ["engine_version", "utf8"],
+  ["payment_year", "int"],
+  ["models", "utf8"],
+  ["data_version", "utf8"],
+  ["data_manifest_sha256", "utf8"],
+  ["source", "utf8"],
+  ["members_in", "int"],
+  ["rows_out", "int"],
+  ["members_errored", "int"],
+  ["orphan_dx_rows", "int"],
+  ["status", "utf8"],
+];
+
+/** score_runs as a one-row batch. */
+export function scoreRunBatch(run: ScoreRunRow): RecordBatch {
+  const cols = RUN_FIELDS.map(([name, kind]): [string, Data] => [
+    name,
+    kind === "utf8"
+      ? (vectorFromArray([String(run[name])], new Utf8()).data[0] as Data)
+      : (vectorFromArray([BigInt(run[name])], new Int64()).data[0] as Data),
+  ]);
+  const fields = cols.map(([n, d]) => new Field(n, d.type, false));
+  return new RecordBatch(
+    new Schema(fields),
+    makeData({ type: new Struct(fields), length: 1, nullCount: 0, children: cols.map(([, d]) => d) }),
+  );
+}
+
+/** Writes one file per table (parquet parts are merged by DuckDB on commit; others stream). */
+export class DirectorySink implements ResultSink {
+  private tmp: string | null = null;
+  private readonly parts = new Map<ResultTable, string[]>();
+  private readonly pending = new Map<ResultTable, RecordBatch[]>();
+  private readonly streams = new Map<ResultTable, { out: WriteStream; arrow: RecordBatchFileWriter | null; header: boolean }>();
+  private failure: Error | null = null;
+
+  constructor(
+    readonly dir: string,
+    readonly format: FileFormat,
+  ) {}
+
+  describe(): string {
+    return `dir:${this.dir} (${this.format})`;
+  }
+
+  private file(table: string): string {
+    return join(this.dir, `${table}.${this.format}`);
+  }
+
+  begin(): Promise<void> {
+    mkdirSync(this.dir, { recursive: true });
+    this.tmp = mkdtempSync(join(this.dir, ".hcc-sink-"));
+    return Promise.resolve();
+  }
+
+  async write(table: ResultTable, batch: RecordBatch): Promise<void> {
+    if (!this.tmp) throw new UsageError("directory sink used before begin()");
+    if (this.format === "parquet") {
+      const list = this.pending.get(table) ?? [];
+      list.push(batch);
+      this.pending.set(table, list);
+      if (list.reduce((n, b) => n + b.numRows, 0) >= 262_144) this.flushParquet(table);
+      return;
+    }
+    if (this.failure) throw this.failure;
+    let s = this.streams.get(table);
+    if (!s) {
+      const out = createWriteStream(join(this.tmp, `${table}.${this.format}`));
+      out.on("error", (e) => (this.failure ??= e)); // surfaced by the next write or commit
+      const arrow = this.format === "arrow" ? new RecordBatchFileWriter() : null;
+      if (arrow) arrow.pipe(out);
+      s = { out, arrow, header: true };
+      this.streams.set(table, s);
+    }
+    if (s.arrow) s.arrow.write(batch);
+    else {
+      const text = this.format === "csv" ? encodeCsv([batch], s.header) : encodeNdjson([batch]);
+      s.header = false;
+      if (!s.out.write(text)) await once(s.out, "drain");
+    }
+  }
+
+  private flushParquet(table: ResultTable): void {
+    const batches = this.pending.get(table) ?? [];
+    this.pending.set(table, []);
+    if (batches.length === 0 || !this.tmp) return;
+    const parts = this.parts.get(table) ?? [];
+    const f = join(this.tmp, `${table}-${parts.length}.parquet`);
+    writeFileSync(f, encodeParquet(batches, "none"));
+    parts.push(f);
+    this.parts.set(table, parts);
+  }
+
+  async commit(run: ScoreRunRow): Promise<void> {
+    const tmp = this.tmp;
+    if (!tmp) throw new UsageError("directory sink committed before begin()");
+    const runBatch = scoreRunBatch(run);
+    const done = new Map<string, string>(); // final name → staged file
+    if (this.format === "parquet") {
+      for (const t of this.pending.keys()) this.flushParquet(t);
+      this.parts.set("score_runs" as ResultTable, [join(tmp, "score_runs-0.parquet")]);
+      writeFileSync(join(tmp, "score_runs-0.parquet"), encodeParquet([runBatch]));
+      const db = await DuckDBInstance.create(":memory:");
+      const c = await db.connect();
+      try {
+        for (const [t, files] of this.parts) {
+          const staged = join(tmp, `${t}.parquet`);
+          await c.run(
+            `COPY (SELECT * FROM read_parquet([${files.map(sqlString).join(", ")}])) TO ${sqlString(staged)} (FORMAT parquet, COMPRESSION zstd)`,
+          );
+          done.set(this.file(t), staged);
+        }
+      } finally {
+        c.closeSync();
+        db.closeSync();
+      }
+    } else {
+      for (const [t, s] of this.streams) {
+        if (s.arrow) s.arrow.finish();
+        else s.out.end();
+        await once(s.out, "finish");
+        if (this.failure) throw this.failure;
+        done.set(this.file(t), join(tmp, `${t}.${this.format}`));
+      }
+      const runs = join(tmp, `score_runs.${this.format}`);
+      if (this.format === "arrow") writeFileSync(runs, RecordBatchFileWriter.writeAll([runBatch]).toUint8Array(true));
+      else writeFileSync(runs, this.format === "csv" ? encodeCsv([runBatch]) : encodeNdjson([runBatch]));
+      done.set(this.file("score_runs"), runs);
+    }
+    // risk_scores and factors first, score_runs last: a present score_runs row means its tables landed
+    for (const [final, staged] of done) if (!final.endsWith(`score_runs.${this.format}`)) renameSync(staged, final);
+    renameSync(done.get(this.file("score_runs")) ?? "", this.file("score_runs"));
+    rmSync(tmp, { recursive: true, force: true });
+    this.tmp = null;
+  }
+
+  async abort(_err: unknown): Promise<void> {
+    for (const s of this.streams.values()) {
+      const closed = once(s.out, "close");
+      s.out.destroy();
+      await closed; // an fd still opening would otherwise land in the removed directory
+    }
+    this.streams.clear();
+    if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
+    this.tmp = null;
+  }
+}

@@ -1,0 +1,62 @@
+// Sources and sinks of the scoring pipeline (docs/pipeline.md): a MemberSource yields Arrow member
+// batches, a ResultSink takes Arrow result batches and swaps them in atomically on commit.
+import type { RecordBatch } from "apache-arrow";
+
+/** Counts a source reports after its stream ends (never member ids or codes). */
+export interface SourceStats {
+  /** Members yielded (rows across all batches). */
+  membersRead: number;
+  /** Diagnosis rows read (long layout: rows of the dx table that matched a member; grouped: list items). */
+  dxRowsRead: number;
+  /** Diagnosis rows whose participant_id is not in the participants table (long layout); 0 otherwise. */
+  orphanDxRows: number;
+  /** Participant ids that occur more than once (each such id counted once). */
+  duplicateParticipants: number;
+}
+
+export interface ReadOptions {
+  /** Members per yielded batch; file sources may yield the batches/row groups as stored. */
+  batchSize: number;
+  signal?: AbortSignal;
+}
+
+export interface MemberSource {
+  /** Where the members come from, for run records and progress: no member ids, no codes. */
+  describe(): string;
+  /** Member batches (schema in docs/pipeline.md "Member batches"), each member exactly once. */
+  read(opts: ReadOptions): AsyncIterable<RecordBatch>;
+  /** Valid after the stream returned by read() has ended. */
+  stats(): SourceStats;
+  close(): Promise<void>;
+}
+
+export type ResultTable = "risk_scores" | "risk_score_factors";
+
+/** One row of score_runs. */
+export interface ScoreRunRow {
+  run_id: string;
+  started_at: string;
+  finished_at: string;
+  engine_version: string;
+  payment_year: number;
+  models: string;
+  data_version: string;
+  data_manifest_sha256: string;
+  source: string;
+  members_in: number;
+  rows_out: number;
+  members_errored: number;
+  orphan_dx_rows: number;
+  status: string;
+}
+
+export interface ResultSink {
+  describe(): string;
+  begin(run: { runId: string; paymentYear: number }): Promise<void>;
+  /** Batches of one table share one schema within a run. */
+  write(table: ResultTable, batch: RecordBatch): Promise<void>;
+  /** Atomic swap: risk_scores and risk_score_factors replaced, score_runs appended — all or none. */
+  commit(run: ScoreRunRow): Promise<void>;
+  /** Drop staged data; previous results stay intact. Never throws for a sink that never began. */
+  abort(err: unknown): Promise<void>;
+}
