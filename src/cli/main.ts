@@ -5,6 +5,8 @@ import { registerScore } from "./score.js";
 import { registerModels } from "./models.js";
 import { registerData } from "./data.js";
 import { registerGenerate } from "./generate.js";
+import { registerValidate } from "./validate.js";
+import { registerNightly } from "./nightly.js";
 import { HccError } from "../errors.js";
 
 export function buildProgram(): Command {
@@ -19,6 +21,8 @@ export function buildProgram(): Command {
   registerModels(program);
   registerData(program);
   registerGenerate(program);
+  registerValidate(program);
+  registerNightly(program);
   return program;
 }
 

@@ -1,0 +1,143 @@
+// `hcc nightly`: the one-command nightly run. On the embedded default: create the warehouse
+// with a generated cohort if there is none, score it through the worker pool, `dbt seed` +
+// `dbt build`, validate the marts against the engine, and say where to look. With
+// `--warehouse bigquery` the same steps run against BigQuery (the production entry point).
+import type { Command } from "commander";
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateWarehouse } from "./generate.js";
+import { runPipelineScore, printRunSummary } from "./score.js";
+import { validateWarehouse } from "./validate.js";
+import { DataError, UnavailableError, UsageError } from "../errors.js";
+import type { BigQueryFlags } from "../io/bigquery/config.js";
+import { defaultDataDir } from "../data/load.js";
+
+interface NightlyFlags extends BigQueryFlags {
+  warehouse: string;
+  db: string;
+  members: string;
+  seed: string;
+  year: string;
+  models?: string;
+  workers?: string;
+  dbt: boolean;
+  factors: boolean;
+  quiet?: boolean;
+}
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+function runDbt(args: string[], env: Record<string, string>, quiet: boolean): void {
+  const r = spawnSync("bash", [join(root, "scripts", "dbt.sh"), ...args], {
+    env: { ...process.env, ...env },
+    stdio: quiet ? ["ignore", "pipe", "pipe"] : "inherit",
+    encoding: "utf8",
+  });
+  if (r.error) throw new UnavailableError(`dbt could not start: ${r.error.message}`, r.error);
+  if (r.status === 69) throw new UnavailableError("dbt is not installed: run 'bash scripts/setup-python.sh'");
+  if (r.status !== 0) {
+    const tail = quiet
+      ? `\n${String(r.stdout ?? "")
+          .split("\n")
+          .slice(-30)
+          .join("\n")}`
+      : "";
+    throw new DataError(`dbt ${args[0] ?? ""} failed (exit ${r.status ?? "signal"})${tail}`);
+  }
+}
+
+export function registerNightly(program: Command): void {
+  program
+    .command("nightly")
+    .description("nightly run: (generate if missing) → score → dbt build → validate, on the embedded warehouse or BigQuery")
+    .option("--warehouse <kind>", "duckdb (embedded, default) or bigquery", "duckdb")
+    .option("--db <file>", "embedded warehouse file", "./warehouse.duckdb")
+    .option("--members <n>", "members to generate when the warehouse does not exist", "10000")
+    .option("--seed <n>", "seed for the generated cohort", "1")
+    .option("--year <year>", "payment year", "2026")
+    .option("--models <list>", "comma list of models (default: what the payment year uses per member)")
+    .option("--workers <n>", "worker threads (default: available cores)")
+    .option("--no-dbt", "skip dbt build and validation")
+    .option("--no-factors", "do not write risk_score_factors")
+    .option("--project <id>", "BigQuery project (or BIGQUERY_PROJECT)")
+    .option("--dataset <name>", "BigQuery dataset (or BIGQUERY_DATASET)")
+    .option("--location <loc>", "BigQuery location")
+    .option("--quiet", "less output")
+    .action(async (o: NightlyFlags) => {
+      const quiet = o.quiet === true;
+      const say = (s: string): void => {
+        if (!quiet) process.stderr.write(s + "\n");
+      };
+      const common = {
+        year: o.year,
+        mceEdits: true,
+        rounding: "round3",
+        factors: o.factors,
+        quiet,
+        ...(o.models ? { models: o.models } : {}),
+        ...(o.workers ? { workers: o.workers } : {}),
+      };
+      if (o.warehouse === "bigquery") {
+        const s = await runPipelineScore({ ...o, ...common, warehouse: "bigquery" });
+        printRunSummary(s);
+        if (o.dbt) {
+          const project = o.project ?? process.env["BIGQUERY_PROJECT"] ?? "";
+          runDbt(
+            ["build", "--target", "bigquery"],
+            {
+              HCC_DBT_TARGET: "bigquery",
+              HCC_BQ_PROJECT: project,
+              HCC_BQ_DATASET: o.dataset ?? process.env["BIGQUERY_DATASET"] ?? "hcc",
+            },
+            quiet,
+          );
+        }
+        return;
+      }
+      if (o.warehouse !== "duckdb") throw new UsageError(`--warehouse: '${o.warehouse}' is not duckdb or bigquery`);
+      const db = resolve(o.db);
+      if (!existsSync(db)) {
+        const members = Number(o.members);
+        if (!Number.isInteger(members) || members < 1)
+          throw new UsageError(`--members: '${o.members}' is not a positive whole number`);
+        say(`nightly: no warehouse at ${db}; generating ${members} synthetic members (seed ${o.seed})`);
+        await generateWarehouse({
+          members,
+          seed: Number(o.seed),
+          out: db,
+          paymentYear: Number(o.year),
+          layout: "long",
+          dataDir: defaultDataDir(),
+        });
+      }
+      say(`nightly: scoring ${db}`);
+      const s = await runPipelineScore({ ...common, source: db, output: db });
+      printRunSummary(s);
+      if (!o.dbt) return;
+      say("nightly: dbt seed + build (DuckDB target)");
+      const env = { HCC_WAREHOUSE: db, HCC_DBT_TARGET: "duckdb" };
+      runDbt(["seed", "--quiet"], env, quiet);
+      runDbt(["build", "--quiet"], env, quiet);
+      const v = await validateWarehouse(db);
+      const ok = v.missingFromMart + v.scoreMismatches + v.hccMismatches === 0;
+      process.stderr.write(
+        `validate: ${v.participants} participants; missing from marts ${v.missingFromMart}; score mismatches ${v.scoreMismatches}; HCC set differences ${v.hccMismatches}\n`,
+      );
+      if (!ok) throw new DataError("nightly: the marts disagree with the engine's results");
+      process.stderr.write(
+        [
+          "",
+          `Done. Where to look (DuckDB file ${db}):`,
+          "  engine results:  sgv_reporting.risk_scores, sgv_reporting.risk_score_factors, sgv_reporting.score_runs",
+          "  marts:           hcc_marts.fact_patient_risk_scores, hcc_marts.fact_member_hccs, hcc_marts.fact_hcc_reconciliation,",
+          "                   hcc_marts.fact_hcc_opportunities, hcc_marts.dim_hcc, hcc_marts.dim_hcc_hierarchies",
+          "  Tuva-compatible: hcc_cms_hcc.patient_risk_scores, hcc_cms_hcc.patient_risk_factors",
+          `  dbt docs:        HCC_WAREHOUSE=${db} bash scripts/dbt.sh docs generate && HCC_WAREHOUSE=${db} bash scripts/dbt.sh docs serve`,
+          "  spot check:      npx hcc explain --year 2026 --age 76 --sex F E11.22 I50.9",
+          "",
+        ].join("\n"),
+      );
+    });
+}
