@@ -720,6 +720,12 @@ export class DuckDBWarehouseSink implements ResultSink {
     if (rows >= (this.opts.flushRows ?? 262_144)) await this.flush(table);
   }
 
+  // Parts are staged as Parquet files beside the warehouse and loaded into DuckDB only in
+  // commit(), after the source's streaming query has ended: loading while a streaming read on
+  // the same database is still open deadlocks DuckDB's scheduler on a 2-core machine.
+  private readonly parts = new Map<ResultTable, string[]>();
+
+  // eslint-disable-next-line @typescript-eslint/require-await
   private async flush(table: ResultTable): Promise<void> {
     const batches = this.pending.get(table) ?? [];
     this.pending.set(table, []);
@@ -727,16 +733,25 @@ export class DuckDBWarehouseSink implements ResultSink {
     if (batches.length === 0 || !this.tmp) return;
     const file = join(this.tmp, `${table}-${this.files++}.parquet`);
     writeFileSync(file, encodeParquet(batches, "none"));
-    const from = `SELECT * FROM read_parquet(${sqlString(file)})`;
-    await this.c.run(
-      this.staged.has(table) ? `INSERT INTO ${this.stage(table)} ${from}` : `CREATE TABLE ${this.stage(table)} AS ${from}`,
-    );
-    this.staged.add(table);
-    rmSync(file, { force: true });
+    const list = this.parts.get(table) ?? [];
+    list.push(file);
+    this.parts.set(table, list);
+  }
+
+  private async loadParts(): Promise<void> {
+    for (const [table, files] of this.parts) {
+      if (files.length === 0) continue;
+      const from = `SELECT * FROM read_parquet([${files.map(sqlString).join(", ")}])`;
+      await this.c.run(`CREATE TABLE ${this.stage(table)} AS ${from}`);
+      this.staged.add(table);
+      for (const f of files) rmSync(f, { force: true });
+    }
+    this.parts.clear();
   }
 
   async commit(run: ScoreRunRow): Promise<void> {
     for (const t of this.pending.keys()) await this.flush(t);
+    await this.loadParts();
     const c = this.c;
     await c.run("BEGIN TRANSACTION");
     try {
@@ -781,6 +796,7 @@ export class DuckDBWarehouseSink implements ResultSink {
     }
     this.staged.clear();
     this.pending.clear();
+    this.parts.clear();
     this.close();
   }
 
