@@ -711,7 +711,18 @@ export class DuckDBWarehouseSink implements ResultSink {
     this.tmp = mkdtempSync(join(dirname(resolvePath(this.opts.path)), ".hcc-sink-"));
   }
 
+  private readonly schemas = new Map<ResultTable, string>();
+
   async write(table: ResultTable, batch: RecordBatch): Promise<void> {
+    // one schema per table per run (docs/pipeline.md); checked here because parts load at commit
+    const sig = batch.schema.fields.map((f) => `${f.name}:${String(f.type)}`).join(",");
+    const first = this.schemas.get(table);
+    if (first === undefined) this.schemas.set(table, sig);
+    else if (first !== sig) {
+      throw new DataError(`${table}: a result batch's schema differs from the run's first batch (${sig} vs ${first})`, {
+        file: this.opts.path,
+      });
+    }
     const list = this.pending.get(table) ?? [];
     list.push(batch);
     this.pending.set(table, list);
@@ -797,6 +808,7 @@ export class DuckDBWarehouseSink implements ResultSink {
     this.staged.clear();
     this.pending.clear();
     this.parts.clear();
+    this.schemas.clear();
     this.close();
   }
 
