@@ -1,18 +1,69 @@
 {#- Cross-database helpers dispatched per adapter (DuckDB lists vs BigQuery ARRAY, regex dialects).
-    Each has a default__ (DuckDB / Postgres dialect) and a bigquery__ implementation. -#}
+    Each has a default__ (DuckDB / Postgres dialect) and a bigquery__ implementation; a duckdb__
+    one where DuckDB has a much faster spelling. -#}
 
-{#- A FROM-clause fragment that expands `list_column` of `table_alias` into one row per element,
-    exposed as `value_alias` (null and empty lists yield no rows). Use after `from <cte> as <alias>`. -#}
-{% macro hcc_unnest(table_alias, list_column, value_alias) -%}
-  {{ return(adapter.dispatch('hcc_unnest', 'hcc_wasm')(table_alias, list_column, value_alias)) }}
+{#- A SELECT that expands `list_column` of `relation` into one row per element, exposed as
+    `value_alias` next to `columns` (null and empty lists yield no rows; null elements are kept),
+    optionally filtered by `where_clause` (applied before expanding, on the relation's columns).
+    Use as the body of a CTE. On DuckDB the list is expanded in the select list, a single pass; a
+    lateral `cross join unnest(t.list)` is planned as a delim join there, ~10x slower. -#}
+{% macro hcc_unnest_select(relation, columns, list_column, value_alias, where_clause=none) -%}
+  {{ return(adapter.dispatch('hcc_unnest_select', 'hcc_wasm')(relation, columns, list_column, value_alias, where_clause)) }}
 {%- endmacro %}
 
-{% macro default__hcc_unnest(table_alias, list_column, value_alias) -%}
-  cross join unnest({{ table_alias }}.{{ list_column }}) as _unnest_{{ value_alias }}({{ value_alias }})
+{% macro default__hcc_unnest_select(relation, columns, list_column, value_alias, where_clause=none) -%}
+    select
+        {%- for c in columns %}
+        _unnest_source.{{ c }},
+        {%- endfor %}
+        _unnest_{{ value_alias }}.{{ value_alias }}
+    from {{ relation }} as _unnest_source
+    cross join unnest(_unnest_source.{{ list_column }}) as _unnest_{{ value_alias }}({{ value_alias }})
+    {%- if where_clause %}
+    where {{ where_clause }}
+    {%- endif %}
 {%- endmacro %}
 
-{% macro bigquery__hcc_unnest(table_alias, list_column, value_alias) -%}
-  cross join unnest({{ table_alias }}.{{ list_column }}) as {{ value_alias }}
+{% macro duckdb__hcc_unnest_select(relation, columns, list_column, value_alias, where_clause=none) -%}
+    select
+        {%- for c in columns %}
+        {{ c }},
+        {%- endfor %}
+        unnest({{ list_column }}) as {{ value_alias }}
+    from {{ relation }}
+    {%- if where_clause %}
+    where {{ where_clause }}
+    {%- endif %}
+{%- endmacro %}
+
+{% macro bigquery__hcc_unnest_select(relation, columns, list_column, value_alias, where_clause=none) -%}
+    select
+        {%- for c in columns %}
+        _unnest_source.{{ c }},
+        {%- endfor %}
+        {{ value_alias }}
+    from {{ relation }} as _unnest_source
+    cross join unnest(_unnest_source.{{ list_column }}) as {{ value_alias }}
+    {%- if where_clause %}
+    where {{ where_clause }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- An aggregate: the non-null values of `expr` in ascending order, joined by `delimiter` (a SQL
+    string literal, e.g. "', '"); null when there are none. Same result as
+    dbt.listagg(expr, delimiter, 'order by ' ~ expr). On DuckDB an ordered string_agg sorts
+    every group separately (slow with many small groups); collecting a list and sorting it is
+    ~5x faster. -#}
+{% macro hcc_listagg_sorted(expr, delimiter) -%}
+  {{ return(adapter.dispatch('hcc_listagg_sorted', 'hcc_wasm')(expr, delimiter)) }}
+{%- endmacro %}
+
+{% macro default__hcc_listagg_sorted(expr, delimiter) -%}
+  {{ dbt.listagg(expr, delimiter, 'order by ' ~ expr) }}
+{%- endmacro %}
+
+{% macro duckdb__hcc_listagg_sorted(expr, delimiter) -%}
+  array_to_string(list_sort(list({{ expr }}) filter (where {{ expr }} is not null)), {{ delimiter }})
 {%- endmacro %}
 
 {#- The SQL type of a list of strings (DuckDB VARCHAR[], BigQuery ARRAY<STRING>). -#}

@@ -2,23 +2,14 @@
 -- demographic cells, interactions, counts, bonuses, divisors) joined with the HCCs it kept
 -- (a kept HCC with no term, e.g. in a segment that does not score HCCs, still has a row),
 -- labels from the seed and the codes behind each HCC.
-with models as (
+with kept as (
 
-    select * from {{ ref('stg_hcc_raw_scores') }}
-
-),
-
-kept as (
-
-    select
-        models.participant_id,
-        models.payment_year,
-        models.model,
-        models.segment,
-        models.run_id,
-        hcc_code
-    from models as models
-    {{ hcc_unnest('models', 'hcc_codes', 'hcc_code') }}
+{{ hcc_unnest_select(
+    relation=ref('stg_hcc_raw_scores'),
+    columns=['participant_id', 'payment_year', 'model', 'segment', 'run_id'],
+    list_column='hcc_codes',
+    value_alias='hcc_code'
+) }}
 
 ),
 
@@ -35,7 +26,7 @@ dx_codes as (
         payment_year,
         model,
         hcc,
-        {{ dbt.listagg('diagnosis_code', "', '", "order by diagnosis_code") }} as dx_codes
+        {{ hcc_listagg_sorted('diagnosis_code', "', '") }} as dx_codes
     from {{ ref('int_hcc_dx_codes_unnested') }}
     group by participant_id, payment_year, model, hcc
 
@@ -85,19 +76,20 @@ final as (
         joined.coefficient,
         joined.is_kept_hcc,
         joined.is_scored_term,
-        dx_codes.dx_codes,
+        case when joined.factor_type = 'hcc' then dx_codes.dx_codes end as dx_codes,
         joined.run_id
     from joined
     left join labels
         on labels.payment_year = joined.payment_year
         and labels.model = joined.model
         and labels.hcc = joined.hcc
+    -- equality keys only: a non-key predicate in this ON clause (e.g. on factor_type) turns the
+    -- join into a nested loop on DuckDB; non-HCC terms are masked in the select list instead
     left join dx_codes
         on dx_codes.participant_id = joined.participant_id
         and dx_codes.payment_year = joined.payment_year
         and dx_codes.model = joined.model
         and dx_codes.hcc = joined.hcc
-        and joined.factor_type = 'hcc'
 
 )
 

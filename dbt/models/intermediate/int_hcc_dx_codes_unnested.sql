@@ -1,35 +1,39 @@
 -- One row per member × payment year × model × HCC × diagnosis code the engine assigned to
 -- that HCC (its crosswalk or an edit), code normalized.
-with factors as (
+with unnested as (
 
-    select * from {{ ref('stg_risk_score_factors') }}
-    where factor_type = 'hcc'
+{{ hcc_unnest_select(
+    relation=ref('stg_risk_score_factors'),
+    columns=['participant_id', 'payment_year', 'model', 'hcc'],
+    list_column='dx_codes_raw',
+    value_alias='dx_code_raw',
+    where_clause="factor_type = 'hcc'"
+) }}
 
 ),
 
-unnested as (
+normalized as (
 
-    select
-        factors.participant_id,
-        factors.payment_year,
-        factors.model,
-        factors.hcc,
+    select distinct
+        participant_id,
+        payment_year,
+        model,
+        hcc,
         {{ hcc_normalize_dx('dx_code_raw') }} as diagnosis_code
-    from factors as factors
-    {{ hcc_unnest('factors', 'dx_codes_raw', 'dx_code_raw') }}
+    from unnested
 
 ),
 
 final as (
 
-    select distinct
+    select
         {{ hcc_surrogate_key(['participant_id', 'payment_year', 'model', 'hcc', 'diagnosis_code']) }} as hcc_dx_key,
         participant_id,
         payment_year,
         model,
         hcc,
         diagnosis_code
-    from unnested
+    from normalized
     where diagnosis_code is not null
 
 )

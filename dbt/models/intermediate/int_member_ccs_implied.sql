@@ -48,7 +48,7 @@ final as (
         model,
         cc,
         hcc_code,
-        {{ dbt.listagg('diagnosis_code', "', '", "order by diagnosis_code") }} as dx_codes,
+        {{ hcc_listagg_sorted('diagnosis_code', "', '") }} as dx_codes,
         count(*) as n_dx_codes
     from implied
     group by participant_id, payment_year, model, cc, hcc_code

@@ -43,8 +43,8 @@ open_gaps as (
         opportunities.payment_year,
         opportunities.model,
         opportunities.hcc,
-        {{ dbt.listagg('opportunities.opportunity_source', "', '", "order by opportunities.opportunity_source") }} as opportunity_sources,
-        {{ dbt.listagg('opportunities.evidence', "'; '", "order by opportunities.evidence") }} as evidence,
+        {{ hcc_listagg_sorted('opportunities.opportunity_source', "', '") }} as opportunity_sources,
+        {{ hcc_listagg_sorted('opportunities.evidence', "'; '") }} as evidence,
         count(*) as n_opportunity_records
     from opportunities
     left join kept
