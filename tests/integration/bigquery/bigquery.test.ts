@@ -585,3 +585,83 @@ describe("BigQuery warehouse end to end", () => {
     rmSync(work, { recursive: true });
   });
 });
+
+describe("BigQuery path and DuckDB path give identical results", () => {
+  it("scores the same cohort through both warehouses with identical risk_scores", async () => {
+    const { runScoring } = await import("../../../src/pipeline/score-run.js");
+    const { openSource, openSink } = await import("../../../src/io/open.js");
+    const { encodeParquet } = await import("../../../src/io/parquet.js");
+    const { DuckDBInstance } = await import("@duckdb/node-api");
+    const { writeFileSync } = await import("node:fs");
+    // the same cohort in both warehouses: the fixture as the BigQuery tests use it, and in DuckDB
+    // the same rows minus the deliberate duplicate participant (the DuckDB source rejects
+    // duplicates; the BigQuery grouping query keeps one row per id, the first)
+    const n = 2500;
+    const participants = fixture.participants.slice(0, n);
+    const dx = fixture.dx;
+    const work = mkdtempSync(join(tmpdir(), "hcc-bq-duck-"));
+    const pq = join(work, "p.parquet");
+    const dq = join(work, "d.parquet");
+    writeFileSync(pq, encodeParquet(participants.batches, "none"));
+    writeFileSync(dq, encodeParquet(dx.batches, "none"));
+    const db = join(work, "warehouse.duckdb");
+    const inst = await DuckDBInstance.create(db);
+    const conn = await inst.connect();
+    await conn.run("CREATE SCHEMA sgv_reporting");
+    await conn.run(
+      `CREATE TABLE sgv_reporting.participants AS SELECT * REPLACE (CAST(graft_months AS INTEGER) AS graft_months) FROM read_parquet('${pq}')`,
+    );
+    await conn.run(
+      `CREATE TABLE sgv_reporting.participant_diagnosis_codes AS SELECT participant_id, diagnosis_code, NULL::DATE AS service_date, NULL::VARCHAR AS source FROM read_parquet('${dq}')`,
+    );
+    conn.closeSync();
+    inst.closeSync();
+
+    const common = {
+      paymentYear: 2026,
+      models: ["V28"],
+      mceEdits: true,
+      rounding: "round3" as const,
+      workers: 2,
+      factors: false,
+    };
+    const c = config({ maxStreams: 2, tmpDir: work });
+    const bqSource = openBigQuerySource(c);
+    await runScoring({ ...common, source: bqSource, sink: openBigQuerySink(c) });
+    await bqSource.close();
+    const duckSource = await openSource(db);
+    await runScoring({ ...common, source: duckSource, sink: await openSink(db) });
+    await duckSource.close();
+
+    const bq = warehouse.get(ref("risk_scores"));
+    const inst2 = await DuckDBInstance.create(db);
+    const conn2 = await inst2.connect();
+    const duckRows = (
+      await conn2.runAndReadAll(
+        "SELECT participant_id, risk_score, payment_score, v28_raw_score, v28_segment, CASE WHEN v28_hccs IS NULL THEN NULL ELSE coalesce(array_to_string(v28_hccs, ','), '') END FROM sgv_reporting.risk_scores",
+      )
+    ).getRows();
+    conn2.closeSync();
+    inst2.closeSync();
+    expect(bq?.numRows).toBe(n);
+    expect(duckRows).toHaveLength(n);
+    const bqById = new Map<string, unknown[]>();
+    for (let i = 0; i < (bq?.numRows ?? 0); i++) {
+      const hccs = bq?.getChild("v28_hccs")?.get(i) as Vector | null;
+      bqById.set(String(bq?.getChild("participant_id")?.get(i)), [
+        bq?.getChild("risk_score")?.get(i) ?? null,
+        bq?.getChild("payment_score")?.get(i) ?? null,
+        bq?.getChild("v28_raw_score")?.get(i) ?? null,
+        bq?.getChild("v28_segment")?.get(i) ?? null,
+        hccs ? Array.from(hccs.toArray() as ArrayLike<string>).join(",") : null,
+      ]);
+    }
+    let compared = 0;
+    for (const r of duckRows) {
+      expect(bqById.get(String(r[0])), String(r[0])).toEqual(r.slice(1));
+      compared++;
+    }
+    expect(compared).toBe(n);
+    rmSync(work, { recursive: true, force: true });
+  });
+});
