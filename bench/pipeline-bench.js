@@ -82,7 +82,12 @@ if (!args.smoke) {
   } catch {
     /* not a git checkout */
   }
-  const out = join(ROOT, "bench", "results", `pipeline-${new Date().toISOString().slice(0, 10)}-${commit}-${members}${factors ? "" : "-no-factors"}.json`);
+  const out = join(
+    ROOT,
+    "bench",
+    "results",
+    `pipeline-${new Date().toISOString().slice(0, 10)}-${commit}-${members}${factors ? "" : "-no-factors"}.json`,
+  );
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
