@@ -665,3 +665,59 @@ describe("BigQuery path and DuckDB path give identical results", () => {
     rmSync(work, { recursive: true, force: true });
   });
 });
+
+describe("hcc CLI with --warehouse bigquery against the local servers", () => {
+  it("`hcc score --warehouse bigquery` and `hcc nightly --warehouse bigquery --no-dbt` run end to end with no Google account", async () => {
+    const { spawn } = await import("node:child_process");
+    const bin = new URL("../../../bin/hcc.js", import.meta.url).pathname;
+    const work = mkdtempSync(join(tmpdir(), "hcc-bq-cli-"));
+    const run = (args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> =>
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, [bin, ...args], {
+          env: {
+            ...process.env,
+            ...env,
+            METADATA_SERVER_DETECTION: "none",
+            GOOGLE_APPLICATION_CREDENTIALS: "/nonexistent/credentials.json",
+          },
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stderr = "";
+        let stdout = "";
+        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+        child.on("exit", (code) => resolve({ code, stderr, stdout }));
+      });
+    const flags = [
+      "--project",
+      PROJECT,
+      "--dataset",
+      DATASET,
+      "--tmp-dir",
+      work,
+      "--year",
+      "2026",
+      "--models",
+      "V28",
+      "--workers",
+      "2",
+    ];
+    const s = await run(["score", "--warehouse", "bigquery", ...flags]);
+    expect(s.stderr).toMatch(/2,500 members read, 2,500 scored rows/);
+    expect(s.code).toBe(0);
+    expect(warehouse.get(ref("risk_scores"))?.numRows).toBe(2500);
+    expect(warehouse.rows(ref("score_runs"))).toHaveLength(1);
+    const n = await run([
+      "nightly",
+      "--warehouse",
+      "bigquery",
+      "--no-dbt",
+      ...flags.filter((f, i, a) => f !== "--tmp-dir" && a[i - 1] !== "--tmp-dir"),
+    ]);
+    expect(n.code, n.stderr).toBe(0);
+    expect(warehouse.rows(ref("score_runs"))).toHaveLength(2);
+    // progress and summaries carry counts only
+    expect(s.stderr + n.stderr).not.toMatch(/M000\d{4}/);
+    rmSync(work, { recursive: true, force: true });
+  });
+});
