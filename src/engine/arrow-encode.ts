@@ -5,6 +5,7 @@
 import { DataType, type Data, type RecordBatch, type Vector } from "apache-arrow";
 import * as L from "./layout.js";
 import type { EncodedBatch } from "./kernel.js";
+import { ESRD, RX, SEX, parseDualCode } from "./member.js";
 
 type Parse = (s: string) => number | string; // a number, or an error message
 
@@ -154,17 +155,11 @@ const intIn =
     const v = Number(t);
     return v >= lo && v <= hi ? v : `${v} is outside ${lo}–${hi}`;
   };
-const SEX: Record<string, number> = { M: 1, F: 2, "1": 1, "2": 2, MALE: 1, FEMALE: 2 };
-const ESRD: Record<string, number> = { NONE: 0, DIALYSIS: 1, TRANSPLANT: 2, GRAFT: 3 };
-const RX: Record<string, number> = { MAPD: 0, "MA-PD": 0, PDP: 1 };
 const fromTable =
   (t: Record<string, number>, what: string): Parse =>
   (s) =>
     t[s.trim().toUpperCase()] ?? `'${s}' is not ${what}`;
-const dual: Parse = (s) => {
-  const t = s.trim();
-  return /^\d{1,2}$/.test(t) && Number(t) <= 10 ? Number(t) : 99;
-};
+const dual: Parse = parseDualCode;
 
 export interface ArrowEncoded {
   batch: EncodedBatch;
@@ -228,9 +223,7 @@ export function encodeArrowBatch(rb: RecordBatch): ArrowEncoded {
     const last = memberOffsets[n] ?? 0;
     codeOffsets = (child.valueOffsets as Int32Array).subarray(0, last + 1);
     codeBytes = (child.values as Uint8Array).subarray(0, codeOffsets[last] ?? 0);
-    if (d.nullCount > 0) {
-      // a null list is no codes: its offsets are already equal in valid Arrow data
-    }
+    // a null list is no codes: its offsets are already equal in valid Arrow data
   }
   return { batch: { n, attrs, memberOffsets, codeOffsets, codeBytes }, errors };
 }

@@ -411,7 +411,6 @@ export function buildFactorsBatch(
   cols.add("participant_id", pid.finish(), false);
   cols.add("payment_year", i32Column(new Int32Array(rows).fill(engine.meta.paymentYear)), false);
   cols.add("model", labels.models.column(modelI, rows), false);
-  const segNames = engine.meta.models.flatMap((mm) => mm.segments.map((s) => s.id));
   // segment ids are per model; map (model, segment) onto one dictionary
   const segBase: number[] = [];
   let acc = 0;
@@ -420,7 +419,7 @@ export function buildFactorsBatch(
     acc += mm.segments.length;
   }
   for (let i = 0; i < rows; i++) segI[i] = (segBase[modelI[i] ?? 0] ?? 0) + (segI[i] ?? 0);
-  cols.add("segment", segmentDict(engine, segNames).column(segI, rows), false);
+  cols.add("segment", segmentDict(engine).column(segI, rows), false);
   cols.add("factor", labels.factorNames.column(factorI, rows), false);
   cols.add("factor_type", labels.factorTypes.column(typeI, rows), false);
   cols.add("coefficient", makeData({ type: new Float64(), length: rows, nullCount: 0, data: coef }), false);
@@ -443,10 +442,11 @@ export function buildFactorsBatch(
 }
 
 const segmentDicts = new WeakMap<Engine, Dict>();
-function segmentDict(engine: Engine, names: string[]): Dict {
+/** One dictionary of every model's segment ids, in model order (built once per engine). */
+function segmentDict(engine: Engine): Dict {
   let d = segmentDicts.get(engine);
   if (!d) {
-    d = new Dict(names);
+    d = new Dict(engine.meta.models.flatMap((mm) => mm.segments.map((s) => s.id)));
     segmentDicts.set(engine, d);
   }
   return d;

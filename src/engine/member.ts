@@ -65,9 +65,16 @@ export function parseDateDays(s: string): number | null {
   return Math.round(t / 86400000);
 }
 
-const SEX: Record<string, number> = { M: 1, F: 2, "1": 1, "2": 2, MALE: 1, FEMALE: 2 };
-const ESRD: Record<string, number> = { NONE: 0, DIALYSIS: 1, TRANSPLANT: 2, GRAFT: 3 };
-const RX: Record<string, number> = { MAPD: 0, "MA-PD": 0, PDP: 1 };
+// Input value codes, shared with the Arrow encoder (arrow-encode.ts); keys are upper case.
+export const SEX: Readonly<Record<string, number>> = { M: 1, F: 2, "1": 1, "2": 2, MALE: 1, FEMALE: 2 };
+export const ESRD: Readonly<Record<string, number>> = { NONE: 0, DIALYSIS: 1, TRANSPLANT: 2, GRAFT: 3 };
+export const RX: Readonly<Record<string, number>> = { MAPD: 0, "MA-PD": 0, PDP: 1 };
+
+/** Dual eligibility code 0–10, or 99 (unrecognised: the kernel flags it and treats it as non-dual). */
+export function parseDualCode(s: string): number {
+  const t = s.trim();
+  return /^\d{1,2}$/.test(t) && Number(t) <= 10 ? Number(t) : 99;
+}
 
 /** Encode one member's demographics into `attrs` at `off`; returns the value errors found. */
 export function encodeMemberAttrs(m: MemberInput, attrs: Int32Array, off: number): string[] {
@@ -91,8 +98,7 @@ export function encodeMemberAttrs(m: MemberInput, attrs: Int32Array, off: number
   attrs[off + L.IN_CREC] = parseIntIn(m.crec, 0, 3, "crec", errs);
   if (absent(m.dual_elgbl_cd)) attrs[off + L.IN_DUAL] = -1;
   else {
-    const s = String(m.dual_elgbl_cd).trim();
-    attrs[off + L.IN_DUAL] = /^\d{1,2}$/.test(s) && Number(s) <= 10 ? Number(s) : 99;
+    attrs[off + L.IN_DUAL] = parseDualCode(String(m.dual_elgbl_cd));
   }
   attrs[off + L.IN_MEDICAID] = absent(m.medicaid) ? -1 : parseBool(m.medicaid, "medicaid", errs);
   attrs[off + L.IN_LTI] = parseBool(m.lti, "lti", errs);
