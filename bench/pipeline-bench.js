@@ -67,7 +67,7 @@ for (const workers of [1, 2]) {
   runs.push(r);
   console.log(
     `${workers} worker(s): ${wall.toFixed(2)} s, ${Math.round(r.members_per_second).toLocaleString("en-US")} members/s; ` +
-      `read ${s.stageSeconds.read.toFixed(2)} s, kernel ${s.stageSeconds.kernel.toFixed(2)} s, write ${s.stageSeconds.write.toFixed(2)} s; ` +
+      `read ${s.stageSeconds.read.toFixed(2)} s, kernel ${s.stageSeconds.kernel.toFixed(2)} s, encode ${s.stageSeconds.encode.toFixed(2)} s, write ${s.stageSeconds.write.toFixed(2)} s; ` +
       `peak RSS ${Math.round(r.peak_rss_mib)} MiB`,
   );
 }

@@ -124,7 +124,7 @@ export function printRunSummary(s: ScoreRunSummary, out: NodeJS.WriteStream = pr
       `  orphan diagnosis rows (participant not found): ${s.orphanDxRows.toLocaleString("en-US")}` +
         (s.duplicateParticipants > 0 ? `; duplicate participant ids: ${s.duplicateParticipants}` : ""),
       `  ${s.seconds.toFixed(2)} s, ${rate.toLocaleString("en-US")} members/s with ${s.workers} workers ` +
-        `(read ${s.stageSeconds.read.toFixed(2)} s, kernel ${s.stageSeconds.kernel.toFixed(2)} s, write ${s.stageSeconds.write.toFixed(2)} s)`,
+        `(read ${s.stageSeconds.read.toFixed(2)} s, kernel ${s.stageSeconds.kernel.toFixed(2)} s, encode ${s.stageSeconds.encode.toFixed(2)} s, write ${s.stageSeconds.write.toFixed(2)} s)`,
       `  source: ${s.source}`,
       `  results: ${s.sink}`,
     ].join("\n") + "\n",

@@ -15,7 +15,7 @@
 //    string_agg(code, chr(31)) — about twice as fast as list() — and split back into List<Utf8>
 //    while copying; orphans = non-null dx rows − dx rows that reached a member.
 // 3. The sink (below).
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { dirname, join, resolve as resolvePath } from "node:path";
 import { tmpdir } from "node:os";
 import duckdb from "@duckdb/node-bindings";
@@ -35,8 +35,8 @@ import {
   type DataType,
 } from "apache-arrow";
 import { DataError, InternalError, UnavailableError, UsageError } from "../errors.js";
-import { encodeParquet } from "./parquet.js";
-import type { MemberSource, ReadOptions, ResultSink, ResultTable, ScoreRunRow, SourceStats } from "./types.js";
+import { StagedParts } from "./staged-parts.js";
+import type { MemberSource, PartStagingSink, ReadOptions, ResultTable, ScoreRunRow, SourceStats, StagedPart } from "./types.js";
 
 export type ColumnKind = "utf8" | "date" | "int32" | "bool" | "joined" | "list";
 
@@ -666,16 +666,14 @@ export interface WarehouseSinkOptions {
   flushRows?: number;
 }
 
-export class DuckDBWarehouseSink implements ResultSink {
+export class DuckDBWarehouseSink implements PartStagingSink {
   private readonly schema: string;
   private instance: DuckDBInstance | null = null;
   private conn: DuckDBConnection | null = null;
   private tmp: string | null = null;
   private stageTag = "";
-  private readonly pending = new Map<ResultTable, RecordBatch[]>();
-  private readonly pendingRows = new Map<ResultTable, number>();
+  private parts: StagedParts | null = null;
   private readonly staged = new Set<ResultTable>();
-  private files = 0;
 
   constructor(private readonly opts: WarehouseSinkOptions) {
     this.schema = checkIdent(opts.schema ?? "sgv_reporting", "schema");
@@ -709,59 +707,41 @@ export class DuckDBWarehouseSink implements ResultSink {
     for (const [t] of left.getRows() as [string][])
       await this.c.run(`DROP TABLE IF EXISTS ${this.schema}.${checkIdent(t, "table")}`);
     this.tmp = mkdtempSync(join(dirname(resolvePath(this.opts.path)), ".hcc-sink-"));
+    this.parts = new StagedParts(this.tmp, this.opts.path, this.opts.flushRows);
   }
 
-  private readonly schemas = new Map<ResultTable, string>();
+  partDir(): string | null {
+    return this.tmp;
+  }
 
-  async write(table: ResultTable, batch: RecordBatch): Promise<void> {
-    // one schema per table per run (docs/pipeline.md); checked here because parts load at commit
-    const sig = batch.schema.fields.map((f) => `${f.name}:${String(f.type)}`).join(",");
-    const first = this.schemas.get(table);
-    if (first === undefined) this.schemas.set(table, sig);
-    else if (first !== sig) {
-      throw new DataError(`${table}: a result batch's schema differs from the run's first batch (${sig} vs ${first})`, {
-        file: this.opts.path,
-      });
-    }
-    const list = this.pending.get(table) ?? [];
-    list.push(batch);
-    this.pending.set(table, list);
-    const rows = (this.pendingRows.get(table) ?? 0) + batch.numRows;
-    this.pendingRows.set(table, rows);
-    if (rows >= (this.opts.flushRows ?? 262_144)) await this.flush(table);
+  addPart(part: StagedPart): void {
+    this.staging.add(part);
+  }
+
+  private get staging(): StagedParts {
+    if (!this.parts) throw new InternalError("DuckDB sink used before begin()");
+    return this.parts;
   }
 
   // Parts are staged as Parquet files beside the warehouse and loaded into DuckDB only in
   // commit(), after the source's streaming query has ended: loading while a streaming read on
   // the same database is still open deadlocks DuckDB's scheduler on a 2-core machine.
-  private readonly parts = new Map<ResultTable, string[]>();
-
   // eslint-disable-next-line @typescript-eslint/require-await
-  private async flush(table: ResultTable): Promise<void> {
-    const batches = this.pending.get(table) ?? [];
-    this.pending.set(table, []);
-    this.pendingRows.set(table, 0);
-    if (batches.length === 0 || !this.tmp) return;
-    const file = join(this.tmp, `${table}-${this.files++}.parquet`);
-    writeFileSync(file, encodeParquet(batches, "none"));
-    const list = this.parts.get(table) ?? [];
-    list.push(file);
-    this.parts.set(table, list);
+  async write(table: ResultTable, batch: RecordBatch): Promise<void> {
+    this.staging.write(table, batch);
   }
 
   private async loadParts(): Promise<void> {
-    for (const [table, files] of this.parts) {
-      if (files.length === 0) continue;
+    this.staging.flushAll();
+    for (const [table, files] of this.staging.tables()) {
       const from = `SELECT * FROM read_parquet([${files.map(sqlString).join(", ")}])`;
       await this.c.run(`CREATE TABLE ${this.stage(table)} AS ${from}`);
       this.staged.add(table);
       for (const f of files) rmSync(f, { force: true });
     }
-    this.parts.clear();
   }
 
   async commit(run: ScoreRunRow): Promise<void> {
-    for (const t of this.pending.keys()) await this.flush(t);
     await this.loadParts();
     const c = this.c;
     await c.run("BEGIN TRANSACTION");
@@ -806,15 +786,13 @@ export class DuckDBWarehouseSink implements ResultSink {
         await this.conn.run(`DROP TABLE IF EXISTS ${this.stage(t)}`);
     }
     this.staged.clear();
-    this.pending.clear();
-    this.parts.clear();
-    this.schemas.clear();
     this.close();
   }
 
   private close(): void {
     if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
     this.tmp = null;
+    this.parts = null;
     this.conn?.closeSync();
     this.instance?.closeSync();
     this.conn = null;

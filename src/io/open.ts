@@ -33,7 +33,8 @@ import { DuckDBWarehouseSink, DuckDBWarehouseSource, checkIdent, sqlString, type
 import { ArrowIpcSource } from "./arrow-ipc.js";
 import { TextMemberSource, encodeCsv, encodeNdjson } from "./csv-ndjson.js";
 import { encodeParquet } from "./parquet.js";
-import type { MemberSource, ResultSink, ResultTable, ScoreRunRow } from "./types.js";
+import { StagedParts } from "./staged-parts.js";
+import type { MemberSource, PartStagingSink, ResultSink, ResultTable, ScoreRunRow, StagedPart } from "./types.js";
 
 export interface OpenOptions {
   schema?: string;
@@ -151,10 +152,9 @@ export function scoreRunBatch(run: ScoreRunRow): RecordBatch {
 }
 
 /** Writes one file per table (parquet parts are merged by DuckDB on commit; others stream). */
-export class DirectorySink implements ResultSink {
+export class DirectorySink implements PartStagingSink {
   private tmp: string | null = null;
-  private readonly parts = new Map<ResultTable, string[]>();
-  private readonly pending = new Map<ResultTable, RecordBatch[]>();
+  private parts: StagedParts | null = null;
   private readonly streams = new Map<ResultTable, { out: WriteStream; arrow: RecordBatchFileWriter | null; header: boolean }>();
   private failure: Error | null = null;
 
@@ -174,16 +174,24 @@ export class DirectorySink implements ResultSink {
   begin(): Promise<void> {
     mkdirSync(this.dir, { recursive: true });
     this.tmp = mkdtempSync(join(this.dir, ".hcc-sink-"));
+    if (this.format === "parquet") this.parts = new StagedParts(this.tmp, this.dir);
     return Promise.resolve();
+  }
+
+  /** Parquet output stages parts (workers may write them); other formats stream through write(). */
+  partDir(): string | null {
+    return this.parts ? this.tmp : null;
+  }
+
+  addPart(part: StagedPart): void {
+    if (!this.parts) throw new UsageError("directory sink: parts are staged only for parquet output, after begin()");
+    this.parts.add(part);
   }
 
   async write(table: ResultTable, batch: RecordBatch): Promise<void> {
     if (!this.tmp) throw new UsageError("directory sink used before begin()");
-    if (this.format === "parquet") {
-      const list = this.pending.get(table) ?? [];
-      list.push(batch);
-      this.pending.set(table, list);
-      if (list.reduce((n, b) => n + b.numRows, 0) >= 262_144) this.flushParquet(table);
+    if (this.parts) {
+      this.parts.write(table, batch);
       return;
     }
     if (this.failure) throw this.failure;
@@ -204,30 +212,19 @@ export class DirectorySink implements ResultSink {
     }
   }
 
-  private flushParquet(table: ResultTable): void {
-    const batches = this.pending.get(table) ?? [];
-    this.pending.set(table, []);
-    if (batches.length === 0 || !this.tmp) return;
-    const parts = this.parts.get(table) ?? [];
-    const f = join(this.tmp, `${table}-${parts.length}.parquet`);
-    writeFileSync(f, encodeParquet(batches, "none"));
-    parts.push(f);
-    this.parts.set(table, parts);
-  }
-
   async commit(run: ScoreRunRow): Promise<void> {
     const tmp = this.tmp;
     if (!tmp) throw new UsageError("directory sink committed before begin()");
     const runBatch = scoreRunBatch(run);
     const done = new Map<string, string>(); // final name → staged file
-    if (this.format === "parquet") {
-      for (const t of this.pending.keys()) this.flushParquet(t);
-      this.parts.set("score_runs" as ResultTable, [join(tmp, "score_runs-0.parquet")]);
-      writeFileSync(join(tmp, "score_runs-0.parquet"), encodeParquet([runBatch]));
+    if (this.parts) {
+      this.parts.flushAll();
+      const runsFile = join(tmp, "score_runs-0.parquet");
+      writeFileSync(runsFile, encodeParquet([runBatch]));
       const db = await DuckDBInstance.create(":memory:");
       const c = await db.connect();
       try {
-        for (const [t, files] of this.parts) {
+        for (const [t, files] of [...this.parts.tables(), ["score_runs", [runsFile]] as const]) {
           const staged = join(tmp, `${t}.parquet`);
           await c.run(
             `COPY (SELECT * FROM read_parquet([${files.map(sqlString).join(", ")}])) TO ${sqlString(staged)} (FORMAT parquet, COMPRESSION zstd)`,
@@ -256,6 +253,7 @@ export class DirectorySink implements ResultSink {
     renameSync(done.get(this.file("score_runs")) ?? "", this.file("score_runs"));
     rmSync(tmp, { recursive: true, force: true });
     this.tmp = null;
+    this.parts = null;
   }
 
   async abort(_err: unknown): Promise<void> {
@@ -267,5 +265,6 @@ export class DirectorySink implements ResultSink {
     this.streams.clear();
     if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
     this.tmp = null;
+    this.parts = null;
   }
 }

@@ -2,7 +2,7 @@
 // Parquet encoding for result sinks, through parquet-wasm. Files are read lazily by row group
 // from a Blob backed by the file (fs.openAsBlob), so a large file never sits in memory whole.
 import { openAsBlob } from "node:fs";
-import { Table, tableFromIPC, tableToIPC, type RecordBatch } from "apache-arrow";
+import { Table, tableFromIPC, tableToIPC, type RecordBatch, type Schema } from "apache-arrow";
 import * as pw from "parquet-wasm";
 import { DataError } from "../errors.js";
 
@@ -19,6 +19,11 @@ export function encodeParquet(batches: readonly RecordBatch[], compression: "non
     .setMaxRowGroupSize(128 * 1024)
     .build();
   return pw.writeParquet(pw.Table.fromIPCStream(ipc), props);
+}
+
+/** One string per schema (field names and Arrow types, in order), to check that parts agree. */
+export function schemaSignature(schema: Schema): string {
+  return schema.fields.map((f) => `${f.name}:${String(f.type)}`).join(",");
 }
 
 /** Record batches of a Parquet file, one row group at a time. */

@@ -60,3 +60,29 @@ export interface ResultSink {
   /** Drop staged data; previous results stay intact. Never throws for a sink that never began. */
   abort(err: unknown): Promise<void>;
 }
+
+/** A result part a pipeline worker wrote straight into a sink's staging directory. */
+export interface StagedPart {
+  table: ResultTable;
+  /** Parquet file inside the sink's partDir(). */
+  file: string;
+  rows: number;
+  /** schemaSignature() of the part's batches: one schema per table per run. */
+  schema: string;
+}
+
+/**
+ * A sink that stages results as Parquet parts and loads them at commit. The pipeline then lets
+ * its workers encode and write the parts (no result batch crosses to the main thread); write()
+ * stays available for callers without workers.
+ */
+export interface PartStagingSink extends ResultSink {
+  /** Directory for parts (valid between begin() and commit()/abort()); null when this run cannot take parts. */
+  partDir(): string | null;
+  /** Registers a part written into partDir(); it is loaded (or dropped) with the run. */
+  addPart(part: StagedPart): void;
+}
+
+export function stagesParts(s: ResultSink): s is PartStagingSink {
+  return typeof (s as Partial<PartStagingSink>).partDir === "function" && (s as PartStagingSink).partDir() !== null;
+}

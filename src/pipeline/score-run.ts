@@ -6,7 +6,7 @@ import { Piscina } from "piscina";
 import { Table, tableFromIPC, tableToIPC, type RecordBatch } from "apache-arrow";
 import { loadKernelModule, loadPack } from "../load.js";
 import { InternalError, HccError, DataError } from "../errors.js";
-import type { MemberSource, ResultSink, ScoreRunRow } from "../io/types.js";
+import { stagesParts, type MemberSource, type ResultSink, type ScoreRunRow } from "../io/types.js";
 import type { ScoreTask, ScoreTaskResult, WorkerInit } from "../workers/protocol.js";
 
 export interface ScoreRunOptions {
@@ -39,7 +39,12 @@ export interface ScoreRunSummary {
   orphanDxRows: number;
   duplicateParticipants: number;
   seconds: number;
-  stageSeconds: { read: number; kernel: number; write: number };
+  /**
+   * read: main thread waiting on the source; kernel: scoring per worker (wall seconds divided by
+   * workers); encode: result encoding in the workers (IPC, or Parquet parts), per worker; write:
+   * main thread handing results to the sink, including its commit.
+   */
+  stageSeconds: { read: number; kernel: number; encode: number; write: number };
   workers: number;
   source: string;
   sink: string;
@@ -97,10 +102,14 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   let scored = 0;
   let readMs = 0;
   let kernelMs = 0;
+  let encodeMs = 0;
   let writeMs = 0;
   let failure: unknown = null;
   let batchIndex = 0;
   await o.sink.begin({ runId, paymentYear: o.paymentYear });
+  const sink = o.sink;
+  // workers write Parquet parts straight into the sink's staging directory when it takes them
+  const partDir = stagesParts(sink) ? sink.partDir() : null;
   try {
     const it = o.source.read({ batchSize: o.batchSize ?? 16_384 })[Symbol.asyncIterator]();
     for (;;) {
@@ -113,16 +122,24 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       if (rb.numRows === 0) continue;
       membersIn += rb.numRows;
       const ipc = tableToIPC(new Table([rb]), "stream");
-      const task: ScoreTask = { batchIndex: batchIndex++, ipc, runId, factors: o.factors ?? true };
+      const task: ScoreTask = { batchIndex: batchIndex++, ipc, runId, factors: o.factors ?? true, partDir };
       const p = (pool.run(task, { transferList: [ipc.buffer as ArrayBuffer] }) as Promise<ScoreTaskResult>)
         .then((res) => {
           kernelMs += res.kernelMs;
+          encodeMs += res.encodeMs;
           errored += res.errored;
           scored += res.members;
           o.onProgress?.({ membersRead: membersIn, membersScored: scored, elapsedMs: performance.now() - t0 });
+          if (res.parts.length > 0) {
+            if (!stagesParts(sink)) throw new InternalError("a worker wrote parts for a sink that does not stage them");
+            for (const part of res.parts) sink.addPart(part);
+            rowsOut += res.scoreRows;
+            factorRows += res.factorRows;
+            return writeChain;
+          }
           writeChain = writeChain.then(async () => {
             const tw = performance.now();
-            for (const b of tableFromIPC(res.scores).batches) {
+            for (const b of res.scores ? tableFromIPC(res.scores).batches : []) {
               rowsOut += b.numRows;
               await o.sink.write("risk_scores", b);
             }
@@ -176,12 +193,18 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       orphanDxRows: stats.orphanDxRows,
       duplicateParticipants: stats.duplicateParticipants,
       seconds: (performance.now() - t0) / 1000,
-      stageSeconds: { read: readMs / 1000, kernel: kernelMs / 1000 / workers, write: writeMs / 1000 },
+      stageSeconds: {
+        read: readMs / 1000,
+        kernel: kernelMs / 1000 / workers,
+        encode: encodeMs / 1000 / workers,
+        write: writeMs / 1000,
+      },
       workers,
       source: o.source.describe(),
       sink: o.sink.describe(),
     };
   } catch (e) {
+    await Promise.allSettled(inflight); // no worker still writing into the staging being dropped
     await o.sink.abort(e);
     throw e;
   } finally {

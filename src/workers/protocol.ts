@@ -1,5 +1,8 @@
 // Worker protocol: numbers and transferable buffers only. A member batch crosses as an Arrow
-// IPC stream (one memcpy of its buffers, no JS strings); results come back the same way.
+// IPC stream (one memcpy of its buffers, no JS strings). Results come back the same way, or —
+// when the sink stages Parquet parts (io/types.ts PartStagingSink) — the worker writes them as
+// Parquet files into the sink's staging directory and returns only their names and counts.
+import type { StagedPart } from "../io/types.js";
 
 export interface WorkerInit {
   module: WebAssembly.Module;
@@ -15,15 +18,23 @@ export interface ScoreTask {
   ipc: Uint8Array; // Arrow IPC stream with one member batch
   runId: string;
   factors: boolean;
+  /** The sink's staging directory: write results there as Parquet parts instead of returning them. */
+  partDir: string | null;
 }
 
 export interface ScoreTaskResult {
   batchIndex: number;
   members: number;
   errored: number;
-  scores: Uint8Array; // Arrow IPC stream (risk_scores)
+  scores: Uint8Array | null; // Arrow IPC stream (risk_scores); null when written as parts
   factors: Uint8Array | null; // Arrow IPC stream (risk_score_factors)
+  parts: StagedPart[]; // parts written into partDir (scores first)
+  scoreRows: number;
+  factorRows: number;
+  /** Scoring time (Arrow decode, kernel, result batches). */
   kernelMs: number;
+  /** Encoding time (IPC or Parquet, including the file writes). */
+  encodeMs: number;
 }
 
 /** Errors cross as plain objects and are rebuilt on the main thread. */

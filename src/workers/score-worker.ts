@@ -1,14 +1,26 @@
 // Piscina worker: instantiates the kernel once (from the module compiled on the main thread)
-// and scores Arrow member batches.
+// and scores Arrow member batches; results go back as Arrow IPC or as Parquet parts written
+// straight into the sink's staging directory (protocol.ts).
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { workerData } from "node:worker_threads";
-import { tableFromIPC, tableToIPC, Table } from "apache-arrow";
+import { tableFromIPC, tableToIPC, Table, type RecordBatch } from "apache-arrow";
 import { Engine } from "../engine/engine.js";
 import type { Pack, PackMeta } from "../engine/pack-builder.js";
+import { encodeParquet, schemaSignature } from "../io/parquet.js";
+import type { ResultTable, StagedPart } from "../io/types.js";
 import type { ScoreTask, ScoreTaskResult, WorkerInit } from "./protocol.js";
 
 const init = workerData as WorkerInit;
 const pack: Pack = { bytes: init.pack, meta: init.packMeta as PackMeta };
 const engine = new Engine(init.module, pack, { models: init.models, mceEdits: init.mceEdits, rounding: init.rounding });
+
+/** A Parquet part in dir, named by batch so parts of concurrent workers never collide. */
+function writePart(dir: string, table: ResultTable, batchIndex: number, rb: RecordBatch): StagedPart {
+  const file = join(dir, `${table}-b${batchIndex}.parquet`);
+  writeFileSync(file, encodeParquet([rb], "none"));
+  return { table, file, rows: rb.numRows, schema: schemaSignature(rb.schema) };
+}
 
 export default function scoreBatch(task: ScoreTask): ScoreTaskResult {
   const t0 = performance.now();
@@ -18,9 +30,22 @@ export default function scoreBatch(task: ScoreTask): ScoreTaskResult {
   const { scores, factors } = engine.scoreArrowBatch(rb, task.runId, { factors: task.factors });
   const errCol = scores.getChild("error");
   const errored = errCol ? errCol.length - (errCol.nullCount ?? 0) : 0;
-  const kernelMs = performance.now() - t0;
+  const t1 = performance.now();
+  const base = {
+    batchIndex: task.batchIndex,
+    members: rb.numRows,
+    errored,
+    scoreRows: scores.numRows,
+    factorRows: factors?.numRows ?? 0,
+    kernelMs: t1 - t0,
+  };
+  if (task.partDir !== null) {
+    const parts = [writePart(task.partDir, "risk_scores", task.batchIndex, scores)];
+    if (factors && factors.numRows > 0) parts.push(writePart(task.partDir, "risk_score_factors", task.batchIndex, factors));
+    return { ...base, scores: null, factors: null, parts, encodeMs: performance.now() - t1 };
+  }
   const s = tableToIPC(new Table(scores), "stream");
   const f = factors ? tableToIPC(new Table(factors), "stream") : null;
   // returned by structured clone (one memcpy per buffer); Piscina.move transfers only one value
-  return { batchIndex: task.batchIndex, members: rb.numRows, errored, scores: s, factors: f, kernelMs };
+  return { ...base, scores: s, factors: f, parts: [], encodeMs: performance.now() - t1 };
 }

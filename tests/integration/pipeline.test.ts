@@ -3,7 +3,11 @@
 // (and the sink is aborted, never committed).
 import { describe, expect, it } from "vitest";
 import { Field, List, Table, Utf8, Bool, DateDay, vectorFromArray, makeVector, type RecordBatch } from "apache-arrow";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DirectorySink } from "../../src/io/open.js";
+import { readParquetBatches } from "../../src/io/parquet.js";
 import { runScoring } from "../../src/pipeline/score-run.js";
 import { loadEngine } from "../../src/load.js";
 import type { MemberSource, ResultSink, ResultTable, ScoreRunRow, SourceStats } from "../../src/io/types.js";
@@ -156,6 +160,71 @@ describe("scoring run with the worker pool", () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(4000);
+  });
+
+  it("workers staging Parquet parts in the sink give the same rows as results sent back to the main thread", async () => {
+    const ms = members.slice(0, 3000);
+    const opts = { paymentYear: 2026, models: [], mceEdits: true, rounding: "round3" as const, workers: 2, factors: true };
+    const viaMain = new CollectingSink();
+    await runScoring({ ...opts, source: new ArrowBatchesSource(toBatches(ms, 400)), sink: viaMain });
+    const dir = mkdtempSync(join(tmpdir(), "hcc-parts-"));
+    try {
+      const sink = new DirectorySink(dir, "parquet");
+      const s = await runScoring({ ...opts, source: new ArrowBatchesSource(toBatches(ms, 400)), sink });
+      expect(s.rowsOut).toBe(3000);
+      expect(s.stageSeconds.encode).toBeGreaterThan(0);
+      expect(readdirSync(dir).sort()).toEqual(["risk_score_factors.parquet", "risk_scores.parquet", "score_runs.parquet"]);
+      const rowsOf = async (file: string, drop: string[]): Promise<string[]> => {
+        const out: string[] = [];
+        for await (const b of readParquetBatches(join(dir, file)))
+          for (const r of new Table([b]).toArray() as { toJSON(): Record<string, unknown> }[]) {
+            const j = r.toJSON();
+            for (const k of drop) delete j[k];
+            out.push(JSON.stringify(j, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v)));
+          }
+        return out.sort();
+      };
+      const expected = (t: ResultTable): string[] =>
+        (new Table(viaMain.committed?.tables[t] ?? []).toArray() as { toJSON(): Record<string, unknown> }[])
+          .map((r) => {
+            const j = r.toJSON();
+            delete j["run_id"];
+            return JSON.stringify(j, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v));
+          })
+          .sort();
+      const scores = await rowsOf("risk_scores.parquet", ["run_id"]);
+      expect(scores.length).toBe(3000);
+      expect(scores).toEqual(expected("risk_scores"));
+      const factors = await rowsOf("risk_score_factors.parquet", ["run_id"]);
+      expect(factors.length).toBeGreaterThan(3000);
+      expect(factors).toEqual(expected("risk_score_factors"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a failing batch with workers writing parts: nothing committed, no staged part left", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-parts-"));
+    try {
+      const bad = new Table({
+        participant_id: vectorFromArray(["X1"], new Utf8()),
+        diagnosis_codes: vectorFromArray(["E119"], new Utf8()),
+      }).batches;
+      await expect(
+        runScoring({
+          source: new ArrowBatchesSource([...toBatches(members.slice(0, 2000), 250), ...bad]),
+          sink: new DirectorySink(dir, "parquet"),
+          paymentYear: 2026,
+          models: ["V28"],
+          mceEdits: true,
+          rounding: "round3",
+          workers: 2,
+        }),
+      ).rejects.toThrow(/aborted and previous results are intact/);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("a failing batch fails the run: sink aborted, nothing committed", async () => {
