@@ -25,6 +25,7 @@ interface NightlyFlags extends BigQueryFlags {
   dbt: boolean;
   factors: boolean;
   quiet?: boolean;
+  resultsStorage?: string;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -61,6 +62,7 @@ export function registerNightly(program: Command): void {
     .option("--workers <n>", "worker threads (default: available cores)")
     .option("--no-dbt", "skip dbt build and validation")
     .option("--no-factors", "do not write risk_score_factors")
+    .option("--results-storage <kind>", "embedded warehouse results: parquet (views over Parquet files, default) | table")
     .option("--project <id>", "BigQuery project (or BIGQUERY_PROJECT)")
     .option("--dataset <name>", "BigQuery dataset (or BIGQUERY_DATASET)")
     .option("--location <loc>", "BigQuery location")
@@ -113,7 +115,12 @@ export function registerNightly(program: Command): void {
         });
       }
       say(`nightly: scoring ${db}`);
-      const s = await runPipelineScore({ ...common, source: db, output: db });
+      const s = await runPipelineScore({
+        ...common,
+        source: db,
+        output: db,
+        ...(o.resultsStorage ? { resultsStorage: o.resultsStorage } : {}),
+      });
       printRunSummary(s);
       if (!o.dbt) return;
       say("nightly: dbt seed + build (DuckDB target)");

@@ -10,6 +10,7 @@ import { openSink, openSource } from "../io/open.js";
 import { runScoring, type ScoreRunSummary } from "../pipeline/score-run.js";
 import { ProgressBar } from "./progress.js";
 import type { Layout } from "../io/duckdb-warehouse.js";
+import type { ResultStorage } from "../io/duckdb-sink.js";
 import { parseBigQueryConfig, type BigQueryFlags } from "../io/bigquery/config.js";
 import { openBigQuerySource } from "../io/bigquery/source.js";
 import { openBigQuerySink } from "../io/bigquery/sink.js";
@@ -22,6 +23,7 @@ interface ScoreFlags extends EngineFlags, BigQueryFlags {
   source?: string;
   output?: string;
   format?: string;
+  resultsStorage?: string;
   schema?: string;
   layout?: string;
   workers?: string;
@@ -74,11 +76,22 @@ function parseLayout(v: string | undefined): Layout | undefined {
   throw new UsageError(`--layout: '${v}' is not long, grouped or auto`);
 }
 
+function parseResultStorage(v: string | undefined): ResultStorage | undefined {
+  if (v === undefined) return undefined;
+  if (v === "parquet" || v === "table") return v;
+  throw new UsageError(`--results-storage: '${v}' is not parquet or table`);
+}
+
 /** The pipeline run behind `hcc score --source` and `hcc nightly`. */
 export async function runPipelineScore(o: ScoreFlags & { source?: string; output?: string }): Promise<ScoreRunSummary> {
   const eo = engineOptions(o);
   const layout = parseLayout(o.layout);
-  const openOpts = { ...(o.schema ? { schema: o.schema } : {}), ...(layout ? { layout } : {}) };
+  const resultStorage = parseResultStorage(o.resultsStorage);
+  const openOpts = {
+    ...(o.schema ? { schema: o.schema } : {}),
+    ...(layout ? { layout } : {}),
+    ...(resultStorage ? { resultStorage } : {}),
+  };
   let source: MemberSource;
   let sink: ResultSink;
   if (o.warehouse === "bigquery") {
@@ -155,6 +168,10 @@ export function registerScore(program: Command): void {
     .option("--workers <n>", "worker threads (default: available cores)")
     .option("--batch-size <n>", "members per batch (default 16384)")
     .option("--no-factors", "do not write risk_score_factors")
+    .option(
+      "--results-storage <kind>",
+      "warehouse results: parquet (views over Parquet files in <warehouse>.results/, fast commit) | table (native tables)",
+    )
     .option("--quiet", "no progress bar or summary")
     .option(
       "--warehouse <kind>",

@@ -14,9 +14,9 @@
 //    one streaming query. The long layout is grouped inside DuckDB with
 //    string_agg(code, chr(31)) — about twice as fast as list() — and split back into List<Utf8>
 //    while copying; orphans = non-null dx rows − dx rows that reached a member.
-// 3. The sink (below).
+// The sink is in duckdb-sink.ts.
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { dirname, join, resolve as resolvePath } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { tmpdir } from "node:os";
 import duckdb from "@duckdb/node-bindings";
 import { DuckDBInstance, type DuckDBConnection, type DuckDBResult } from "@duckdb/node-api";
@@ -34,27 +34,13 @@ import {
   type Data,
   type DataType,
 } from "apache-arrow";
-import { DataError, InternalError, UnavailableError, UsageError } from "../errors.js";
-import { StagedParts } from "./staged-parts.js";
-import type { MemberSource, PartStagingSink, ReadOptions, ResultTable, ScoreRunRow, SourceStats, StagedPart } from "./types.js";
+import { DataError, InternalError, UsageError } from "../errors.js";
+import { GrowableBytes } from "./bytes.js";
+import type { ExportedMembers, PartExportingSource, ReadOptions, SourceStats } from "./types.js";
 
 export type ColumnKind = "utf8" | "date" | "int32" | "bool" | "joined" | "list";
 
 const SEPARATOR = 0x1f; // joined code lists: string_agg(code, chr(31))
-
-/** Grows a byte buffer by doubling; `len` bytes are in use. */
-class Bytes {
-  buf = new Uint8Array(1 << 16);
-  len = 0;
-  reserve(extra: number): void {
-    if (this.len + extra <= this.buf.length) return;
-    let cap = this.buf.length * 2;
-    while (cap < this.len + extra) cap *= 2;
-    const next = new Uint8Array(cap);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-  }
-}
 
 class Ints {
   buf: Int32Array;
@@ -94,7 +80,7 @@ export class ColumnBuilder {
   private readonly ints = new Ints();
   private readonly offsets = new Ints(); // utf8 offsets, or list offsets for "joined"
   private readonly codeOffsets = new Ints(); // "joined": child utf8 offsets
-  private readonly bytes = new Bytes();
+  private readonly bytes = new GrowableBytes();
   constructor(
     readonly name: string,
     readonly kind: ColumnKind,
@@ -300,6 +286,8 @@ export interface WarehouseOptions {
    */
   memoryLimit?: string;
   partitions?: number;
+  /** Where exported member parts are written (default: the OS temp directory). */
+  tempDir?: string;
   /** Read Parquet files through an in-memory DuckDB instead of a warehouse file (same checks). */
   parquet?: { participants: string; diagnoses?: string };
 }
@@ -361,7 +349,7 @@ interface Plan {
   layout: "long" | "grouped";
 }
 
-export class DuckDBWarehouseSource implements MemberSource {
+export class DuckDBWarehouseSource implements PartExportingSource {
   private readonly schema: string;
   private readonly participants: string;
   private readonly diagnoses: string;
@@ -377,6 +365,8 @@ export class DuckDBWarehouseSource implements MemberSource {
   private layout: "long" | "grouped" | null = null;
   private inflight: Promise<unknown> | null = null;
   private result: DuckDBResult | null = null;
+  private planned: Plan | null = null;
+  private exportDir: string | null = null;
 
   constructor(private readonly opts: WarehouseOptions) {
     this.schema = checkIdent(opts.schema ?? "sgv_reporting", "schema");
@@ -566,8 +556,50 @@ export class DuckDBWarehouseSource implements MemberSource {
     };
   }
 
+  async canExportParts(): Promise<boolean> {
+    this.planned ??= await this.plan();
+    this.layout = this.planned.layout;
+    return this.planned.layout === "long";
+  }
+
+  /**
+   * Long layout: DuckDB groups each hash partition of the members (as in read()) and writes it
+   * to a Parquet file with COPY — in its own threads, without a value crossing into JS. The
+   * partitions (default: one per 32M diagnosis rows) bound DuckDB's memory for the grouping.
+   */
+  async *exportParts(opts: { batchSize: number; signal?: AbortSignal }): AsyncGenerator<ExportedMembers> {
+    const plan = (this.planned ??= await this.plan());
+    if (plan.layout !== "long") throw new InternalError("exportParts: only the long layout is exported");
+    this.layout = plan.layout;
+    const c = await this.connect();
+    const dir = (this.exportDir = mkdtempSync(join(this.opts.tempDir ?? tmpdir(), "hcc-export-")));
+    const parts = Math.max(1, Math.floor(this.opts.partitions ?? Math.ceil(plan.nonNullDx / 32_000_000)));
+    const label = this.label(this.diagnoses);
+    let dx = 0;
+    for (let k = 0; k < parts; k++) {
+      if (opts.signal?.aborted) throw new DataError(`${this.describe()}: read aborted`);
+      const file = join(dir, `members-${k}.parquet`);
+      await c.run(
+        `COPY (${plan.sql(k, parts)}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE ${Math.max(2048, Math.floor(opts.batchSize))})`,
+      );
+      const groups = (
+        await c.runAndReadAll(
+          `SELECT row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(${sqlString(file)}) GROUP BY 1 ORDER BY 1`,
+        )
+      ).getRows() as [bigint, bigint][];
+      const [sumN = 0] = await this.one(`SELECT coalesce(sum(n), 0) FROM read_parquet(${sqlString(file)})`);
+      dx += sumN;
+      const rowGroups = groups.map(([g, n]) => ({ index: Number(g), rows: Number(n) }));
+      this.counts.membersRead += rowGroups.reduce((a, g) => a + g.rows, 0);
+      yield { file, rowGroups, label };
+    }
+    this.counts.dxRowsRead = dx;
+    this.counts.orphanDxRows = plan.nonNullDx - dx;
+    this.counts.nullDxRows = plan.nullDx;
+  }
+
   async *read(opts: ReadOptions): AsyncGenerator<RecordBatch> {
-    const plan = await this.plan();
+    const plan = (this.planned ??= await this.plan());
     this.layout = plan.layout;
     const c = await this.connect();
     const fresh = (): ColumnBuilder[] => plan.names.map((n, i) => new ColumnBuilder(n, plan.kinds[i] ?? "utf8"));
@@ -641,158 +673,9 @@ export class DuckDBWarehouseSource implements MemberSource {
     }
     this.inflight = null;
     this.result = null;
-    this.conn?.closeSync();
-    this.instance?.closeSync();
-    this.conn = null;
-    this.instance = null;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Warehouse sink: result batches → Parquet (parquet-wasm) → staging tables in the target schema;
-// commit renames them over the result tables and appends score_runs in one transaction. A kill
-// before COMMIT leaves the previous tables (DuckDB's WAL replays only committed transactions);
-// leftover staging tables of a killed run are dropped by the next begin().
-
-const STAGE_PREFIX = "hcc_staging_";
-const SCORE_RUNS_DDL = `run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, engine_version VARCHAR,
-  payment_year INTEGER, models VARCHAR, data_version VARCHAR, data_manifest_sha256 VARCHAR, source VARCHAR, members_in BIGINT,
-  rows_out BIGINT, members_errored BIGINT, orphan_dx_rows BIGINT, status VARCHAR`;
-
-export interface WarehouseSinkOptions {
-  path: string;
-  schema?: string;
-  /** Rows buffered per table before a staging flush (default 262144). */
-  flushRows?: number;
-}
-
-export class DuckDBWarehouseSink implements PartStagingSink {
-  private readonly schema: string;
-  private instance: DuckDBInstance | null = null;
-  private conn: DuckDBConnection | null = null;
-  private tmp: string | null = null;
-  private stageTag = "";
-  private parts: StagedParts | null = null;
-  private readonly staged = new Set<ResultTable>();
-
-  constructor(private readonly opts: WarehouseSinkOptions) {
-    this.schema = checkIdent(opts.schema ?? "sgv_reporting", "schema");
-  }
-
-  describe(): string {
-    return `duckdb:${this.opts.path} ${this.schema}`;
-  }
-
-  private stage(table: ResultTable): string {
-    return `${this.schema}.${STAGE_PREFIX}${this.stageTag}_${table}`;
-  }
-
-  private get c(): DuckDBConnection {
-    if (!this.conn) throw new InternalError("DuckDB sink used before begin()");
-    return this.conn;
-  }
-
-  async begin(run: { runId: string; paymentYear: number }): Promise<void> {
-    this.stageTag = run.runId.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 64);
-    try {
-      this.instance = await DuckDBInstance.fromCache(resolvePath(this.opts.path)); // shared with a source on the same file
-    } catch (e) {
-      throw new UnavailableError(`${this.opts.path}: cannot open the warehouse for writing (${(e as Error).message})`, e);
-    }
-    this.conn = await this.instance.connect();
-    await this.c.run(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
-    const left = await this.c.runAndReadAll(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = ${sqlString(this.schema)} AND starts_with(table_name, ${sqlString(STAGE_PREFIX)})`,
-    );
-    for (const [t] of left.getRows() as [string][])
-      await this.c.run(`DROP TABLE IF EXISTS ${this.schema}.${checkIdent(t, "table")}`);
-    this.tmp = mkdtempSync(join(dirname(resolvePath(this.opts.path)), ".hcc-sink-"));
-    this.parts = new StagedParts(this.tmp, this.opts.path, this.opts.flushRows);
-  }
-
-  partDir(): string | null {
-    return this.tmp;
-  }
-
-  addPart(part: StagedPart): void {
-    this.staging.add(part);
-  }
-
-  private get staging(): StagedParts {
-    if (!this.parts) throw new InternalError("DuckDB sink used before begin()");
-    return this.parts;
-  }
-
-  // Parts are staged as Parquet files beside the warehouse and loaded into DuckDB only in
-  // commit(), after the source's streaming query has ended: loading while a streaming read on
-  // the same database is still open deadlocks DuckDB's scheduler on a 2-core machine.
-  // eslint-disable-next-line @typescript-eslint/require-await
-  async write(table: ResultTable, batch: RecordBatch): Promise<void> {
-    this.staging.write(table, batch);
-  }
-
-  private async loadParts(): Promise<void> {
-    this.staging.flushAll();
-    for (const [table, files] of this.staging.tables()) {
-      const from = `SELECT * FROM read_parquet([${files.map(sqlString).join(", ")}])`;
-      await this.c.run(`CREATE TABLE ${this.stage(table)} AS ${from}`);
-      this.staged.add(table);
-      for (const f of files) rmSync(f, { force: true });
-    }
-  }
-
-  async commit(run: ScoreRunRow): Promise<void> {
-    await this.loadParts();
-    const c = this.c;
-    await c.run("BEGIN TRANSACTION");
-    try {
-      for (const t of this.staged) {
-        await c.run(`DROP TABLE IF EXISTS ${this.schema}.${t}`);
-        await c.run(`ALTER TABLE ${this.stage(t)} RENAME TO ${t}`);
-      }
-      await c.run(`CREATE TABLE IF NOT EXISTS ${this.schema}.score_runs (${SCORE_RUNS_DDL})`);
-      await c.run(
-        `INSERT INTO ${this.schema}.score_runs VALUES ($1, CAST($2 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-        [
-          run.run_id,
-          run.started_at,
-          run.finished_at,
-          run.engine_version,
-          run.payment_year,
-          run.models,
-          run.data_version,
-          run.data_manifest_sha256,
-          run.source,
-          run.members_in,
-          run.rows_out,
-          run.members_errored,
-          run.orphan_dx_rows,
-          run.status,
-        ],
-      );
-      await c.run("COMMIT");
-    } catch (e) {
-      await c.run("ROLLBACK");
-      throw e;
-    }
-    await c.run("CHECKPOINT");
-    this.staged.clear();
-    this.close();
-  }
-
-  async abort(_err: unknown): Promise<void> {
-    if (this.conn) {
-      for (const t of ["risk_scores", "risk_score_factors"] as const)
-        await this.conn.run(`DROP TABLE IF EXISTS ${this.stage(t)}`);
-    }
-    this.staged.clear();
-    this.close();
-  }
-
-  private close(): void {
-    if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
-    this.tmp = null;
-    this.parts = null;
+    this.planned = null;
+    if (this.exportDir) rmSync(this.exportDir, { recursive: true, force: true });
+    this.exportDir = null;
     this.conn?.closeSync();
     this.instance?.closeSync();
     this.conn = null;

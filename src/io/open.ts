@@ -29,7 +29,8 @@ import {
 } from "apache-arrow";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { UsageError } from "../errors.js";
-import { DuckDBWarehouseSink, DuckDBWarehouseSource, checkIdent, sqlString, type Layout } from "./duckdb-warehouse.js";
+import { DuckDBWarehouseSource, checkIdent, sqlString, type Layout } from "./duckdb-warehouse.js";
+import { DuckDBWarehouseSink, type ResultStorage } from "./duckdb-sink.js";
 import { ArrowIpcSource } from "./arrow-ipc.js";
 import { TextMemberSource, encodeCsv, encodeNdjson } from "./csv-ndjson.js";
 import { encodeParquet } from "./parquet.js";
@@ -41,6 +42,8 @@ export interface OpenOptions {
   layout?: Layout;
   /** Output format of a directory sink (default parquet). */
   format?: FileFormat;
+  /** How a warehouse sink publishes results (default parquet: views over Parquet parts). */
+  resultStorage?: ResultStorage;
 }
 
 export type FileFormat = "parquet" | "arrow" | "csv" | "ndjson";
@@ -106,7 +109,10 @@ export function openSink(spec: string, o: OpenOptions = {}): Promise<ResultSink>
 
 function sinkOf(spec: string, o: OpenOptions): ResultSink {
   const wh = warehousePath(spec);
-  if (wh) return new DuckDBWarehouseSink({ path: wh, schema: checkIdent(o.schema ?? "sgv_reporting", "schema") });
+  if (wh) {
+    const schema = checkIdent(o.schema ?? "sgv_reporting", "schema");
+    return new DuckDBWarehouseSink({ path: wh, schema, ...(o.resultStorage ? { storage: o.resultStorage } : {}) });
+  }
   const fmt = EXT[extOf(spec)];
   if (fmt && !(existsSync(spec) && statSync(spec).isDirectory())) {
     throw new UsageError(

@@ -5,6 +5,7 @@ import { openAsBlob } from "node:fs";
 import { Table, tableFromIPC, tableToIPC, type RecordBatch, type Schema } from "apache-arrow";
 import * as pw from "parquet-wasm";
 import { DataError } from "../errors.js";
+import { fastParquet, fastParquetSupports } from "./parquet-writer.js";
 
 /**
  * Parquet bytes of the given batches (one schema). Dictionary encoding is off: it costs ~5× the
@@ -19,6 +20,15 @@ export function encodeParquet(batches: readonly RecordBatch[], compression: "non
     .setMaxRowGroupSize(128 * 1024)
     .build();
   return pw.writeParquet(pw.Table.fromIPCStream(ipc), props);
+}
+
+/**
+ * Parquet bytes of a staged result part: the fast writer (io/parquet-writer.ts) for the types
+ * result batches use, parquet-wasm (uncompressed) for anything else.
+ */
+export function encodePart(batches: readonly RecordBatch[]): Uint8Array {
+  const first = batches[0];
+  return first && fastParquetSupports(first.schema) ? fastParquet(batches) : encodeParquet(batches, "none");
 }
 
 /** One string per schema (field names and Arrow types, in order), to check that parts agree. */

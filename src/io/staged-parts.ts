@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import type { RecordBatch } from "apache-arrow";
 import { DataError, InternalError } from "../errors.js";
-import { encodeParquet, schemaSignature } from "./parquet.js";
+import { encodePart, schemaSignature } from "./parquet.js";
 import type { ResultTable, StagedPart } from "./types.js";
 
 export class StagedParts {
@@ -68,7 +68,7 @@ export class StagedParts {
     this.pendingRows.set(table, 0);
     if (batches.length === 0) return;
     const file = join(this.dir, `${table}-m${this.seq++}.parquet`);
-    writeFileSync(file, encodeParquet(batches, "none"));
+    writeFileSync(file, encodePart(batches));
     this.push(table, file);
   }
 

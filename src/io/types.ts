@@ -30,6 +30,30 @@ export interface MemberSource {
   close(): Promise<void>;
 }
 
+/** Members a database exported as a Parquet file (long layout: codes joined by U+001F, count n). */
+export interface ExportedMembers {
+  file: string;
+  /** Row groups and their row counts, in file order. */
+  rowGroups: { index: number; rows: number }[];
+  /** Where the members came from, for errors (no ids, no codes). */
+  label: string;
+}
+
+/**
+ * A source that can let its database write the members as Parquet parts, which the pipeline's
+ * workers then read and score (no member batch through the main thread).
+ */
+export interface PartExportingSource extends MemberSource {
+  /** Runs the source's checks; true when this source's members can be exported (long layout). */
+  canExportParts(): Promise<boolean>;
+  /** The parts, one per partition, each yielded once written. Stats are valid after the last. */
+  exportParts(opts: { batchSize: number; signal?: AbortSignal }): AsyncIterable<ExportedMembers>;
+}
+
+export function exportsParts(s: MemberSource): s is PartExportingSource {
+  return typeof (s as Partial<PartExportingSource>).exportParts === "function";
+}
+
 export type ResultTable = "risk_scores" | "risk_score_factors";
 
 /** One row of score_runs. */

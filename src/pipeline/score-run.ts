@@ -3,11 +3,18 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
-import { Table, tableFromIPC, tableToIPC, type RecordBatch } from "apache-arrow";
+import { Table, tableFromIPC, tableToIPC } from "apache-arrow";
 import { loadKernelModule, loadPack } from "../load.js";
 import { InternalError, HccError, DataError } from "../errors.js";
-import { stagesParts, type MemberSource, type ResultSink, type ScoreRunRow } from "../io/types.js";
-import type { ScoreTask, ScoreTaskResult, WorkerInit } from "../workers/protocol.js";
+import {
+  exportsParts,
+  stagesParts,
+  type MemberSource,
+  type PartExportingSource,
+  type ResultSink,
+  type ScoreRunRow,
+} from "../io/types.js";
+import type { ScoreTask, ScoreTaskResult, TaskInput, WorkerInit } from "../workers/protocol.js";
 
 export interface ScoreRunOptions {
   source: MemberSource;
@@ -21,6 +28,11 @@ export interface ScoreRunOptions {
   workers?: number;
   batchSize?: number;
   factors?: boolean;
+  /**
+   * Let a source that can (the DuckDB warehouse, long layout) export its members as Parquet parts
+   * that the workers read, instead of streaming batches through this thread (default true).
+   */
+  exportParts?: boolean;
   onProgress?: (p: ScoreProgress) => void;
 }
 
@@ -106,29 +118,34 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   let writeMs = 0;
   let failure: unknown = null;
   let batchIndex = 0;
+  let dxItems = 0;
   await o.sink.begin({ runId, paymentYear: o.paymentYear });
   const sink = o.sink;
   // workers write Parquet parts straight into the sink's staging directory when it takes them
   const partDir = stagesParts(sink) ? sink.partDir() : null;
   try {
-    const it = o.source.read({ batchSize: o.batchSize ?? 16_384 })[Symbol.asyncIterator]();
+    const batchSize = o.batchSize ?? 16_384;
+    const exporting = o.exportParts !== false && exportsParts(o.source) && (await o.source.canExportParts());
+    const it = (exporting && exportsParts(o.source) ? exportedInputs(o.source, batchSize) : ipcInputs(o.source, batchSize))[
+      Symbol.asyncIterator
+    ]();
     for (;;) {
       const tr = performance.now();
       const next = await it.next();
       readMs += performance.now() - tr;
       if (next.done) break;
       if (failure) break;
-      const rb: RecordBatch = next.value;
-      if (rb.numRows === 0) continue;
-      membersIn += rb.numRows;
-      const ipc = tableToIPC(new Table([rb]), "stream");
-      const task: ScoreTask = { batchIndex: batchIndex++, ipc, runId, factors: o.factors ?? true, partDir };
-      const p = (pool.run(task, { transferList: [ipc.buffer as ArrayBuffer] }) as Promise<ScoreTaskResult>)
+      const { input, rows } = next.value;
+      membersIn += rows;
+      const task: ScoreTask = { batchIndex: batchIndex++, input, runId, factors: o.factors ?? true, partDir };
+      const transferList = input.kind === "ipc" ? [input.ipc.buffer as ArrayBuffer] : [];
+      const p = (pool.run(task, { transferList }) as Promise<ScoreTaskResult>)
         .then((res) => {
           kernelMs += res.kernelMs;
           encodeMs += res.encodeMs;
           errored += res.errored;
           scored += res.members;
+          dxItems += res.dxItems;
           o.onProgress?.({ membersRead: membersIn, membersScored: scored, elapsedMs: performance.now() - t0 });
           if (res.parts.length > 0) {
             if (!stagesParts(sink)) throw new InternalError("a worker wrote parts for a sink that does not stage them");
@@ -165,6 +182,11 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     if (failure) throw wrapFailure(failure);
     if (rowsOut !== membersIn) throw new InternalError(`members in (${membersIn}) ≠ result rows (${rowsOut}); nothing committed`);
     const stats = o.source.stats();
+    if (exporting && dxItems !== stats.dxRowsRead) {
+      throw new InternalError(
+        `diagnosis codes scored (${dxItems}) ≠ diagnosis rows exported (${stats.dxRowsRead}); nothing committed`,
+      );
+    }
     const row: ScoreRunRow = {
       run_id: runId,
       started_at: startedAt.toISOString(),
@@ -209,6 +231,27 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     throw e;
   } finally {
     await pool.destroy();
+  }
+}
+
+/** Member batches read on this thread, each sent to a worker as an Arrow IPC stream. */
+async function* ipcInputs(source: MemberSource, batchSize: number): AsyncGenerator<{ input: TaskInput; rows: number }> {
+  for await (const rb of source.read({ batchSize })) {
+    if (rb.numRows === 0) continue;
+    yield { input: { kind: "ipc", ipc: tableToIPC(new Table([rb]), "stream") }, rows: rb.numRows };
+  }
+}
+
+/** Row groups of the Parquet parts the source's database exported; workers read them. */
+async function* exportedInputs(
+  source: PartExportingSource,
+  batchSize: number,
+): AsyncGenerator<{ input: TaskInput; rows: number }> {
+  for await (const part of source.exportParts({ batchSize })) {
+    for (const g of part.rowGroups) {
+      if (g.rows === 0) continue;
+      yield { input: { kind: "parquet", file: part.file, rowGroup: g.index, rows: g.rows, label: part.label }, rows: g.rows };
+    }
   }
 }
 

@@ -13,9 +13,14 @@ export interface WorkerInit {
   rounding: "round3" | "none";
 }
 
+/** A member batch: an Arrow IPC stream, or a row group of a Parquet part a source exported. */
+export type TaskInput =
+  | { kind: "ipc"; ipc: Uint8Array }
+  | { kind: "parquet"; file: string; rowGroup: number; rows: number; label: string };
+
 export interface ScoreTask {
   batchIndex: number;
-  ipc: Uint8Array; // Arrow IPC stream with one member batch
+  input: TaskInput;
   runId: string;
   factors: boolean;
   /** The sink's staging directory: write results there as Parquet parts instead of returning them. */
@@ -26,6 +31,8 @@ export interface ScoreTaskResult {
   batchIndex: number;
   members: number;
   errored: number;
+  /** Diagnosis codes the batch carried (list items). */
+  dxItems: number;
   scores: Uint8Array | null; // Arrow IPC stream (risk_scores); null when written as parts
   factors: Uint8Array | null; // Arrow IPC stream (risk_score_factors)
   parts: StagedPart[]; // parts written into partDir (scores first)

@@ -7,8 +7,9 @@ import { workerData } from "node:worker_threads";
 import { tableFromIPC, tableToIPC, Table, type RecordBatch } from "apache-arrow";
 import { Engine } from "../engine/engine.js";
 import type { Pack, PackMeta } from "../engine/pack-builder.js";
-import { encodeParquet, schemaSignature } from "../io/parquet.js";
+import { encodePart, schemaSignature } from "../io/parquet.js";
 import type { ResultTable, StagedPart } from "../io/types.js";
+import { readRowGroup, splitJoinedCodes } from "./member-parts.js";
 import type { ScoreTask, ScoreTaskResult, WorkerInit } from "./protocol.js";
 
 const init = workerData as WorkerInit;
@@ -18,16 +19,28 @@ const engine = new Engine(init.module, pack, { models: init.models, mceEdits: in
 /** A Parquet part in dir, named by batch so parts of concurrent workers never collide. */
 function writePart(dir: string, table: ResultTable, batchIndex: number, rb: RecordBatch): StagedPart {
   const file = join(dir, `${table}-b${batchIndex}.parquet`);
-  writeFileSync(file, encodeParquet([rb], "none"));
+  writeFileSync(file, encodePart([rb]));
   return { table, file, rows: rb.numRows, schema: schemaSignature(rb.schema) };
 }
 
-export default function scoreBatch(task: ScoreTask): ScoreTaskResult {
+async function memberBatch(task: ScoreTask): Promise<RecordBatch> {
+  const input = task.input;
+  const batches = input.kind === "ipc" ? tableFromIPC(input.ipc).batches : await readRowGroup(input.file, input.rowGroup);
+  const rb = batches.length === 1 ? batches[0] : undefined;
+  if (!rb) throw new Error(`batch ${task.batchIndex}: expected one record batch, got ${batches.length}`);
+  if (input.kind === "ipc") return rb;
+  if (rb.numRows !== input.rows)
+    throw new Error(`batch ${task.batchIndex}: row group has ${rb.numRows} rows, expected ${input.rows}`);
+  return splitJoinedCodes(rb, input.label).batch;
+}
+
+export default async function scoreBatch(task: ScoreTask): Promise<ScoreTaskResult> {
   const t0 = performance.now();
-  const table = tableFromIPC(task.ipc);
-  const rb = table.batches.length === 1 ? table.batches[0] : undefined;
-  if (!rb) throw new Error(`batch ${task.batchIndex}: expected one record batch, got ${table.batches.length}`);
+  const rb = await memberBatch(task);
   const { scores, factors } = engine.scoreArrowBatch(rb, task.runId, { factors: task.factors });
+  const dxData = rb.getChild("diagnosis_codes")?.data[0];
+  const dxOffsets = dxData?.valueOffsets as Int32Array | undefined;
+  const dxItems = dxOffsets ? (dxOffsets[rb.numRows] ?? 0) - (dxOffsets[0] ?? 0) : 0;
   const errCol = scores.getChild("error");
   const errored = errCol ? errCol.length - (errCol.nullCount ?? 0) : 0;
   const t1 = performance.now();
@@ -35,6 +48,7 @@ export default function scoreBatch(task: ScoreTask): ScoreTaskResult {
     batchIndex: task.batchIndex,
     members: rb.numRows,
     errored,
+    dxItems,
     scoreRows: scores.numRows,
     factorRows: factors?.numRows ?? 0,
     kernelMs: t1 - t0,

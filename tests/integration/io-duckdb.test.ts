@@ -3,7 +3,7 @@
 // (a throwing write and a SIGKILLed writer leave the previous results intact).
 import { describe, expect, it, beforeAll } from "vitest";
 import { spawn } from "node:child_process";
-import { mkdtempSync, existsSync } from "node:fs";
+import { mkdtempSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -21,7 +21,8 @@ import {
   type Data,
   type DataType,
 } from "apache-arrow";
-import { DuckDBWarehouseSink, DuckDBWarehouseSource } from "../../src/io/duckdb-warehouse.js";
+import { DuckDBWarehouseSource } from "../../src/io/duckdb-warehouse.js";
+import { DuckDBWarehouseSink, resultsRoot } from "../../src/io/duckdb-sink.js";
 import { openSink, openSource } from "../../src/io/open.js";
 import { generateWarehouse } from "../../src/cli/generate.js";
 import type { ScoreRunRow } from "../../src/io/types.js";
@@ -305,12 +306,16 @@ describe("DuckDB warehouse bad input", () => {
   });
 });
 
-describe("DuckDB warehouse sink", () => {
-  const path = join(dir, "results.duckdb");
+describe.each(["parquet", "table"] as const)("DuckDB warehouse sink, results storage %s", (storage) => {
+  const path = join(dir, `results-${storage}.duckdb`);
   const ids = ["A", "B", "C"];
+  const runDirs = (): string[] => {
+    const root = resultsRoot(path, "sgv_reporting");
+    return existsSync(root) ? readdirSync(root) : [];
+  };
 
   async function writeRun(runId: string, score: number, factors = true): Promise<void> {
-    const sink = new DuckDBWarehouseSink({ path, flushRows: 2 });
+    const sink = new DuckDBWarehouseSink({ path, flushRows: 2, storage });
     await sink.begin({ runId, paymentYear: 2026 });
     await sink.write("risk_scores", scoresBatch(ids.slice(0, 2), score));
     await sink.write("risk_scores", scoresBatch(ids.slice(2), score + 0.5));
@@ -339,13 +344,37 @@ describe("DuckDB warehouse sink", () => {
       [bigint],
     ][];
     expect(left[0]?.[0]).toBe(0n);
+    // parquet: the published run's parts back views; table: nothing left beside the warehouse
+    const kinds = await sql(
+      path,
+      "SELECT table_name, table_type FROM information_schema.tables WHERE table_schema = 'sgv_reporting' ORDER BY 1",
+    );
+    const kind = storage === "parquet" ? "VIEW" : "BASE TABLE";
+    expect(kinds).toEqual([
+      ["risk_score_factors", kind],
+      ["risk_scores", kind],
+      ["score_runs", "BASE TABLE"],
+    ]);
+    expect(runDirs()).toEqual(storage === "parquet" ? ["run2"] : []);
+  });
+
+  it("switching storage replaces a view with a table and back", async () => {
+    const other = storage === "parquet" ? "table" : "parquet";
+    const sink = new DuckDBWarehouseSink({ path, storage: other });
+    await sink.begin({ runId: "switch", paymentYear: 2026 });
+    await sink.write("risk_scores", scoresBatch(ids, 5));
+    await sink.commit(baseRun("switch"));
+    expect((await sql(path, "SELECT min(risk_score) FROM sgv_reporting.risk_scores"))[0]).toEqual([5]);
+    await writeRun("run2b", 2);
+    expect((await sql(path, "SELECT min(risk_score), count(*) FROM sgv_reporting.risk_scores"))[0]).toEqual([2, 3n]);
+    expect(runDirs()).toEqual(storage === "parquet" ? ["run2b"] : []);
   });
 
   it("reads members from and writes results to the same warehouse file in one process", async () => {
-    const wh = join(dir, "both.duckdb");
+    const wh = join(dir, `both-${storage}.duckdb`);
     await generateWarehouse({ members: 500, seed: 2, out: wh, paymentYear: 2026, layout: "long", dataDir });
     const src = new DuckDBWarehouseSource({ path: wh });
-    const sink = new DuckDBWarehouseSink({ path: wh, flushRows: 100 });
+    const sink = new DuckDBWarehouseSink({ path: wh, flushRows: 100, storage });
     await sink.begin({ runId: "same-file", paymentYear: 2026 });
     let n = 0;
     for await (const b of src.read({ batchSize: 128 })) {
@@ -361,7 +390,7 @@ describe("DuckDB warehouse sink", () => {
   });
 
   it("a write that throws mid-run, then abort, leaves the previous results intact", async () => {
-    const sink = new DuckDBWarehouseSink({ path, flushRows: 2 });
+    const sink = new DuckDBWarehouseSink({ path, flushRows: 2, storage });
     await sink.begin({ runId: "run3", paymentYear: 2026 });
     await sink.write("risk_scores", scoresBatch(ids, 9));
     const bad = new RecordBatch(
@@ -378,11 +407,11 @@ describe("DuckDB warehouse sink", () => {
     const rows = await sql(path, "SELECT min(risk_score), count(*) FROM sgv_reporting.risk_scores");
     expect(rows[0]).toEqual([2, 3n]);
     const runs = await sql(path, "SELECT count(*) FROM sgv_reporting.score_runs");
-    expect(runs[0]).toEqual([2n]);
+    expect(runs[0]).toEqual([4n]); // run1, run2, switch, run2b
   });
 
   it("a writer killed with SIGKILL before commit leaves the previous results intact; the next run cleans up", async () => {
-    const dist = new URL("../../dist/io/duckdb-warehouse.js", import.meta.url).pathname;
+    const dist = new URL("../../dist/io/duckdb-sink.js", import.meta.url).pathname;
     if (!existsSync(dist)) throw new Error("build first: npx tsc -p tsconfig.build.json");
     const script = `
       import { DuckDBWarehouseSink } from ${JSON.stringify(dist)};
@@ -391,7 +420,7 @@ describe("DuckDB warehouse sink", () => {
       const ids = Array.from({ length: 5000 }, (_, i) => "K" + i);
       const b = new RecordBatch(new Schema(f), makeData({ type: new Struct(f), length: ids.length, nullCount: 0,
         children: [vectorFromArray(ids, new Utf8()).data[0], vectorFromArray(ids.map(() => 7), new Float64()).data[0]] }));
-      const sink = new DuckDBWarehouseSink({ path: ${JSON.stringify(path)}, flushRows: 1000 });
+      const sink = new DuckDBWarehouseSink({ path: ${JSON.stringify(path)}, flushRows: 1000, storage: ${JSON.stringify(storage)} });
       await sink.begin({ runId: "killed", paymentYear: 2026 });
       for (let i = 0; i < 4; i++) await sink.write("risk_scores", b);
       process.stdout.write("staged\\n");
@@ -409,9 +438,11 @@ describe("DuckDB warehouse sink", () => {
     await new Promise((r) => child.on("exit", r));
     const rows = await sql(path, "SELECT min(risk_score), count(*) FROM sgv_reporting.risk_scores");
     expect(rows[0]).toEqual([2, 3n]);
+    expect(runDirs()).toContain("killed"); // the killed run's staged parts, until the next run
     await writeRun("run4", 4);
     const left = await sql(path, "SELECT count(*) FROM information_schema.tables WHERE table_name LIKE 'hcc_staging_%'");
     expect(left[0]).toEqual([0n]);
+    expect(runDirs()).toEqual(storage === "parquet" ? ["run4"] : []);
     expect((await sql(path, "SELECT min(risk_score) FROM sgv_reporting.risk_scores"))[0]).toEqual([4]);
   });
 });

@@ -7,6 +7,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DirectorySink } from "../../src/io/open.js";
+import { DuckDBWarehouseSource } from "../../src/io/duckdb-warehouse.js";
+import { generateWarehouse } from "../../src/cli/generate.js";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { readParquetBatches } from "../../src/io/parquet.js";
 import { runScoring } from "../../src/pipeline/score-run.js";
 import { loadEngine } from "../../src/load.js";
@@ -107,6 +110,18 @@ function toBatches(ms: MemberInput[], size: number): RecordBatch[] {
   return out;
 }
 
+/** Result rows as sorted JSON strings without run_id (runs differ in it), for comparing runs. */
+function rowsJson(batches: RecordBatch[]): string[] {
+  if (batches.length === 0) return [];
+  return (new Table(batches).toArray() as { toJSON(): Record<string, unknown> }[])
+    .map((r) => {
+      const j = r.toJSON();
+      delete j["run_id"];
+      return JSON.stringify(j, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v));
+    })
+    .sort();
+}
+
 describe("scoring run with the worker pool", () => {
   it("members in = rows out, identical to one-by-one scoring, committed once", async () => {
     const sink = new CollectingSink();
@@ -174,30 +189,85 @@ describe("scoring run with the worker pool", () => {
       expect(s.rowsOut).toBe(3000);
       expect(s.stageSeconds.encode).toBeGreaterThan(0);
       expect(readdirSync(dir).sort()).toEqual(["risk_score_factors.parquet", "risk_scores.parquet", "score_runs.parquet"]);
-      const rowsOf = async (file: string, drop: string[]): Promise<string[]> => {
-        const out: string[] = [];
-        for await (const b of readParquetBatches(join(dir, file)))
-          for (const r of new Table([b]).toArray() as { toJSON(): Record<string, unknown> }[]) {
-            const j = r.toJSON();
-            for (const k of drop) delete j[k];
-            out.push(JSON.stringify(j, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v)));
-          }
-        return out.sort();
+      const rowsOf = async (file: string): Promise<string[]> => {
+        const batches: RecordBatch[] = [];
+        for await (const b of readParquetBatches(join(dir, file))) batches.push(b);
+        return rowsJson(batches);
       };
-      const expected = (t: ResultTable): string[] =>
-        (new Table(viaMain.committed?.tables[t] ?? []).toArray() as { toJSON(): Record<string, unknown> }[])
-          .map((r) => {
-            const j = r.toJSON();
-            delete j["run_id"];
-            return JSON.stringify(j, (_k, v: unknown) => (typeof v === "bigint" ? Number(v) : v));
-          })
-          .sort();
-      const scores = await rowsOf("risk_scores.parquet", ["run_id"]);
+      const expected = (t: ResultTable): string[] => rowsJson(viaMain.committed?.tables[t] ?? []);
+      const scores = await rowsOf("risk_scores.parquet");
       expect(scores.length).toBe(3000);
       expect(scores).toEqual(expected("risk_scores"));
-      const factors = await rowsOf("risk_score_factors.parquet", ["run_id"]);
+      const factors = await rowsOf("risk_score_factors.parquet");
       expect(factors.length).toBeGreaterThan(3000);
       expect(factors).toEqual(expected("risk_score_factors"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("members exported by DuckDB as Parquet parts score exactly as members streamed through the main thread", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-export-test-"));
+    try {
+      const wh = join(dir, "w.duckdb");
+      await generateWarehouse({ members: 4000, seed: 5, out: wh, paymentYear: 2026, layout: "long" });
+      const db = await DuckDBInstance.create(wh);
+      const c = await db.connect();
+      // orphans, a null code, a member with no dx rows
+      await c.run(`INSERT INTO sgv_reporting.participant_diagnosis_codes (participant_id, diagnosis_code)
+                   VALUES ('NOPE-1', 'E119'), ('NOPE-2', 'I509'), ((SELECT min(participant_id) FROM sgv_reporting.participants), NULL)`);
+      await c.run(`DELETE FROM sgv_reporting.participant_diagnosis_codes
+                   WHERE participant_id = (SELECT max(participant_id) FROM sgv_reporting.participants)`);
+      c.closeSync();
+      db.closeSync();
+      const opts = { paymentYear: 2026, models: [], mceEdits: true, rounding: "round3" as const, workers: 2, batchSize: 1000 };
+      const streamed = new CollectingSink();
+      const a = await runScoring({
+        ...opts,
+        source: new DuckDBWarehouseSource({ path: wh }),
+        sink: streamed,
+        exportParts: false,
+      });
+      const exported = new CollectingSink();
+      const src = new DuckDBWarehouseSource({ path: wh, partitions: 3, tempDir: dir });
+      const b = await runScoring({ ...opts, source: src, sink: exported });
+      expect(src.stats()).toMatchObject({ membersRead: 4000, orphanDxRows: 2, nullDxRows: 1 });
+      await src.close();
+      expect(readdirSync(dir).filter((f) => f.startsWith("hcc-export-"))).toEqual([]); // removed by close()
+      for (const k of ["membersIn", "rowsOut", "factorRows", "errored", "orphanDxRows"] as const) expect(b[k]).toBe(a[k]);
+      expect(b.membersIn).toBe(4000);
+      const rows = (sink: CollectingSink, t: ResultTable): string[] => rowsJson(sink.committed?.tables[t] ?? []);
+      expect(rows(exported, "risk_scores")).toEqual(rows(streamed, "risk_scores"));
+      expect(rows(exported, "risk_score_factors")).toEqual(rows(streamed, "risk_score_factors"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a code containing U+001F fails the exported read with the table and column named", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-export-test-"));
+    try {
+      const wh = join(dir, "w.duckdb");
+      await generateWarehouse({ members: 300, seed: 6, out: wh, paymentYear: 2026, layout: "long" });
+      const db = await DuckDBInstance.create(wh);
+      const c = await db.connect();
+      await c.run(`INSERT INTO sgv_reporting.participant_diagnosis_codes (participant_id, diagnosis_code)
+                   VALUES ((SELECT min(participant_id) FROM sgv_reporting.participants), 'E11' || chr(31) || '9')`);
+      c.closeSync();
+      db.closeSync();
+      const sink = new CollectingSink();
+      await expect(
+        runScoring({
+          source: new DuckDBWarehouseSource({ path: wh }),
+          sink,
+          paymentYear: 2026,
+          models: ["V28"],
+          mceEdits: true,
+          rounding: "round3",
+          workers: 1,
+        }),
+      ).rejects.toThrow(/participant_diagnosis_codes: column diagnosis_code: a code contains the control character U\+001F/);
+      expect(sink.aborted).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,0 +1,562 @@
+// A Parquet writer for the pipeline's result batches, written for speed: Arrow buffers go to
+// Parquet pages nearly as they are (PLAIN values, RLE/bit-packed levels, Arrow dictionaries as
+// Parquet dictionary pages), uncompressed, one row group per record batch, one data page per
+// column chunk, no statistics. It covers the Arrow types result batches use — Int32, Int64,
+// Float64, Bool, Utf8, DateDay, Dictionary<Int, Utf8> and List<Utf8> — and says no (fastParquetSupports)
+// for anything else, where callers use parquet-wasm (io/parquet.ts). Format: the Apache Parquet
+// specification (parquet.thrift, Thrift compact protocol); docs/adr/0002-result-storage.md says why.
+import { GrowableBytes } from "./bytes.js";
+import { DataType, DateUnit, Precision, type Data, type Field, type RecordBatch, type Schema } from "apache-arrow";
+
+// ---- Parquet enums (parquet.thrift) -----------------------------------------------------------
+const T_BOOLEAN = 0;
+const T_INT32 = 1;
+const T_INT64 = 2;
+const T_DOUBLE = 5;
+const T_BYTE_ARRAY = 6;
+const REQUIRED = 0;
+const OPTIONAL = 1;
+const REPEATED = 2;
+const CT_UTF8 = 0;
+const CT_LIST = 3;
+const CT_DATE = 6;
+const E_PLAIN = 0;
+const E_RLE = 3;
+const E_RLE_DICTIONARY = 8;
+const PAGE_DATA = 0;
+const PAGE_DICTIONARY = 2;
+
+// ---- Thrift compact protocol types ------------------------------------------------------------
+const C_TRUE = 1;
+const C_FALSE = 2;
+const C_I32 = 5;
+const C_I64 = 6;
+const C_BINARY = 8;
+const C_LIST = 9;
+const C_STRUCT = 12;
+
+/** A growable little-endian byte buffer. */
+class Out extends GrowableBytes {
+  private view: DataView;
+  constructor(cap = 1 << 16) {
+    super(cap);
+    this.view = new DataView(this.buf.buffer);
+  }
+  protected override grew(): void {
+    this.view = new DataView(this.buf.buffer);
+  }
+  u8(v: number): void {
+    this.reserve(1);
+    this.buf[this.len++] = v;
+  }
+  u32(v: number): void {
+    this.reserve(4);
+    this.view.setUint32(this.len, v, true);
+    this.len += 4;
+  }
+  setU32(at: number, v: number): void {
+    this.view.setUint32(at, v, true);
+  }
+  bytes(src: Uint8Array, from = 0, to = src.length): void {
+    const n = to - from;
+    this.reserve(n);
+    this.buf.set(src.subarray(from, to), this.len);
+    this.len += n;
+  }
+  /** Unsigned LEB128 (numbers up to 2^53). */
+  varint(v: number): void {
+    this.reserve(10);
+    while (v >= 0x80) {
+      this.buf[this.len++] = v % 0x80 | 0x80;
+      v = Math.floor(v / 0x80);
+    }
+    this.buf[this.len++] = v;
+  }
+  result(): Uint8Array {
+    return this.buf.subarray(0, this.len);
+  }
+}
+
+/** Thrift compact protocol writer (only what Parquet metadata needs; non-negative integers). */
+class Thrift {
+  private last = 0;
+  private readonly stack: number[] = [];
+  constructor(readonly out: Out) {}
+  private header(id: number, type: number): void {
+    const d = id - this.last;
+    if (d > 0 && d <= 15) this.out.u8((d << 4) | type);
+    else {
+      this.out.u8(type);
+      this.out.varint(id * 2); // zigzag i16
+    }
+    this.last = id;
+  }
+  int(id: number, v: number, type = C_I32): void {
+    if (v < 0 || !Number.isSafeInteger(v)) throw new RangeError(`parquet metadata: field ${id} = ${v}`);
+    this.header(id, type);
+    this.out.varint(v * 2); // zigzag
+  }
+  i64(id: number, v: number): void {
+    this.int(id, v, C_I64);
+  }
+  bool(id: number, v: boolean): void {
+    this.header(id, v ? C_TRUE : C_FALSE);
+  }
+  str(id: number, s: string): void {
+    const b = new TextEncoder().encode(s);
+    this.header(id, C_BINARY);
+    this.out.varint(b.length);
+    this.out.bytes(b);
+  }
+  list(id: number, elemType: number, size: number): void {
+    this.header(id, C_LIST);
+    if (size < 15) this.out.u8((size << 4) | elemType);
+    else {
+      this.out.u8(0xf0 | elemType);
+      this.out.varint(size);
+    }
+  }
+  listI32(id: number, values: readonly number[]): void {
+    this.list(id, C_I32, values.length);
+    for (const v of values) this.out.varint(v * 2);
+  }
+  listStr(id: number, values: readonly string[]): void {
+    this.list(id, C_BINARY, values.length);
+    for (const s of values) {
+      const b = new TextEncoder().encode(s);
+      this.out.varint(b.length);
+      this.out.bytes(b);
+    }
+  }
+  /** A struct as a field (id given) or as a list element (id null). */
+  begin(id: number | null): void {
+    if (id !== null) this.header(id, C_STRUCT);
+    this.stack.push(this.last);
+    this.last = 0;
+  }
+  end(): void {
+    this.out.u8(0);
+    this.last = this.stack.pop() ?? 0;
+  }
+}
+
+// ---- levels and bit packing -------------------------------------------------------------------
+
+function bitWidth(max: number): number {
+  let w = 0;
+  while (max >> w > 0) w++;
+  return w;
+}
+
+/**
+ * RLE / bit-packed hybrid encoding of `n` values: one RLE run when all values are equal,
+ * otherwise one bit-packed run (the last group of 8 zero-padded).
+ */
+function hybrid(out: Out, values: Uint8Array | Int32Array, n: number, width: number): void {
+  if (n === 0) return;
+  if (width > 24) throw new RangeError(`fast Parquet: bit width ${width} not supported`);
+  const first = values[0] ?? 0;
+  let same = true;
+  for (let i = 1; i < n && same; i++) same = values[i] === first;
+  if (same) {
+    out.varint(n * 2);
+    const bytes = (width + 7) >> 3;
+    for (let b = 0; b < bytes; b++) out.u8((first >>> (8 * b)) & 0xff);
+    return;
+  }
+  const groups = (n + 7) >> 3;
+  out.varint(groups * 2 + 1);
+  const size = groups * width; // bytes: 8 values × width bits per group
+  out.reserve(size);
+  const buf = out.buf;
+  let w = out.len;
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < n; i++) {
+    acc |= (values[i] ?? 0) << bits;
+    bits += width;
+    while (bits >= 8) {
+      buf[w++] = acc & 0xff;
+      acc >>>= 8;
+      bits -= 8;
+    }
+  }
+  if (bits > 0) buf[w++] = acc & 0xff;
+  buf.fill(0, w, out.len + size);
+  out.len += size;
+}
+
+/** Definition levels of a flat optional column: the Arrow validity bitmap is the bit-packed run. */
+function flatLevels(out: Out, bitmap: Uint8Array | null, n: number): void {
+  const at = out.len;
+  out.u32(0);
+  if (!bitmap) {
+    out.varint(n * 2); // RLE run of 1s
+    out.u8(1);
+  } else {
+    const groups = (n + 7) >> 3;
+    out.varint(groups * 2 + 1);
+    out.bytes(bitmap, 0, groups);
+  }
+  out.setU32(at, out.len - at - 4);
+}
+
+/** Levels with their 4-byte length prefix (data page v1). */
+function levels(out: Out, values: Uint8Array, n: number, max: number): void {
+  const at = out.len;
+  out.u32(0);
+  hybrid(out, values, n, bitWidth(max));
+  out.setU32(at, out.len - at - 4);
+}
+
+const isValid = (bitmap: Uint8Array | null | undefined, i: number): boolean =>
+  !bitmap || ((bitmap[i >> 3] ?? 0) & (1 << (i & 7))) !== 0;
+
+// ---- columns ----------------------------------------------------------------------------------
+
+type Kind = "int32" | "int64" | "double" | "bool" | "utf8" | "date" | "dict" | "list";
+
+function kindOf(type: DataType): Kind | null {
+  if (DataType.isInt(type)) {
+    if (type.isSigned && type.bitWidth === 32) return "int32";
+    if (type.isSigned && type.bitWidth === 64) return "int64";
+    return null;
+  }
+  if (DataType.isFloat(type)) return type.precision === Precision.DOUBLE ? "double" : null;
+  if (DataType.isBool(type)) return "bool";
+  if (DataType.isUtf8(type)) return "utf8";
+  if (DataType.isDate(type)) return type.unit === DateUnit.DAY ? "date" : null;
+  if (DataType.isDictionary(type)) return DataType.isUtf8(type.dictionary) && type.indices.bitWidth <= 32 ? "dict" : null;
+  if (DataType.isList(type)) {
+    const child = type.children[0]?.type as DataType | undefined;
+    return child && DataType.isUtf8(child) ? "list" : null;
+  }
+  return null;
+}
+
+/** Whether fastParquet can write batches of this schema. */
+export function fastParquetSupports(schema: Schema): boolean {
+  return schema.fields.every((f) => kindOf(f.type as DataType) !== null);
+}
+
+interface Leaf {
+  field: Field;
+  kind: Kind;
+  physical: number;
+  path: string[];
+  maxDef: number;
+  maxRep: number;
+}
+
+function leaves(schema: Schema): Leaf[] {
+  return schema.fields.map((field) => {
+    const kind = kindOf(field.type as DataType);
+    if (!kind) throw new TypeError(`fast Parquet: column ${field.name} has unsupported type ${String(field.type)}`);
+    const opt = field.nullable ? 1 : 0;
+    if (kind === "list") {
+      const item = (field.type as DataType).children[0];
+      return {
+        field,
+        kind,
+        physical: T_BYTE_ARRAY,
+        path: [field.name, "list", item?.name ?? "item"],
+        maxDef: opt + 1 + (item?.nullable === false ? 0 : 1),
+        maxRep: 1,
+      };
+    }
+    const physical =
+      kind === "int32" || kind === "date"
+        ? T_INT32
+        : kind === "int64"
+          ? T_INT64
+          : kind === "double"
+            ? T_DOUBLE
+            : kind === "bool"
+              ? T_BOOLEAN
+              : T_BYTE_ARRAY;
+    return { field, kind, physical, path: [field.name], maxDef: opt, maxRep: 0 };
+  });
+}
+
+function schemaElements(t: Thrift, schema: Schema): number {
+  let count = 1;
+  for (const f of schema.fields) count += kindOf(f.type as DataType) === "list" ? 3 : 1;
+  t.list(2, C_STRUCT, count);
+  t.begin(null);
+  t.str(4, "schema");
+  t.int(5, schema.fields.length);
+  t.end();
+  for (const leaf of leaves(schema)) {
+    const rep = leaf.field.nullable ? OPTIONAL : REQUIRED;
+    if (leaf.kind === "list") {
+      const item = (leaf.field.type as DataType).children[0];
+      t.begin(null);
+      t.int(3, rep);
+      t.str(4, leaf.field.name);
+      t.int(5, 1);
+      t.int(6, CT_LIST);
+      t.end();
+      t.begin(null);
+      t.int(3, REPEATED);
+      t.str(4, "list");
+      t.int(5, 1);
+      t.end();
+      t.begin(null);
+      t.int(1, T_BYTE_ARRAY);
+      t.int(3, item?.nullable === false ? REQUIRED : OPTIONAL);
+      t.str(4, item?.name ?? "item");
+      t.int(6, CT_UTF8);
+      t.end();
+      continue;
+    }
+    t.begin(null);
+    t.int(1, leaf.physical);
+    t.int(3, rep);
+    t.str(4, leaf.field.name);
+    if (leaf.kind === "utf8" || leaf.kind === "dict") t.int(6, CT_UTF8);
+    if (leaf.kind === "date") t.int(6, CT_DATE);
+    t.end();
+  }
+  return count;
+}
+
+interface Chunk {
+  leaf: Leaf;
+  numValues: number;
+  dataOffset: number;
+  dictOffset: number | null;
+  size: number;
+}
+
+function pageHeader(out: Out, type: number, size: number, numValues: number, encoding: number): void {
+  const t = new Thrift(out);
+  t.begin(null);
+  t.int(1, type);
+  t.int(2, size);
+  t.int(3, size);
+  if (type === PAGE_DICTIONARY) {
+    t.begin(7);
+    t.int(1, numValues);
+    t.int(2, encoding);
+    t.end();
+  } else {
+    t.begin(5);
+    t.int(1, numValues);
+    t.int(2, encoding);
+    t.int(3, E_RLE);
+    t.int(4, E_RLE);
+    t.end();
+  }
+  t.end();
+}
+
+/** PLAIN BYTE_ARRAY values of rows [from, to) of a Utf8 Data, skipping nulls when a bitmap is given. */
+function plainStrings(out: Out, d: Data, from: number, to: number, bitmap: Uint8Array | null): void {
+  const offs = d.valueOffsets as Int32Array;
+  const bytes = d.values as Uint8Array;
+  const o = d.offset;
+  out.reserve((to - from) * 4 + ((offs[o + to] ?? 0) - (offs[o + from] ?? 0)));
+  const buf = out.buf;
+  let w = out.len;
+  for (let i = from; i < to; i++) {
+    if (bitmap && !isValid(bitmap, d.offset + i)) continue;
+    const s = offs[o + i] ?? 0;
+    const e = offs[o + i + 1] ?? 0;
+    const len = e - s;
+    buf[w] = len & 0xff;
+    buf[w + 1] = (len >>> 8) & 0xff;
+    buf[w + 2] = (len >>> 16) & 0xff;
+    buf[w + 3] = len >>> 24;
+    w += 4;
+    if (len > 32) {
+      buf.set(bytes.subarray(s, e), w);
+      w += len;
+    } else for (let k = s; k < e; k++) buf[w++] = bytes[k] ?? 0;
+  }
+  out.len = w;
+}
+
+// page bodies are built in these (reused; a worker writes one file at a time), then copied after their header
+const pageScratch = new Out(1 << 20);
+const dictScratch = new Out(1 << 12);
+
+/** Appends one column chunk (dictionary page if any, then one data page); returns its metadata. */
+function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
+  const start = out.len;
+  const bitmap = leaf.field.nullable && d.nullCount > 0 ? (d.nullBitmap ?? null) : null;
+  if (d.offset !== 0 || (d.children[0]?.offset ?? 0) !== 0) {
+    throw new TypeError(`fast Parquet: column ${leaf.field.name} is a slice (offset ${d.offset}); write whole batches`);
+  }
+  let dictOffset: number | null = null;
+  const page = pageScratch;
+  page.len = 0;
+  let numValues = n;
+  let encoding = E_PLAIN;
+  if (leaf.kind === "list") {
+    numValues = listPage(page, leaf, d, n);
+  } else {
+    if (leaf.maxDef > 0) flatLevels(page, bitmap, n);
+    if (leaf.kind === "dict") {
+      const dict = d.dictionary?.data[0];
+      if (!dict || (d.dictionary?.data.length ?? 0) !== 1)
+        throw new TypeError(`fast Parquet: ${leaf.field.name}: dictionary of one chunk expected`);
+      const dictPage = dictScratch;
+      dictPage.len = 0;
+      plainStrings(dictPage, dict as Data, 0, dict.length, null);
+      dictOffset = out.len;
+      pageHeader(out, PAGE_DICTIONARY, dictPage.len, dict.length, E_PLAIN);
+      out.bytes(dictPage.result());
+      const idx = d.values as Int32Array;
+      const keep = new Int32Array(n);
+      let k = 0;
+      for (let i = 0; i < n; i++) if (!bitmap || isValid(bitmap, d.offset + i)) keep[k++] = idx[d.offset + i] ?? 0;
+      const width = Math.max(1, bitWidth(Math.max(0, dict.length - 1)));
+      page.u8(width);
+      hybrid(page, keep, k, width);
+      encoding = E_RLE_DICTIONARY;
+    } else plainValues(page, leaf.kind, d, n, bitmap);
+  }
+  const dataOffset = out.len;
+  pageHeader(out, PAGE_DATA, page.len, numValues, encoding);
+  out.bytes(page.result());
+  return { leaf, numValues, dataOffset, dictOffset, size: out.len - start };
+}
+
+function plainValues(page: Out, kind: Kind, d: Data, n: number, bitmap: Uint8Array | null): void {
+  const o = d.offset;
+  if (kind === "utf8") return plainStrings(page, d, 0, n, bitmap);
+  if (kind === "bool") {
+    const vals = d.values as Uint8Array;
+    const bits = new Uint8Array(n);
+    let k = 0;
+    for (let i = 0; i < n; i++) if (!bitmap || isValid(bitmap, o + i)) bits[k++] = isValid(vals, o + i) ? 1 : 0;
+    const bytes = new Uint8Array((k + 7) >> 3);
+    for (let i = 0; i < k; i++) if (bits[i]) bytes[i >> 3]! |= 1 << (i & 7);
+    page.bytes(bytes);
+    return;
+  }
+  const src = d.values as Int32Array | Float64Array | BigInt64Array;
+  const width = src.BYTES_PER_ELEMENT;
+  const raw = new Uint8Array(src.buffer, src.byteOffset + o * width, n * width);
+  if (!bitmap) {
+    page.bytes(raw);
+    return;
+  }
+  page.reserve(n * width);
+  const buf = page.buf;
+  let w = page.len;
+  for (let i = 0; i < n; i++) {
+    if (((bitmap[i >> 3] ?? 0) & (1 << (i & 7))) === 0) continue;
+    for (let k = i * width, e = k + width; k < e; k++) buf[w++] = raw[k] ?? 0;
+  }
+  page.len = w;
+}
+
+/** Rep/def levels and values of a List<Utf8> column; returns the number of level entries. */
+function listPage(page: Out, leaf: Leaf, d: Data, n: number): number {
+  const offs = d.valueOffsets as Int32Array;
+  const child = d.children[0];
+  if (!child) throw new TypeError(`fast Parquet: ${leaf.field.name}: list without child data`);
+  const listBitmap = leaf.field.nullable && d.nullCount > 0 ? (d.nullBitmap ?? null) : null;
+  const itemNullable = leaf.maxDef - (leaf.field.nullable ? 1 : 0) === 2;
+  const itemBitmap = itemNullable && child.nullCount > 0 ? (child.nullBitmap ?? null) : null;
+  const base = leaf.field.nullable ? 1 : 0; // def level of an empty list
+  const o = d.offset;
+  const firstItem = offs[o] ?? 0;
+  const lastItem = offs[o + n] ?? 0;
+  const cap = n + (lastItem - firstItem);
+  const rep = new Uint8Array(cap);
+  const def = new Uint8Array(cap);
+  let e = 0;
+  for (let i = 0; i < n; i++) {
+    if (listBitmap && !isValid(listBitmap, o + i)) {
+      rep[e] = 0;
+      def[e++] = 0;
+      continue;
+    }
+    const s = offs[o + i] ?? 0;
+    const t = offs[o + i + 1] ?? 0;
+    if (s === t) {
+      rep[e] = 0;
+      def[e++] = base;
+      continue;
+    }
+    for (let j = s; j < t; j++) {
+      rep[e] = j === s ? 0 : 1;
+      def[e++] = itemBitmap && !isValid(itemBitmap, child.offset + j) ? base + 1 : leaf.maxDef;
+    }
+  }
+  levels(page, rep, e, 1);
+  levels(page, def, e, leaf.maxDef);
+  if (!listBitmap) plainStrings(page, child, firstItem, lastItem, itemBitmap);
+  else
+    for (let i = 0; i < n; i++)
+      if (isValid(listBitmap, o + i)) plainStrings(page, child, offs[o + i] ?? 0, offs[o + i + 1] ?? 0, itemBitmap);
+  return e;
+}
+
+function columnMeta(t: Thrift, c: Chunk): void {
+  t.begin(3);
+  t.int(1, c.leaf.physical);
+  t.listI32(2, c.dictOffset !== null ? [E_PLAIN, E_RLE, E_RLE_DICTIONARY] : [E_PLAIN, E_RLE]);
+  t.listStr(3, c.leaf.path);
+  t.int(4, 0); // UNCOMPRESSED
+  t.i64(5, c.numValues);
+  t.i64(6, c.size);
+  t.i64(7, c.size);
+  t.i64(9, c.dataOffset);
+  if (c.dictOffset !== null) t.i64(11, c.dictOffset);
+  t.end();
+}
+
+/** Parquet bytes of record batches sharing one schema: one row group per non-empty batch. */
+export function fastParquet(batches: readonly RecordBatch[]): Uint8Array {
+  const schema = batches[0]?.schema;
+  if (!schema) throw new TypeError("fast Parquet: no batches");
+  const ls = leaves(schema);
+  const out = new Out(1 << 20);
+  out.bytes(MAGIC);
+  const groups: { chunks: Chunk[]; rows: number }[] = [];
+  for (const b of batches) {
+    if (b.numRows === 0) continue;
+    const chunks = ls.map((leaf, i) => {
+      const d = b.data.children[i];
+      if (!d) throw new TypeError(`fast Parquet: column ${leaf.field.name} missing in a batch`);
+      return writeChunk(out, leaf, d, b.numRows);
+    });
+    groups.push({ chunks, rows: b.numRows });
+  }
+  const footerAt = out.len;
+  const t = new Thrift(out);
+  t.begin(null);
+  t.int(1, 1);
+  schemaElements(t, schema);
+  t.i64(
+    3,
+    groups.reduce((a, g) => a + g.rows, 0),
+  );
+  t.list(4, C_STRUCT, groups.length);
+  for (const g of groups) {
+    t.begin(null);
+    t.list(1, C_STRUCT, g.chunks.length);
+    for (const c of g.chunks) {
+      t.begin(null);
+      t.i64(2, c.dictOffset ?? c.dataOffset);
+      columnMeta(t, c);
+      t.end();
+    }
+    t.i64(
+      2,
+      g.chunks.reduce((a, c) => a + c.size, 0),
+    );
+    t.i64(3, g.rows);
+    t.end();
+  }
+  t.str(6, "hcc-wasm fast parquet writer");
+  t.end();
+  out.u32(out.len - footerAt);
+  out.bytes(MAGIC);
+  return out.result();
+}
+
+const MAGIC = new TextEncoder().encode("PAR1");

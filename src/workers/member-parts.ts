@@ -1,0 +1,105 @@
+// Member batches from the Parquet parts a warehouse source exported (io/duckdb-warehouse.ts
+// exportParts): a worker reads one row group with parquet-wasm and turns the joined code column
+// (string_agg(code, chr(31)) per member, as DuckDB grouped it) into the List<Utf8> the engine takes.
+// No JS string per code: bytes are copied once, separators become list offsets.
+import { openAsBlob } from "node:fs";
+import { Field, List, RecordBatch, Schema, Struct, Utf8, makeData, tableFromIPC, type Data } from "apache-arrow";
+import * as pw from "parquet-wasm";
+import { DataError } from "../errors.js";
+
+const SEPARATOR = 0x1f;
+
+// one open ParquetFile per part file (a worker reads many row groups of the same few files)
+const open = new Map<string, Promise<pw.ParquetFile>>();
+
+/** Row group `rowGroup` of `file` as Arrow record batches. */
+export async function readRowGroup(file: string, rowGroup: number): Promise<RecordBatch[]> {
+  let f = open.get(file);
+  if (!f) {
+    f = openAsBlob(file).then((b) => pw.ParquetFile.fromFile(b));
+    open.set(file, f);
+  }
+  const t = await (await f).read({ rowGroups: [rowGroup], batchSize: 1 << 30 }); // one batch per row group
+  return tableFromIPC(t.intoIPCStream()).batches;
+}
+
+/** Forget a part file (the run is over or the file is gone). */
+export function closePart(file: string): void {
+  const f = open.get(file);
+  open.delete(file);
+  void f?.then((pf) => pf.free()).catch(() => undefined);
+}
+
+/**
+ * The batch with `diagnosis_codes` (Utf8, codes joined by U+001F) split into List<Utf8> and the
+ * count column `n` dropped; the item count must equal the sum of `n` (else a code contained U+001F).
+ */
+export function splitJoinedCodes(rb: RecordBatch, label: string): { batch: RecordBatch; items: number } {
+  const idx = rb.schema.fields.findIndex((f) => f.name === "diagnosis_codes");
+  const nIdx = rb.schema.fields.findIndex((f) => f.name === "n");
+  const joined = rb.data.children[idx];
+  const nData = rb.data.children[nIdx];
+  if (!joined || !nData || joined.offset !== 0 || nData.offset !== 0)
+    throw new Error("member part: diagnosis_codes and n expected");
+  const rows = rb.numRows;
+  const offs = joined.valueOffsets as Int32Array;
+  const bytes = joined.values as Uint8Array;
+  const valid = joined.nullCount > 0 ? joined.nullBitmap : null;
+  const total = (offs[rows] ?? 0) - (offs[0] ?? 0);
+  const out = new Uint8Array(total);
+  const codeOffsets = new Int32Array(total + rows + 1); // items ≤ separators + rows
+  let nItems = 0;
+  const listOffsets = new Int32Array(rows + 1);
+  let w = 0;
+  for (let i = 0; i < rows; i++) {
+    if (!valid || ((valid[i >> 3] ?? 0) & (1 << (i & 7))) !== 0) {
+      for (let k = offs[i] ?? 0, e = offs[i + 1] ?? 0; k < e; k++) {
+        const c = bytes[k] ?? 0;
+        if (c === SEPARATOR) codeOffsets[++nItems] = w;
+        else out[w++] = c;
+      }
+      codeOffsets[++nItems] = w;
+    }
+    listOffsets[i + 1] = nItems;
+  }
+  const items = nItems;
+  const nv = nData.values as Int32Array;
+  const nValid = nData.nullCount > 0 ? nData.nullBitmap : null;
+  let expected = 0;
+  for (let i = 0; i < rows; i++) if (!nValid || ((nValid[i >> 3] ?? 0) & (1 << (i & 7))) !== 0) expected += nv[i] ?? 0;
+  if (items !== expected) {
+    throw new DataError(`${label}: column diagnosis_code: a code contains the control character U+001F`, {
+      file: label,
+      column: "diagnosis_code",
+    });
+  }
+  const child = makeData({
+    type: new Utf8(),
+    length: items,
+    nullCount: 0,
+    valueOffsets: codeOffsets.subarray(0, items + 1),
+    data: out.subarray(0, w),
+  });
+  const listType = new List(new Field("item", new Utf8(), true));
+  const list = makeData({
+    type: listType,
+    length: rows,
+    nullCount: joined.nullCount,
+    ...(valid ? { nullBitmap: valid } : {}),
+    valueOffsets: listOffsets,
+    child,
+  });
+  const fields: Field[] = [];
+  const children: Data[] = [];
+  rb.schema.fields.forEach((f, i) => {
+    if (i === nIdx) return;
+    const d = i === idx ? list : rb.data.children[i];
+    if (!d) return;
+    fields.push(i === idx ? new Field("diagnosis_codes", listType, true) : f);
+    children.push(d);
+  });
+  return {
+    batch: new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: rows, nullCount: 0, children })),
+    items,
+  };
+}
