@@ -71,12 +71,18 @@ class Utf8Appender {
   }
   append(src: Uint8Array, s: number, e: number): void {
     const n = e - s;
-    if (this.len + n > this.bytes.length) {
-      const nb = new Uint8Array(Math.max(this.bytes.length * 2, this.len + n));
-      nb.set(this.bytes.subarray(0, this.len));
+    let len = this.len;
+    if (len + n > this.bytes.length) {
+      const nb = new Uint8Array(Math.max(this.bytes.length * 2, len + n));
+      nb.set(this.bytes.subarray(0, len));
       this.bytes = nb;
     }
-    for (let k = s; k < e; k++) this.bytes[this.len++] = src[k] ?? 0;
+    const out = this.bytes;
+    if (n > 32) {
+      out.set(src.subarray(s, e), len);
+      len += n;
+    } else for (let k = s; k < e; k++) out[len++] = src[k]!;
+    this.len = len;
     if (this.rows + 2 > this.offsets.length) {
       const no = new Int32Array(this.offsets.length * 2);
       no.set(this.offsets);
@@ -118,12 +124,12 @@ function boolColumn(n: number, get: (i: number) => boolean): Data<Bool> {
 
 /** Per-engine label tables: dictionaries and pre-encoded HCC names. */
 export interface LabelBytes {
-  hccBytes: Map<number, Uint8Array>[]; // [model] cc number → "HCC37"
+  hccBytes: (Uint8Array | undefined)[][]; // [model][cc number] → "HCC37" (dense: cc numbers are small)
   segments: Dict[]; // [model]
   models: Dict;
   factorTypes: Dict; // hcc, demographic, interaction, count, bonus, divisor
   factorNames: Dict; // every HCC name and variable name of every model
-  hccFactorIndex: Map<number, number>[]; // [model] cc number → index in factorNames
+  hccFactorIndex: Int32Array[]; // [model][cc number] → index in factorNames
   varFactorIndex: number[][]; // [model][variable] → index in factorNames
   varTypeIndex: number[][]; // [model][variable] → index in factorTypes
 }
@@ -143,10 +149,19 @@ export function buildLabelBytes(engine: Engine): LabelBytes {
     }
     return i;
   };
-  const hccFactorIndex = ms.map((m) => new Map(m.ccNumbers.map((c) => [c, idx(`${m.hccPrefix}${c}`)])));
+  const size = (m: { ccNumbers: number[] }): number => Math.max(0, ...m.ccNumbers) + 1;
+  const hccFactorIndex = ms.map((m) => {
+    const a = new Int32Array(size(m));
+    for (const c of m.ccNumbers) a[c] = idx(`${m.hccPrefix}${c}`);
+    return a;
+  });
   const varFactorIndex = ms.map((m) => m.variables.map((v) => idx(v)));
   return {
-    hccBytes: ms.map((m) => new Map(m.ccNumbers.map((c) => [c, enc.encode(`${m.hccPrefix}${c}`)]))),
+    hccBytes: ms.map((m) => {
+      const a = new Array<Uint8Array | undefined>(size(m)).fill(undefined);
+      for (const c of m.ccNumbers) a[c] = enc.encode(`${m.hccPrefix}${c}`);
+      return a;
+    }),
     segments: ms.map((m) => new Dict(m.segments.map((s) => s.id))),
     models: new Dict(ms.map((m) => m.id)),
     factorTypes: new Dict(FACTOR_TYPES),
@@ -247,7 +262,7 @@ export function buildScoresBatch(
         const start = r.modelI32[o + 1] ?? 0;
         const count = r.modelI32[o + 2] ?? 0;
         for (let k = start; k < start + count; k++) {
-          const b = hccBytes.get(r.hccs[k] ?? 0);
+          const b = hccBytes[r.hccs[k] ?? 0];
           if (b) names.append(b, 0, b.length);
         }
       }
@@ -387,7 +402,7 @@ export function buildFactorsBatch(
     segI[row] = r.modelI32[(member * r.nModels + m) * 3] ?? 0;
     coef[row] = r.traceF64[k * 3 + 2] ?? 0;
     if (kind === L.T_HCC_TERM) {
-      factorI[row] = labels.hccFactorIndex[m]?.get(a) ?? 0;
+      factorI[row] = labels.hccFactorIndex[m]?.[a] ?? 0;
       typeI[row] = 0;
       hcc[row] = a;
       hccValid[row >> 3] = (hccValid[row >> 3] ?? 0) | (1 << (row & 7));
