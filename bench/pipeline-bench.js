@@ -4,6 +4,7 @@
 // bench/results/pipeline-<date>-<commit>.json (not with --smoke).
 //
 //   node bench/pipeline-bench.js [--members N] [--smoke] [--no-factors] [--keep DIR]
+//                                [--results-storage parquet|table]
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -22,6 +23,7 @@ const { values: args } = parseArgs({
     smoke: { type: "boolean", default: false },
     "no-factors": { type: "boolean", default: false },
     keep: { type: "string" },
+    "results-storage": { type: "string" },
   },
 });
 const members = Number(args.members ?? (args.smoke ? "20000" : "1000000"));
@@ -41,7 +43,7 @@ if (!existsSync(db)) {
 const runs = [];
 for (const workers of [1, 2]) {
   const source = await openSource(db);
-  const sink = await openSink(db);
+  const sink = await openSink(db, args["results-storage"] ? { resultStorage: args["results-storage"] } : {});
   const t = performance.now();
   const s = await runScoring({
     source,
@@ -77,8 +79,10 @@ console.log(`kernel stage scaling 1 → 2 workers: ${(k1 / Math.max(k2, 1e-9)).t
 
 if (!args.smoke) {
   let commit = "unknown";
+  let dirty = null;
   try {
     commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
   } catch {
     /* not a git checkout */
   }
@@ -86,7 +90,7 @@ if (!args.smoke) {
     ROOT,
     "bench",
     "results",
-    `pipeline-${new Date().toISOString().slice(0, 10)}-${commit}-${members}${factors ? "" : "-no-factors"}.json`,
+    `pipeline-${new Date().toISOString().slice(0, 10)}-${commit}${dirty ? "-dirty" : ""}-${members}${factors ? "" : "-no-factors"}${args["results-storage"] === "table" ? "-tables" : ""}.json`,
   );
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
@@ -100,9 +104,18 @@ if (!args.smoke) {
           cores: os.cpus().length,
           total_memory_gib: os.totalmem() / 2 ** 30,
           commit,
+          dirty,
+          load_average: os.loadavg(),
           date: new Date().toISOString(),
         },
-        config: { members, factors, payment_year: 2026, source: "duckdb long layout", sink: "duckdb" },
+        config: {
+          members,
+          factors,
+          payment_year: 2026,
+          source: "duckdb long layout",
+          sink: "duckdb",
+          results_storage: args["results-storage"] ?? "parquet",
+        },
         runs,
       },
       null,
