@@ -4,7 +4,7 @@
 // bench/results/pipeline-<date>-<commit>.json (not with --smoke).
 //
 //   node bench/pipeline-bench.js [--members N] [--smoke] [--no-factors] [--keep DIR]
-//                                [--results-storage parquet|table]
+//                                [--results-storage parquet|table] [--batch-size N]
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -24,6 +24,7 @@ const { values: args } = parseArgs({
     "no-factors": { type: "boolean", default: false },
     keep: { type: "string" },
     "results-storage": { type: "string" },
+    "batch-size": { type: "string" },
   },
 });
 const members = Number(args.members ?? (args.smoke ? "20000" : "1000000"));
@@ -54,6 +55,7 @@ for (const workers of [1, 2]) {
     rounding: "round3",
     workers,
     factors,
+    ...(args["batch-size"] ? { batchSize: Number(args["batch-size"]) } : {}),
   });
   await source.close();
   const wall = (performance.now() - t) / 1000;
@@ -115,6 +117,7 @@ if (!args.smoke) {
           source: "duckdb long layout",
           sink: "duckdb",
           results_storage: args["results-storage"] ?? "parquet",
+          batch_size: Number(args["batch-size"] ?? 16384),
         },
         runs,
       },
