@@ -15,8 +15,8 @@
 //    string_agg(code, chr(31)) — about twice as fast as list() — and split back into List<Utf8>
 //    while copying; orphans = non-null dx rows − dx rows that reached a member.
 // The sink is in duckdb-sink.ts.
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { join, resolve as resolvePath } from "node:path";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { tmpdir } from "node:os";
 import duckdb from "@duckdb/node-bindings";
 import { DuckDBInstance, type DuckDBConnection, type DuckDBResult } from "@duckdb/node-api";
@@ -286,7 +286,11 @@ export interface WarehouseOptions {
    */
   memoryLimit?: string;
   partitions?: number;
-  /** Where exported member parts are written (default: the OS temp directory). */
+  /**
+   * Where exported member parts are written (default: beside the warehouse file, as
+   * `.hcc-export-<file>-*`, so member data stays where the warehouse is; the OS temp directory
+   * for Parquet inputs).
+   */
   tempDir?: string;
   /** Read Parquet files through an in-memory DuckDB instead of a warehouse file (same checks). */
   parquet?: { participants: string; diagnoses?: string };
@@ -572,7 +576,7 @@ export class DuckDBWarehouseSource implements PartExportingSource {
     if (plan.layout !== "long") throw new InternalError("exportParts: only the long layout is exported");
     this.layout = plan.layout;
     const c = await this.connect();
-    const dir = (this.exportDir = mkdtempSync(join(this.opts.tempDir ?? tmpdir(), "hcc-export-")));
+    const dir = (this.exportDir = mkdtempSync(this.exportPrefix()));
     const parts = Math.max(1, Math.floor(this.opts.partitions ?? Math.ceil(plan.nonNullDx / 32_000_000)));
     const label = this.label(this.diagnoses);
     let dx = 0;
@@ -596,6 +600,19 @@ export class DuckDBWarehouseSource implements PartExportingSource {
     this.counts.dxRowsRead = dx;
     this.counts.orphanDxRows = plan.nonNullDx - dx;
     this.counts.nullDxRows = plan.nullDx;
+  }
+
+  /**
+   * The export directory prefix. Beside a warehouse, a directory with this prefix left by a killed
+   * run is removed first: this process holds the warehouse's lock, so no other run is using it.
+   */
+  private exportPrefix(): string {
+    if (this.opts.tempDir || this.opts.parquet) return join(this.opts.tempDir ?? tmpdir(), "hcc-export-");
+    const abs = resolvePath(this.opts.path);
+    const prefix = `.hcc-export-${basename(abs)}-`;
+    for (const d of readdirSync(dirname(abs)))
+      if (d.startsWith(prefix)) rmSync(join(dirname(abs), d), { recursive: true, force: true });
+    return join(dirname(abs), prefix);
   }
 
   async *read(opts: ReadOptions): AsyncGenerator<RecordBatch> {

@@ -3,7 +3,7 @@
 // (and the sink is aborted, never committed).
 import { describe, expect, it } from "vitest";
 import { Field, List, Table, Utf8, Bool, DateDay, vectorFromArray, makeVector, type RecordBatch } from "apache-arrow";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DirectorySink } from "../../src/io/open.js";
@@ -239,6 +239,32 @@ describe("scoring run with the worker pool", () => {
       const rows = (sink: CollectingSink, t: ResultTable): string[] => rowsJson(sink.committed?.tables[t] ?? []);
       expect(rows(exported, "risk_scores")).toEqual(rows(streamed, "risk_scores"));
       expect(rows(exported, "risk_score_factors")).toEqual(rows(streamed, "risk_score_factors"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("exported member files stay beside the warehouse and are gone after the run, a killed run's too", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-export-test-"));
+    try {
+      const wh = join(dir, "w.duckdb");
+      await generateWarehouse({ members: 500, seed: 8, out: wh, paymentYear: 2026, layout: "long" });
+      mkdirSync(join(dir, ".hcc-export-w.duckdb-killed1"));
+      writeFileSync(join(dir, ".hcc-export-w.duckdb-killed1", "members-0.parquet"), "left by a killed run");
+      const src = new DuckDBWarehouseSource({ path: wh });
+      const sink = new CollectingSink();
+      const s = await runScoring({
+        source: src,
+        sink,
+        paymentYear: 2026,
+        models: ["V28"],
+        mceEdits: true,
+        rounding: "round3",
+        workers: 1,
+      });
+      expect(s.rowsOut).toBe(500);
+      await src.close();
+      expect(readdirSync(dir).filter((f) => f.startsWith(".hcc-export-"))).toEqual([]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
