@@ -23,24 +23,37 @@ export function initByteClasses(table: usize): void {
 
 /**
  * Normalized u64 key of bytes [p, end), or 0 when the code is malformed. Fast path for the
- * common case (3–7 bytes, already upper-case alphanumeric): one 8-byte load, masked; the host
- * pads the code buffer by 8 bytes so the load never leaves it.
+ * common case (3–7 bytes, already upper-case alphanumeric): one 8-byte load, masked, and a
+ * branch-free SWAR test that every byte is in [0-9A-Z] (the same set byteClass maps to itself);
+ * the host pads the code buffer by 8 bytes so the load never leaves it.
  */
+@inline
 export function normalizeKey(p: usize, end: usize): u64 {
   const len = <i32>(end - p);
-  if (len >= 3 && len <= 7) {
+  if (<u32>(len - 3) <= 4) {
     const x = load<u64>(p) & ((<u64>1 << (<u64>(len << 3))) - 1);
-    let ok = true;
-    for (let i = 0; i < len; i++) {
-      const b = <u32>((x >>> (<u64>(i << 3))) & 0xff);
-      if (<u32>load<u8>(byteClass + <usize>b) != b) {
-        ok = false;
-        break;
-      }
-    }
-    if (ok) return x;
+    if (isUpperAlnum(x, len)) return x;
   }
   return normalizeKeySlow(p, end);
+}
+
+const ONES: u64 = 0x0101010101010101;
+const HIGH: u64 = 0x8080808080808080;
+
+/**
+ * Whether the low `len` bytes of x are all in [0-9A-Z] (bytes above len are zero). Per byte b
+ * below 0x80, b + (0x80 - lo) sets the high bit iff b >= lo and b + (0x7f - hi) iff b > hi,
+ * with no carry into the next byte; a byte with its high bit set fails.
+ */
+@inline
+function isUpperAlnum(x: u64, len: i32): bool {
+  const want = HIGH & ((<u64>1 << (<u64>(len << 3))) - 1);
+  const ge0 = x + ONES * 0x50; // b >= '0'
+  const gt9 = x + ONES * 0x46; // b > '9'
+  const geA = x + ONES * 0x3f; // b >= 'A'
+  const gtZ = x + ONES * 0x25; // b > 'Z'
+  const ok = ((ge0 & ~gt9) | (geA & ~gtZ)) & ~x & want;
+  return ok == want;
 }
 
 function normalizeKeySlow(p: usize, end: usize): u64 {
@@ -62,17 +75,25 @@ export function hashKey(key: u64, bits: i32): i32 {
   return <i32>((key * 0x9e3779b97f4a7c15) >>> (<u64>(64 - bits)));
 }
 
-/** Code id for a normalized key, or CODE_UNMAPPED. Slots are 16 bytes: key, id (one line). */
+/**
+ * Code id for a normalized key, or CODE_UNMAPPED. Slots are 16 bytes: key, id (one line). The
+ * home slot settles almost every lookup (load < 0.5), hit or miss alike, so that is one
+ * predictable branch; only collisions take the probe loop.
+ */
+@inline
 export function lookupCode(key: u64, slots: usize, cap: i32): i32 {
   const bits = 31 - clz<i32>(cap);
   const maskIdx = cap - 1;
   let i = hashKey(key, bits);
+  let p = slots + (<usize>i << 4);
+  let k = load<u64>(p);
+  if (k == key || k == 0) return select<i32>(load<i32>(p, 8), CODE_UNMAPPED, k == key);
   while (true) {
-    const p = slots + (<usize>i << 4);
-    const k = load<u64>(p);
+    i = (i + 1) & maskIdx;
+    p = slots + (<usize>i << 4);
+    k = load<u64>(p);
     if (k == key) return load<i32>(p, 8);
     if (k == 0) return CODE_UNMAPPED;
-    i = (i + 1) & maskIdx;
   }
   return CODE_UNMAPPED;
 }

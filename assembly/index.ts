@@ -48,6 +48,7 @@ export function setPack(ptr: usize): i32 {
   if (rc != 0) return rc;
   maxCc = S.maxCcCount(nModels);
   S.ccFlags = reserveBytes(maxCc + 8);
+  memory.fill(S.ccFlags, 0, <usize>(maxCc + 8)); // scoreModel keeps it all zero between calls
   S.setCap = maxCc;
   S.setList = reserveBytes(maxCc * 4);
   S.firedSlot = reserveBytes(4);
@@ -125,7 +126,7 @@ export function scoreBatch(desc: usize): i32 {
       let id = CODE_MALFORMED;
       if (key != 0) {
         id = lookupCode(key, hashKeys, hashCap);
-        if (id < 0) unmapped++;
+        unmapped += <i32>(id < 0);
       } else malformed++;
       store<i32>(codeIds + (<usize>d << 2), id);
       if (traceOn) emit(T_DX, d, id, 0, 0);

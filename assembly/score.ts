@@ -44,11 +44,11 @@ function setCc(cc: i32, nSet: i32): i32 {
  */
 export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn: bool, hccOut: usize): f64 {
   const mb = modelBlock(m);
-  const nCC = word(mb, MB_N_CC);
   const ccNum = tableAt(mb, MB_CC_NUM);
   const intPool = tableAt(mb, MB_INT_POOL);
   const clausePool = tableAt(mb, MB_CLAUSES);
-  memory.fill(ccFlags, 0, <usize>nCC);
+  // ccFlags is all zero here: every flag set below is in setList and cleared again once the
+  // kept HCCs are read (cheaper than a memory.fill over every CC per member and model)
   lastEdits = 0;
 
   // dx → CC, with edits
@@ -108,6 +108,7 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
     for (let i = 0; i < nSet; i++) {
       const cc = load<i32>(setList + (<usize>i << 2));
       if (load<u8>(ccFlags + <usize>cc) == 0) continue;
+      store<u8>(ccFlags + <usize>cc, 0);
       store<i32>(hccOut + (<usize>count << 2), cc);
       count++;
       maskLo |= load<u32>(gm + (<usize>cc << 3));
