@@ -113,7 +113,7 @@ export const T_PAYMENT: i32 = 13; // c=population; value=payment score
 
 // ---- model pack header (i32 words at the pack base) ---------------------------------------
 export const PK_MAGIC: i32 = 0x50434348; // "HCCP"
-export const PK_VERSION: i32 = 3;
+export const PK_VERSION: i32 = 4;
 export const PH_MAGIC: i32 = 0;
 export const PH_VERSION: i32 = 1;
 export const PH_N_MODELS: i32 = 2;
@@ -147,7 +147,10 @@ export const MB_SEGS: i32 = 16; // SEG_STRIDE i32 each
 export const MB_TERM_VAR: i32 = 17; // i32 pool
 export const MB_TERM_COEF: i32 = 18; // f64 pool
 export const MB_TERM_NEXT: i32 = 19; // i32 pool: term to continue at after term t matched
-export const NMB: i32 = 20;
+export const MB_DISPATCH: i32 = 20; // i32 pool of dispatch records (src/engine/dispatch.ts)
+export const MB_SEG_DISPATCH: i32 = 21; // word index of the segment-selection record, or -1
+export const MB_TERM_DISPATCH: i32 = 22; // i32 per term: record for the family run starting there, or -1
+export const NMB: i32 = 24;
 
 export const SEG_SEL_START: i32 = 0;
 export const SEG_SEL_COUNT: i32 = 1;

@@ -3,6 +3,7 @@
 // coefficient has no rule, a rule names an unknown group, or a table refers to a non-payment HCC.
 import * as L from "./layout.js";
 import { compileWhen, type Clause } from "./clauses.js";
+import { buildDispatch } from "./dispatch.js";
 import type { ModelTables, PaymentYearTables, When } from "./tables.js";
 
 export interface SegmentMeta {
@@ -383,6 +384,18 @@ function buildModel(m: ModelTables): Built {
     const termVar: number[] = [];
     const termCoef: number[] = [];
     const termNext: number[] = [];
+    const termDispatch: number[] = [];
+    const dispatchPool: number[] = [];
+    const addDispatch = (items: Clause[][], ids: number[]): number => {
+      const rec = buildDispatch(items, ids);
+      if (!rec) return -1;
+      dispatchPool.push(...rec);
+      return dispatchPool.length - rec.length;
+    };
+    const segDispatch = addDispatch(
+      segRows.map((s) => s.sel),
+      segRows.map((_, i) => i),
+    );
     const segWords: number[] = [];
     const hccCoefOffs: number[] = [];
     for (const s of segRows) hccCoefOffs.push(w.f64s(s.hccCoef));
@@ -405,12 +418,24 @@ function buildModel(m: ModelTables): Built {
         let next = k + 1;
         if (fam(v) >= 0) while (next < ordered.length && fam(ordered[next]?.[0] ?? -1) === fam(v)) next++;
         termNext.push(ts + next);
+        // a family run gets a dispatch table at its first term (the kernel then jumps past it)
+        const runStart = fam(v) >= 0 && (k === 0 || fam(ordered[k - 1]?.[0] ?? -1) !== fam(v));
+        const run = runStart && next - k >= 4 ? ordered.slice(k, next) : [];
+        termDispatch.push(
+          run.length === 0
+            ? -1
+            : addDispatch(
+                run.map(([rv]) => varRows[rv]?.clauses ?? []),
+                run.map((_, j) => ts + k + j),
+              ),
+        );
       });
       const ds = termVar.length;
       for (const [v, x] of s.divs) {
         termVar.push(v);
         termCoef.push(x);
         termNext.push(termVar.length);
+        termDispatch.push(-1);
       }
       segWords.push(ss, sn, s.hccs ? 1 : 0, hccCoefOffs[i] ?? 0, ts, ordered.length, ds, s.divs.length);
     });
@@ -440,6 +465,9 @@ function buildModel(m: ModelTables): Built {
     block[L.MB_TERM_VAR] = w.i32s(termVar);
     block[L.MB_TERM_COEF] = w.f64s(termCoef);
     block[L.MB_TERM_NEXT] = w.i32s(termNext);
+    block[L.MB_DISPATCH] = w.i32s(dispatchPool);
+    block[L.MB_SEG_DISPATCH] = segDispatch;
+    block[L.MB_TERM_DISPATCH] = w.i32s(termDispatch);
     block[L.MB_INT_POOL] = w.i32s(intPool);
     block[L.MB_CLAUSES] = w.i32s(clausePool);
     return w.i32s(block);
