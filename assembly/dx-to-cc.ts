@@ -76,24 +76,24 @@ export function hashKey(key: u64, bits: i32): i32 {
 }
 
 /**
- * Code id for a normalized key, or CODE_UNMAPPED. Slots are 16 bytes: key, id (one line). The
- * home slot settles almost every lookup (load < 0.5), hit or miss alike, so that is one
- * predictable branch; only collisions take the probe loop.
+ * The slot of a normalized key (16 bytes: key, code id, model bits), or 0 when the key is in
+ * no crosswalk or edit list of the year. The home slot settles almost every lookup (load
+ * < 0.5), hit or miss alike, so that is one predictable branch; only collisions take the loop.
  */
 @inline
-export function lookupCode(key: u64, slots: usize, cap: i32): i32 {
+export function findCodeSlot(key: u64, slots: usize, cap: i32): usize {
   const bits = 31 - clz<i32>(cap);
   const maskIdx = cap - 1;
   let i = hashKey(key, bits);
   let p = slots + (<usize>i << 4);
   let k = load<u64>(p);
-  if (k == key || k == 0) return select<i32>(load<i32>(p, 8), CODE_UNMAPPED, k == key);
+  if (k == key || k == 0) return select<usize>(p, 0, k == key);
   while (true) {
     i = (i + 1) & maskIdx;
     p = slots + (<usize>i << 4);
     k = load<u64>(p);
-    if (k == key) return load<i32>(p, 8);
-    if (k == 0) return CODE_UNMAPPED;
+    if (k == key) return p;
+    if (k == 0) return 0;
   }
-  return CODE_UNMAPPED;
+  return 0;
 }

@@ -10,7 +10,7 @@ import {
 } from "./layout";
 import { reserveBytes, currentTop, releaseTo } from "./memory";
 import { installPack, nModels, hashCap, hashKeys } from "./pack";
-import { normalizeKey, lookupCode, initByteClasses, CODE_MALFORMED } from "./dx-to-cc";
+import { normalizeKey, findCodeSlot, initByteClasses, CODE_MALFORMED, CODE_UNMAPPED } from "./dx-to-cc";
 import { deriveValues, ageAsOf } from "./demographics";
 import * as S from "./score";
 import { findPopulation, populationModels, blend, round3 } from "./blend";
@@ -93,7 +93,7 @@ export function scoreBatch(desc: usize): i32 {
   const hccPool = <usize>load<i32>(desc + (<usize>D_OUT_HCC << 2));
   const hccCap = load<i32>(desc + (<usize>D_OUT_HCC_CAP << 2));
   const asOf = load<i32>(desc + (<usize>D_ASOF_DAYS << 2));
-  const codeIds = <usize>load<i32>(desc + (<usize>D_SCRATCH << 2));
+  const hits = <usize>load<i32>(desc + (<usize>D_SCRATCH << 2));
   const mceOn = (options & OPT_MCE) != 0;
   const round = (options & OPT_ROUND3) != 0;
   beginTrace(
@@ -114,28 +114,6 @@ export function scoreBatch(desc: usize): i32 {
       inBase + <usize>(i * NIN * 4), asOf, vals, oi + (<usize>OUT_FLAGS << 2), oi + (<usize>OUT_AGE << 2),
     );
 
-    // normalize and look up every code once; the ids serve every model
-    const ms = load<i32>(memberOffsets + (<usize>i << 2));
-    const nDx = load<i32>(memberOffsets + (<usize>(i + 1) << 2)) - ms;
-    let malformed = 0;
-    let unmapped = 0;
-    for (let d = 0; d < nDx; d++) {
-      const cs = load<i32>(codeOffsets + (<usize>(ms + d) << 2));
-      const ce = load<i32>(codeOffsets + (<usize>(ms + d + 1) << 2));
-      const key = normalizeKey(codeBytes + <usize>cs, codeBytes + <usize>ce);
-      let id = CODE_MALFORMED;
-      if (key != 0) {
-        id = lookupCode(key, hashKeys, hashCap);
-        unmapped += <i32>(id < 0);
-      } else malformed++;
-      store<i32>(codeIds + (<usize>d << 2), id);
-      if (traceOn) emit(T_DX, d, id, 0, 0);
-    }
-    store<i32>(oi + (<usize>OUT_DX_MALFORMED << 2), malformed);
-    store<i32>(oi + (<usize>OUT_DX_UNMAPPED << 2), unmapped);
-    store<i32>(oi + (<usize>OUT_ERROR << 2), err);
-    store<i32>(oi + (<usize>OUT_EDITS << 2), 0);
-
     let mask = 0;
     let popC = -1;
     let popD = -1;
@@ -144,6 +122,38 @@ export function scoreBatch(desc: usize): i32 {
       popD = findPopulation(1, vals);
       mask = reqMask != 0 ? reqMask : populationModels(popC) | populationModels(popD);
     }
+
+    // normalize and look up every code once. Codes some scored model maps or edits go to
+    // `hits` as (dx index, code id, model bits), in dx order; the others cannot change a score.
+    const ms = load<i32>(memberOffsets + (<usize>i << 2));
+    const nDx = load<i32>(memberOffsets + (<usize>(i + 1) << 2)) - ms;
+    let malformed = 0;
+    let unmapped = 0;
+    let nHit = 0;
+    for (let d = 0; d < nDx; d++) {
+      const cs = load<i32>(codeOffsets + (<usize>(ms + d) << 2));
+      const ce = load<i32>(codeOffsets + (<usize>(ms + d + 1) << 2));
+      const key = normalizeKey(codeBytes + <usize>cs, codeBytes + <usize>ce);
+      let id = CODE_MALFORMED;
+      let bits = 0;
+      if (key != 0) {
+        const slot = findCodeSlot(key, hashKeys, hashCap);
+        id = slot != 0 ? load<i32>(slot, 8) : CODE_UNMAPPED;
+        bits = slot != 0 ? load<i32>(slot, 12) & mask : 0;
+        unmapped += <i32>(slot == 0);
+      } else malformed++;
+      const h = hits + <usize>(nHit * 12);
+      store<i32>(h, d);
+      store<i32>(h, id, 4);
+      store<i32>(h, bits, 8);
+      nHit += <i32>(bits != 0);
+      if (traceOn) emit(T_DX, d, id, 0, 0);
+    }
+    store<i32>(oi + (<usize>OUT_DX_MALFORMED << 2), malformed);
+    store<i32>(oi + (<usize>OUT_DX_UNMAPPED << 2), unmapped);
+    store<i32>(oi + (<usize>OUT_ERROR << 2), err);
+    store<i32>(oi + (<usize>OUT_EDITS << 2), 0);
+
     let edits = 0;
     for (let m = 0; m < nModels; m++) {
       const mi = outMI + <usize>((i * nModels + m) * 12);
@@ -158,7 +168,7 @@ export function scoreBatch(desc: usize): i32 {
         rc = -1;
         break;
       }
-      const raw = S.scoreModel(m, vals, codeIds, nDx, mceOn, hccPool + (<usize>hccLen << 2));
+      const raw = S.scoreModel(m, vals, hits, nHit, mceOn, hccPool + (<usize>hccLen << 2));
       const count = load<i32>(vals + (<usize>V_COUNT << 2));
       store<f64>(modelRaw + (<usize>m << 3), raw);
       store<i32>(modelSeg + (<usize>m << 2), S.lastSegment);

@@ -58,7 +58,7 @@ export const D_TRACE: i32 = 13;
 export const D_TRACE_CAP: i32 = 14;
 export const D_TRACE_LEN: i32 = 15; // written by the kernel
 export const D_ASOF_DAYS: i32 = 16;
-export const D_SCRATCH: i32 = 17; // i32 scratch, >= codes of the largest member
+export const D_SCRATCH: i32 = 17; // i32 scratch: 3 words per code of the largest member, + 1
 export const D_OUT_HCC_LEN: i32 = 18; // written by the kernel
 export const D_DX_INDEX: i32 = 19; // i32 pool: for each output HCC, the first dx index behind it
 export const NDESC: i32 = 24;
@@ -113,12 +113,13 @@ export const T_PAYMENT: i32 = 13; // c=population; value=payment score
 
 // ---- model pack header (i32 words at the pack base) ---------------------------------------
 export const PK_MAGIC: i32 = 0x50434348; // "HCCP"
-export const PK_VERSION: i32 = 4;
+export const PK_VERSION: i32 = 5;
 export const PH_MAGIC: i32 = 0;
 export const PH_VERSION: i32 = 1;
 export const PH_N_MODELS: i32 = 2;
 export const PH_HASH_CAP: i32 = 3;
-export const PH_HASH_KEYS: i32 = 4; // cap slots of 16 bytes: u64 key, i32 code id, i32 pad
+// cap slots of 16 bytes: u64 key, i32 code id, i32 model bits (bit m: model m maps or edits it)
+export const PH_HASH_KEYS: i32 = 4;
 export const PH_HASH_VALS: i32 = 5; // unused (0): ids live in the key slots
 export const PH_N_CODES: i32 = 6;
 export const PH_MODEL_DIR: i32 = 7; // i32[nModels] byte offsets of model blocks

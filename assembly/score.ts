@@ -39,11 +39,12 @@ function setCc(cc: i32, nSet: i32): i32 {
 }
 
 /**
- * Score model `m` for the member whose code ids are codeIds[0..nDx). Writes the kept HCC numbers
- * (ascending) to hccOut and returns the raw score (NaN when no segment applies). The number of
- * HCCs written is left in the V_COUNT slot of `vals`.
+ * Score model `m` for the member whose codes some scored model maps are hits[0..nHit) (3 i32
+ * each: dx index, code id, model bits; codes absent here change no model). Writes the kept HCC
+ * numbers (ascending) to hccOut and returns the raw score (NaN when no segment applies). The
+ * number of HCCs written is left in the V_COUNT slot of `vals`.
  */
-export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn: bool, hccOut: usize): f64 {
+export function scoreModel(m: i32, vals: usize, hits: usize, nHit: i32, mceOn: bool, hccOut: usize): f64 {
   const mb = modelBlock(m);
   const ccNum = tableAt(mb, MB_CC_NUM);
   const intPool = tableAt(mb, MB_INT_POOL);
@@ -57,9 +58,11 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
   const ccList = tableAt(mb, MB_CC_LIST);
   const edits = tableAt(mb, MB_EDITS);
   let nSet: i32 = 0;
-  for (let d = 0; d < nDx; d++) {
-    const id = load<i32>(codeIds + (<usize>d << 2));
-    if (id < 0) continue;
+  for (let k = 0; k < nHit; k++) {
+    const h = hits + <usize>(k * 12);
+    if ((load<i32>(h, 8) & (1 << m)) == 0) continue;
+    const d = load<i32>(h);
+    const id = load<i32>(h, 4);
     const row = codeRows + (<usize>id << 4);
     const es = load<i32>(row, 8);
     const ee = load<i32>(row, 12);

@@ -163,7 +163,8 @@ function modelVariables(m: ModelTables): Map<string, VarDef> {
 
 interface Built {
   meta: ModelMeta;
-  write: (w: Writer, codeIndex: Map<string, number>, nCodes: number) => number;
+  /** Writes the model block; sets bit `bit` of codeModels[code id] for codes the model maps or edits. */
+  write: (w: Writer, codeIndex: Map<string, number>, codeModels: Int32Array, bit: number) => number;
 }
 
 function buildModel(m: ModelTables): Built {
@@ -304,7 +305,8 @@ function buildModel(m: ModelTables): Built {
     whatIfOnly: m.whatIfOnly === true,
   };
 
-  const write = (w: Writer, codeIndex: Map<string, number>, nCodes: number): number => {
+  const write = (w: Writer, codeIndex: Map<string, number>, codeModels: Int32Array, bit: number): number => {
+    const nCodes = codeModels.length;
     const clausePool: number[] = [];
     const addClauses = (cs: Clause[]): [number, number] => {
       const start = clausePool.length / 3;
@@ -445,6 +447,9 @@ function buildModel(m: ModelTables): Built {
       codeRows[i * 4 + 1] = ccStart[i + 1] ?? 0;
       codeRows[i * 4 + 2] = editStart[i] ?? 0;
       codeRows[i * 4 + 3] = editStart[i + 1] ?? 0;
+      if (codeRows[i * 4] !== codeRows[i * 4 + 1] || codeRows[i * 4 + 2] !== codeRows[i * 4 + 3]) {
+        codeModels[i] = (codeModels[i] ?? 0) | (1 << bit);
+      }
     }
     const block = new Int32Array(L.NMB);
     block[L.MB_N_CC] = ccNumbers.length;
@@ -491,16 +496,19 @@ export function buildPack(t: PaymentYearTables): Pack {
   let bits = 4;
   while (1 << bits < codes.length * 2) bits++;
   const cap = 1 << bits;
-  const slots = new BigUint64Array(cap * 2); // [key, id] per slot; empty key = 0
+  // a code's model bits tell the kernel which models have anything for it (PH_HASH_KEYS)
+  if (built.length > 31) throw new Error(`PY${t.paymentYear}: more than 31 models in one pack`);
+  const codeModels = new Int32Array(codes.length);
+  const modelOffs = built.map((b, mi) => b.write(w, codeIndex, codeModels, mi));
+  const slots = new BigUint64Array(cap * 2); // [key, id | model bits << 32] per slot; empty key = 0
   codes.forEach((c, i) => {
     const k = codeKey(c);
     let s = hashSlot(k, bits);
     while (slots[s * 2] !== 0n) s = (s + 1) & (cap - 1);
     slots[s * 2] = k;
-    slots[s * 2 + 1] = BigInt(i);
+    slots[s * 2 + 1] = BigInt(i) | (BigInt(codeModels[i] ?? 0) << 32n);
   });
   const keysOff = w.u64s(slots);
-  const modelOffs = built.map((b) => b.write(w, codeIndex, codes.length));
   const dirOff = w.i32s(modelOffs);
 
   // populations
