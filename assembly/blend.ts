@@ -45,12 +45,13 @@ export function populationModels(pop: i32): i32 {
 }
 
 /**
- * Blend population `pop` from per-model raw scores and segments (arrays indexed by model).
- * Writes normalized scores per model to normOut; returns the risk score (NaN when a component
- * model was not scored or has no segment). The payment score goes to paymentOut.
+ * Blend population `pop` from one member's per-model output rows (layout.ts D_OUT_MODEL_*):
+ * raw score at modelF64 + 16m, segment at modelI32 + 12m. Writes each component's normalized
+ * score at modelF64 + 16m + 8; returns the risk score (NaN when a component model was not
+ * scored or has no segment). The payment score goes to paymentOut.
  */
 export function blend(
-  pop: i32, vals: usize, raw: usize, segOf: usize, normOut: usize, round: bool, paymentOut: usize,
+  pop: i32, vals: usize, modelF64: usize, modelI32: usize, round: bool, paymentOut: usize,
 ): f64 {
   store<f64>(paymentOut, NaN);
   if (pop < 0) return NaN;
@@ -65,8 +66,8 @@ export function blend(
   for (let c = cs; c < ce; c++) {
     const cp = comps + <usize>(c * COMP_STRIDE * 4);
     const m = word(cp, COMP_MODEL);
-    const r = load<f64>(raw + (<usize>m << 3));
-    const seg = load<i32>(segOf + (<usize>m << 2));
+    const r = load<f64>(modelF64 + <usize>(m * 16));
+    const seg = load<i32>(modelI32 + <usize>(m * 12));
     if (isNaN(r) || seg < 0) return NaN;
     let nf: f64 = NaN;
     const ns = word(cp, COMP_NF_START);
@@ -85,7 +86,7 @@ export function blend(
     if (isNaN(nf)) return NaN;
     let norm = r / nf;
     if (round) norm = round3(norm);
-    store<f64>(normOut + (<usize>m << 3), norm);
+    store<f64>(modelF64 + <usize>(m * 16), norm, 8);
     if (traceOn) emit(T_NORMALIZED, c, m, pop, norm);
     risk += load<f64>(f64s + (<usize>word(cp, COMP_WEIGHT_IDX) << 3)) * norm;
   }

@@ -26,8 +26,16 @@ function civilFromDays(z0: i32): i32 {
 
 /** AGEF: completed years from birth to the as-of date (SAS-V28 l.358–360); negative → 0. */
 export function ageAsOf(dobDays: i32, asOfDays: i32): i32 {
+  return ageAsOfCivil(dobDays, civilFromDays(asOfDays));
+}
+
+// The as-of date is the same for a whole batch: its civil form is computed once per value.
+let lastAsOfDays: i32 = I32.MIN_VALUE;
+let lastAsOfCivil: i32 = 0;
+
+/** ageAsOf with the as-of date already as y*10000+m*100+d. */
+function ageAsOfCivil(dobDays: i32, a: i32): i32 {
   const b = civilFromDays(dobDays);
-  const a = civilFromDays(asOfDays);
   const by = b / 10000, bm = (b / 100) % 100, bd = b % 100;
   const ay = a / 10000, am = (a / 100) % 100, ad = a % 100;
   let months = (ay - by) * 12 + (am - bm);
@@ -54,7 +62,11 @@ export function deriveValues(inp: usize, asOfDays: i32, vals: usize, flagsPtr: u
     const dob = load<i32>(inp + (<usize>IN_DOB_DAYS << 2));
     if (dob == I32.MIN_VALUE) return ERR_AGE;
     if (dob > asOfDays) return ERR_AGE; // born after the as-of date
-    age = ageAsOf(dob, asOfDays);
+    if (asOfDays != lastAsOfDays) {
+      lastAsOfCivil = civilFromDays(asOfDays);
+      lastAsOfDays = asOfDays;
+    }
+    age = ageAsOfCivil(dob, lastAsOfCivil);
   }
   if (age > 130) return ERR_AGE;
   store<i32>(agePtr, age);

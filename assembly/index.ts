@@ -25,9 +25,6 @@ export const ABI_TRACE_STRIDE: i32 = TRACE_STRIDE;
 export const ABI_PACK_VERSION: i32 = PK_VERSION;
 
 let vals: usize = 0; // i32[NVAL]
-let modelRaw: usize = 0; // f64[nModels]
-let modelSeg: usize = 0; // i32[nModels]
-let modelNorm: usize = 0; // f64[nModels]
 let paymentSlot: usize = 0; // f64
 let maxCc: i32 = 0;
 
@@ -53,9 +50,6 @@ export function setPack(ptr: usize): i32 {
   S.setList = reserveBytes(maxCc * 4);
   S.firedSlot = reserveBytes(4);
   vals = reserveBytes(NVAL * 4);
-  modelRaw = reserveBytes(nModels * 8);
-  modelSeg = reserveBytes(nModels * 4);
-  modelNorm = reserveBytes(nModels * 8);
   paymentSlot = reserveBytes(8);
   initByteClasses(reserveBytes(256));
   return 0;
@@ -154,12 +148,15 @@ export function scoreBatch(desc: usize): i32 {
     store<i32>(oi + (<usize>OUT_ERROR << 2), err);
     store<i32>(oi + (<usize>OUT_EDITS << 2), 0);
 
+    // per model results go straight to the member's output rows (blend reads them there)
+    const mfRow = outMF + <usize>(i * nModels * 16);
+    const miRow = outMI + <usize>(i * nModels * 12);
     let edits = 0;
     for (let m = 0; m < nModels; m++) {
-      const mi = outMI + <usize>((i * nModels + m) * 12);
-      store<f64>(modelRaw + (<usize>m << 3), NaN);
-      store<f64>(modelNorm + (<usize>m << 3), NaN);
-      store<i32>(modelSeg + (<usize>m << 2), -1);
+      const mf = mfRow + <usize>(m * 16);
+      const mi = miRow + <usize>(m * 12);
+      store<f64>(mf, NaN);
+      store<f64>(mf, NaN, 8);
       store<i32>(mi, -1);
       store<i32>(mi, hccLen, 4);
       store<i32>(mi, 0, 8);
@@ -170,8 +167,7 @@ export function scoreBatch(desc: usize): i32 {
       }
       const raw = S.scoreModel(m, vals, hits, nHit, mceOn, hccPool + (<usize>hccLen << 2));
       const count = load<i32>(vals + (<usize>V_COUNT << 2));
-      store<f64>(modelRaw + (<usize>m << 3), raw);
-      store<i32>(modelSeg + (<usize>m << 2), S.lastSegment);
+      store<f64>(mf, raw);
       store<i32>(mi, S.lastSegment);
       store<i32>(mi, count, 8);
       hccLen += count;
@@ -183,18 +179,13 @@ export function scoreBatch(desc: usize): i32 {
     }
     if (rc != 0) break;
     store<i32>(oi + (<usize>OUT_EDITS << 2), edits);
-    const risk = blend(popC, vals, modelRaw, modelSeg, modelNorm, round, paymentSlot);
+    const risk = blend(popC, vals, mfRow, miRow, round, paymentSlot);
     store<f64>(oF + (<usize>OUT_RISK << 3), risk);
     store<f64>(oF + (<usize>OUT_PAYMENT << 3), load<f64>(paymentSlot));
-    store<f64>(oF + (<usize>OUT_RX_RISK << 3), blend(popD, vals, modelRaw, modelSeg, modelNorm, round, paymentSlot));
+    store<f64>(oF + (<usize>OUT_RX_RISK << 3), blend(popD, vals, mfRow, miRow, round, paymentSlot));
     if (err == ERR_NONE && isNaN(risk) && popC >= 0 && (populationModels(popC) & ~mask) != 0) {
       const fp = oi + (<usize>OUT_FLAGS << 2);
       store<i32>(fp, load<i32>(fp) | FLAG_MODELS_INCOMPLETE);
-    }
-    for (let m = 0; m < nModels; m++) {
-      const mf = outMF + <usize>((i * nModels + m) * 16);
-      store<f64>(mf, load<f64>(modelRaw + (<usize>m << 3)));
-      store<f64>(mf, load<f64>(modelNorm + (<usize>m << 3)), 8);
     }
   }
   store<i32>(desc + (<usize>D_OUT_HCC_LEN << 2), hccLen);
