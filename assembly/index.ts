@@ -28,7 +28,7 @@ let vals: usize = 0; // i32[NVAL]
 let paymentSlot: usize = 0; // f64
 let maxCc: i32 = 0;
 
-/** Reserve `bytes` of linear memory (16-byte aligned). */
+/** Reserve `bytes` of linear memory (64-byte aligned). */
 export function reserve(bytes: i32): usize {
   return reserveBytes(bytes);
 }

@@ -113,13 +113,15 @@ export const T_PAYMENT: i32 = 13; // c=population; value=payment score
 
 // ---- model pack header (i32 words at the pack base) ---------------------------------------
 export const PK_MAGIC: i32 = 0x50434348; // "HCCP"
-export const PK_VERSION: i32 = 5;
+export const PK_VERSION: i32 = 6;
 export const PH_MAGIC: i32 = 0;
 export const PH_VERSION: i32 = 1;
 export const PH_N_MODELS: i32 = 2;
 export const PH_HASH_CAP: i32 = 3;
-// cap slots of 16 bytes: u64 key, i32 code id, i32 model bits (bit m: model m maps or edits it)
+// cap slots of 16 bytes: u64 key, i32 code id, i32 model bits (bit m: model m maps or edits it),
+// in 64-byte aligned buckets of HASH_BUCKET_SLOTS filled in order (dx-to-cc.ts findCodeSlot)
 export const PH_HASH_KEYS: i32 = 4;
+export const HASH_BUCKET_SLOTS: i32 = 4;
 export const PH_HASH_VALS: i32 = 5; // unused (0): ids live in the key slots
 export const PH_N_CODES: i32 = 6;
 export const PH_MODEL_DIR: i32 = 7; // i32[nModels] byte offsets of model blocks

@@ -58,9 +58,9 @@ class Writer {
     this.buf = nb;
     this.view = new DataView(nb);
   }
-  align(): number {
-    this.ensure(8);
-    while (this.len % 8 !== 0) this.view.setUint8(this.len++, 0);
+  align(to = 8): number {
+    this.ensure(to);
+    while (this.len % to !== 0) this.view.setUint8(this.len++, 0);
     return this.len;
   }
   i32s(xs: ArrayLike<number>): number {
@@ -77,8 +77,8 @@ class Writer {
     this.len += xs.length * 8;
     return off;
   }
-  u64s(xs: ArrayLike<bigint>): number {
-    const off = this.align();
+  u64s(xs: ArrayLike<bigint>, alignTo = 8): number {
+    const off = this.align(alignTo);
     this.ensure(xs.length * 8 + 8);
     for (let i = 0; i < xs.length; i++) this.view.setBigUint64(this.len + i * 8, xs[i] ?? 0n, true);
     this.len += xs.length * 8;
@@ -102,7 +102,8 @@ export function codeKey(code: string): bigint {
   return k;
 }
 
-function hashSlot(key: bigint, bits: number): number {
+/** Home bucket of a key (the kernel's hashKey in assembly/dx-to-cc.ts). */
+function hashBucket(key: bigint, bits: number): number {
   return Number(((key * 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn) >> BigInt(64 - bits));
 }
 
@@ -500,15 +501,26 @@ export function buildPack(t: PaymentYearTables): Pack {
   if (built.length > 31) throw new Error(`PY${t.paymentYear}: more than 31 models in one pack`);
   const codeModels = new Int32Array(codes.length);
   const modelOffs = built.map((b, mi) => b.write(w, codeIndex, codeModels, mi));
-  const slots = new BigUint64Array(cap * 2); // [key, id | model bits << 32] per slot; empty key = 0
+  // [key, id | model bits << 32] per slot, empty key = 0; buckets of 4 slots (one cache line),
+  // filled in order, probed bucket by bucket from the key's home bucket
+  const slots = new BigUint64Array(cap * 2);
+  const nBuckets = cap / L.HASH_BUCKET_SLOTS;
   codes.forEach((c, i) => {
     const k = codeKey(c);
-    let s = hashSlot(k, bits);
-    while (slots[s * 2] !== 0n) s = (s + 1) & (cap - 1);
-    slots[s * 2] = k;
-    slots[s * 2 + 1] = BigInt(i) | (BigInt(codeModels[i] ?? 0) << 32n);
+    let b = hashBucket(k, bits - Math.log2(L.HASH_BUCKET_SLOTS));
+    for (;;) {
+      let j = 0;
+      while (j < L.HASH_BUCKET_SLOTS && slots[(b * L.HASH_BUCKET_SLOTS + j) * 2] !== 0n) j++;
+      if (j < L.HASH_BUCKET_SLOTS) {
+        const s = b * L.HASH_BUCKET_SLOTS + j;
+        slots[s * 2] = k;
+        slots[s * 2 + 1] = BigInt(i) | (BigInt(codeModels[i] ?? 0) << 32n);
+        break;
+      }
+      b = (b + 1) & (nBuckets - 1);
+    }
   });
-  const keysOff = w.u64s(slots);
+  const keysOff = w.u64s(slots, 64);
   const dirOff = w.i32s(modelOffs);
 
   // populations
