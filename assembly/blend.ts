@@ -5,10 +5,11 @@ import {
   PB_N_POPS, PB_POPS, PB_COMPS, PB_NF_RULES, PB_CLAUSES, PB_F64, POP_PART, POP_SEL_START,
   POP_SEL_COUNT, POP_COMP_START, POP_COMP_COUNT, POP_MACI_IDX, POP_STRIDE, COMP_MODEL,
   COMP_WEIGHT_IDX, COMP_NF_START, COMP_NF_COUNT, COMP_STRIDE, NF_SEL_START, NF_SEL_COUNT,
-  NF_SEG_MASK_LO, NF_SEG_MASK_HI, NF_VALUE_IDX, NF_STRIDE, T_NORMALIZED, T_RISK, T_PAYMENT,
+  NF_SEG_MASK_LO, NF_SEG_MASK_HI, NF_VALUE_IDX, NF_STRIDE, T_NORMALIZED, T_RISK, T_PAYMENT, PB_DISPATCH,
 } from "./layout";
 import { word, tableAt, popBlock } from "./pack";
 import { clausesHold } from "./clauses";
+import { dispatchSlot } from "./dispatch";
 import { emit, traceOn } from "./trace";
 
 /** Round half away from zero to 3 decimals, with a 1e-9 fuzz as SAS ROUND has. */
@@ -19,11 +20,27 @@ export function round3(x: f64): f64 {
   return x < 0 ? -f / 1000.0 : f / 1000.0;
 }
 
-/** Index of the first population of `part` (0 Part C, 1 Part D) that applies, or -1. */
+/**
+ * Index of the first population of `part` (0 Part C, 1 Part D) that applies, or -1. The part's
+ * dispatch table (when the pack has one) lists the only populations that can apply, in order.
+ */
 export function findPopulation(part: i32, vals: usize): i32 {
   const n = word(popBlock, PB_N_POPS);
   const pops = tableAt(popBlock, PB_POPS);
   const clauses = tableAt(popBlock, PB_CLAUSES);
+  const dispatch = tableAt(popBlock, PB_DISPATCH);
+  const recIdx = load<i32>(dispatch + (<usize>part << 2));
+  if (recIdx >= 0) {
+    const rec = dispatch + (<usize>recIdx << 2);
+    const range = dispatchSlot(rec, vals);
+    const ce = load<i32>(range, 4);
+    for (let c = load<i32>(range); c < ce; c++) {
+      const i = load<i32>(rec + (<usize>c << 2));
+      const p = pops + <usize>(i * POP_STRIDE * 4);
+      if (clausesHold(clauses, word(p, POP_SEL_START), word(p, POP_SEL_COUNT), vals)) return i;
+    }
+    return -1;
+  }
   for (let i = 0; i < n; i++) {
     const p = pops + <usize>(i * POP_STRIDE * 4);
     if (word(p, POP_PART) != part) continue;

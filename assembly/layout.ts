@@ -113,7 +113,7 @@ export const T_PAYMENT: i32 = 13; // c=population; value=payment score
 
 // ---- model pack header (i32 words at the pack base) ---------------------------------------
 export const PK_MAGIC: i32 = 0x50434348; // "HCCP"
-export const PK_VERSION: i32 = 6;
+export const PK_VERSION: i32 = 7;
 export const PH_MAGIC: i32 = 0;
 export const PH_VERSION: i32 = 1;
 export const PH_N_MODELS: i32 = 2;
@@ -173,6 +173,7 @@ export const PB_COMPS: i32 = 2;
 export const PB_NF_RULES: i32 = 3;
 export const PB_CLAUSES: i32 = 4;
 export const PB_F64: i32 = 5;
+export const PB_DISPATCH: i32 = 6; // i32 pool: [record of Part C, of Part D] (word index or -1), records
 export const NPB: i32 = 8;
 export const POP_PART: i32 = 0; // 0 Part C, 1 Part D
 export const POP_SEL_START: i32 = 1;

@@ -567,7 +567,24 @@ export function buildPack(t: PaymentYearTables): Pack {
     f64.push(p.maci ?? t.maci);
     popMeta.push({ name: p.name, part: p.part, models, source: p.source });
   }
+  // first-match population per part through a dispatch table (pool words 0 and 1: C, D)
+  const popDispatch: number[] = [-1, -1];
+  for (const part of [0, 1]) {
+    const ids = t.populations.flatMap((p, i) => ((p.part === "C" ? 0 : 1) === part ? [i] : []));
+    const rec = buildDispatch(
+      ids.map((i) => {
+        const p = t.populations[i];
+        return p ? compileWhen(p.when, `population ${p.name}`) : [];
+      }),
+      ids,
+    );
+    if (rec) {
+      popDispatch[part] = popDispatch.length;
+      popDispatch.push(...rec);
+    }
+  }
   const pb = new Int32Array(L.NPB);
+  pb[L.PB_DISPATCH] = w.i32s(popDispatch);
   pb[L.PB_N_POPS] = t.populations.length;
   pb[L.PB_POPS] = w.i32s(popWords);
   pb[L.PB_COMPS] = w.i32s(compWords);
