@@ -59,7 +59,7 @@ export function packModels(): i32 {
   return nModels;
 }
 
-/** AGEF for a date of birth, as of a date (both days since 1970-01-01). */
+/** AGEF for a date of birth, as of a date (both days since 1970-01-01); 0 when born later, capped at 131. */
 export function computeAge(dobDays: i32, asOfDays: i32): i32 {
   return ageAsOf(dobDays, asOfDays);
 }
