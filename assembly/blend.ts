@@ -5,10 +5,11 @@ import {
   PB_N_POPS, PB_POPS, PB_COMPS, PB_NF_RULES, PB_CLAUSES, PB_F64, POP_PART, POP_SEL_START,
   POP_SEL_COUNT, POP_COMP_START, POP_COMP_COUNT, POP_MACI_IDX, POP_STRIDE, COMP_MODEL,
   COMP_WEIGHT_IDX, COMP_NF_START, COMP_NF_COUNT, COMP_STRIDE, NF_SEL_START, NF_SEL_COUNT,
-  NF_SEG_MASK_LO, NF_SEG_MASK_HI, NF_VALUE_IDX, NF_STRIDE, T_NORMALIZED, T_RISK, T_PAYMENT,
+  NF_SEG_MASK_LO, NF_SEG_MASK_HI, NF_VALUE_IDX, NF_STRIDE, T_NORMALIZED, T_RISK, T_PAYMENT, PB_DISPATCH,
 } from "./layout";
 import { word, tableAt, popBlock } from "./pack";
 import { clausesHold } from "./clauses";
+import { dispatchSlot } from "./dispatch";
 import { emit, traceOn } from "./trace";
 
 /** Round half away from zero to 3 decimals, with a 1e-9 fuzz as SAS ROUND has. */
@@ -19,11 +20,27 @@ export function round3(x: f64): f64 {
   return x < 0 ? -f / 1000.0 : f / 1000.0;
 }
 
-/** Index of the first population of `part` (0 Part C, 1 Part D) that applies, or -1. */
+/**
+ * Index of the first population of `part` (0 Part C, 1 Part D) that applies, or -1. The part's
+ * dispatch table (when the pack has one) lists the only populations that can apply, in order.
+ */
 export function findPopulation(part: i32, vals: usize): i32 {
   const n = word(popBlock, PB_N_POPS);
   const pops = tableAt(popBlock, PB_POPS);
   const clauses = tableAt(popBlock, PB_CLAUSES);
+  const dispatch = tableAt(popBlock, PB_DISPATCH);
+  const recIdx = load<i32>(dispatch + (<usize>part << 2));
+  if (recIdx >= 0) {
+    const rec = dispatch + (<usize>recIdx << 2);
+    const range = dispatchSlot(rec, vals);
+    const ce = load<i32>(range, 4);
+    for (let c = load<i32>(range); c < ce; c++) {
+      const i = load<i32>(rec + (<usize>c << 2));
+      const p = pops + <usize>(i * POP_STRIDE * 4);
+      if (clausesHold(clauses, word(p, POP_SEL_START), word(p, POP_SEL_COUNT), vals)) return i;
+    }
+    return -1;
+  }
   for (let i = 0; i < n; i++) {
     const p = pops + <usize>(i * POP_STRIDE * 4);
     if (word(p, POP_PART) != part) continue;
@@ -45,12 +62,13 @@ export function populationModels(pop: i32): i32 {
 }
 
 /**
- * Blend population `pop` from per-model raw scores and segments (arrays indexed by model).
- * Writes normalized scores per model to normOut; returns the risk score (NaN when a component
- * model was not scored or has no segment). The payment score goes to paymentOut.
+ * Blend population `pop` from one member's per-model output rows (layout.ts D_OUT_MODEL_*):
+ * raw score at modelF64 + 16m, segment at modelI32 + 12m. Writes each component's normalized
+ * score at modelF64 + 16m + 8; returns the risk score (NaN when a component model was not
+ * scored or has no segment). The payment score goes to paymentOut.
  */
 export function blend(
-  pop: i32, vals: usize, raw: usize, segOf: usize, normOut: usize, round: bool, paymentOut: usize,
+  pop: i32, vals: usize, modelF64: usize, modelI32: usize, round: bool, paymentOut: usize,
 ): f64 {
   store<f64>(paymentOut, NaN);
   if (pop < 0) return NaN;
@@ -65,8 +83,8 @@ export function blend(
   for (let c = cs; c < ce; c++) {
     const cp = comps + <usize>(c * COMP_STRIDE * 4);
     const m = word(cp, COMP_MODEL);
-    const r = load<f64>(raw + (<usize>m << 3));
-    const seg = load<i32>(segOf + (<usize>m << 2));
+    const r = load<f64>(modelF64 + <usize>(m * 16));
+    const seg = load<i32>(modelI32 + <usize>(m * 12));
     if (isNaN(r) || seg < 0) return NaN;
     let nf: f64 = NaN;
     const ns = word(cp, COMP_NF_START);
@@ -85,7 +103,7 @@ export function blend(
     if (isNaN(nf)) return NaN;
     let norm = r / nf;
     if (round) norm = round3(norm);
-    store<f64>(normOut + (<usize>m << 3), norm);
+    store<f64>(modelF64 + <usize>(m * 16), norm, 8);
     if (traceOn) emit(T_NORMALIZED, c, m, pop, norm);
     risk += load<f64>(f64s + (<usize>word(cp, COMP_WEIGHT_IDX) << 3)) * norm;
   }

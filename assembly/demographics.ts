@@ -24,16 +24,50 @@ function civilFromDays(z0: i32): i32 {
   return y * 10000 + m * 100 + d;
 }
 
-/** AGEF: completed years from birth to the as-of date (SAS-V28 l.358–360); negative → 0. */
-export function ageAsOf(dobDays: i32, asOfDays: i32): i32 {
-  const b = civilFromDays(dobDays);
+// Days since 1970-01-01 of a civil date (the inverse of civilFromDays).
+function daysFromCivil(y0: i32, m: i32, d: i32): i32 {
+  const y = m <= 2 ? y0 - 1 : y0;
+  const era = (y >= 0 ? y : y - 399) / 400;
+  const yoe = y - era * 400;
+  const mp = m > 2 ? m - 3 : m + 9;
+  const doy = (153 * mp + 2) / 5 + d - 1;
+  const doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+function daysInMonth(y: i32, m: i32): i32 {
+  if (m == 2) return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 ? 29 : 28;
+  return m == 4 || m == 6 || m == 9 || m == 11 ? 30 : 31;
+}
+
+// AGEF as completed months / 12 (SAS-V28 l.358–360) is at least k exactly when the birth date
+// is on or before (asOfYear − k, asOfMonth, asOfDay) compared field by field, i.e. on or before
+// the last valid date not after it. thresholds[k] holds that date in days for k = 0..AGE_CAP,
+// built once per as-of date; an age is then a short walk from an estimate instead of a civil
+// date conversion with a dozen divisions per member. Ages above AGE_CAP - 1 are errors.
+const AGE_CAP: i32 = 131;
+const thresholds = memory.data((AGE_CAP + 1) * 4, 16);
+let thresholdsAsOf: i32 = I32.MIN_VALUE;
+
+function buildThresholds(asOfDays: i32): void {
   const a = civilFromDays(asOfDays);
-  const by = b / 10000, bm = (b / 100) % 100, bd = b % 100;
   const ay = a / 10000, am = (a / 100) % 100, ad = a % 100;
-  let months = (ay - by) * 12 + (am - bm);
-  if (ad < bd) months -= 1;
-  const age = months >= 0 ? months / 12 : -1;
-  return age < 0 ? 0 : age;
+  for (let k = 0; k <= AGE_CAP; k++) {
+    const dim = daysInMonth(ay - k, am);
+    store<i32>(thresholds + (<usize>k << 2), daysFromCivil(ay - k, am, ad < dim ? ad : dim));
+  }
+  thresholdsAsOf = asOfDays;
+}
+
+/** AGEF: completed years from birth to the as-of date (SAS-V28 l.358–360), capped at AGE_CAP. */
+export function ageAsOf(dobDays: i32, asOfDays: i32): i32 {
+  if (dobDays > asOfDays) return 0;
+  if (asOfDays != thresholdsAsOf) buildThresholds(asOfDays);
+  const est = ((<i64>asOfDays - <i64>dobDays) * 4) / 1461; // ≈ days / 365.25
+  let k = <i32>(est > <i64>AGE_CAP ? <i64>AGE_CAP : est);
+  while (k > 0 && dobDays > load<i32>(thresholds + (<usize>k << 2))) k--;
+  while (k < AGE_CAP && dobDays <= load<i32>(thresholds + (<usize>(k + 1) << 2))) k++;
+  return k;
 }
 
 // Dual eligibility code → 0 non-dual, 1 partial benefit (01, 03, 05, 06), 2 full (02, 04, 08).

@@ -10,7 +10,7 @@ import {
 } from "./layout";
 import { reserveBytes, currentTop, releaseTo } from "./memory";
 import { installPack, nModels, hashCap, hashKeys } from "./pack";
-import { normalizeKey, lookupCode, initByteClasses, CODE_MALFORMED } from "./dx-to-cc";
+import { normalizeKey, findCodeSlot, initByteClasses, CODE_MALFORMED, CODE_UNMAPPED } from "./dx-to-cc";
 import { deriveValues, ageAsOf } from "./demographics";
 import * as S from "./score";
 import { findPopulation, populationModels, blend, round3 } from "./blend";
@@ -25,13 +25,10 @@ export const ABI_TRACE_STRIDE: i32 = TRACE_STRIDE;
 export const ABI_PACK_VERSION: i32 = PK_VERSION;
 
 let vals: usize = 0; // i32[NVAL]
-let modelRaw: usize = 0; // f64[nModels]
-let modelSeg: usize = 0; // i32[nModels]
-let modelNorm: usize = 0; // f64[nModels]
 let paymentSlot: usize = 0; // f64
 let maxCc: i32 = 0;
 
-/** Reserve `bytes` of linear memory (16-byte aligned). */
+/** Reserve `bytes` of linear memory (64-byte aligned). */
 export function reserve(bytes: i32): usize {
   return reserveBytes(bytes);
 }
@@ -48,13 +45,11 @@ export function setPack(ptr: usize): i32 {
   if (rc != 0) return rc;
   maxCc = S.maxCcCount(nModels);
   S.ccFlags = reserveBytes(maxCc + 8);
+  memory.fill(S.ccFlags, 0, <usize>(maxCc + 8)); // scoreModel keeps it all zero between calls
   S.setCap = maxCc;
   S.setList = reserveBytes(maxCc * 4);
   S.firedSlot = reserveBytes(4);
   vals = reserveBytes(NVAL * 4);
-  modelRaw = reserveBytes(nModels * 8);
-  modelSeg = reserveBytes(nModels * 4);
-  modelNorm = reserveBytes(nModels * 8);
   paymentSlot = reserveBytes(8);
   initByteClasses(reserveBytes(256));
   return 0;
@@ -64,7 +59,7 @@ export function packModels(): i32 {
   return nModels;
 }
 
-/** AGEF for a date of birth, as of a date (both days since 1970-01-01). */
+/** AGEF for a date of birth, as of a date (both days since 1970-01-01); 0 when born later, capped at 131. */
 export function computeAge(dobDays: i32, asOfDays: i32): i32 {
   return ageAsOf(dobDays, asOfDays);
 }
@@ -92,7 +87,7 @@ export function scoreBatch(desc: usize): i32 {
   const hccPool = <usize>load<i32>(desc + (<usize>D_OUT_HCC << 2));
   const hccCap = load<i32>(desc + (<usize>D_OUT_HCC_CAP << 2));
   const asOf = load<i32>(desc + (<usize>D_ASOF_DAYS << 2));
-  const codeIds = <usize>load<i32>(desc + (<usize>D_SCRATCH << 2));
+  const hits = <usize>load<i32>(desc + (<usize>D_SCRATCH << 2));
   const mceOn = (options & OPT_MCE) != 0;
   const round = (options & OPT_ROUND3) != 0;
   beginTrace(
@@ -113,28 +108,6 @@ export function scoreBatch(desc: usize): i32 {
       inBase + <usize>(i * NIN * 4), asOf, vals, oi + (<usize>OUT_FLAGS << 2), oi + (<usize>OUT_AGE << 2),
     );
 
-    // normalize and look up every code once; the ids serve every model
-    const ms = load<i32>(memberOffsets + (<usize>i << 2));
-    const nDx = load<i32>(memberOffsets + (<usize>(i + 1) << 2)) - ms;
-    let malformed = 0;
-    let unmapped = 0;
-    for (let d = 0; d < nDx; d++) {
-      const cs = load<i32>(codeOffsets + (<usize>(ms + d) << 2));
-      const ce = load<i32>(codeOffsets + (<usize>(ms + d + 1) << 2));
-      const key = normalizeKey(codeBytes + <usize>cs, codeBytes + <usize>ce);
-      let id = CODE_MALFORMED;
-      if (key != 0) {
-        id = lookupCode(key, hashKeys, hashCap);
-        if (id < 0) unmapped++;
-      } else malformed++;
-      store<i32>(codeIds + (<usize>d << 2), id);
-      if (traceOn) emit(T_DX, d, id, 0, 0);
-    }
-    store<i32>(oi + (<usize>OUT_DX_MALFORMED << 2), malformed);
-    store<i32>(oi + (<usize>OUT_DX_UNMAPPED << 2), unmapped);
-    store<i32>(oi + (<usize>OUT_ERROR << 2), err);
-    store<i32>(oi + (<usize>OUT_EDITS << 2), 0);
-
     let mask = 0;
     let popC = -1;
     let popD = -1;
@@ -143,12 +116,47 @@ export function scoreBatch(desc: usize): i32 {
       popD = findPopulation(1, vals);
       mask = reqMask != 0 ? reqMask : populationModels(popC) | populationModels(popD);
     }
+
+    // normalize and look up every code once. Codes some scored model maps or edits go to
+    // `hits` as (dx index, code id, model bits), in dx order; the others cannot change a score.
+    const ms = load<i32>(memberOffsets + (<usize>i << 2));
+    const nDx = load<i32>(memberOffsets + (<usize>(i + 1) << 2)) - ms;
+    let malformed = 0;
+    let unmapped = 0;
+    let nHit = 0;
+    for (let d = 0; d < nDx; d++) {
+      const cs = load<i32>(codeOffsets + (<usize>(ms + d) << 2));
+      const ce = load<i32>(codeOffsets + (<usize>(ms + d + 1) << 2));
+      const key = normalizeKey(codeBytes + <usize>cs, codeBytes + <usize>ce);
+      let id = CODE_MALFORMED;
+      let bits = 0;
+      if (key != 0) {
+        const slot = findCodeSlot(key, hashKeys, hashCap);
+        id = slot != 0 ? load<i32>(slot, 8) : CODE_UNMAPPED;
+        bits = slot != 0 ? load<i32>(slot, 12) & mask : 0;
+        unmapped += <i32>(slot == 0);
+      } else malformed++;
+      const h = hits + <usize>(nHit * 12);
+      store<i32>(h, d);
+      store<i32>(h, id, 4);
+      store<i32>(h, bits, 8);
+      nHit += <i32>(bits != 0);
+      if (traceOn) emit(T_DX, d, id, 0, 0);
+    }
+    store<i32>(oi + (<usize>OUT_DX_MALFORMED << 2), malformed);
+    store<i32>(oi + (<usize>OUT_DX_UNMAPPED << 2), unmapped);
+    store<i32>(oi + (<usize>OUT_ERROR << 2), err);
+    store<i32>(oi + (<usize>OUT_EDITS << 2), 0);
+
+    // per model results go straight to the member's output rows (blend reads them there)
+    const mfRow = outMF + <usize>(i * nModels * 16);
+    const miRow = outMI + <usize>(i * nModels * 12);
     let edits = 0;
     for (let m = 0; m < nModels; m++) {
-      const mi = outMI + <usize>((i * nModels + m) * 12);
-      store<f64>(modelRaw + (<usize>m << 3), NaN);
-      store<f64>(modelNorm + (<usize>m << 3), NaN);
-      store<i32>(modelSeg + (<usize>m << 2), -1);
+      const mf = mfRow + <usize>(m * 16);
+      const mi = miRow + <usize>(m * 12);
+      store<f64>(mf, NaN);
+      store<f64>(mf, NaN, 8);
       store<i32>(mi, -1);
       store<i32>(mi, hccLen, 4);
       store<i32>(mi, 0, 8);
@@ -157,10 +165,9 @@ export function scoreBatch(desc: usize): i32 {
         rc = -1;
         break;
       }
-      const raw = S.scoreModel(m, vals, codeIds, nDx, mceOn, hccPool + (<usize>hccLen << 2));
+      const raw = S.scoreModel(m, vals, hits, nHit, mceOn, hccPool + (<usize>hccLen << 2));
       const count = load<i32>(vals + (<usize>V_COUNT << 2));
-      store<f64>(modelRaw + (<usize>m << 3), raw);
-      store<i32>(modelSeg + (<usize>m << 2), S.lastSegment);
+      store<f64>(mf, raw);
       store<i32>(mi, S.lastSegment);
       store<i32>(mi, count, 8);
       hccLen += count;
@@ -172,18 +179,13 @@ export function scoreBatch(desc: usize): i32 {
     }
     if (rc != 0) break;
     store<i32>(oi + (<usize>OUT_EDITS << 2), edits);
-    const risk = blend(popC, vals, modelRaw, modelSeg, modelNorm, round, paymentSlot);
+    const risk = blend(popC, vals, mfRow, miRow, round, paymentSlot);
     store<f64>(oF + (<usize>OUT_RISK << 3), risk);
     store<f64>(oF + (<usize>OUT_PAYMENT << 3), load<f64>(paymentSlot));
-    store<f64>(oF + (<usize>OUT_RX_RISK << 3), blend(popD, vals, modelRaw, modelSeg, modelNorm, round, paymentSlot));
+    store<f64>(oF + (<usize>OUT_RX_RISK << 3), blend(popD, vals, mfRow, miRow, round, paymentSlot));
     if (err == ERR_NONE && isNaN(risk) && popC >= 0 && (populationModels(popC) & ~mask) != 0) {
       const fp = oi + (<usize>OUT_FLAGS << 2);
       store<i32>(fp, load<i32>(fp) | FLAG_MODELS_INCOMPLETE);
-    }
-    for (let m = 0; m < nModels; m++) {
-      const mf = outMF + <usize>((i * nModels + m) * 16);
-      store<f64>(mf, load<f64>(modelRaw + (<usize>m << 3)));
-      store<f64>(mf, load<f64>(modelNorm + (<usize>m << 3)), 8);
     }
   }
   store<i32>(desc + (<usize>D_OUT_HCC_LEN << 2), hccLen);

@@ -58,7 +58,7 @@ export const D_TRACE: i32 = 13;
 export const D_TRACE_CAP: i32 = 14;
 export const D_TRACE_LEN: i32 = 15; // written by the kernel
 export const D_ASOF_DAYS: i32 = 16;
-export const D_SCRATCH: i32 = 17; // i32 scratch, >= codes of the largest member
+export const D_SCRATCH: i32 = 17; // i32 scratch: 3 words per code of the largest member, + 1
 export const D_OUT_HCC_LEN: i32 = 18; // written by the kernel
 export const D_DX_INDEX: i32 = 19; // i32 pool: for each output HCC, the first dx index behind it
 export const NDESC: i32 = 24;
@@ -113,12 +113,15 @@ export const T_PAYMENT: i32 = 13; // c=population; value=payment score
 
 // ---- model pack header (i32 words at the pack base) ---------------------------------------
 export const PK_MAGIC: i32 = 0x50434348; // "HCCP"
-export const PK_VERSION: i32 = 3;
+export const PK_VERSION: i32 = 7;
 export const PH_MAGIC: i32 = 0;
 export const PH_VERSION: i32 = 1;
 export const PH_N_MODELS: i32 = 2;
 export const PH_HASH_CAP: i32 = 3;
-export const PH_HASH_KEYS: i32 = 4; // cap slots of 16 bytes: u64 key, i32 code id, i32 pad
+// cap slots of 16 bytes: u64 key, i32 code id, i32 model bits (bit m: model m maps or edits it),
+// in 64-byte aligned buckets of HASH_BUCKET_SLOTS filled in order (dx-to-cc.ts findCodeSlot)
+export const PH_HASH_KEYS: i32 = 4;
+export const HASH_BUCKET_SLOTS: i32 = 4;
 export const PH_HASH_VALS: i32 = 5; // unused (0): ids live in the key slots
 export const PH_N_CODES: i32 = 6;
 export const PH_MODEL_DIR: i32 = 7; // i32[nModels] byte offsets of model blocks
@@ -147,7 +150,10 @@ export const MB_SEGS: i32 = 16; // SEG_STRIDE i32 each
 export const MB_TERM_VAR: i32 = 17; // i32 pool
 export const MB_TERM_COEF: i32 = 18; // f64 pool
 export const MB_TERM_NEXT: i32 = 19; // i32 pool: term to continue at after term t matched
-export const NMB: i32 = 20;
+export const MB_DISPATCH: i32 = 20; // i32 pool of dispatch records (src/engine/dispatch.ts)
+export const MB_SEG_DISPATCH: i32 = 21; // word index of the segment-selection record, or -1
+export const MB_TERM_DISPATCH: i32 = 22; // i32 per term: record for the family run starting there, or -1
+export const NMB: i32 = 24;
 
 export const SEG_SEL_START: i32 = 0;
 export const SEG_SEL_COUNT: i32 = 1;
@@ -167,6 +173,7 @@ export const PB_COMPS: i32 = 2;
 export const PB_NF_RULES: i32 = 3;
 export const PB_CLAUSES: i32 = 4;
 export const PB_F64: i32 = 5;
+export const PB_DISPATCH: i32 = 6; // i32 pool: [record of Part C, of Part D] (word index or -1), records
 export const NPB: i32 = 8;
 export const POP_PART: i32 = 0; // 0 Part C, 1 Part D
 export const POP_SEL_START: i32 = 1;

@@ -5,12 +5,13 @@
 import {
   MB_N_CC, MB_CC_NUM, MB_CODE_ROWS, MB_CC_LIST, MB_HIER_RULE_OF, MB_EDITS, MB_CLAUSES,
   MB_N_PRE, MB_PRE, MB_INT_POOL, MB_HIER, MB_GROUP_MASK, MB_VARS, MB_N_SEGS, MB_SEGS,
-  MB_TERM_VAR, MB_TERM_COEF, MB_TERM_NEXT, SEG_SEL_START, SEG_SEL_COUNT, SEG_USES_HCCS, SEG_HCC_COEF,
+  MB_TERM_VAR, MB_TERM_COEF, MB_TERM_NEXT, MB_DISPATCH, MB_SEG_DISPATCH, MB_TERM_DISPATCH, SEG_SEL_START, SEG_SEL_COUNT, SEG_USES_HCCS, SEG_HCC_COEF,
   SEG_TERM_START, SEG_TERM_COUNT, SEG_DIV_START, SEG_DIV_COUNT, SEG_STRIDE, V_COUNT,
   T_DX_CC, T_EDIT, T_SEGMENT, T_HCC_TERM, T_VAR_TERM, T_DIVISOR, T_RAW,
 } from "./layout";
 import { word, tableAt, modelBlock } from "./pack";
 import { clausesHold } from "./clauses";
+import { dispatchSlot } from "./dispatch";
 import { applyEdits, EDIT_NONE, EDIT_INVALID } from "./edits";
 import { applyPreHierarchy, applyHierarchySorted } from "./hierarchy";
 import { emit, traceOn, factorsOn, currentMember } from "./trace";
@@ -38,17 +39,18 @@ function setCc(cc: i32, nSet: i32): i32 {
 }
 
 /**
- * Score model `m` for the member whose code ids are codeIds[0..nDx). Writes the kept HCC numbers
- * (ascending) to hccOut and returns the raw score (NaN when no segment applies). The number of
- * HCCs written is left in the V_COUNT slot of `vals`.
+ * Score model `m` for the member whose codes some scored model maps are hits[0..nHit) (3 i32
+ * each: dx index, code id, model bits; codes absent here change no model). Writes the kept HCC
+ * numbers (ascending) to hccOut and returns the raw score (NaN when no segment applies). The
+ * number of HCCs written is left in the V_COUNT slot of `vals`.
  */
-export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn: bool, hccOut: usize): f64 {
+export function scoreModel(m: i32, vals: usize, hits: usize, nHit: i32, mceOn: bool, hccOut: usize): f64 {
   const mb = modelBlock(m);
-  const nCC = word(mb, MB_N_CC);
   const ccNum = tableAt(mb, MB_CC_NUM);
   const intPool = tableAt(mb, MB_INT_POOL);
   const clausePool = tableAt(mb, MB_CLAUSES);
-  memory.fill(ccFlags, 0, <usize>nCC);
+  // ccFlags is all zero here: every flag set below is in setList and cleared again once the
+  // kept HCCs are read (cheaper than a memory.fill over every CC per member and model)
   lastEdits = 0;
 
   // dx → CC, with edits
@@ -56,9 +58,11 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
   const ccList = tableAt(mb, MB_CC_LIST);
   const edits = tableAt(mb, MB_EDITS);
   let nSet: i32 = 0;
-  for (let d = 0; d < nDx; d++) {
-    const id = load<i32>(codeIds + (<usize>d << 2));
-    if (id < 0) continue;
+  for (let k = 0; k < nHit; k++) {
+    const h = hits + <usize>(k * 12);
+    if ((load<i32>(h, 8) & (1 << m)) == 0) continue;
+    const d = load<i32>(h);
+    const id = load<i32>(h, 4);
     const row = codeRows + (<usize>id << 4);
     const es = load<i32>(row, 8);
     const ee = load<i32>(row, 12);
@@ -108,6 +112,7 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
     for (let i = 0; i < nSet; i++) {
       const cc = load<i32>(setList + (<usize>i << 2));
       if (load<u8>(ccFlags + <usize>cc) == 0) continue;
+      store<u8>(ccFlags + <usize>cc, 0);
       store<i32>(hccOut + (<usize>count << 2), cc);
       count++;
       maskLo |= load<u32>(gm + (<usize>cc << 3));
@@ -116,14 +121,32 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
   }
   store<i32>(vals + (<usize>V_COUNT << 2), count);
 
-  // segment selection: first segment whose clauses hold
+  // segment selection: first segment whose clauses hold, among those the dispatch table lists
+  // for the member (all of them when the model has no table)
   const segs = tableAt(mb, MB_SEGS);
   const nSegs = word(mb, MB_N_SEGS);
+  const dispatch = tableAt(mb, MB_DISPATCH);
+  const segRec = word(mb, MB_SEG_DISPATCH);
   let seg: usize = 0;
-  let s = 0;
-  for (; s < nSegs; s++) {
-    seg = segs + <usize>(s * SEG_STRIDE * 4);
-    if (clausesHold(clausePool, word(seg, SEG_SEL_START), word(seg, SEG_SEL_COUNT), vals)) break;
+  let s = nSegs;
+  if (segRec >= 0) {
+    const rec = dispatch + (<usize>segRec << 2);
+    const range = dispatchSlot(rec, vals);
+    const ce = load<i32>(range, 4);
+    for (let c = load<i32>(range); c < ce; c++) {
+      const k = load<i32>(rec + (<usize>c << 2));
+      const sp = segs + <usize>(k * SEG_STRIDE * 4);
+      if (clausesHold(clausePool, word(sp, SEG_SEL_START), word(sp, SEG_SEL_COUNT), vals)) {
+        s = k;
+        seg = sp;
+        break;
+      }
+    }
+  } else {
+    for (s = 0; s < nSegs; s++) {
+      seg = segs + <usize>(s * SEG_STRIDE * 4);
+      if (clausesHold(clausePool, word(seg, SEG_SEL_START), word(seg, SEG_SEL_COUNT), vals)) break;
+    }
   }
   // coefficient sum over kept HCCs in ascending order (so dx order cannot change rounding),
   // then translate local indices to CC numbers for the caller
@@ -153,10 +176,30 @@ export function scoreModel(m: i32, vals: usize, codeIds: usize, nDx: i32, mceOn:
   // terms of one mutually exclusive family (the cells of a template, D1–D10P) are contiguous;
   // after a match, termNext skips the rest of the family
   const termNext = tableAt(mb, MB_TERM_NEXT);
+  // a family run with a dispatch table: only the listed terms can match (first match wins)
+  const termDispatch = tableAt(mb, MB_TERM_DISPATCH);
   const ts = word(seg, SEG_TERM_START);
   const te = ts + word(seg, SEG_TERM_COUNT);
   let t = ts;
   while (t < te) {
+    const d = load<i32>(termDispatch + (<usize>t << 2));
+    if (d >= 0) {
+      const rec = dispatch + (<usize>d << 2);
+      const range = dispatchSlot(rec, vals);
+      const ce = load<i32>(range, 4);
+      for (let c = load<i32>(range); c < ce; c++) {
+        const u = load<i32>(rec + (<usize>c << 2));
+        const v = load<i32>(termVar + (<usize>u << 2));
+        if (varHolds(vars, v, clausePool, vals, maskLo, maskHi)) {
+          const cf = load<f64>(termCoef + (<usize>u << 3));
+          score += cf;
+          if (traceOn || factorsOn) emit(T_VAR_TERM, v, m, currentMember, cf);
+          break;
+        }
+      }
+      t = load<i32>(termNext + (<usize>t << 2));
+      continue;
+    }
     const v = load<i32>(termVar + (<usize>t << 2));
     if (varHolds(vars, v, clausePool, vals, maskLo, maskHi)) {
       const c = load<f64>(termCoef + (<usize>t << 3));

@@ -125,7 +125,7 @@ export class Kernel {
       outMI: n * nm * 12,
       hcc: hccCap * 4,
       trace: traceCap * L.TRACE_STRIDE,
-      scratch: (maxDx + 1) * 4,
+      scratch: (maxDx + 1) * 12,
     });
     const mem = (): ArrayBuffer => this.x.memory.buffer;
     new Int32Array(mem(), this.ptr("attrs"), b.attrs.length).set(b.attrs);

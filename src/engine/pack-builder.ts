@@ -3,6 +3,7 @@
 // coefficient has no rule, a rule names an unknown group, or a table refers to a non-payment HCC.
 import * as L from "./layout.js";
 import { compileWhen, type Clause } from "./clauses.js";
+import { buildDispatch } from "./dispatch.js";
 import type { ModelTables, PaymentYearTables, When } from "./tables.js";
 
 export interface SegmentMeta {
@@ -57,9 +58,9 @@ class Writer {
     this.buf = nb;
     this.view = new DataView(nb);
   }
-  align(): number {
-    this.ensure(8);
-    while (this.len % 8 !== 0) this.view.setUint8(this.len++, 0);
+  align(to = 8): number {
+    this.ensure(to);
+    while (this.len % to !== 0) this.view.setUint8(this.len++, 0);
     return this.len;
   }
   i32s(xs: ArrayLike<number>): number {
@@ -76,8 +77,8 @@ class Writer {
     this.len += xs.length * 8;
     return off;
   }
-  u64s(xs: ArrayLike<bigint>): number {
-    const off = this.align();
+  u64s(xs: ArrayLike<bigint>, alignTo = 8): number {
+    const off = this.align(alignTo);
     this.ensure(xs.length * 8 + 8);
     for (let i = 0; i < xs.length; i++) this.view.setBigUint64(this.len + i * 8, xs[i] ?? 0n, true);
     this.len += xs.length * 8;
@@ -101,7 +102,8 @@ export function codeKey(code: string): bigint {
   return k;
 }
 
-function hashSlot(key: bigint, bits: number): number {
+/** Home bucket of a key (the kernel's hashKey in assembly/dx-to-cc.ts). */
+function hashBucket(key: bigint, bits: number): number {
   return Number(((key * 0x9e3779b97f4a7c15n) & 0xffffffffffffffffn) >> BigInt(64 - bits));
 }
 
@@ -162,7 +164,8 @@ function modelVariables(m: ModelTables): Map<string, VarDef> {
 
 interface Built {
   meta: ModelMeta;
-  write: (w: Writer, codeIndex: Map<string, number>, nCodes: number) => number;
+  /** Writes the model block; sets bit `bit` of codeModels[code id] for codes the model maps or edits. */
+  write: (w: Writer, codeIndex: Map<string, number>, codeModels: Int32Array, bit: number) => number;
 }
 
 function buildModel(m: ModelTables): Built {
@@ -303,7 +306,8 @@ function buildModel(m: ModelTables): Built {
     whatIfOnly: m.whatIfOnly === true,
   };
 
-  const write = (w: Writer, codeIndex: Map<string, number>, nCodes: number): number => {
+  const write = (w: Writer, codeIndex: Map<string, number>, codeModels: Int32Array, bit: number): number => {
+    const nCodes = codeModels.length;
     const clausePool: number[] = [];
     const addClauses = (cs: Clause[]): [number, number] => {
       const start = clausePool.length / 3;
@@ -383,6 +387,18 @@ function buildModel(m: ModelTables): Built {
     const termVar: number[] = [];
     const termCoef: number[] = [];
     const termNext: number[] = [];
+    const termDispatch: number[] = [];
+    const dispatchPool: number[] = [];
+    const addDispatch = (items: Clause[][], ids: number[]): number => {
+      const rec = buildDispatch(items, ids);
+      if (!rec) return -1;
+      dispatchPool.push(...rec);
+      return dispatchPool.length - rec.length;
+    };
+    const segDispatch = addDispatch(
+      segRows.map((s) => s.sel),
+      segRows.map((_, i) => i),
+    );
     const segWords: number[] = [];
     const hccCoefOffs: number[] = [];
     for (const s of segRows) hccCoefOffs.push(w.f64s(s.hccCoef));
@@ -405,12 +421,24 @@ function buildModel(m: ModelTables): Built {
         let next = k + 1;
         if (fam(v) >= 0) while (next < ordered.length && fam(ordered[next]?.[0] ?? -1) === fam(v)) next++;
         termNext.push(ts + next);
+        // a family run gets a dispatch table at its first term (the kernel then jumps past it)
+        const runStart = fam(v) >= 0 && (k === 0 || fam(ordered[k - 1]?.[0] ?? -1) !== fam(v));
+        const run = runStart && next - k >= 4 ? ordered.slice(k, next) : [];
+        termDispatch.push(
+          run.length === 0
+            ? -1
+            : addDispatch(
+                run.map(([rv]) => varRows[rv]?.clauses ?? []),
+                run.map((_, j) => ts + k + j),
+              ),
+        );
       });
       const ds = termVar.length;
       for (const [v, x] of s.divs) {
         termVar.push(v);
         termCoef.push(x);
         termNext.push(termVar.length);
+        termDispatch.push(-1);
       }
       segWords.push(ss, sn, s.hccs ? 1 : 0, hccCoefOffs[i] ?? 0, ts, ordered.length, ds, s.divs.length);
     });
@@ -420,6 +448,9 @@ function buildModel(m: ModelTables): Built {
       codeRows[i * 4 + 1] = ccStart[i + 1] ?? 0;
       codeRows[i * 4 + 2] = editStart[i] ?? 0;
       codeRows[i * 4 + 3] = editStart[i + 1] ?? 0;
+      if (codeRows[i * 4] !== codeRows[i * 4 + 1] || codeRows[i * 4 + 2] !== codeRows[i * 4 + 3]) {
+        codeModels[i] = (codeModels[i] ?? 0) | (1 << bit);
+      }
     }
     const block = new Int32Array(L.NMB);
     block[L.MB_N_CC] = ccNumbers.length;
@@ -440,6 +471,9 @@ function buildModel(m: ModelTables): Built {
     block[L.MB_TERM_VAR] = w.i32s(termVar);
     block[L.MB_TERM_COEF] = w.f64s(termCoef);
     block[L.MB_TERM_NEXT] = w.i32s(termNext);
+    block[L.MB_DISPATCH] = w.i32s(dispatchPool);
+    block[L.MB_SEG_DISPATCH] = segDispatch;
+    block[L.MB_TERM_DISPATCH] = w.i32s(termDispatch);
     block[L.MB_INT_POOL] = w.i32s(intPool);
     block[L.MB_CLAUSES] = w.i32s(clausePool);
     return w.i32s(block);
@@ -463,16 +497,30 @@ export function buildPack(t: PaymentYearTables): Pack {
   let bits = 4;
   while (1 << bits < codes.length * 2) bits++;
   const cap = 1 << bits;
-  const slots = new BigUint64Array(cap * 2); // [key, id] per slot; empty key = 0
+  // a code's model bits tell the kernel which models have anything for it (PH_HASH_KEYS)
+  if (built.length > 31) throw new Error(`PY${t.paymentYear}: more than 31 models in one pack`);
+  const codeModels = new Int32Array(codes.length);
+  const modelOffs = built.map((b, mi) => b.write(w, codeIndex, codeModels, mi));
+  // [key, id | model bits << 32] per slot, empty key = 0; buckets of 4 slots (one cache line),
+  // filled in order, probed bucket by bucket from the key's home bucket
+  const slots = new BigUint64Array(cap * 2);
+  const nBuckets = cap / L.HASH_BUCKET_SLOTS;
   codes.forEach((c, i) => {
     const k = codeKey(c);
-    let s = hashSlot(k, bits);
-    while (slots[s * 2] !== 0n) s = (s + 1) & (cap - 1);
-    slots[s * 2] = k;
-    slots[s * 2 + 1] = BigInt(i);
+    let b = hashBucket(k, bits - Math.log2(L.HASH_BUCKET_SLOTS));
+    for (;;) {
+      let j = 0;
+      while (j < L.HASH_BUCKET_SLOTS && slots[(b * L.HASH_BUCKET_SLOTS + j) * 2] !== 0n) j++;
+      if (j < L.HASH_BUCKET_SLOTS) {
+        const s = b * L.HASH_BUCKET_SLOTS + j;
+        slots[s * 2] = k;
+        slots[s * 2 + 1] = BigInt(i) | (BigInt(codeModels[i] ?? 0) << 32n);
+        break;
+      }
+      b = (b + 1) & (nBuckets - 1);
+    }
   });
-  const keysOff = w.u64s(slots);
-  const modelOffs = built.map((b) => b.write(w, codeIndex, codes.length));
+  const keysOff = w.u64s(slots, 64);
   const dirOff = w.i32s(modelOffs);
 
   // populations
@@ -519,7 +567,24 @@ export function buildPack(t: PaymentYearTables): Pack {
     f64.push(p.maci ?? t.maci);
     popMeta.push({ name: p.name, part: p.part, models, source: p.source });
   }
+  // first-match population per part through a dispatch table (pool words 0 and 1: C, D)
+  const popDispatch: number[] = [-1, -1];
+  for (const part of [0, 1]) {
+    const ids = t.populations.flatMap((p, i) => ((p.part === "C" ? 0 : 1) === part ? [i] : []));
+    const rec = buildDispatch(
+      ids.map((i) => {
+        const p = t.populations[i];
+        return p ? compileWhen(p.when, `population ${p.name}`) : [];
+      }),
+      ids,
+    );
+    if (rec) {
+      popDispatch[part] = popDispatch.length;
+      popDispatch.push(...rec);
+    }
+  }
   const pb = new Int32Array(L.NPB);
+  pb[L.PB_DISPATCH] = w.i32s(popDispatch);
   pb[L.PB_N_POPS] = t.populations.length;
   pb[L.PB_POPS] = w.i32s(popWords);
   pb[L.PB_COMPS] = w.i32s(compWords);

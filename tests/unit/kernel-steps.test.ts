@@ -34,6 +34,26 @@ describe("age", () => {
     expect(one({ age: undefined, birth_date: "1961-02-02", diagnosis_codes: [] }).v28_segment).toBe("CND");
     expect(one({ age: undefined, birth_date: "1961-02-01", diagnosis_codes: [] }).v28_segment).toBe("CNA");
   });
+  it("matches completed months / 12 for every birth date over 131 years and several as-of dates", () => {
+    const k = new Kernel(loadKernelModule(), buildPack(loadPaymentYear(2026)).bytes);
+    const ymd = (days: number): [number, number, number] => {
+      const d = new Date(days * 86400000);
+      return [d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()];
+    };
+    const days = (s: string) => Math.round(Date.parse(s + "T00:00:00Z") / 86400000);
+    for (const asOfText of ["2026-02-01", "2028-02-29", "2027-03-01", "2025-12-31", "2024-02-28"]) {
+      const asOf = days(asOfText);
+      const [ay, am, ad] = ymd(asOf);
+      let bad = 0;
+      for (let dob = asOf - 132 * 366; dob <= asOf + 3; dob++) {
+        const [by, bm, bd] = ymd(dob);
+        const months = (ay - by) * 12 + (am - bm) - (ad < bd ? 1 : 0);
+        const want = months < 0 ? 0 : Math.min(Math.floor(months / 12), 131);
+        if (k.computeAge(dob, asOf) !== want) bad++;
+      }
+      expect(bad, asOfText).toBe(0);
+    }
+  });
   it("rounds half away from zero to 3 decimals with SAS fuzz", () => {
     const k = new Kernel(loadKernelModule(), buildPack(loadPaymentYear(2026)).bytes);
     expect(k.roundScore(1.0005)).toBe(1.001);
