@@ -50,6 +50,14 @@ export function findPopulation(part: i32, vals: usize): i32 {
 }
 
 /** Bit mask of the models population `pop` blends. */
+/** Models any population of the pack uses (what default scoring can write). */
+export function allPopulationModels(): i32 {
+  let mask = 0;
+  const n = word(popBlock, PB_N_POPS);
+  for (let p = 0; p < n; p++) mask |= populationModels(p);
+  return mask;
+}
+
 export function populationModels(pop: i32): i32 {
   if (pop < 0) return 0;
   const p = tableAt(popBlock, PB_POPS) + <usize>(pop * POP_STRIDE * 4);
@@ -62,13 +70,14 @@ export function populationModels(pop: i32): i32 {
 }
 
 /**
- * Blend population `pop` from one member's per-model output rows (layout.ts D_OUT_MODEL_*):
- * raw score at modelF64 + 16m, segment at modelI32 + 12m. Writes each component's normalized
- * score at modelF64 + 16m + 8; returns the risk score (NaN when a component model was not
- * scored or has no segment). The payment score goes to paymentOut.
+ * Blend population `pop` for member `i` of `n` from the per-model output blocks (layout.ts
+ * D_OUT_MODEL_*, model-major): raw score at modelF64 + 16(m·n + i), segment at modelI32 +
+ * 12(m·n + i). Writes each component's normalized score 8 bytes after its raw score; returns the
+ * risk score (NaN when a component model was not scored or has no segment). The payment score
+ * goes to paymentOut.
  */
 export function blend(
-  pop: i32, vals: usize, modelF64: usize, modelI32: usize, round: bool, paymentOut: usize,
+  pop: i32, vals: usize, modelF64: usize, modelI32: usize, n: i32, i: i32, round: bool, paymentOut: usize,
 ): f64 {
   store<f64>(paymentOut, NaN);
   if (pop < 0) return NaN;
@@ -83,8 +92,8 @@ export function blend(
   for (let c = cs; c < ce; c++) {
     const cp = comps + <usize>(c * COMP_STRIDE * 4);
     const m = word(cp, COMP_MODEL);
-    const r = load<f64>(modelF64 + <usize>(m * 16));
-    const seg = load<i32>(modelI32 + <usize>(m * 12));
+    const r = load<f64>(modelF64 + <usize>((m * n + i) * 16));
+    const seg = load<i32>(modelI32 + <usize>((m * n + i) * 12));
     if (isNaN(r) || seg < 0) return NaN;
     let nf: f64 = NaN;
     const ns = word(cp, COMP_NF_START);
@@ -103,7 +112,7 @@ export function blend(
     if (isNaN(nf)) return NaN;
     let norm = r / nf;
     if (round) norm = round3(norm);
-    store<f64>(modelF64 + <usize>(m * 16), norm, 8);
+    store<f64>(modelF64 + <usize>((m * n + i) * 16), norm, 8);
     if (traceOn) emit(T_NORMALIZED, c, m, pop, norm);
     risk += load<f64>(f64s + (<usize>word(cp, COMP_WEIGHT_IDX) << 3)) * norm;
   }

@@ -13,7 +13,7 @@ import { installPack, nModels, hashCap, hashKeys } from "./pack";
 import { normalizeKey, findCodeSlot, initByteClasses, CODE_MALFORMED, CODE_UNMAPPED } from "./dx-to-cc";
 import { deriveValues, ageAsOf } from "./demographics";
 import * as S from "./score";
-import { findPopulation, populationModels, blend, round3 } from "./blend";
+import { findPopulation, populationModels, allPopulationModels, blend, round3 } from "./blend";
 import { beginTrace, traceLength, emit, traceOn, setFactors, setMember, traceOverflow } from "./trace";
 
 export const ABI_NIN: i32 = NIN;
@@ -98,6 +98,8 @@ export function scoreBatch(desc: usize): i32 {
   setFactors((options & OPT_FACTORS) != 0 && (options & OPT_TRACE) == 0);
   let hccLen: i32 = 0;
   let rc: i32 = 0;
+  // model blocks the host can read: the requested models, or every population's (default)
+  const outMask = reqMask != 0 ? reqMask : allPopulationModels();
   for (let i = 0; i < n; i++) {
     setMember(i);
     const oi = outI + <usize>(i * NOUT_I * 4);
@@ -148,13 +150,13 @@ export function scoreBatch(desc: usize): i32 {
     store<i32>(oi + (<usize>OUT_ERROR << 2), err);
     store<i32>(oi + (<usize>OUT_EDITS << 2), 0);
 
-    // per model results go straight to the member's output rows (blend reads them there)
-    const mfRow = outMF + <usize>(i * nModels * 16);
-    const miRow = outMI + <usize>(i * nModels * 12);
+    // per model results go straight to the output blocks (model-major: [m][i], so the host
+    // copies out only the models it scores); blend reads them there
     let edits = 0;
     for (let m = 0; m < nModels; m++) {
-      const mf = mfRow + <usize>(m * 16);
-      const mi = miRow + <usize>(m * 12);
+      if ((outMask & (1 << m)) == 0) continue; // never read: no population uses it, not requested
+      const mf = outMF + <usize>((m * n + i) * 16);
+      const mi = outMI + <usize>((m * n + i) * 12);
       store<f64>(mf, NaN);
       store<f64>(mf, NaN, 8);
       store<i32>(mi, -1);
@@ -179,10 +181,10 @@ export function scoreBatch(desc: usize): i32 {
     }
     if (rc != 0) break;
     store<i32>(oi + (<usize>OUT_EDITS << 2), edits);
-    const risk = blend(popC, vals, mfRow, miRow, round, paymentSlot);
+    const risk = blend(popC, vals, outMF, outMI, n, i, round, paymentSlot);
     store<f64>(oF + (<usize>OUT_RISK << 3), risk);
     store<f64>(oF + (<usize>OUT_PAYMENT << 3), load<f64>(paymentSlot));
-    store<f64>(oF + (<usize>OUT_RX_RISK << 3), blend(popD, vals, mfRow, miRow, round, paymentSlot));
+    store<f64>(oF + (<usize>OUT_RX_RISK << 3), blend(popD, vals, outMF, outMI, n, i, round, paymentSlot));
     if (err == ERR_NONE && isNaN(risk) && popC >= 0 && (populationModels(popC) & ~mask) != 0) {
       const fp = oi + (<usize>OUT_FLAGS << 2);
       store<i32>(fp, load<i32>(fp) | FLAG_MODELS_INCOMPLETE);

@@ -50,8 +50,8 @@ export const D_MODEL_MASK: i32 = 5; // bit per pack model; 0 = what the payment 
 export const D_OPTIONS: i32 = 6;
 export const D_OUT_MEMBER_F64: i32 = 7; // f64[n * NOUT_F]
 export const D_OUT_MEMBER_I32: i32 = 8; // i32[n * NOUT_I]
-export const D_OUT_MODEL_F64: i32 = 9; // f64[n * nModels * 2]: raw, normalized
-export const D_OUT_MODEL_I32: i32 = 10; // i32[n * nModels * 3]: segment, hccStart, hccCount
+export const D_OUT_MODEL_F64: i32 = 9; // f64[nModels][n][2], model-major: raw, normalized
+export const D_OUT_MODEL_I32: i32 = 10; // i32[nModels][n][3], model-major: segment, hccStart, hccCount
 export const D_OUT_HCC: i32 = 11; // i32 pool of HCC numbers
 export const D_OUT_HCC_CAP: i32 = 12;
 export const D_TRACE: i32 = 13;

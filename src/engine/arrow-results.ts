@@ -235,12 +235,12 @@ export function buildScoresBatch(
   cols.add("risk_score", f64Column(memberF(L.OUT_RISK)));
   cols.add("payment_score", f64Column(memberF(L.OUT_PAYMENT)));
   cols.add("rx_risk_score", f64Column(memberF(L.OUT_RX_RISK)));
-  const nm = r.nModels;
   for (const m of engine.scoredModels) {
     const meta = engine.meta.models[m];
     const segDict = labels.segments[m];
     const hccBytes = labels.hccBytes[m];
-    if (!meta || !segDict || !hccBytes) continue;
+    const slot = r.slotOf[m] ?? -1;
+    if (!meta || !segDict || !hccBytes || slot < 0) continue;
     const p = meta.id.toLowerCase();
     const raw = new Float64Array(n);
     const norm = new Float64Array(n);
@@ -250,11 +250,12 @@ export function buildScoresBatch(
     const listOffsets = new Int32Array(n + 1);
     const names = new Utf8Appender(r.hccs.length, r.hccs.length * 6);
     for (let i = 0; i < n; i++) {
-      const o = (i * nm + m) * 3;
+      const at = slot * n + i;
+      const o = at * 3;
       const s = r.modelI32[o] ?? -1;
       const ok = errs[i] === null && s >= 0;
-      raw[i] = ok || errs[i] === null ? (r.modelF64[(i * nm + m) * 2] ?? NaN) : NaN;
-      norm[i] = errs[i] === null ? (r.modelF64[(i * nm + m) * 2 + 1] ?? NaN) : NaN;
+      raw[i] = ok || errs[i] === null ? (r.modelF64[at * 2] ?? NaN) : NaN;
+      norm[i] = errs[i] === null ? (r.modelF64[at * 2 + 1] ?? NaN) : NaN;
       if (!ok) nulls++;
       else {
         seg[i] = s;
@@ -399,7 +400,7 @@ export function buildFactorsBatch(
     if (valueErrors[member]) continue;
     pid.append(idBytes, idOffs[member] ?? 0, idOffs[member + 1] ?? 0);
     modelI[row] = m;
-    segI[row] = r.modelI32[(member * r.nModels + m) * 3] ?? 0;
+    segI[row] = r.modelI32[((r.slotOf[m] ?? 0) * r.n + member) * 3] ?? 0;
     coef[row] = r.traceF64[k * 3 + 2] ?? 0;
     if (kind === L.T_HCC_TERM) {
       factorI[row] = labels.hccFactorIndex[m]?.[a] ?? 0;

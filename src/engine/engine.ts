@@ -79,7 +79,12 @@ export class Engine {
   }
 
   scoreEncoded(batch: EncodedBatch): BatchResult {
-    return this.kernel.score(batch, { modelMask: this.modelMask, options: this.options, asOfDays: this.asOfDays });
+    return this.kernel.score(batch, {
+      modelMask: this.modelMask,
+      options: this.options,
+      asOfDays: this.asOfDays,
+      models: this.scoredModels,
+    });
   }
 
   /** Score member records; one output record per input, in order. */
@@ -116,12 +121,13 @@ export class Engine {
       const meta = this.meta.models[m];
       if (!meta) continue;
       const p = Engine.columnPrefix(meta.id);
-      const o = (i * r.nModels + m) * 3;
+      const at = (r.slotOf[m] ?? 0) * r.n + i;
+      const o = at * 3;
       const seg = r.modelI32[o] ?? -1;
       const start = r.modelI32[o + 1] ?? 0;
       const count = r.modelI32[o + 2] ?? 0;
-      const raw = r.modelF64[(i * r.nModels + m) * 2];
-      const norm = r.modelF64[(i * r.nModels + m) * 2 + 1];
+      const raw = r.modelF64[at * 2];
+      const norm = r.modelF64[at * 2 + 1];
       rec[`${p}_raw_score`] = num(raw);
       rec[`${p}_normalized_score`] = num(norm);
       rec[`${p}_segment`] = error === null && seg >= 0 ? (meta.segments[seg]?.id ?? null) : null;
@@ -153,6 +159,7 @@ export class Engine {
       modelMask: this.modelMask,
       options: this.options | (opts.factors ? L.OPT_FACTORS : 0),
       asOfDays: this.asOfDays,
+      models: this.scoredModels,
       traceCap: opts.factors ? batch.n * nScored * 48 + nCodes * nScored * 3 + 64 : 0,
     });
     const scores = buildScoresBatch(this, this.labelBytes, ids, r, errors, runId);
@@ -181,6 +188,7 @@ export class Engine {
       modelMask: this.modelMask,
       options: this.options | L.OPT_TRACE,
       asOfDays: this.asOfDays,
+      models: this.scoredModels,
       traceCap: 256 + (member.diagnosis_codes?.length ?? 0) * 16,
     });
     const record = this.decodeRecord(r, 0, member.member_id, errors[0] ?? null);

@@ -34,8 +34,10 @@ export interface BatchResult {
   nModels: number;
   memberF64: Float64Array; // n * NOUT_F
   memberI32: Int32Array; // n * NOUT_I
-  modelF64: Float64Array; // n * nModels * 2 (raw, normalized)
-  modelI32: Int32Array; // n * nModels * 3 (segment, hccStart, hccCount)
+  /** Slot of each pack model in modelF64/modelI32 (-1: not copied out); member i of model m is at slot·n + i. */
+  slotOf: Int32Array;
+  modelF64: Float64Array; // [slot][n][2]: raw, normalized
+  modelI32: Int32Array; // [slot][n][3]: segment, hccStart, hccCount
   hccs: Int32Array;
   trace: Int32Array; // TRACE_STRIDE/4 words per record (f64 at words 4–5)
   traceF64: Float64Array;
@@ -104,7 +106,14 @@ export class Kernel {
     return r.ptr;
   }
 
-  score(b: EncodedBatch, opts: { modelMask: number; options: number; asOfDays: number; traceCap?: number }): BatchResult {
+  /**
+   * Score a batch. `models` are the pack model indices whose per-model results are copied out
+   * (the kernel writes every model's block; copying only these saves memory traffic).
+   */
+  score(
+    b: EncodedBatch,
+    opts: { modelMask: number; options: number; asOfDays: number; models: readonly number[]; traceCap?: number },
+  ): BatchResult {
     const n = b.n;
     const nm = this.nModels;
     const nCodes = b.memberOffsets[n] ?? 0;
@@ -158,13 +167,23 @@ export class Kernel {
     const hccLen = dv[L.D_OUT_HCC_LEN] ?? 0;
     const traceLen = dv[L.D_TRACE_LEN] ?? 0;
     const traceBytes = mem().slice(this.ptr("trace"), this.ptr("trace") + traceLen * L.TRACE_STRIDE);
+    const slotOf = new Int32Array(nm).fill(-1);
+    const ns = opts.models.length;
+    const modelF64 = new Float64Array(ns * n * 2);
+    const modelI32 = new Int32Array(ns * n * 3);
+    opts.models.forEach((m, j) => {
+      slotOf[m] = j;
+      modelF64.set(new Float64Array(mem(), this.ptr("outMF") + m * n * 16, n * 2), j * n * 2);
+      modelI32.set(new Int32Array(mem(), this.ptr("outMI") + m * n * 12, n * 3), j * n * 3);
+    });
     return {
       n,
       nModels: nm,
       memberF64: new Float64Array(mem().slice(this.ptr("outF"), this.ptr("outF") + n * L.NOUT_F * 8)),
       memberI32: new Int32Array(mem().slice(this.ptr("outI"), this.ptr("outI") + n * L.NOUT_I * 4)),
-      modelF64: new Float64Array(mem().slice(this.ptr("outMF"), this.ptr("outMF") + n * nm * 16)),
-      modelI32: new Int32Array(mem().slice(this.ptr("outMI"), this.ptr("outMI") + n * nm * 12)),
+      slotOf,
+      modelF64,
+      modelI32,
       hccs: new Int32Array(mem().slice(this.ptr("hcc"), this.ptr("hcc") + hccLen * 4)),
       trace: new Int32Array(traceBytes),
       traceF64: new Float64Array(traceBytes),
