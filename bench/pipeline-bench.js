@@ -107,6 +107,7 @@ if (!args.smoke) {
           total_memory_gib: os.totalmem() / 2 ** 30,
           commit,
           dirty,
+          exec_argv: process.execArgv,
           load_average: os.loadavg(),
           date: new Date().toISOString(),
         },
