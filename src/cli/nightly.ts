@@ -138,6 +138,9 @@ export function registerNightly(program: Command): void {
           "",
           `Done. Where to look (DuckDB file ${db}):`,
           "  engine results:  sgv_reporting.risk_scores, sgv_reporting.risk_score_factors, sgv_reporting.score_runs",
+          o.resultsStorage === "table"
+            ? "                   (native tables)"
+            : `                   (the first two are views over Parquet in ${db}.results/; keep it with the file)`,
           "  marts:           hcc_marts.fact_patient_risk_scores, hcc_marts.fact_member_hccs, hcc_marts.fact_hcc_reconciliation,",
           "                   hcc_marts.fact_hcc_opportunities, hcc_marts.dim_hcc, hcc_marts.dim_hcc_hierarchies",
           "  Tuva-compatible: hcc_cms_hcc.patient_risk_scores, hcc_cms_hcc.patient_risk_factors",
