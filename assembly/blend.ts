@@ -72,12 +72,13 @@ export function populationModels(pop: i32): i32 {
 /**
  * Blend population `pop` for member `i` of `n` from the per-model output blocks (layout.ts
  * D_OUT_MODEL_*, model-major): raw score at modelF64 + 16(m·n + i), segment at modelI32 +
- * 12(m·n + i). Writes each component's normalized score 8 bytes after its raw score; returns the
- * risk score (NaN when a component model was not scored or has no segment). The payment score
- * goes to paymentOut.
+ * 12(m·n + i); `scored` is the member's model mask. Writes each component's normalized score 8
+ * bytes after its raw score; returns the risk score (NaN when a component model was not scored
+ * or has no segment). The payment score goes to paymentOut.
  */
 export function blend(
-  pop: i32, vals: usize, modelF64: usize, modelI32: usize, n: i32, i: i32, round: bool, paymentOut: usize,
+  pop: i32, vals: usize, modelF64: usize, modelI32: usize, n: i32, i: i32, scored: i32, round: bool,
+  paymentOut: usize,
 ): f64 {
   store<f64>(paymentOut, NaN);
   if (pop < 0) return NaN;
@@ -92,6 +93,7 @@ export function blend(
   for (let c = cs; c < ce; c++) {
     const cp = comps + <usize>(c * COMP_STRIDE * 4);
     const m = word(cp, COMP_MODEL);
+    if ((scored & (1 << m)) == 0) return NaN; // not scored for this member: its block is not written
     const r = load<f64>(modelF64 + <usize>((m * n + i) * 16));
     const seg = load<i32>(modelI32 + <usize>((m * n + i) * 12));
     if (isNaN(r) || seg < 0) return NaN;

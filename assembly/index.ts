@@ -181,10 +181,10 @@ export function scoreBatch(desc: usize): i32 {
     }
     if (rc != 0) break;
     store<i32>(oi + (<usize>OUT_EDITS << 2), edits);
-    const risk = blend(popC, vals, outMF, outMI, n, i, round, paymentSlot);
+    const risk = blend(popC, vals, outMF, outMI, n, i, mask, round, paymentSlot);
     store<f64>(oF + (<usize>OUT_RISK << 3), risk);
     store<f64>(oF + (<usize>OUT_PAYMENT << 3), load<f64>(paymentSlot));
-    store<f64>(oF + (<usize>OUT_RX_RISK << 3), blend(popD, vals, outMF, outMI, n, i, round, paymentSlot));
+    store<f64>(oF + (<usize>OUT_RX_RISK << 3), blend(popD, vals, outMF, outMI, n, i, mask, round, paymentSlot));
     if (err == ERR_NONE && isNaN(risk) && popC >= 0 && (populationModels(popC) & ~mask) != 0) {
       const fp = oi + (<usize>OUT_FLAGS << 2);
       store<i32>(fp, load<i32>(fp) | FLAG_MODELS_INCOMPLETE);

@@ -95,6 +95,39 @@ describe("edits, hierarchy and pre-hierarchy rules", () => {
   });
 });
 
+describe("blending uses only the models scored for the member", () => {
+  // the kernel writes per-model results only for models the host can read; a blend whose
+  // component model was not scored must be null, never a score built from an unwritten block
+  const members = [
+    { member_id: "A", age: 70, sex: "F", diagnosis_codes: ["E119", "I509"] },
+    { member_id: "B", age: 82, sex: "M", diagnosis_codes: ["J449"] },
+  ];
+  it("--models V28: risk and payment scores, no Rx risk score", () => {
+    for (const year of [2024, 2026, 2027]) {
+      const v28only = loadEngine({ paymentYear: year, models: ["V28"] }).scoreMembers(members);
+      for (const r of v28only) expect(r.rx_risk_score).toBeNull();
+      if (year >= 2026) for (const r of v28only) expect(r.risk_score).toBeGreaterThan(0);
+    }
+  });
+  it("--models RX08: an Rx risk score, no Part C risk or payment score", () => {
+    const rxOnly = loadEngine({ paymentYear: 2026, models: ["RX08"] }).scoreMembers(members);
+    for (const r of rxOnly) {
+      expect(r.risk_score).toBeNull();
+      expect(r.payment_score).toBeNull();
+      expect(r.rx_risk_score).toBeGreaterThan(0);
+    }
+  });
+  it("default models: both, equal to scoring each model set on its own", () => {
+    const all = loadEngine({ paymentYear: 2026 }).scoreMembers(members);
+    const c = loadEngine({ paymentYear: 2026, models: ["V28"] }).scoreMembers(members);
+    const d = loadEngine({ paymentYear: 2026, models: ["RX08"] }).scoreMembers(members);
+    all.forEach((r, i) => {
+      expect(r.risk_score).toBe(c[i]?.risk_score);
+      expect(r.rx_risk_score).toBe(d[i]?.rx_risk_score);
+    });
+  });
+});
+
 describe("bad input is a row, not a crash", () => {
   it("missing age or sex, or invalid values, give an error row with null scores", () => {
     const rows = v28.scoreMembers([
