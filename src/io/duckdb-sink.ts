@@ -188,11 +188,8 @@ export class DuckDBWarehouseSink implements PartStagingSink {
       throw e;
     }
     await c.run("CHECKPOINT");
-    if (this.storage === "parquet")
-      this.dir = null; // published: the run's directory stays
-    else if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    this.dir = null;
-    await this.cleanUp(); // directories of earlier runs no view references any more
+    if (this.storage === "parquet") this.dir = null; // published: close() must not remove it
+    await this.cleanUp(); // directories no view references: earlier runs', and this one's for "table"
     this.close();
   }
 

@@ -318,10 +318,15 @@ export class DuckDBWarehouseSource implements PartExportingSource {
     };
   }
 
-  async canExportParts(): Promise<boolean> {
+  /** The checked plan, made once per source (read() and the export share it). */
+  private async planOnce(): Promise<Plan> {
     this.planned ??= await this.plan();
     this.layout = this.planned.layout;
-    return this.planned.layout === "long";
+    return this.planned;
+  }
+
+  async canExportParts(): Promise<boolean> {
+    return (await this.planOnce()).layout === "long";
   }
 
   /**
@@ -330,9 +335,8 @@ export class DuckDBWarehouseSource implements PartExportingSource {
    * partitions (default: one per 32M diagnosis rows) bound DuckDB's memory for the grouping.
    */
   async *exportParts(opts: { batchSize: number; signal?: AbortSignal }): AsyncGenerator<ExportedMembers> {
-    const plan = (this.planned ??= await this.plan());
+    const plan = await this.planOnce();
     if (plan.layout !== "long") throw new InternalError("exportParts: only the long layout is exported");
-    this.layout = plan.layout;
     const c = await this.connect();
     const dir = (this.exportDir = mkdtempSync(this.exportPrefix()));
     const parts = Math.max(1, Math.floor(this.opts.partitions ?? Math.ceil(plan.nonNullDx / 32_000_000)));
@@ -374,8 +378,7 @@ export class DuckDBWarehouseSource implements PartExportingSource {
   }
 
   async *read(opts: ReadOptions): AsyncGenerator<RecordBatch> {
-    const plan = (this.planned ??= await this.plan());
-    this.layout = plan.layout;
+    const plan = await this.planOnce();
     const c = await this.connect();
     const fresh = (): ColumnBuilder[] => plan.names.map((n, i) => new ColumnBuilder(n, plan.kinds[i] ?? "utf8"));
     let cols = fresh();

@@ -35,6 +35,8 @@ const C_BINARY = 8;
 const C_LIST = 9;
 const C_STRUCT = 12;
 
+const UTF8 = new TextEncoder();
+
 /** A growable little-endian byte buffer. */
 class Out extends GrowableBytes {
   private view: DataView;
@@ -103,7 +105,7 @@ class Thrift {
     this.header(id, v ? C_TRUE : C_FALSE);
   }
   str(id: number, s: string): void {
-    const b = new TextEncoder().encode(s);
+    const b = UTF8.encode(s);
     this.header(id, C_BINARY);
     this.out.varint(b.length);
     this.out.bytes(b);
@@ -123,7 +125,7 @@ class Thrift {
   listStr(id: number, values: readonly string[]): void {
     this.list(id, C_BINARY, values.length);
     for (const s of values) {
-      const b = new TextEncoder().encode(s);
+      const b = UTF8.encode(s);
       this.out.varint(b.length);
       this.out.bytes(b);
     }
@@ -278,15 +280,13 @@ function leaves(schema: Schema): Leaf[] {
   });
 }
 
-function schemaElements(t: Thrift, schema: Schema): number {
-  let count = 1;
-  for (const f of schema.fields) count += kindOf(f.type as DataType) === "list" ? 3 : 1;
-  t.list(2, C_STRUCT, count);
+function schemaElements(t: Thrift, ls: readonly Leaf[]): void {
+  t.list(2, C_STRUCT, 1 + ls.reduce((a, l) => a + (l.kind === "list" ? 3 : 1), 0));
   t.begin(null);
   t.str(4, "schema");
-  t.int(5, schema.fields.length);
+  t.int(5, ls.length);
   t.end();
-  for (const leaf of leaves(schema)) {
+  for (const leaf of ls) {
     const rep = leaf.field.nullable ? OPTIONAL : REQUIRED;
     if (leaf.kind === "list") {
       const item = (leaf.field.type as DataType).children[0];
@@ -317,7 +317,6 @@ function schemaElements(t: Thrift, schema: Schema): number {
     if (leaf.kind === "date") t.int(6, CT_DATE);
     t.end();
   }
-  return count;
 }
 
 interface Chunk {
@@ -409,7 +408,7 @@ function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
       const idx = d.values as Int32Array;
       const keep = new Int32Array(n);
       let k = 0;
-      for (let i = 0; i < n; i++) if (!bitmap || isValid(bitmap, d.offset + i)) keep[k++] = idx[d.offset + i] ?? 0;
+      for (let i = 0; i < n; i++) if (!bitmap || isValid(bitmap, i)) keep[k++] = idx[i] ?? 0;
       const width = Math.max(1, bitWidth(Math.max(0, dict.length - 1)));
       page.u8(width);
       hybrid(page, keep, k, width);
@@ -422,14 +421,14 @@ function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
   return { leaf, numValues, dataOffset, dictOffset, size: out.len - start };
 }
 
+/** PLAIN values of a flat column (offset 0, checked by writeChunk), nulls skipped. */
 function plainValues(page: Out, kind: Kind, d: Data, n: number, bitmap: Uint8Array | null): void {
-  const o = d.offset;
   if (kind === "utf8") return plainStrings(page, d, 0, n, bitmap);
   if (kind === "bool") {
     const vals = d.values as Uint8Array;
     const bits = new Uint8Array(n);
     let k = 0;
-    for (let i = 0; i < n; i++) if (!bitmap || isValid(bitmap, o + i)) bits[k++] = isValid(vals, o + i) ? 1 : 0;
+    for (let i = 0; i < n; i++) if (!bitmap || isValid(bitmap, i)) bits[k++] = isValid(vals, i) ? 1 : 0;
     const bytes = new Uint8Array((k + 7) >> 3);
     for (let i = 0; i < k; i++) if (bits[i]) bytes[i >> 3]! |= 1 << (i & 7);
     page.bytes(bytes);
@@ -437,7 +436,7 @@ function plainValues(page: Out, kind: Kind, d: Data, n: number, bitmap: Uint8Arr
   }
   const src = d.values as Int32Array | Float64Array | BigInt64Array;
   const width = src.BYTES_PER_ELEMENT;
-  const raw = new Uint8Array(src.buffer, src.byteOffset + o * width, n * width);
+  const raw = new Uint8Array(src.buffer, src.byteOffset, n * width);
   if (!bitmap) {
     page.bytes(raw);
     return;
@@ -452,7 +451,7 @@ function plainValues(page: Out, kind: Kind, d: Data, n: number, bitmap: Uint8Arr
   page.len = w;
 }
 
-/** Rep/def levels and values of a List<Utf8> column; returns the number of level entries. */
+/** Rep/def levels and values of a List<Utf8> column (offset 0, checked by writeChunk); returns the level count. */
 function listPage(page: Out, leaf: Leaf, d: Data, n: number): number {
   const offs = d.valueOffsets as Int32Array;
   const child = d.children[0];
@@ -461,21 +460,20 @@ function listPage(page: Out, leaf: Leaf, d: Data, n: number): number {
   const itemNullable = leaf.maxDef - (leaf.field.nullable ? 1 : 0) === 2;
   const itemBitmap = itemNullable && child.nullCount > 0 ? (child.nullBitmap ?? null) : null;
   const base = leaf.field.nullable ? 1 : 0; // def level of an empty list
-  const o = d.offset;
-  const firstItem = offs[o] ?? 0;
-  const lastItem = offs[o + n] ?? 0;
+  const firstItem = offs[0] ?? 0;
+  const lastItem = offs[n] ?? 0;
   const cap = n + (lastItem - firstItem);
   const rep = new Uint8Array(cap);
   const def = new Uint8Array(cap);
   let e = 0;
   for (let i = 0; i < n; i++) {
-    if (listBitmap && !isValid(listBitmap, o + i)) {
+    if (listBitmap && !isValid(listBitmap, i)) {
       rep[e] = 0;
       def[e++] = 0;
       continue;
     }
-    const s = offs[o + i] ?? 0;
-    const t = offs[o + i + 1] ?? 0;
+    const s = offs[i] ?? 0;
+    const t = offs[i + 1] ?? 0;
     if (s === t) {
       rep[e] = 0;
       def[e++] = base;
@@ -483,15 +481,14 @@ function listPage(page: Out, leaf: Leaf, d: Data, n: number): number {
     }
     for (let j = s; j < t; j++) {
       rep[e] = j === s ? 0 : 1;
-      def[e++] = itemBitmap && !isValid(itemBitmap, child.offset + j) ? base + 1 : leaf.maxDef;
+      def[e++] = itemBitmap && !isValid(itemBitmap, j) ? base + 1 : leaf.maxDef;
     }
   }
   levels(page, rep, e, 1);
   levels(page, def, e, leaf.maxDef);
   if (!listBitmap) plainStrings(page, child, firstItem, lastItem, itemBitmap);
   else
-    for (let i = 0; i < n; i++)
-      if (isValid(listBitmap, o + i)) plainStrings(page, child, offs[o + i] ?? 0, offs[o + i + 1] ?? 0, itemBitmap);
+    for (let i = 0; i < n; i++) if (isValid(listBitmap, i)) plainStrings(page, child, offs[i] ?? 0, offs[i + 1] ?? 0, itemBitmap);
   return e;
 }
 
@@ -530,7 +527,7 @@ export function fastParquet(batches: readonly RecordBatch[]): Uint8Array {
   const t = new Thrift(out);
   t.begin(null);
   t.int(1, 1);
-  schemaElements(t, schema);
+  schemaElements(t, ls);
   t.i64(
     3,
     groups.reduce((a, g) => a + g.rows, 0),
@@ -559,4 +556,4 @@ export function fastParquet(batches: readonly RecordBatch[]): Uint8Array {
   return out.result();
 }
 
-const MAGIC = new TextEncoder().encode("PAR1");
+const MAGIC = UTF8.encode("PAR1");

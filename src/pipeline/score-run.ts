@@ -126,10 +126,9 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   const partDir = stagesParts(sink) ? sink.partDir() : null;
   try {
     const batchSize = o.batchSize ?? 16_384;
-    const exporting = o.exportParts !== false && exportsParts(o.source) && (await o.source.canExportParts());
-    const it = (exporting && exportsParts(o.source) ? exportedInputs(o.source, batchSize) : ipcInputs(o.source, batchSize))[
-      Symbol.asyncIterator
-    ]();
+    const exporter = o.exportParts !== false && exportsParts(o.source) && (await o.source.canExportParts()) ? o.source : null;
+    const exporting = exporter !== null;
+    const it = (exporter ? exportedInputs(exporter, batchSize) : ipcInputs(o.source, batchSize))[Symbol.asyncIterator]();
     for (;;) {
       const tr = performance.now();
       const next = await it.next();

@@ -9,7 +9,8 @@ import { DataError } from "../errors.js";
 
 const SEPARATOR = 0x1f;
 
-// one open ParquetFile per part file (a worker reads many row groups of the same few files)
+// one open ParquetFile per part file (a worker reads many row groups of the same few files); the
+// cache lives as long as the worker, and the pool lives for one run
 const open = new Map<string, Promise<pw.ParquetFile>>();
 
 /** Row group `rowGroup` of `file` as Arrow record batches. */
@@ -23,18 +24,11 @@ export async function readRowGroup(file: string, rowGroup: number): Promise<Reco
   return tableFromIPC(t.intoIPCStream()).batches;
 }
 
-/** Forget a part file (the run is over or the file is gone). */
-export function closePart(file: string): void {
-  const f = open.get(file);
-  open.delete(file);
-  void f?.then((pf) => pf.free()).catch(() => undefined);
-}
-
 /**
  * The batch with `diagnosis_codes` (Utf8, codes joined by U+001F) split into List<Utf8> and the
  * count column `n` dropped; the item count must equal the sum of `n` (else a code contained U+001F).
  */
-export function splitJoinedCodes(rb: RecordBatch, label: string): { batch: RecordBatch; items: number } {
+export function splitJoinedCodes(rb: RecordBatch, label: string): RecordBatch {
   const idx = rb.schema.fields.findIndex((f) => f.name === "diagnosis_codes");
   const nIdx = rb.schema.fields.findIndex((f) => f.name === "n");
   const joined = rb.data.children[idx];
@@ -98,8 +92,5 @@ export function splitJoinedCodes(rb: RecordBatch, label: string): { batch: Recor
     fields.push(i === idx ? new Field("diagnosis_codes", listType, true) : f);
     children.push(d);
   });
-  return {
-    batch: new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: rows, nullCount: 0, children })),
-    items,
-  };
+  return new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: rows, nullCount: 0, children }));
 }

@@ -31,7 +31,7 @@ async function memberBatch(task: ScoreTask): Promise<RecordBatch> {
   if (input.kind === "ipc") return rb;
   if (rb.numRows !== input.rows)
     throw new Error(`batch ${task.batchIndex}: row group has ${rb.numRows} rows, expected ${input.rows}`);
-  return splitJoinedCodes(rb, input.label).batch;
+  return splitJoinedCodes(rb, input.label);
 }
 
 export default async function scoreBatch(task: ScoreTask): Promise<ScoreTaskResult> {

@@ -5,17 +5,7 @@ import { readFileSync } from "node:fs";
 import { loadEngine } from "../../src/load.js";
 import type { MemberInput } from "../../src/engine/member.js";
 import type { OutputRecord } from "../../src/engine/engine.js";
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../differential/generate-members.js";
 
 const codes = readFileSync(new URL("../../data/py2026/V28/crosswalk.tsv", import.meta.url), "utf8")
   .split("\n")
@@ -25,7 +15,7 @@ const codes = readFileSync(new URL("../../data/py2026/V28/crosswalk.tsv", import
 const extra = ["D66", "J44.9", "C50.011", "Z95.811", "I10", "e11.9", "K72.11", "Z94.4", "G93.5", "bad!", "ZZZ99"];
 
 function members(n: number, seed: number): MemberInput[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
   return Array.from({ length: n }, (_, i) => ({
     member_id: `P${i}`,
@@ -59,7 +49,7 @@ describe.each([2024, 2026, 2027])("invariants PY%i", (year) => {
   const ms = members(3000, year);
 
   it("dx order and duplicates do not change scores or HCCs", () => {
-    const r = rng(7);
+    const r = mulberry32(7);
     const permuted = ms.map((m) => {
       const dx = [...(m.diagnosis_codes ?? [])];
       return { ...m, diagnosis_codes: shuffle([...dx, ...dx.filter(() => r() < 0.3)], r) };

@@ -3,17 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { buildDispatch } from "../../src/engine/dispatch.js";
 import { INT_MAX, INT_MIN, type Clause } from "../../src/engine/clauses.js";
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../differential/generate-members.js";
 
 const holds = (cs: Clause[], vals: number[]): boolean =>
   cs.every((c) => {
