@@ -83,9 +83,11 @@ export function renderExplanation(e: Explanation): string {
                 ? "invalidated by edit"
                 : "no CC in the scored models"
             : d.ccs.map((c) => `${c.model}:${c.cc}${c.via === "edit" ? "*" : ""}`).join(" ");
-      rows.push([d.code, d.normalized ?? "", res, d.edits.map((x) => `${x.model} ${x.action} (${x.rule})`).join("; ")]);
+      rows.push([d.code, d.normalized ?? "", res, d.edits.map((x) => `${x.model} ${x.code} ${x.rule}`).join("; ")]);
     }
     out.push(table(rows), "  (* = assigned by an edit)");
+    const sources = [...new Set(e.dx.flatMap((d) => d.edits.map((x) => `${x.model}: ${x.source}`)))];
+    if (sources.length > 0) out.push(`  edit sources (docs/data-sources.md#edits): ${sources.join("; ")}`);
   }
   for (const m of e.models) {
     out.push("", `${m.model}: segment ${m.segment ?? "none"}${m.segmentLabel ? ` (${m.segmentLabel})` : ""}`);

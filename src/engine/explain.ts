@@ -9,7 +9,8 @@ export interface DxStep {
   normalized: string | null;
   status: "mapped" | "unmapped" | "malformed";
   ccs: { model: string; cc: string; via: "crosswalk" | "edit" }[];
-  edits: { model: string; rule: string; action: string }[];
+  /** Each edit that fired on this code: the code it applied to, the rule in words, its source. */
+  edits: { model: string; code: string; rule: string; action: string; source: string; mce: boolean }[];
 }
 
 export interface ModelStep {
@@ -83,8 +84,16 @@ export function decodeExplanation(
         dx[a]?.ccs.push({ model: mm?.id ?? "", cc: `${pre}${c}`, via: v === 1 ? "edit" : "crosswalk" });
         break;
       case L.T_EDIT: {
+        const d = dx[a];
         const rule = mm?.edits[mm.editRecordRule[c] ?? -1];
-        dx[a]?.edits.push({ model: mm?.id ?? "", rule: rule?.note ?? "", action: rule?.action ?? "" });
+        d?.edits.push({
+          model: mm?.id ?? "",
+          code: d.normalized ?? d.code,
+          rule: rule?.note ?? "",
+          action: rule?.action ?? "",
+          source: rule?.source ?? "",
+          mce: rule?.mce ?? false,
+        });
         break;
       }
       case L.T_PRE_ZERO:

@@ -19,7 +19,7 @@ export interface ModelMeta {
   segments: SegmentMeta[];
   variables: string[];
   variableKinds: VariableKind[];
-  edits: { note: string; action: string }[];
+  edits: { note: string; action: string; source: string; mce: boolean }[];
   /** Edit record index in the kernel table → rule index in `edits` (filled by the writer). */
   editRecordRule: number[];
   whatIfOnly: boolean;
@@ -280,7 +280,7 @@ function buildModel(m: ModelTables): Built {
   for (const g of Object.keys(m.rules.groups)) groupOf(g);
 
   const editRows: { codes: string[]; clauses: Clause[]; action: number; cc: number; mce: number }[] = [];
-  const editMeta: { note: string; action: string }[] = [];
+  const editMeta: { note: string; action: string; source: string; mce: boolean }[] = [];
   for (const r of m.edits.rules) {
     editRows.push({
       codes: r.codes,
@@ -289,7 +289,12 @@ function buildModel(m: ModelTables): Built {
       cc: r.action === "override" ? loc(r.cc ?? -1, `edit ${r.note ?? ""}`) : -1,
       mce: r.mce ? 1 : 0,
     });
-    editMeta.push({ note: r.note ?? "", action: r.action === "override" ? `→ ${prefix}${r.cc}` : "invalid" });
+    editMeta.push({
+      note: r.note ?? "",
+      action: r.action === "override" ? `→ ${prefix}${r.cc}` : "invalid",
+      source: r.source ?? "",
+      mce: r.mce === true,
+    });
   }
 
   const meta: ModelMeta = {
