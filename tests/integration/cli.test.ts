@@ -4,6 +4,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 
 const bin = new URL("../../bin/hcc.js", import.meta.url).pathname;
 const run = (...args: string[]) => spawnSync("node", [bin, ...args], { encoding: "utf8" });
@@ -68,7 +69,61 @@ describe("hcc score", () => {
   });
 });
 
+describe("--no-mce-edits", () => {
+  // C58 at 70 is MCE-invalid (valid 9–64); C91.50 at 10 too (valid 15+); E11.9 is unaffected.
+  const members = [
+    { member_id: "A", age: 70, sex: "F", orec: "0", diagnosis_codes: ["C58", "E11.9"] },
+    { member_id: "B", age: 10, sex: "M", orec: "0", diagnosis_codes: ["C91.50"] },
+  ];
+  const hccsOf = (file: string): Record<string, unknown>[] =>
+    readFileSync(file, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  it("member-record path: MCE on by default, off with the switch", () => {
+    const input = join(dir, "mce.ndjson");
+    writeFileSync(input, members.map((m) => JSON.stringify(m)).join("\n") + "\n");
+    const on = join(dir, "mce-on.ndjson");
+    const off = join(dir, "mce-off.ndjson");
+    expect(run("score", "--input", input, "--output", on, "--year", "2026", "--models", "V28").status).toBe(0);
+    expect(run("score", "--input", input, "--output", off, "--year", "2026", "--models", "V28", "--no-mce-edits").status).toBe(0);
+    const [a, b] = hccsOf(on);
+    const [a2, b2] = hccsOf(off);
+    expect([a?.["v28_hccs"], b?.["v28_hccs"]]).toEqual([["HCC38"], []]);
+    expect([a?.["edits_applied"], b?.["edits_applied"]]).toEqual([1, 1]);
+    expect([a2?.["v28_hccs"], b2?.["v28_hccs"]]).toEqual([["HCC22", "HCC38"], ["HCC19"]]);
+  });
+
+  it("worker pipeline (--source): the same outcome", async () => {
+    const input = join(dir, "mce-src.ndjson");
+    writeFileSync(input, members.map((m) => JSON.stringify(m)).join("\n") + "\n");
+    for (const [flag, want] of [
+      [[], [["HCC38"], []]],
+      [["--no-mce-edits"], [["HCC22", "HCC38"], ["HCC19"]]],
+    ] as const) {
+      const out = mkdtempSync(join(dir, "mce-out-"));
+      const r = run("score", "--source", input, "--output", out, "--year", "2026", "--models", "V28", "--quiet", ...flag);
+      expect(r.status, r.stderr).toBe(0);
+      const db = await DuckDBInstance.create();
+      const c = await db.connect();
+      const res = await c.runAndReadAll(`select v28_hccs from '${join(out, "risk_scores.parquet")}' order by participant_id`);
+      expect(res.getRowObjectsJson().map((x) => x["v28_hccs"])).toEqual(want);
+      c.closeSync();
+    }
+  });
+});
+
 describe("hcc explain", () => {
+  it("names each edit by its code and cites the project's docs", () => {
+    const r = run("explain", "--year", "2026", "--models", "V28", "--age", "5", "--sex", "F", "P04.41", "C91.50");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("V28 P0441 age ≥ 2: invalid");
+    expect(r.stdout).toContain("V28 C9150 MCE age edit");
+    expect(r.stdout).toContain("docs/data-sources.md");
+    expect(r.stdout).not.toMatch(/cms-algorithm|anesthesia/);
+  });
+
   it("prints each step and the scores", () => {
     const r = run("explain", "--year", "2026", "--models", "V28", "--age", "70", "--sex", "F", "Z94.4", "K72.11", "G93.5");
     expect(r.status).toBe(0);
