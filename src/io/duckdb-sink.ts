@@ -26,7 +26,9 @@ const STAGE_PREFIX = "hcc_staging_";
 const RESULT_TABLES: readonly ResultTable[] = ["risk_scores", "risk_score_factors"];
 const SCORE_RUNS_DDL = `run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, engine_version VARCHAR,
   payment_year INTEGER, models VARCHAR, data_version VARCHAR, data_manifest_sha256 VARCHAR, source VARCHAR, members_in BIGINT,
-  rows_out BIGINT, members_errored BIGINT, orphan_dx_rows BIGINT, status VARCHAR`;
+  rows_out BIGINT, members_errored BIGINT, orphan_dx_rows BIGINT, status VARCHAR, null_dx_codes BIGINT, error VARCHAR`;
+/** Columns added to score_runs after its first release (older warehouses get them on the next run). */
+const SCORE_RUNS_ADDED = ["null_dx_codes BIGINT", "error VARCHAR"];
 
 export type ResultStorage = "parquet" | "table";
 
@@ -162,26 +164,7 @@ export class DuckDBWarehouseSink implements PartStagingSink {
           await c.run(`CREATE VIEW ${this.schema}.${t} AS SELECT * FROM read_parquet(${sqlString(glob)})`);
         }
       }
-      await c.run(`CREATE TABLE IF NOT EXISTS ${this.schema}.score_runs (${SCORE_RUNS_DDL})`);
-      await c.run(
-        `INSERT INTO ${this.schema}.score_runs VALUES ($1, CAST($2 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-        [
-          run.run_id,
-          run.started_at,
-          run.finished_at,
-          run.engine_version,
-          run.payment_year,
-          run.models,
-          run.data_version,
-          run.data_manifest_sha256,
-          run.source,
-          run.members_in,
-          run.rows_out,
-          run.members_errored,
-          run.orphan_dx_rows,
-          run.status,
-        ],
-      );
+      await this.insertRun(c, run);
       await c.run("COMMIT");
     } catch (e) {
       await c.run("ROLLBACK");
@@ -191,6 +174,35 @@ export class DuckDBWarehouseSink implements PartStagingSink {
     if (this.storage === "parquet") this.dir = null; // published: close() must not remove it
     await this.cleanUp(); // directories no view references: earlier runs', and this one's for "table"
     this.close();
+  }
+
+  /** Appends the score_runs row (creating or migrating the table). */
+  private async insertRun(c: DuckDBConnection, run: ScoreRunRow): Promise<void> {
+    await c.run(`CREATE TABLE IF NOT EXISTS ${this.schema}.score_runs (${SCORE_RUNS_DDL})`);
+    for (const col of SCORE_RUNS_ADDED) await c.run(`ALTER TABLE ${this.schema}.score_runs ADD COLUMN IF NOT EXISTS ${col}`);
+    await c.run(
+      `INSERT INTO ${this.schema}.score_runs (run_id, started_at, finished_at, engine_version, payment_year, models, data_version,
+         data_manifest_sha256, source, members_in, rows_out, members_errored, orphan_dx_rows, status, null_dx_codes, error)
+       VALUES ($1, CAST($2 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+      [
+        run.run_id,
+        run.started_at,
+        run.finished_at,
+        run.engine_version,
+        run.payment_year,
+        run.models,
+        run.data_version,
+        run.data_manifest_sha256,
+        run.source,
+        run.members_in,
+        run.rows_out,
+        run.members_errored,
+        run.orphan_dx_rows,
+        run.status,
+        run.null_dx_codes,
+        run.error,
+      ],
+    );
   }
 
   async abort(_err: unknown): Promise<void> {

@@ -139,18 +139,23 @@ const RUN_FIELDS: readonly (readonly [keyof ScoreRunRow, "utf8" | "int"])[] = [
   ["rows_out", "int"],
   ["members_errored", "int"],
   ["orphan_dx_rows", "int"],
+  ["null_dx_codes", "int"],
   ["status", "utf8"],
+  ["error", "utf8"],
 ];
 
 /** score_runs as a one-row batch. */
 export function scoreRunBatch(run: ScoreRunRow): RecordBatch {
-  const cols = RUN_FIELDS.map(([name, kind]): [string, Data] => [
-    name,
-    kind === "utf8"
-      ? (vectorFromArray([String(run[name])], new Utf8()).data[0] as Data)
-      : (vectorFromArray([BigInt(run[name])], new Int64()).data[0] as Data),
-  ]);
-  const fields = cols.map(([n, d]) => new Field(n, d.type, false));
+  const cols = RUN_FIELDS.map(([name, kind]): [string, Data] => {
+    const v = run[name];
+    return [
+      name,
+      kind === "utf8"
+        ? (vectorFromArray([v === null ? null : String(v)], new Utf8()).data[0] as Data)
+        : (vectorFromArray([BigInt(v ?? 0)], new Int64()).data[0] as Data),
+    ];
+  });
+  const fields = cols.map(([n, d]) => new Field(n, d.type, n === "error"));
   return new RecordBatch(
     new Schema(fields),
     makeData({ type: new Struct(fields), length: 1, nullCount: 0, children: cols.map(([, d]) => d) }),

@@ -12,6 +12,8 @@ export interface SourceStats {
   orphanDxRows: number;
   /** Participant ids that occur more than once (each such id counted once). */
   duplicateParticipants: number;
+  /** Null diagnosis codes skipped (null diagnosis_code rows, or null list items). */
+  nullDxCodes?: number;
 }
 
 export interface ReadOptions {
@@ -71,7 +73,12 @@ export interface ScoreRunRow {
   rows_out: number;
   members_errored: number;
   orphan_dx_rows: number;
-  status: string;
+  /** Null diagnosis codes skipped (long layout: null diagnosis_code rows; lists: null items). */
+  null_dx_codes: number;
+  /** "succeeded", or "failed" for a run recorded by recordFailure(). */
+  status: "succeeded" | "failed";
+  /** Why a failed run failed (no member data in it); null when it succeeded. */
+  error: string | null;
 }
 
 export interface ResultSink {
@@ -79,10 +86,20 @@ export interface ResultSink {
   begin(run: { runId: string; paymentYear: number }): Promise<void>;
   /** Batches of one table share one schema within a run. */
   write(table: ResultTable, batch: RecordBatch): Promise<void>;
-  /** Atomic swap: risk_scores and risk_score_factors replaced, score_runs appended — all or none. */
+  /**
+   * Atomic swap: risk_scores and risk_score_factors replaced, score_runs appended — all or none.
+   * Every result table switches to the new run, also to empty: the pipeline writes a 0-row batch
+   * (carrying the schema) for a table that received no rows.
+   */
   commit(run: ScoreRunRow): Promise<void>;
   /** Drop staged data; previous results stay intact. Never throws for a sink that never began. */
   abort(err: unknown): Promise<void>;
+  /**
+   * After abort(): append a score_runs row with status "failed" and its error, leaving the
+   * results untouched. Best effort (the pipeline reports but does not rethrow its failure);
+   * sinks without a run log (a directory) may do nothing.
+   */
+  recordFailure?(run: ScoreRunRow): Promise<void>;
 }
 
 /** A result part a pipeline worker wrote straight into a sink's staging directory. */

@@ -201,7 +201,9 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       rows_out: rowsOut,
       members_errored: errored,
       orphan_dx_rows: stats.orphanDxRows,
+      null_dx_codes: stats.nullDxCodes ?? 0,
       status: "succeeded",
+      error: null,
     };
     const tw = performance.now();
     await o.sink.commit(row);

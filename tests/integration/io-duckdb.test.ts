@@ -79,7 +79,9 @@ const baseRun = (runId: string): ScoreRunRow => ({
   rows_out: 3,
   members_errored: 0,
   orphan_dx_rows: 0,
+  null_dx_codes: 0,
   status: "succeeded",
+  error: null,
 });
 
 const col = <T extends DataType>(values: unknown[], type: T): Data => vectorFromArray(values, type).data[0] as Data;

@@ -72,7 +72,9 @@ const run: ScoreRunRow = {
   rows_out: 2,
   members_errored: 0,
   orphan_dx_rows: 0,
+  null_dx_codes: 0,
   status: "succeeded",
+  error: null,
 };
 
 describe("Parquet sources", () => {

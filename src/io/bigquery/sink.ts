@@ -75,7 +75,9 @@ export function scoreRunTable(run: ScoreRunRow): Table {
     rows_out: int(run.rows_out),
     members_errored: int(run.members_errored),
     orphan_dx_rows: int(run.orphan_dx_rows),
+    null_dx_codes: int(run.null_dx_codes),
     status: str(run.status),
+    error: vectorFromArray([run.error], new Utf8()),
   });
 }
 

@@ -374,7 +374,9 @@ function runRow(runId: string, rows: number): ScoreRunRow {
     rows_out: rows,
     members_errored: 0,
     orphan_dx_rows: 0,
+    null_dx_codes: 0,
     status: "succeeded",
+    error: null,
   };
 }
 
