@@ -30,6 +30,15 @@ interface ScoreFlags extends EngineFlags, BigQueryFlags {
   batchSize?: string;
   factors: boolean;
   quiet?: boolean;
+  maxErrorRate?: string;
+}
+
+function parseRate(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (v.trim() === "" || !Number.isFinite(x) || x < 0 || x > 1)
+    throw new UsageError(`--max-error-rate: '${v}' is not a fraction between 0 and 1`);
+  return x;
 }
 
 export interface FileScoreSummary {
@@ -108,6 +117,7 @@ export async function runPipelineScore(o: ScoreFlags & { source?: string; output
   try {
     const workers = positiveInt(o.workers, "--workers");
     const batchSize = positiveInt(o.batchSize, "--batch-size");
+    const maxErrorRate = parseRate(o.maxErrorRate);
     return await runScoring({
       source,
       sink,
@@ -120,6 +130,7 @@ export async function runPipelineScore(o: ScoreFlags & { source?: string; output
       ...(workers ? { workers } : {}),
       ...(batchSize ? { batchSize } : {}),
       factors: o.factors,
+      ...(maxErrorRate !== undefined ? { maxErrorRate } : {}),
       onProgress: (p) => bar.update(p),
     });
   } finally {
@@ -134,7 +145,7 @@ export function printRunSummary(s: ScoreRunSummary, out: NodeJS.WriteStream = pr
     [
       `run ${s.runId}: ${s.membersIn.toLocaleString("en-US")} members read, ${s.rowsOut.toLocaleString("en-US")} scored rows ` +
         `(${s.errored.toLocaleString("en-US")} with errors), ${s.factorRows.toLocaleString("en-US")} factor rows`,
-      `  orphan diagnosis rows (participant not found): ${s.orphanDxRows.toLocaleString("en-US")}` +
+      `  orphan diagnosis rows (participant not found): ${s.orphanDxRows.toLocaleString("en-US")}; null diagnosis codes skipped: ${s.nullDxCodes.toLocaleString("en-US")}` +
         (s.duplicateParticipants > 0 ? `; duplicate participant ids: ${s.duplicateParticipants}` : ""),
       `  ${s.seconds.toFixed(2)} s, ${rate.toLocaleString("en-US")} members/s with ${s.workers} workers ` +
         `(read ${s.stageSeconds.read.toFixed(2)} s, kernel ${s.stageSeconds.kernel.toFixed(2)} s, encode ${s.stageSeconds.encode.toFixed(2)} s, write ${s.stageSeconds.write.toFixed(2)} s)`,
@@ -167,7 +178,11 @@ export function registerScore(program: Command): void {
     .option("--coefficients <set>", "alternative coefficient set (proposed-2027)")
     .option("--workers <n>", "worker threads (default: available cores)")
     .option("--batch-size <n>", "members per batch (default 16384)")
-    .option("--no-factors", "do not write risk_score_factors")
+    .option("--no-factors", "do not write risk_score_factors (it is replaced by an empty table)")
+    .option(
+      "--max-error-rate <fraction>",
+      "fail the run when more than this fraction of members get an error row (default 0.01; 1 = off)",
+    )
     .option(
       "--results-storage <kind>",
       "warehouse results: parquet (views over Parquet files in <warehouse>.results/, fast commit) | table (native tables)",

@@ -55,6 +55,8 @@ export class DuckDBWarehouseSink implements PartStagingSink {
   private dir: string | null = null;
   private parts: StagedParts | null = null;
   private runTag = "";
+  /** Whether the warehouse file and its results directory existed before begin(): a failed run removes what it created. */
+  private existed = { warehouse: true, results: true };
 
   constructor(private readonly opts: WarehouseSinkOptions) {
     this.schema = checkIdent(opts.schema ?? "sgv_reporting", "schema");
@@ -84,6 +86,10 @@ export class DuckDBWarehouseSink implements PartStagingSink {
 
   async begin(run: { runId: string; paymentYear: number }): Promise<void> {
     this.runTag = run.runId.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 64);
+    this.existed = {
+      warehouse: existsSync(this.opts.path),
+      results: existsSync(dirname(resultsRoot(this.opts.path, this.schema))),
+    };
     try {
       this.instance = await DuckDBInstance.fromCache(resolvePath(this.opts.path)); // shared with a source on the same file
     } catch (e) {
@@ -208,6 +214,24 @@ export class DuckDBWarehouseSink implements PartStagingSink {
   async abort(_err: unknown): Promise<void> {
     if (this.conn) for (const t of RESULT_TABLES) await this.conn.run(`DROP TABLE IF EXISTS ${this.stage(t)}`);
     this.close();
+    // a failed run leaves no new files: what begin() created goes
+    if (!this.existed.results) rmSync(dirname(resultsRoot(this.opts.path, this.schema)), { recursive: true, force: true });
+    if (!this.existed.warehouse) for (const f of [this.opts.path, `${this.opts.path}.wal`]) rmSync(f, { force: true });
+  }
+
+  /** Appends a failed run's score_runs row; results untouched. Only into a warehouse that existed before the run. */
+  async recordFailure(run: ScoreRunRow): Promise<void> {
+    if (!this.existed.warehouse || !existsSync(this.opts.path)) return;
+    const instance = await DuckDBInstance.fromCache(resolvePath(this.opts.path));
+    const c = await instance.connect();
+    try {
+      await c.run(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+      await this.insertRun(c, run);
+      await c.run("CHECKPOINT");
+    } finally {
+      c.closeSync();
+      instance.closeSync();
+    }
   }
 
   private close(): void {

@@ -157,7 +157,7 @@ export class DuckDBWarehouseSource implements PartExportingSource {
   }
 
   stats(): WarehouseStats {
-    return { ...this.counts };
+    return { ...this.counts, nullDxCodes: this.counts.nullDxRows };
   }
 
   private async connect(): Promise<DuckDBConnection> {
@@ -261,6 +261,13 @@ export class DuckDBWarehouseSource implements PartExportingSource {
       });
     }
     const grouped = this.opts.layout === "grouped" || (this.opts.layout !== "long" && pcols.has("diagnosis_codes"));
+    if (grouped && this.opts.layout !== "grouped" && !this.opts.parquet && (await this.columnsOf(this.diagnoses))) {
+      // both a diagnosis_codes column and a long diagnosis table: guessing would drop one of them
+      throw new DataError(
+        `${where}: layout auto is ambiguous: ${pt}.diagnosis_codes and table ${dt} both exist; choose --layout grouped or --layout long`,
+        { file: where, column: "diagnosis_codes" },
+      );
+    }
     const from = `FROM ${pt} p`;
     if (grouped) {
       const t = pcols.get("diagnosis_codes");
@@ -327,6 +334,11 @@ export class DuckDBWarehouseSource implements PartExportingSource {
 
   async canExportParts(): Promise<boolean> {
     return (await this.planOnce()).layout === "long";
+  }
+
+  /** The member batch columns the source will yield (after its checks). */
+  async memberColumns(): Promise<string[]> {
+    return (await this.planOnce()).names;
   }
 
   /**

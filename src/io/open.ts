@@ -28,7 +28,7 @@ import {
   type Data,
 } from "apache-arrow";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { UsageError } from "../errors.js";
+import { DataError, UsageError } from "../errors.js";
 import { DuckDBWarehouseSource, checkIdent, sqlString, type Layout } from "./duckdb-warehouse.js";
 import { DuckDBWarehouseSink, type ResultStorage } from "./duckdb-sink.js";
 import { ArrowIpcSource } from "./arrow-ipc.js";
@@ -75,7 +75,11 @@ function sourceOf(spec: string, o: OpenOptions): MemberSource {
   const schema = checkIdent(o.schema ?? "sgv_reporting", "schema");
   const layout = o.layout ?? "auto";
   const wh = warehousePath(spec);
-  if (wh) return new DuckDBWarehouseSource({ path: wh, schema, layout });
+  if (wh) {
+    // a read never creates: DuckDB would make an empty warehouse of a mistyped name
+    if (!existsSync(wh)) throw new DataError(`${wh}: warehouse not found`, { file: wh });
+    return new DuckDBWarehouseSource({ path: wh, schema, layout });
+  }
   if (existsSync(spec) && statSync(spec).isDirectory()) {
     const participants = join(spec, "participants.parquet");
     const dx = join(spec, "participant_diagnosis_codes.parquet");
@@ -168,6 +172,8 @@ export class DirectorySink implements PartStagingSink {
   private parts: StagedParts | null = null;
   private readonly streams = new Map<ResultTable, { out: WriteStream; arrow: RecordBatchFileWriter | null; header: boolean }>();
   private failure: Error | null = null;
+  /** Whether dir existed before begin(): a failed run removes what it created. */
+  private existed = true;
 
   constructor(
     readonly dir: string,
@@ -183,6 +189,7 @@ export class DirectorySink implements PartStagingSink {
   }
 
   begin(): Promise<void> {
+    this.existed = existsSync(this.dir);
     mkdirSync(this.dir, { recursive: true });
     this.tmp = mkdtempSync(join(this.dir, ".hcc-sink-"));
     if (this.format === "parquet") this.parts = new StagedParts(this.tmp, this.dir);
@@ -275,6 +282,7 @@ export class DirectorySink implements PartStagingSink {
     }
     this.streams.clear();
     if (this.tmp) rmSync(this.tmp, { recursive: true, force: true });
+    if (this.tmp && !this.existed) rmSync(this.dir, { recursive: true, force: true });
     this.tmp = null;
     this.parts = null;
   }

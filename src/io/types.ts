@@ -46,6 +46,8 @@ export interface ExportedMembers {
  * workers then read and score (no member batch through the main thread).
  */
 export interface PartExportingSource extends MemberSource {
+  /** The member batch columns an export will carry (checked before exporting). */
+  memberColumns(): Promise<string[]>;
   /** Runs the source's checks; true when this source's members can be exported (long layout). */
   canExportParts(): Promise<boolean>;
   /** The parts, one per partition, each yielded once written. Stats are valid after the last. */
@@ -57,6 +59,17 @@ export function exportsParts(s: MemberSource): s is PartExportingSource {
 }
 
 export type ResultTable = "risk_scores" | "risk_score_factors";
+
+/**
+ * The member columns a source lacks that every member needs (participant_id, sex, and age or
+ * birth_date): without them no member can be scored, which is a schema error, not a run of
+ * error rows (issue "Results always mean this run, complete", item 2).
+ */
+export function missingMemberColumns(has: (name: string) => boolean): string[] {
+  const missing = ["participant_id", "sex"].filter((n) => !has(n));
+  if (!has("age") && !has("birth_date")) missing.push("birth_date (or age)");
+  return missing;
+}
 
 /** One row of score_runs. */
 export interface ScoreRunRow {

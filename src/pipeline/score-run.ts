@@ -3,11 +3,26 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
-import { Table, tableFromIPC, tableToIPC } from "apache-arrow";
+import {
+  Field,
+  List,
+  RecordBatch,
+  Schema,
+  Struct,
+  Table,
+  Utf8,
+  makeData,
+  tableFromIPC,
+  tableToIPC,
+  vectorFromArray,
+  type Data,
+} from "apache-arrow";
+import { Engine } from "../engine/engine.js";
 import { loadKernelModule, loadPack } from "../load.js";
 import { InternalError, HccError, DataError } from "../errors.js";
 import {
   exportsParts,
+  missingMemberColumns,
   stagesParts,
   type ExportedMembers,
   type MemberSource,
@@ -34,8 +49,19 @@ export interface ScoreRunOptions {
    * that the workers read, instead of streaming batches through this thread (default true).
    */
   exportParts?: boolean;
+  /**
+   * Fail the run (exit 65, nothing committed) when more than this fraction of the members get an
+   * error row, once more than ERROR_ROWS_FLOOR do (default 0.01; 1 turns the guard off). A schema
+   * that cannot describe members (e.g. `sex` renamed) then fails instead of replacing good
+   * results with error rows. docs/pipeline.md "Error rows".
+   */
+  maxErrorRate?: number;
   onProgress?: (p: ScoreProgress) => void;
 }
+
+export const DEFAULT_MAX_ERROR_RATE = 0.01;
+/** Error rows tolerated whatever the rate (a handful of bad records in a small file). */
+export const ERROR_ROWS_FLOOR = 10;
 
 export interface ScoreProgress {
   membersRead: number;
@@ -49,8 +75,12 @@ export interface ScoreRunSummary {
   rowsOut: number;
   factorRows: number;
   errored: number;
+  /** Error rows by field ("sex", "age", …). */
+  errorFields: Record<string, number>;
   orphanDxRows: number;
   duplicateParticipants: number;
+  /** Null diagnosis codes the source skipped. */
+  nullDxCodes: number;
   seconds: number;
   /**
    * read: main thread waiting on the source; kernel: scoring per worker (wall seconds divided by
@@ -112,6 +142,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   let rowsOut = 0;
   let factorRows = 0;
   let errored = 0;
+  const errorFields: Record<string, number> = {};
   let scored = 0;
   let readMs = 0;
   let kernelMs = 0;
@@ -128,6 +159,10 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     const batchSize = o.batchSize ?? 16_384;
     const exporter = o.exportParts !== false && exportsParts(o.source) && (await o.source.canExportParts()) ? o.source : null;
     const exporting = exporter !== null;
+    if (exporter) {
+      const cols = await exporter.memberColumns();
+      checkMemberSchema(new Schema(cols.map((n) => new Field(n, new Utf8()))), exporter.describe());
+    }
     const it = (exporter ? exportedInputs(exporter, batchSize) : ipcInputs(o.source, batchSize))[Symbol.asyncIterator]();
     for (;;) {
       const tr = performance.now();
@@ -144,6 +179,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
           kernelMs += res.kernelMs;
           encodeMs += res.encodeMs;
           errored += res.errored;
+          for (const [f, k] of Object.entries(res.errorFields)) errorFields[f] = (errorFields[f] ?? 0) + k;
           scored += res.members;
           dxItems += res.dxItems;
           o.onProgress?.({ membersRead: membersIn, membersScored: scored, elapsedMs: performance.now() - t0 });
@@ -181,6 +217,13 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     await writeChain;
     if (failure) throw wrapFailure(failure);
     if (rowsOut !== membersIn) throw new InternalError(`members in (${membersIn}) ≠ result rows (${rowsOut}); nothing committed`);
+    checkErrorRate(errored, membersIn, errorFields, o.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE, o.source.describe());
+    // every result table switches to this run, also to empty (a 0-row batch carries the schema)
+    if (rowsOut === 0 || factorRows === 0) {
+      const empty = emptyResults(init, pack, runId);
+      if (rowsOut === 0) await o.sink.write("risk_scores", empty.scores);
+      if (factorRows === 0) await o.sink.write("risk_score_factors", empty.factors);
+    }
     const stats = o.source.stats();
     if (exporting && dxItems !== stats.dxRowsRead) {
       throw new InternalError(
@@ -214,8 +257,10 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       rowsOut,
       factorRows,
       errored,
+      errorFields,
       orphanDxRows: stats.orphanDxRows,
       duplicateParticipants: stats.duplicateParticipants,
+      nullDxCodes: stats.nullDxCodes ?? 0,
       seconds: (performance.now() - t0) / 1000,
       stageSeconds: {
         read: readMs / 1000,
@@ -230,15 +275,91 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   } catch (e) {
     await Promise.allSettled(inflight); // no worker still writing into the staging being dropped
     await o.sink.abort(e);
+    if (o.sink.recordFailure) {
+      const stats = o.source.stats();
+      const failed: ScoreRunRow = {
+        run_id: runId,
+        started_at: startedAt.toISOString(),
+        finished_at: new Date().toISOString(),
+        engine_version: ENGINE_VERSION,
+        payment_year: o.paymentYear,
+        models: o.models.length > 0 ? o.models.join(",") : "default",
+        data_version: pack.meta.dataVersion,
+        data_manifest_sha256: pack.meta.dataVersion,
+        source: o.source.describe(),
+        members_in: membersIn,
+        rows_out: 0,
+        members_errored: errored,
+        orphan_dx_rows: stats.orphanDxRows,
+        null_dx_codes: stats.nullDxCodes ?? 0,
+        status: "failed",
+        error: wrapFailure(e).message,
+      };
+      await o.sink.recordFailure(failed).catch(() => undefined); // best effort: the run's own error is what matters
+    }
     throw e;
   } finally {
     await pool.destroy();
   }
 }
 
+/**
+ * A member schema no member can be scored from is a schema error, not a run of error rows: it
+ * needs participant_id, sex, and age or birth_date (docs/pipeline.md "Member batches").
+ */
+export function checkMemberSchema(schema: Schema, where: string): void {
+  const missing = missingMemberColumns((n) => schema.fields.some((f) => f.name === n));
+  if (missing.length > 0) {
+    throw new DataError(`${where}: column ${missing.join(", ")} missing: no member can be scored; nothing committed`, {
+      file: where,
+      column: missing[0] ?? "",
+    });
+  }
+}
+
+function checkErrorRate(errored: number, members: number, fields: Record<string, number>, max: number, where: string): void {
+  if (errored <= ERROR_ROWS_FLOOR || errored <= max * members) return;
+  const top = Object.entries(fields)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([f, k]) => `${f} ${k.toLocaleString("en-US")}`)
+    .join(", ");
+  throw new DataError(
+    `${where}: ${errored.toLocaleString("en-US")} of ${members.toLocaleString("en-US")} members (${((100 * errored) / members).toFixed(1)}%) ` +
+      `could not be scored (by field: ${top}), more than --max-error-rate ${max}; nothing committed, previous results intact`,
+    { file: where },
+  );
+}
+
+/** 0-row result batches with the run's schemas: published when a table received no rows. */
+function emptyResults(
+  init: WorkerInit,
+  pack: { bytes: Uint8Array; meta: unknown },
+  runId: string,
+): { scores: RecordBatch; factors: RecordBatch } {
+  const engine = new Engine(init.module, pack as ConstructorParameters<typeof Engine>[1], {
+    models: init.models,
+    mceEdits: init.mceEdits,
+    rounding: init.rounding,
+  });
+  const ids = vectorFromArray([], new Utf8()).data[0] as Data;
+  const codes = vectorFromArray([], new List(new Field("item", new Utf8(), true))).data[0] as Data;
+  const fields = [new Field("participant_id", ids.type, false), new Field("diagnosis_codes", codes.type, true)];
+  const rb = new RecordBatch(
+    new Schema(fields),
+    makeData({ type: new Struct(fields), length: 0, nullCount: 0, children: [ids, codes] }),
+  );
+  const { scores, factors } = engine.scoreArrowBatch(rb, runId, { factors: true });
+  if (!factors) throw new InternalError("empty factor batch missing");
+  return { scores, factors };
+}
+
 /** Member batches read on this thread, each sent to a worker as an Arrow IPC stream. */
 async function* ipcInputs(source: MemberSource, batchSize: number): AsyncGenerator<{ input: TaskInput; rows: number }> {
+  let first = true;
   for await (const rb of source.read({ batchSize })) {
+    if (first) checkMemberSchema(rb.schema, source.describe());
+    first = false;
     if (rb.numRows === 0) continue;
     yield { input: { kind: "ipc", ipc: tableToIPC(new Table([rb]), "stream") }, rows: rb.numRows };
   }

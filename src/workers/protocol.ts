@@ -31,6 +31,8 @@ export interface ScoreTaskResult {
   batchIndex: number;
   members: number;
   errored: number;
+  /** Error rows by the field their message starts with ("sex", "age", …): counts, never values. */
+  errorFields: Record<string, number>;
   /** Diagnosis codes the batch carried (list items). */
   dxItems: number;
   scores: Uint8Array | null; // Arrow IPC stream (risk_scores); null when written as parts

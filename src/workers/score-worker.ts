@@ -43,11 +43,21 @@ export default async function scoreBatch(task: ScoreTask): Promise<ScoreTaskResu
   const dxItems = dxOffsets ? (dxOffsets[rb.numRows] ?? 0) - (dxOffsets[0] ?? 0) : 0;
   const errCol = scores.getChild("error");
   const errored = errCol ? errCol.length - (errCol.nullCount ?? 0) : 0;
+  const errorFields: Record<string, number> = {};
+  if (errored > 0 && errCol) {
+    for (let i = 0; i < errCol.length; i++) {
+      const e = errCol.get(i) as string | null;
+      if (e === null) continue;
+      const field = /^[a-z_]+/.exec(e)?.[0] ?? "other";
+      errorFields[field] = (errorFields[field] ?? 0) + 1;
+    }
+  }
   const t1 = performance.now();
   const base = {
     batchIndex: task.batchIndex,
     members: rb.numRows,
     errored,
+    errorFields,
     dxItems,
     scoreRows: scores.numRows,
     factorRows: factors?.numRows ?? 0,

@@ -226,7 +226,14 @@ describe("DuckDB warehouse bad input", () => {
         ["C", []],
       ]),
     );
-    expect(src.stats()).toEqual({ membersRead: 3, dxRowsRead: 3, orphanDxRows: 3, duplicateParticipants: 0, nullDxRows: 1 });
+    expect(src.stats()).toEqual({
+      membersRead: 3,
+      dxRowsRead: 3,
+      orphanDxRows: 3,
+      duplicateParticipants: 0,
+      nullDxRows: 1,
+      nullDxCodes: 1,
+    });
   });
 
   it("reads the same members in hash partitions (bounded memory), orphans counted across them", async () => {
