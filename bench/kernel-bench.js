@@ -16,7 +16,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Bench } from "tinybench";
 import { loadEngine } from "../dist/load.js";
-import { encodeMembers } from "../dist/engine/member.js";
+import { membersToBatch } from "../dist/engine/member.js";
+import { encodeArrowBatch } from "../dist/engine/arrow-encode.js";
 import { buildCodeWeights, generateCohort } from "../dist/cohort/generate.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -69,7 +70,7 @@ for (const chunk of generateCohort({ members: nMembers, seed, paymentYear: PAYME
     return copy;
   });
   chunks.push(input);
-  const { batch } = encodeMembers(input);
+  const { batch } = encodeArrowBatch(membersToBatch(input).batch);
   batches.push(batch);
   nCodes += batch.memberOffsets[batch.n];
 }

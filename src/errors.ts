@@ -47,3 +47,21 @@ export class InternalError extends HccError {
     super(message, "E_INTERNAL", 70, {}, cause);
   }
 }
+
+/** An output cannot be created (missing or read-only directory, output equal to the input). */
+export class CantCreateError extends HccError {
+  constructor(message: string, location: ErrorLocation = {}, cause?: unknown) {
+    super(message, "E_CANTCREAT", 73, location, cause);
+  }
+}
+
+/** The run was interrupted (SIGINT/SIGTERM); previous results are intact. */
+export class InterruptedError extends HccError {
+  constructor(signal: string) {
+    super(
+      `interrupted (${signal}); the run was aborted and previous results are intact`,
+      "E_INTERRUPTED",
+      signal === "SIGTERM" ? 143 : 130,
+    );
+  }
+}

@@ -3,6 +3,7 @@
 // (deterministic per (seed, payment year, index)), staged as one CSV line per member that DuckDB
 // reads in parallel; DuckDB derives service dates, claim sources and the dbt-facing
 // hcc_participant / hcc_opportunities tables in SQL from seeded hashes. Progress prints counts only.
+import { defaultDataDir } from "../data/load.js";
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { tmpdir } from "node:os";
@@ -32,7 +33,7 @@ const csvField = (v: string | null): string => (v === null ? "" : `"${v.replace(
 
 /** Stage the cohort as one CSV file (one line per member, codes joined by U+001F). */
 function stageCohort(o: GenerateOptions, file: string): void {
-  const dataDir = o.dataDir ?? resolve("data");
+  const dataDir = o.dataDir ?? defaultDataDir();
   const codes = buildCodeWeights(readFileSync(join(dataDir, `py${o.paymentYear}`, "V28", "crosswalk.tsv"), "utf8"));
   const fd = openSync(file, "w");
   try {
@@ -112,7 +113,7 @@ export async function generateWarehouse(o: GenerateOptions): Promise<{ seconds: 
   const toDir = !o.out.endsWith(".duckdb");
   const stage = join(tmpdir(), `hcc-generate-${process.pid}-${Date.now()}`);
   mkdirSync(stage, { recursive: true });
-  const dataDir = o.dataDir ?? resolve("data");
+  const dataDir = o.dataDir ?? defaultDataDir();
   const crosswalk = join(dataDir, `py${o.paymentYear}`, "V28", "crosswalk.tsv");
   const target = toDir ? ":memory:" : `${o.out}.tmp-${process.pid}`;
   try {
@@ -167,8 +168,8 @@ export function registerGenerate(program: Command): void {
     .requiredOption("--out <path>", "warehouse file (*.duckdb) or output directory")
     .option("--payment-year <y>", "payment year", int("payment-year"), 2026)
     .option("--layout <layout>", "long (participant_diagnosis_codes table) or grouped (diagnosis_codes list column)", "long")
-    .option("--data <dir>", "reference data directory", "data")
-    .action(async (opts: { members: number; seed: number; out: string; paymentYear: number; layout: string; data: string }) => {
+    .option("--data <dir>", "reference data directory (default: the installed package's data/)")
+    .action(async (opts: { members: number; seed: number; out: string; paymentYear: number; layout: string; data?: string }) => {
       if (opts.layout !== "long" && opts.layout !== "grouped")
         throw new UsageError(`--layout: expected long or grouped, got '${opts.layout}'`);
       const r = await generateWarehouse({
@@ -177,7 +178,7 @@ export function registerGenerate(program: Command): void {
         out: opts.out,
         paymentYear: opts.paymentYear,
         layout: opts.layout,
-        dataDir: resolve(opts.data),
+        dataDir: opts.data ? resolve(opts.data) : defaultDataDir(),
         onProgress: (n) => process.stderr.write(`generate: ${n} members\n`),
       });
       process.stderr.write(

@@ -1,12 +1,11 @@
 // `hcc score`: the full-cohort run (--source warehouse/file/dir → --output warehouse/file/dir,
 // through the worker pool), or a member-record file (--input NDJSON/CSV → --output NDJSON/CSV).
 import type { Command } from "commander";
-import { loadEngine } from "../load.js";
 import { engineOptions, type EngineFlags } from "./options.js";
-import { formatOf, readMemberFile } from "../io/member-files.js";
-import { RecordWriter } from "../io/record-writer.js";
+import { formatOf, MemberRecordSource } from "../io/member-records.js";
+import { RecordFileSink } from "../io/record-file-sink.js";
 import { UsageError } from "../errors.js";
-import { openSink, openSource } from "../io/open.js";
+import { isWarehouseSpec, openSink, openSource } from "../io/open.js";
 import { runScoring, type ScoreRunSummary } from "../pipeline/score-run.js";
 import { ProgressBar } from "./progress.js";
 import type { Layout } from "../io/duckdb-warehouse.js";
@@ -41,36 +40,20 @@ function parseRate(v: string | undefined): number | undefined {
   return x;
 }
 
-export interface FileScoreSummary {
-  membersIn: number;
-  rowsOut: number;
-  errored: number;
-  seconds: number;
-}
-
-/** Member-record file in, output-record file out (one JS record per member; small files). */
-export async function runFileScore(o: ScoreFlags): Promise<FileScoreSummary> {
+/** Member-record file in, output-record file out: the same worker pipeline as every other input. */
+export async function runFileScore(o: ScoreFlags): Promise<ScoreRunSummary> {
   if (!o.input) throw new UsageError("score needs --input <file> or --source <spec>");
-  if (!o.output) throw new UsageError("score needs --output <file>");
-  const engine = loadEngine(engineOptions(o));
+  if (!o.output) throw new UsageError("score --input needs --output <file.ndjson|file.csv>");
   const inFormat = formatOf(o.input, o.format);
-  const writer = new RecordWriter(o.output, formatOf(o.output));
-  const t0 = performance.now();
-  let membersIn = 0;
-  let errored = 0;
-  try {
-    for await (const batch of readMemberFile(o.input, inFormat)) {
-      membersIn += batch.length;
-      const recs = engine.scoreMembers(batch);
-      errored += recs.filter((r) => r.error !== null).length;
-      await writer.write(recs);
-    }
-    await writer.commit();
-  } catch (e) {
-    writer.abort();
-    throw e;
-  }
-  return { membersIn, rowsOut: writer.rows, errored, seconds: (performance.now() - t0) / 1000 };
+  const outExt = (o.output.split(".").pop() ?? "").toLowerCase();
+  const outFormat = outExt === "csv" ? "csv" : outExt === "ndjson" || outExt === "jsonl" ? "ndjson" : null;
+  if (!outFormat)
+    throw new UsageError(`--output ${o.output}: name an .ndjson or .csv file (the output format follows the extension)`);
+  return runPipelineScore(o, {
+    source: new MemberRecordSource(o.input, inFormat),
+    sink: new RecordFileSink(o.output, outFormat, o.input),
+    factors: false,
+  });
 }
 
 function positiveInt(v: string | undefined, name: string): number | undefined {
@@ -91,8 +74,11 @@ function parseResultStorage(v: string | undefined): ResultStorage | undefined {
   throw new UsageError(`--results-storage: '${v}' is not parquet or table`);
 }
 
-/** The pipeline run behind `hcc score --source` and `hcc nightly`. */
-export async function runPipelineScore(o: ScoreFlags & { source?: string; output?: string }): Promise<ScoreRunSummary> {
+/** The pipeline run behind `hcc score` and `hcc nightly` (`given`: an already opened source and sink). */
+export async function runPipelineScore(
+  o: ScoreFlags & { source?: string; output?: string },
+  given?: { source: MemberSource; sink: ResultSink; factors: boolean },
+): Promise<ScoreRunSummary> {
   const eo = engineOptions(o);
   const layout = parseLayout(o.layout);
   const resultStorage = parseResultStorage(o.resultsStorage);
@@ -103,7 +89,10 @@ export async function runPipelineScore(o: ScoreFlags & { source?: string; output
   };
   let source: MemberSource;
   let sink: ResultSink;
-  if (o.warehouse === "bigquery") {
+  if (given) {
+    source = given.source;
+    sink = given.sink;
+  } else if (o.warehouse === "bigquery") {
     const cfg = parseBigQueryConfig(o, process.env);
     source = o.source ? await openSource(o.source, openOpts) : openBigQuerySource(cfg);
     sink = o.output ? await openSink(o.output, openOpts) : openBigQuerySink(cfg);
@@ -114,6 +103,16 @@ export async function runPipelineScore(o: ScoreFlags & { source?: string; output
     sink = await openSink(o.output, openOpts);
   }
   const bar = new ProgressBar(null, o.quiet === true);
+  // Ctrl-C / SIGTERM: abort the run cleanly (staging removed, previous results intact); a second
+  // signal finds no handler and ends the process at once
+  const ac = new AbortController();
+  const onSignal = (sig: NodeJS.Signals): void => {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
+    ac.abort(sig);
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
   try {
     const workers = positiveInt(o.workers, "--workers");
     const batchSize = positiveInt(o.batchSize, "--batch-size");
@@ -129,11 +128,14 @@ export async function runPipelineScore(o: ScoreFlags & { source?: string; output
       ...(eo.dataDir ? { dataDir: eo.dataDir } : {}),
       ...(workers ? { workers } : {}),
       ...(batchSize ? { batchSize } : {}),
-      factors: o.factors,
+      factors: given ? given.factors : o.factors,
       ...(maxErrorRate !== undefined ? { maxErrorRate } : {}),
+      signal: ac.signal,
       onProgress: (p) => bar.update(p),
     });
   } finally {
+    process.removeListener("SIGINT", onSignal);
+    process.removeListener("SIGTERM", onSignal);
     bar.done();
     await source.close();
   }
@@ -214,18 +216,18 @@ export function registerScore(program: Command): void {
         process.stdout.write((await describeBigQueryRun(parseBigQueryConfig(o, process.env))) + "\n");
         return;
       }
-      if (o.source || o.warehouse === "bigquery") {
-        const s = await runPipelineScore(o);
-        if (!o.quiet) printRunSummary(s);
-        return;
-      }
-      if (!o.output) throw new UsageError("score needs --output");
-      const s = await runFileScore(o);
-      if (!o.quiet) {
-        process.stderr.write(
-          `scored ${s.membersIn} members → ${s.rowsOut} rows (${s.errored} with errors) in ${s.seconds.toFixed(2)} s` +
-            ` (${Math.round(s.membersIn / Math.max(s.seconds, 1e-9))} members/s) → ${o.output}\n`,
+      if (!o.source && !o.input && o.warehouse !== "bigquery") {
+        throw new UsageError(
+          "score needs members: --source <warehouse.duckdb | members file | directory> [--output …] " +
+            "(a warehouse source is written back to unless --output names another), or --input <members.ndjson|.csv> --output <scores.ndjson|.csv>; see 'hcc score --help'",
         );
       }
+      if (o.source && !o.output && o.warehouse !== "bigquery") {
+        if (!isWarehouseSpec(o.source))
+          throw new UsageError(`--source ${o.source}: give --output (a warehouse, or a directory for the result files)`);
+        o.output = o.source; // write back to the source warehouse
+      }
+      const s = o.input ? await runFileScore(o) : await runPipelineScore(o);
+      if (!o.quiet) printRunSummary(s);
     });
 }

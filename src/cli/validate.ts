@@ -1,6 +1,7 @@
 // `hcc validate`: prove the dbt marts agree 100% with the engine's own results in the embedded
 // warehouse — every participant present in fact_patient_risk_scores, identical scores, identical
 // kept HCC sets per model. Prints counts only (no member ids or codes).
+import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { DataError, UsageError } from "../errors.js";
@@ -22,6 +23,8 @@ export async function validateWarehouse(
 ): Promise<ValidationResult> {
   const src = checkIdent(o.schema ?? "sgv_reporting", "schema");
   const marts = checkIdent(o.martsSchema ?? `${process.env["HCC_DBT_SCHEMA"] ?? "hcc"}_marts`, "marts schema");
+  if (!existsSync(path))
+    throw new DataError(`${path}: warehouse not found; run hcc nightly or hcc generate + hcc score first`, { file: path });
   const inst = await DuckDBInstance.create(path, { access_mode: "READ_ONLY" });
   const conn = await inst.connect();
   const one = async (sql: string): Promise<number> => {
@@ -30,6 +33,16 @@ export async function validateWarehouse(
     return Number(v ?? 0);
   };
   try {
+    const has = async (schema: string, table: string): Promise<boolean> =>
+      (await one(`select count(*) from information_schema.tables where table_schema = '${schema}' and table_name = '${table}'`)) >
+      0;
+    if (!(await has(src, "risk_scores")))
+      throw new DataError(`${path}: ${src}.risk_scores not found; run hcc score first`, { file: path });
+    if (!(await has(marts, "fact_patient_risk_scores"))) {
+      throw new DataError(`${path}: ${marts}.fact_patient_risk_scores not found; run dbt build (hcc nightly) first`, {
+        file: path,
+      });
+    }
     const py = await one(`select max(payment_year) from ${src}.risk_scores`);
     if (!py) throw new DataError(`${path}: ${src}.risk_scores is empty; run hcc score first`);
     const cols = (

@@ -5,7 +5,7 @@
 import { DataType, type Data, type RecordBatch, type Vector } from "apache-arrow";
 import * as L from "./layout.js";
 import type { EncodedBatch } from "./kernel.js";
-import { ESRD, RX, SEX, parseDualCode } from "./member.js";
+import { ESRD, RX, SEX, parseDateDays, parseDualCode } from "./member.js";
 
 type Parse = (s: string) => number | string; // a number, or an error message
 
@@ -25,7 +25,7 @@ function readEnum(
   const cache = new Map<number, number | string>();
   const note = (i: number, r: number | string): void => {
     if (typeof r === "number") out[i] = r;
-    else errors[i] = errors[i] ? `${errors[i]}; ${field}: ${r}` : `${field}: ${r}`;
+    else addError(errors, i, field, r);
   };
   let row = 0;
   for (const data of vec.data as Data[]) {
@@ -82,28 +82,53 @@ function isValid(data: Data, i: number): boolean {
   return ((data.nullBitmap[b >> 3] ?? 0) & (1 << (b & 7))) !== 0;
 }
 
-function readInt(vec: Vector | null, n: number, absent: number): Int32Array {
+/**
+ * An integer column (any Int type, or text parsed as a whole number) with its range checked: a
+ * value outside [lo, hi] or not a whole number is a value error for that member.
+ */
+function readInt(
+  vec: Vector | null,
+  n: number,
+  absent: number,
+  lo: number,
+  hi: number,
+  field: string,
+  errors: (string | null)[],
+): Int32Array {
+  if (vec && DataType.isUtf8(vec.type)) return readEnum(vec, n, absent, wholeIn(lo, hi), field, errors);
   const out = new Int32Array(n).fill(absent);
   if (!vec) return out;
+  const note = (row: number, v: number): void => {
+    if (v >= lo && v <= hi) out[row] = v;
+    else addError(errors, row, field, `${v} is outside ${lo}–${hi}`);
+  };
   let row = 0;
   for (const data of vec.data as Data[]) {
     if (DataType.isInt(data.type) && data.type.bitWidth === 32) {
       const vals = data.values as Int32Array;
-      for (let i = 0; i < data.length; i++, row++) if (isValid(data, i)) out[row] = vals[i] ?? absent;
+      for (let i = 0; i < data.length; i++, row++) if (isValid(data, i)) note(row, vals[i] ?? absent);
       continue;
     }
     for (let i = 0; i < data.length; i++, row++) {
       const v: unknown = vec.get(row);
-      if (typeof v === "number" && Number.isFinite(v)) out[row] = Math.trunc(v);
-      else if (typeof v === "bigint") out[row] = Number(v);
+      if (typeof v === "number" && Number.isFinite(v)) note(row, Math.trunc(v));
+      else if (typeof v === "bigint") note(row, Number(v));
     }
   }
   return out;
 }
 
-/** Date32/Date64/Timestamp → days since epoch; absent = INT_MIN. */
-function readDays(vec: Vector | null, n: number): Int32Array {
-  const out = new Int32Array(n).fill(-2147483648);
+function addError(errors: (string | null)[], row: number, field: string, what: string): void {
+  errors[row] = errors[row] ? `${errors[row]}; ${field}: ${what}` : `${field}: ${what}`;
+}
+
+/** Date32/Date64/Timestamp → days since epoch, or text parsed as YYYY-MM-DD; absent = INT_MIN. */
+function readDays(vec: Vector | null, n: number, errors: (string | null)[]): Int32Array {
+  const NONE = -2147483648;
+  if (vec && DataType.isUtf8(vec.type)) {
+    return readEnum(vec, n, NONE, (s) => parseDateDays(s) ?? `'${s}' is not a YYYY-MM-DD date`, "birth_date", errors);
+  }
+  const out = new Int32Array(n).fill(NONE);
   if (!vec) return out;
   const dayLike = DataType.isDate(vec.type) && (vec.type.unit as number) === 0; // DateUnit.DAY
   let row = 0;
@@ -122,7 +147,15 @@ function readDays(vec: Vector | null, n: number): Int32Array {
   return out;
 }
 
-function readBool(vec: Vector | null, n: number, absent: number): Int32Array {
+const TRUE_WORDS = new Set(["1", "TRUE", "T", "Y", "YES"]);
+const FALSE_WORDS = new Set(["0", "FALSE", "F", "N", "NO"]);
+const boolWord: Parse = (s) => {
+  const t = s.trim().toUpperCase();
+  return TRUE_WORDS.has(t) ? 1 : FALSE_WORDS.has(t) ? 0 : `'${s}' is not a boolean`;
+};
+
+function readBool(vec: Vector | null, n: number, absent: number, field: string, errors: (string | null)[]): Int32Array {
+  if (vec && DataType.isUtf8(vec.type)) return readEnum(vec, n, absent, boolWord, field, errors);
   const out = new Int32Array(n).fill(absent);
   if (!vec) return out;
   let row = 0;
@@ -147,6 +180,14 @@ function readBool(vec: Vector | null, n: number, absent: number): Int32Array {
   return out;
 }
 
+const wholeIn =
+  (lo: number, hi: number): Parse =>
+  (s) => {
+    const t = s.trim();
+    if (!/^-?\d{1,9}$/.test(t)) return `'${t}' is not a whole number`;
+    const v = Number(t);
+    return v >= lo && v <= hi ? v : `${v} is outside ${lo}–${hi}`;
+  };
 const intIn =
   (lo: number, hi: number): Parse =>
   (s) => {
@@ -159,7 +200,7 @@ const fromTable =
   (t: Record<string, number>, what: string): Parse =>
   (s) =>
     t[s.trim().toUpperCase()] ?? `'${s}' is not ${what}`;
-const dual: Parse = parseDualCode;
+const dual: Parse = (s) => parseDualCode(s) ?? `'${s}' is not a dual status code (00–10)`;
 
 export interface ArrowEncoded {
   batch: EncodedBatch;
@@ -173,21 +214,21 @@ export function encodeArrowBatch(rb: RecordBatch): ArrowEncoded {
   const col = (name: string): Vector | null => rb.getChild(name);
   const errors: (string | null)[] = new Array<string | null>(n).fill(null);
   const attrs = new Int32Array(n * L.NIN);
-  const age = readInt(col("age"), n, -1);
-  const dob = readDays(col("birth_date"), n);
+  const age = readInt(col("age"), n, -1, 0, 130, "age", errors);
+  const dob = readDays(col("birth_date"), n, errors);
   const sex = readEnum(col("sex"), n, 0, fromTable(SEX, "M, F, 1 or 2"), "sex", errors);
   const orec = readEnum(col("orec"), n, -1, intIn(0, 3), "orec", errors);
   const crec = readEnum(col("crec"), n, -1, intIn(0, 3), "crec", errors);
   const dualCd = readEnum(col("dual_elgbl_cd"), n, -1, dual, "dual_elgbl_cd", errors);
   const esrd = readEnum(col("esrd_status"), n, 0, fromTable(ESRD, "none, dialysis, transplant or graft"), "esrd_status", errors);
   const rx = readEnum(col("rx_plan"), n, -1, fromTable(RX, "mapd or pdp"), "rx_plan", errors);
-  const medicaid = readBool(col("medicaid"), n, -1);
-  const lti = readBool(col("lti"), n, 0);
-  const ne = readBool(col("new_enrollee"), n, 0);
-  const snp = readBool(col("snp"), n, 0);
-  const lis = readBool(col("low_income"), n, 0);
-  const pace = readBool(col("pace"), n, 0);
-  const graft = readInt(col("graft_months"), n, -1);
+  const medicaid = readBool(col("medicaid"), n, -1, "medicaid", errors);
+  const lti = readBool(col("lti"), n, 0, "lti", errors);
+  const ne = readBool(col("new_enrollee"), n, 0, "new_enrollee", errors);
+  const snp = readBool(col("snp"), n, 0, "snp", errors);
+  const lis = readBool(col("low_income"), n, 0, "low_income", errors);
+  const pace = readBool(col("pace"), n, 0, "pace", errors);
+  const graft = readInt(col("graft_months"), n, -1, 0, 1200, "graft_months", errors);
   for (let i = 0; i < n; i++) {
     const o = i * L.NIN;
     attrs[o + L.IN_AGE] = age[i] ?? -1;
@@ -205,8 +246,8 @@ export function encodeArrowBatch(rb: RecordBatch): ArrowEncoded {
     attrs[o + L.IN_GRAFT_MONTHS] = graft[i] ?? -1;
     attrs[o + L.IN_RX_PLAN] = rx[i] ?? -1;
     attrs[o + L.IN_PACE] = pace[i] ?? 0;
-    if ((age[i] ?? -1) < 0 && (dob[i] ?? -2147483648) === -2147483648) {
-      errors[i] = errors[i] ? `${errors[i]}; age: neither age nor birth_date given` : "age: neither age nor birth_date given";
+    if ((age[i] ?? -1) < 0 && (dob[i] ?? -2147483648) === -2147483648 && !errors[i]?.match(/(^|; )(age|birth_date):/)) {
+      addError(errors, i, "age", "neither age nor birth_date given");
     }
   }
   // diagnosis codes: List<Utf8> buffers as they are (a single Data chunk per batch column)

@@ -3,7 +3,7 @@
 import * as L from "./layout.js";
 import { Kernel, type BatchResult, type EncodedBatch } from "./kernel.js";
 import type { Pack, PackMeta } from "./pack-builder.js";
-import { encodeMembers, parseDateDays, type MemberInput } from "./member.js";
+import { membersToBatch, parseDateDays, type MemberInput } from "./member.js";
 import { decodeExplanation, type Explanation } from "./explain.js";
 import { UsageError } from "../errors.js";
 import type { RecordBatch } from "apache-arrow";
@@ -89,7 +89,7 @@ export class Engine {
 
   /** Score member records; one output record per input, in order. */
   scoreMembers(members: readonly MemberInput[]): OutputRecord[] {
-    const { batch, errors } = encodeMembers(members);
+    const { batch, errors } = encodeArrowBatch(membersToBatch(members).batch);
     const r = this.scoreEncoded(batch);
     return members.map((m, i) => this.decodeRecord(r, i, m.member_id, errors[i] ?? null));
   }
@@ -183,15 +183,16 @@ export class Engine {
 
   /** Explain one member step by step, from the kernel's detail mode. */
   explain(member: MemberInput): Explanation {
-    const { batch, errors } = encodeMembers([member]);
+    const { batch, errors } = encodeArrowBatch(membersToBatch([member]).batch);
+    const codes = (member.diagnosis_codes ?? []).filter((c): c is string => c !== null);
     const r = this.kernel.score(batch, {
       modelMask: this.modelMask,
       options: this.options | L.OPT_TRACE,
       asOfDays: this.asOfDays,
       models: this.scoredModels,
-      traceCap: 256 + (member.diagnosis_codes?.length ?? 0) * 16,
+      traceCap: 256 + codes.length * 16,
     });
     const record = this.decodeRecord(r, 0, member.member_id, errors[0] ?? null);
-    return decodeExplanation(this.meta, r, member.diagnosis_codes ?? [], record, r.memberI32[L.OUT_AGE] ?? -1);
+    return decodeExplanation(this.meta, r, codes, record, r.memberI32[L.OUT_AGE] ?? -1);
   }
 }

@@ -1,8 +1,7 @@
-// The member input record (NDNJSON keys / CSV columns; docs/input-format.md) and its encoding
-// into the kernel's input layout. Value problems (an unknown sex, a bad date) become a
-// member-level error on that member's output row; they never fail the batch.
-import * as L from "./layout.js";
-import type { EncodedBatch } from "./kernel.js";
+// The member input record (NDJSON keys / CSV columns; README "Member input record") and its
+// Arrow member batch. Value problems (an unknown sex, a bad date) become a member-level error on
+// that member's output row (arrow-encode.ts); they never fail the batch.
+import { Field, List, RecordBatch, Schema, Struct, Utf8, makeData, vectorFromArray, type Data } from "apache-arrow";
 
 export interface MemberInput {
   member_id: string;
@@ -24,34 +23,6 @@ export interface MemberInput {
   diagnosis_codes?: readonly (string | null)[] | null;
 }
 
-const absent = (v: unknown): boolean => v === undefined || v === null || v === "";
-
-function parseBool(v: unknown, field: string, errs: string[]): number {
-  if (absent(v)) return 0;
-  if (v === true || v === 1) return 1;
-  if (v === false || v === 0) return 0;
-  const s = String(v).trim().toLowerCase();
-  if (["1", "true", "t", "y", "yes"].includes(s)) return 1;
-  if (["0", "false", "f", "n", "no"].includes(s)) return 0;
-  errs.push(`${field}: '${String(v)}' is not a boolean`);
-  return 0;
-}
-
-function parseIntIn(v: unknown, lo: number, hi: number, field: string, errs: string[]): number {
-  if (absent(v)) return -1;
-  const s = String(v).trim();
-  if (!/^-?\d+$/.test(s)) {
-    errs.push(`${field}: '${String(v)}' is not a whole number`);
-    return -1;
-  }
-  const n = Number(s);
-  if (n < lo || n > hi) {
-    errs.push(`${field}: ${n} is outside ${lo}–${hi}`);
-    return -1;
-  }
-  return n;
-}
-
 /** Days since 1970-01-01 of a YYYY-MM-DD date, or null when it is not a real date. */
 export function parseDateDays(s: string): number | null {
   const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s.trim());
@@ -70,93 +41,78 @@ export const SEX: Readonly<Record<string, number>> = { M: 1, F: 2, "1": 1, "2": 
 export const ESRD: Readonly<Record<string, number>> = { NONE: 0, DIALYSIS: 1, TRANSPLANT: 2, GRAFT: 3 };
 export const RX: Readonly<Record<string, number>> = { MAPD: 0, "MA-PD": 0, PDP: 1 };
 
-/** Dual eligibility code 0–10, or 99 (unrecognised: the kernel flags it and treats it as non-dual). */
-export function parseDualCode(s: string): number {
+/** Dual eligibility status code 00–10 (01–08 dual, 09/10 …; docs: README), or null when it is not one. */
+export function parseDualCode(s: string): number | null {
   const t = s.trim();
-  return /^\d{1,2}$/.test(t) && Number(t) <= 10 ? Number(t) : 99;
+  return /^\d{1,2}$/.test(t) && Number(t) <= 10 ? Number(t) : null;
 }
 
-/** Encode one member's demographics into `attrs` at `off`; returns the value errors found. */
-export function encodeMemberAttrs(m: MemberInput, attrs: Int32Array, off: number): string[] {
-  const errs: string[] = [];
-  attrs[off + L.IN_AGE] = -1;
-  attrs[off + L.IN_DOB_DAYS] = -2147483648;
-  if (!absent(m.age)) attrs[off + L.IN_AGE] = parseIntIn(m.age, 0, 130, "age", errs);
-  else if (!absent(m.birth_date)) {
-    const d = parseDateDays(String(m.birth_date));
-    if (d === null) errs.push(`birth_date: '${String(m.birth_date)}' is not a YYYY-MM-DD date`);
-    else attrs[off + L.IN_DOB_DAYS] = d;
-  } else errs.push("age: neither age nor birth_date given");
-  let sex = 0;
-  if (absent(m.sex)) errs.push("sex: missing");
-  else {
-    sex = SEX[String(m.sex).trim().toUpperCase()] ?? 0;
-    if (sex === 0) errs.push(`sex: '${String(m.sex)}' is not M, F, 1 or 2`);
-  }
-  attrs[off + L.IN_SEX] = sex;
-  attrs[off + L.IN_OREC] = parseIntIn(m.orec, 0, 3, "orec", errs);
-  attrs[off + L.IN_CREC] = parseIntIn(m.crec, 0, 3, "crec", errs);
-  if (absent(m.dual_elgbl_cd)) attrs[off + L.IN_DUAL] = -1;
-  else {
-    attrs[off + L.IN_DUAL] = parseDualCode(String(m.dual_elgbl_cd));
-  }
-  attrs[off + L.IN_MEDICAID] = absent(m.medicaid) ? -1 : parseBool(m.medicaid, "medicaid", errs);
-  attrs[off + L.IN_LTI] = parseBool(m.lti, "lti", errs);
-  attrs[off + L.IN_NE] = parseBool(m.new_enrollee, "new_enrollee", errs);
-  attrs[off + L.IN_SNP] = parseBool(m.snp, "snp", errs);
-  attrs[off + L.IN_LOW_INCOME] = parseBool(m.low_income, "low_income", errs);
-  attrs[off + L.IN_PACE] = parseBool(m.pace, "pace", errs);
-  let esrd = 0;
-  if (!absent(m.esrd_status)) {
-    const e = ESRD[String(m.esrd_status).trim().toUpperCase()];
-    if (e === undefined) errs.push(`esrd_status: '${String(m.esrd_status)}' is not none, dialysis, transplant or graft`);
-    else esrd = e;
-  }
-  attrs[off + L.IN_ESRD] = esrd;
-  attrs[off + L.IN_GRAFT_MONTHS] = parseIntIn(m.graft_months, 0, 1200, "graft_months", errs);
-  let rx = -1;
-  if (!absent(m.rx_plan)) {
-    const r = RX[String(m.rx_plan).trim().toUpperCase()];
-    if (r === undefined) errs.push(`rx_plan: '${String(m.rx_plan)}' is not mapd or pdp`);
-    else rx = r;
-  }
-  attrs[off + L.IN_RX_PLAN] = rx;
-  return errs;
-}
+/** The member fields carried as text; the encoder (arrow-encode.ts) parses and validates them. */
+export const MEMBER_TEXT_FIELDS = [
+  "birth_date",
+  "age",
+  "sex",
+  "orec",
+  "crec",
+  "dual_elgbl_cd",
+  "medicaid",
+  "lti",
+  "new_enrollee",
+  "snp",
+  "low_income",
+  "pace",
+  "esrd_status",
+  "graft_months",
+  "rx_plan",
+] as const;
 
-const utf8 = new TextEncoder();
+const textOf = (v: unknown): string | null =>
+  v === undefined || v === null || v === "" ? null : String(v as string | number | boolean);
 
-/** Encode members (object form) into the kernel layout; value errors per member. */
-export function encodeMembers(members: readonly MemberInput[]): { batch: EncodedBatch; errors: (string | null)[] } {
+/**
+ * Member records as one Arrow member batch (docs/pipeline.md "Member batches"): participant_id,
+ * every value field as Utf8 text exactly as given, and diagnosis_codes as List<Utf8> (null codes
+ * skipped). All validation happens in one place, the encoder, so a record gets the same outcome
+ * whichever path brought it (member-record file, object API, warehouse).
+ */
+export function membersToBatch(members: readonly MemberInput[]): { batch: RecordBatch; nullCodes: number } {
   const n = members.length;
-  const attrs = new Int32Array(n * L.NIN);
-  const memberOffsets = new Int32Array(n + 1);
-  let nCodes = 0;
-  for (const m of members) nCodes += m.diagnosis_codes?.length ?? 0;
-  const codeOffsets = new Int32Array(nCodes + 1);
-  const parts: Uint8Array[] = [];
-  let bytes = 0;
-  let c = 0;
-  const errors: (string | null)[] = [];
+  const cols: [string, Data][] = [
+    [
+      "participant_id",
+      vectorFromArray(
+        members.map((m) => m.member_id),
+        new Utf8(),
+      ).data[0] as Data,
+    ],
+  ];
+  for (const f of MEMBER_TEXT_FIELDS)
+    cols.push([
+      f,
+      vectorFromArray(
+        members.map((m) => textOf(m[f])),
+        new Utf8(),
+      ).data[0] as Data,
+    ]);
+  const offsets = new Int32Array(n + 1);
+  const codes: string[] = [];
+  let nullCodes = 0;
   members.forEach((m, i) => {
-    const errs = encodeMemberAttrs(m, attrs, i * L.NIN);
-    errors.push(errs.length > 0 ? errs.join("; ") : null);
-    memberOffsets[i] = c;
-    for (const code of m.diagnosis_codes ?? []) {
-      const b = utf8.encode(code ?? "");
-      parts.push(b);
-      codeOffsets[c] = bytes;
-      bytes += b.length;
-      c++;
+    for (const c of m.diagnosis_codes ?? []) {
+      if (c === null) nullCodes++;
+      else codes.push(c);
     }
+    offsets[i + 1] = codes.length;
   });
-  memberOffsets[n] = c;
-  codeOffsets[c] = bytes;
-  const codeBytes = new Uint8Array(bytes);
-  let o = 0;
-  for (const p of parts) {
-    codeBytes.set(p, o);
-    o += p.length;
-  }
-  return { batch: { n, attrs, memberOffsets, codeOffsets, codeBytes }, errors };
+  const child = vectorFromArray(codes, new Utf8()).data[0] as Data<Utf8>;
+  cols.push([
+    "diagnosis_codes",
+    makeData({ type: new List(new Field("item", new Utf8(), true)), length: n, nullCount: 0, valueOffsets: offsets, child }),
+  ]);
+  const fields = cols.map(([name, d]) => new Field(name, d.type, name !== "participant_id"));
+  const batch = new RecordBatch(
+    new Schema(fields),
+    makeData({ type: new Struct(fields), length: n, nullCount: 0, children: cols.map(([, d]) => d) }),
+  );
+  return { batch, nullCodes };
 }

@@ -8,7 +8,9 @@
 // twice as fast as list() — and split back into List<Utf8> while copying; orphans = non-null dx
 // rows − dx rows that reached a member.
 // For the pipeline the long layout is exported instead (exportParts; ADR 0002).
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { sweepLeftovers, workName } from "./leftovers.js";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { tmpdir } from "node:os";
 import duckdb from "@duckdb/node-bindings";
@@ -80,8 +82,17 @@ const MEMBER_COLUMNS: readonly (readonly [string, ColumnKind])[] = [
 ];
 const INTEGER_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|HUGEINT)$/;
 
-/** The SELECT expression that yields column `name` as `kind`, or a DataError for a wrong type. */
-function columnExpr(table: string, name: string, kind: ColumnKind, type: string): string {
+/**
+ * The SELECT expression and batch kind for column `name`, or a DataError for a wrong type. A
+ * VARCHAR value column travels as text: the encoder parses and validates it exactly as it does a
+ * member-record file's (one validation; a bad value is that member's error row).
+ */
+function columnExpr(table: string, name: string, kind: ColumnKind, type: string): [string, ColumnKind] {
+  if (type === "VARCHAR") return [`p."${name}"`, "utf8"];
+  return [typedExpr(table, name, kind, type), kind];
+}
+
+function typedExpr(table: string, name: string, kind: ColumnKind, type: string): string {
   const q = `p."${name}"`;
   const wrong = (): never => {
     throw new DataError(
@@ -96,8 +107,7 @@ function columnExpr(table: string, name: string, kind: ColumnKind, type: string)
   if (kind === "int32") return INTEGER_TYPES.test(type) ? `CAST(${q} AS INTEGER)` : wrong();
   if (kind === "bool") return type === "BOOLEAN" ? q : wrong();
   if (type === "DATE") return q;
-  if (type.startsWith("TIMESTAMP")) return `CAST(${q} AS DATE)`;
-  return type === "VARCHAR" ? `TRY_CAST(${q} AS DATE)` : wrong();
+  return type.startsWith("TIMESTAMP") ? `CAST(${q} AS DATE)` : wrong();
 }
 
 interface Plan {
@@ -190,7 +200,8 @@ export class DuckDBWarehouseSource implements PartExportingSource {
 
   private limits(): Record<string, string> {
     const limit = this.opts.memoryLimit ? { memory_limit: this.opts.memoryLimit } : {};
-    return { ...limit, temp_directory: join(tmpdir(), `hcc-duckdb-${process.pid}`) };
+    sweepLeftovers(tmpdir(), "hcc-duckdb");
+    return { ...limit, temp_directory: join(tmpdir(), workName("hcc-duckdb", "spill")) };
   }
 
   private async columnsOf(table: string): Promise<Map<string, string> | null> {
@@ -224,16 +235,15 @@ export class DuckDBWarehouseSource implements PartExportingSource {
     for (const [name, kind] of MEMBER_COLUMNS) {
       const type = pcols.get(name);
       if (!type) continue;
-      exprs.push(`${columnExpr(where, name, kind, type)} AS "${name}"`);
+      const [expr, k] = columnExpr(where, name, kind, type);
+      exprs.push(`${expr} AS "${name}"`);
       names.push(name);
-      kinds.push(kind);
+      kinds.push(k);
     }
-    // required values: null ids, duplicate ids, unparseable dates (first offending row named)
-    const bd = pcols.get("birth_date");
-    const badDate = bd === "VARCHAR" ? `birth_date IS NOT NULL AND TRY_CAST(birth_date AS DATE) IS NULL` : "false";
-    const [nullIds = 0, firstNull = -1, dupes = 0, badDates = 0, firstBad = -1] = await this.one(
+    // required values: null ids, duplicate ids (first offending row named)
+    const [nullIds = 0, firstNull = -1, dupes = 0] = await this.one(
       `SELECT count(*) FILTER (participant_id IS NULL), min(${rowid}) FILTER (participant_id IS NULL),
-        count(participant_id) - count(DISTINCT participant_id), count(*) FILTER (${badDate}), min(${rowid}) FILTER (${badDate}) FROM ${pt}`,
+        count(participant_id) - count(DISTINCT participant_id) FROM ${pt}`,
     );
     if (nullIds > 0) {
       throw new DataError(`${where}: row ${firstNull + 1}: column participant_id: null (${nullIds} rows)`, {
@@ -253,13 +263,7 @@ export class DuckDBWarehouseSource implements PartExportingSource {
         column: "participant_id",
       });
     }
-    if (badDates > 0) {
-      throw new DataError(`${where}: row ${firstBad + 1}: column birth_date: not a date (YYYY-MM-DD) (${badDates} rows)`, {
-        file: where,
-        row: firstBad + 1,
-        column: "birth_date",
-      });
-    }
+
     const grouped = this.opts.layout === "grouped" || (this.opts.layout !== "long" && pcols.has("diagnosis_codes"));
     if (grouped && this.opts.layout !== "grouped" && !this.opts.parquet && (await this.columnsOf(this.diagnoses))) {
       // both a diagnosis_codes column and a long diagnosis table: guessing would drop one of them
@@ -350,7 +354,8 @@ export class DuckDBWarehouseSource implements PartExportingSource {
     const plan = await this.planOnce();
     if (plan.layout !== "long") throw new InternalError("exportParts: only the long layout is exported");
     const c = await this.connect();
-    const dir = (this.exportDir = mkdtempSync(this.exportPrefix()));
+    const dir = (this.exportDir = this.exportPrefix() + randomBytes(4).toString("hex"));
+    mkdirSync(dir, { mode: 0o700 }); // member data: this user only
     const parts = Math.max(1, Math.floor(this.opts.partitions ?? Math.ceil(plan.nonNullDx / 32_000_000)));
     const label = this.label(this.diagnoses);
     let dx = 0;
@@ -381,7 +386,12 @@ export class DuckDBWarehouseSource implements PartExportingSource {
    * run is removed first: this process holds the warehouse's lock, so no other run is using it.
    */
   private exportPrefix(): string {
-    if (this.opts.tempDir || this.opts.parquet) return join(this.opts.tempDir ?? tmpdir(), "hcc-export-");
+    if (this.opts.tempDir || this.opts.parquet) {
+      // a shared directory: only dead runs' leftovers (by process id) are removed
+      const root = this.opts.tempDir ?? tmpdir();
+      sweepLeftovers(root, "hcc-export");
+      return join(root, workName("hcc-export", ""));
+    }
     const abs = resolvePath(this.opts.path);
     const prefix = `.hcc-export-${basename(abs)}-`;
     for (const d of readdirSync(dirname(abs)))

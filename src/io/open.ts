@@ -2,17 +2,9 @@
 // by extension (.parquet, .arrow/.arrows/.ipc, .csv, .ndjson/.jsonl), or a directory (source:
 // participants.parquet + participant_diagnosis_codes.parquet, long layout; sink: one file per
 // result table). Directory sinks write to temporary names and rename on commit.
-import {
-  createWriteStream,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-  type WriteStream,
-} from "node:fs";
+import { randomBytes } from "node:crypto";
+import { sweepLeftovers, workName } from "./leftovers.js";
+import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, type WriteStream } from "node:fs";
 import { once } from "node:events";
 import { join } from "node:path";
 import {
@@ -32,7 +24,8 @@ import { DataError, UsageError } from "../errors.js";
 import { DuckDBWarehouseSource, checkIdent, sqlString, type Layout } from "./duckdb-warehouse.js";
 import { DuckDBWarehouseSink, type ResultStorage } from "./duckdb-sink.js";
 import { ArrowIpcSource } from "./arrow-ipc.js";
-import { TextMemberSource, encodeCsv, encodeNdjson } from "./csv-ndjson.js";
+import { MemberRecordSource } from "./member-records.js";
+import { encodeText } from "./record-text.js";
 import { encodeParquet } from "./parquet.js";
 import { StagedParts } from "./staged-parts.js";
 import type { MemberSource, PartStagingSink, ResultSink, ResultTable, ScoreRunRow, StagedPart } from "./types.js";
@@ -58,6 +51,11 @@ const EXT: Record<string, FileFormat> = {
   ndjson: "ndjson",
   jsonl: "ndjson",
 };
+
+/** Whether a --source/--output string names a DuckDB warehouse. */
+export function isWarehouseSpec(spec: string): boolean {
+  return warehousePath(spec) !== null;
+}
 
 function warehousePath(spec: string): string | null {
   if (spec.startsWith("duckdb:")) return spec.slice("duckdb:".length) || "./warehouse.duckdb";
@@ -98,7 +96,7 @@ function sourceOf(spec: string, o: OpenOptions): MemberSource {
       return new ArrowIpcSource(spec);
     case "csv":
     case "ndjson":
-      return new TextMemberSource(spec, fmt);
+      return new MemberRecordSource(spec, fmt);
     default:
       throw new UsageError(
         `${spec}: cannot tell the source kind; use duckdb:<file>, a .duckdb/.parquet/.arrow/.csv/.ndjson file or a directory`,
@@ -191,7 +189,9 @@ export class DirectorySink implements PartStagingSink {
   begin(): Promise<void> {
     this.existed = existsSync(this.dir);
     mkdirSync(this.dir, { recursive: true });
-    this.tmp = mkdtempSync(join(this.dir, ".hcc-sink-"));
+    sweepLeftovers(this.dir, ".hcc-sink"); // a killed run's staging (by process id)
+    this.tmp = join(this.dir, workName(".hcc-sink", randomBytes(4).toString("hex")));
+    mkdirSync(this.tmp, { mode: 0o700 });
     if (this.format === "parquet") this.parts = new StagedParts(this.tmp, this.dir);
     return Promise.resolve();
   }
@@ -224,7 +224,7 @@ export class DirectorySink implements PartStagingSink {
     }
     if (s.arrow) s.arrow.write(batch);
     else {
-      const text = this.format === "csv" ? encodeCsv([batch], s.header) : encodeNdjson([batch]);
+      const text = encodeText(batch, this.format === "csv" ? "csv" : "ndjson", { header: s.header });
       s.header = false;
       if (!s.out.write(text)) await once(s.out, "drain");
     }
@@ -263,7 +263,7 @@ export class DirectorySink implements PartStagingSink {
       }
       const runs = join(tmp, `score_runs.${this.format}`);
       if (this.format === "arrow") writeFileSync(runs, RecordBatchFileWriter.writeAll([runBatch]).toUint8Array(true));
-      else writeFileSync(runs, this.format === "csv" ? encodeCsv([runBatch]) : encodeNdjson([runBatch]));
+      else writeFileSync(runs, encodeText(runBatch, this.format === "csv" ? "csv" : "ndjson", { header: true }));
       done.set(this.file("score_runs"), runs);
     }
     // risk_scores and factors first, score_runs last: a present score_runs row means its tables landed

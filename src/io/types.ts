@@ -130,7 +130,12 @@ export interface StagedPart {
  * its workers encode and write the parts (no result batch crosses to the main thread); write()
  * stays available for callers without workers.
  */
+/** How workers encode the parts a sink stages: Parquet, or the README's output records as text. */
+export type PartFormat = "parquet" | "records-ndjson" | "records-csv";
+
 export interface PartStagingSink extends ResultSink {
+  /** Default "parquet". */
+  partFormat?(): PartFormat;
   /** Directory for parts (valid between begin() and commit()/abort()); null when this run cannot take parts. */
   partDir(): string | null;
   /** Registers a part written into partDir(); it is loaded (or dropped) with the run. */

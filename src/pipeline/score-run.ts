@@ -19,7 +19,7 @@ import {
 } from "apache-arrow";
 import { Engine } from "../engine/engine.js";
 import { loadKernelModule, loadPack } from "../load.js";
-import { InternalError, HccError, DataError } from "../errors.js";
+import { InternalError, HccError, DataError, InterruptedError } from "../errors.js";
 import {
   exportsParts,
   missingMemberColumns,
@@ -56,6 +56,8 @@ export interface ScoreRunOptions {
    * results with error rows. docs/pipeline.md "Error rows".
    */
   maxErrorRate?: number;
+  /** Aborts the run (Ctrl-C): the sink is rolled back, InterruptedError thrown. */
+  signal?: AbortSignal;
   onProgress?: (p: ScoreProgress) => void;
 }
 
@@ -155,6 +157,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   const sink = o.sink;
   // workers write Parquet parts straight into the sink's staging directory when it takes them
   const partDir = stagesParts(sink) ? sink.partDir() : null;
+  const partFormat = stagesParts(sink) ? (sink.partFormat?.() ?? "parquet") : "parquet";
   try {
     const batchSize = o.batchSize ?? 16_384;
     const exporter = o.exportParts !== false && exportsParts(o.source) && (await o.source.canExportParts()) ? o.source : null;
@@ -163,8 +166,14 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       const cols = await exporter.memberColumns();
       checkMemberSchema(new Schema(cols.map((n) => new Field(n, new Utf8()))), exporter.describe());
     }
-    const it = (exporter ? exportedInputs(exporter, batchSize) : ipcInputs(o.source, batchSize))[Symbol.asyncIterator]();
+    const it = (exporter ? exportedInputs(exporter, batchSize, o.signal) : ipcInputs(o.source, batchSize, o.signal))[
+      Symbol.asyncIterator
+    ]();
+    const interrupted = (): void => {
+      if (o.signal?.aborted) throw new InterruptedError(String(o.signal.reason ?? "SIGINT"));
+    };
     for (;;) {
+      interrupted();
       const tr = performance.now();
       const next = await it.next();
       readMs += performance.now() - tr;
@@ -172,9 +181,9 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       if (failure) break;
       const { input, rows } = next.value;
       membersIn += rows;
-      const task: ScoreTask = { batchIndex: batchIndex++, input, runId, factors: o.factors ?? true, partDir };
+      const task: ScoreTask = { batchIndex: batchIndex++, input, runId, factors: o.factors ?? true, partDir, partFormat };
       const transferList = input.kind === "ipc" ? [input.ipc.buffer as ArrayBuffer] : [];
-      const p = (pool.run(task, { transferList }) as Promise<ScoreTaskResult>)
+      const p = (pool.run(task, { transferList, ...(o.signal ? { signal: o.signal } : {}) }) as Promise<ScoreTaskResult>)
         .then((res) => {
           kernelMs += res.kernelMs;
           encodeMs += res.encodeMs;
@@ -215,6 +224,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     }
     await Promise.all(inflight);
     await writeChain;
+    interrupted();
     if (failure) throw wrapFailure(failure);
     if (rowsOut !== membersIn) throw new InternalError(`members in (${membersIn}) ≠ result rows (${rowsOut}); nothing committed`);
     checkErrorRate(errored, membersIn, errorFields, o.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE, o.source.describe());
@@ -272,7 +282,12 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       source: o.source.describe(),
       sink: o.sink.describe(),
     };
-  } catch (e) {
+  } catch (caught) {
+    // a worker task cancelled by the signal rejects with an AbortError: report the interruption
+    const e =
+      o.signal?.aborted && !(caught instanceof InterruptedError)
+        ? new InterruptedError(String(o.signal.reason ?? "SIGINT"))
+        : caught;
     await Promise.allSettled(inflight); // no worker still writing into the staging being dropped
     await o.sink.abort(e);
     if (o.sink.recordFailure) {
@@ -355,9 +370,13 @@ function emptyResults(
 }
 
 /** Member batches read on this thread, each sent to a worker as an Arrow IPC stream. */
-async function* ipcInputs(source: MemberSource, batchSize: number): AsyncGenerator<{ input: TaskInput; rows: number }> {
+async function* ipcInputs(
+  source: MemberSource,
+  batchSize: number,
+  signal?: AbortSignal,
+): AsyncGenerator<{ input: TaskInput; rows: number }> {
   let first = true;
-  for await (const rb of source.read({ batchSize })) {
+  for await (const rb of source.read({ batchSize, ...(signal ? { signal } : {}) })) {
     if (first) checkMemberSchema(rb.schema, source.describe());
     first = false;
     if (rb.numRows === 0) continue;
@@ -374,9 +393,10 @@ async function* ipcInputs(source: MemberSource, batchSize: number): AsyncGenerat
 async function* exportedInputs(
   source: PartExportingSource,
   batchSize: number,
+  signal?: AbortSignal,
 ): AsyncGenerator<{ input: TaskInput; rows: number }> {
   const parts: ExportedMembers[] = [];
-  for await (const part of source.exportParts({ batchSize })) parts.push(part);
+  for await (const part of source.exportParts({ batchSize, ...(signal ? { signal } : {}) })) parts.push(part);
   for (const part of parts) {
     for (const g of part.rowGroups) {
       if (g.rows === 0) continue;
@@ -387,6 +407,7 @@ async function* exportedInputs(
 
 function wrapFailure(e: unknown): Error {
   if (e instanceof HccError) return e;
+  if (e instanceof Error && e.name === "AbortError") return new InterruptedError("SIGINT");
   const msg = e instanceof Error ? e.message : String(e);
   if (/terminated|exited|worker/i.test(msg)) {
     return new InternalError(`a scoring worker failed (${msg}); the run was aborted and previous results are intact`, e);

@@ -2,7 +2,7 @@
 // IPC stream (one memcpy of its buffers, no JS strings). Results come back the same way, or —
 // when the sink stages Parquet parts (io/types.ts PartStagingSink) — the worker writes them as
 // Parquet files into the sink's staging directory and returns only their names and counts.
-import type { StagedPart } from "../io/types.js";
+import type { PartFormat, StagedPart } from "../io/types.js";
 
 export interface WorkerInit {
   module: WebAssembly.Module;
@@ -23,8 +23,9 @@ export interface ScoreTask {
   input: TaskInput;
   runId: string;
   factors: boolean;
-  /** The sink's staging directory: write results there as Parquet parts instead of returning them. */
+  /** The sink's staging directory: write results there as parts instead of returning them. */
   partDir: string | null;
+  partFormat: PartFormat;
 }
 
 export interface ScoreTaskResult {

@@ -8,7 +8,8 @@ import { tableFromIPC, tableToIPC, Table, type RecordBatch } from "apache-arrow"
 import { Engine } from "../engine/engine.js";
 import type { Pack, PackMeta } from "../engine/pack-builder.js";
 import { encodePart, schemaSignature } from "../io/parquet.js";
-import type { ResultTable, StagedPart } from "../io/types.js";
+import type { PartFormat, ResultTable, StagedPart } from "../io/types.js";
+import { encodeText, OUTPUT_RECORD } from "../io/record-text.js";
 import { readRowGroup, splitJoinedCodes } from "./member-parts.js";
 import type { ScoreTask, ScoreTaskResult, WorkerInit } from "./protocol.js";
 
@@ -16,10 +17,11 @@ const init = workerData as WorkerInit;
 const pack: Pack = { bytes: init.pack, meta: init.packMeta as PackMeta };
 const engine = new Engine(init.module, pack, { models: init.models, mceEdits: init.mceEdits, rounding: init.rounding });
 
-/** A Parquet part in dir, named by batch so parts of concurrent workers never collide. */
-function writePart(dir: string, table: ResultTable, batchIndex: number, rb: RecordBatch): StagedPart {
-  const file = join(dir, `${table}-b${batchIndex}.parquet`);
-  writeFileSync(file, encodePart([rb]));
+/** A part in dir, named by batch so parts of concurrent workers never collide (and sort in input order). */
+function writePart(dir: string, format: PartFormat, table: ResultTable, batchIndex: number, rb: RecordBatch): StagedPart {
+  const text = format === "records-csv" ? "csv" : format === "records-ndjson" ? "ndjson" : null;
+  const file = join(dir, `${table}-b${batchIndex}.${text ? "txt" : "parquet"}`);
+  writeFileSync(file, text ? encodeText(rb, text, { ...OUTPUT_RECORD, header: true }) : encodePart([rb]));
   return { table, file, rows: rb.numRows, schema: schemaSignature(rb.schema) };
 }
 
@@ -64,8 +66,9 @@ export default async function scoreBatch(task: ScoreTask): Promise<ScoreTaskResu
     kernelMs: t1 - t0,
   };
   if (task.partDir !== null) {
-    const parts = [writePart(task.partDir, "risk_scores", task.batchIndex, scores)];
-    if (factors && factors.numRows > 0) parts.push(writePart(task.partDir, "risk_score_factors", task.batchIndex, factors));
+    const parts = [writePart(task.partDir, task.partFormat, "risk_scores", task.batchIndex, scores)];
+    if (factors && factors.numRows > 0)
+      parts.push(writePart(task.partDir, task.partFormat, "risk_score_factors", task.batchIndex, factors));
     return { ...base, scores: null, factors: null, parts, encodeMs: performance.now() - t1 };
   }
   const s = tableToIPC(new Table(scores), "stream");

@@ -1,0 +1,335 @@
+// Member-record files (README "Member input record"): NDJSON, one JSON object per line, and CSV
+// (RFC 4180, parsed by csv-parse; diagnosis_codes `;`-separated). Both become Arrow member
+// batches through membersToBatch, so every value is validated once, by the encoder, whatever
+// the path. Structural problems fail the file with file, line and field, and never quote the
+// data (no member id, code or value in a message): invalid JSON or UTF-8, a missing or empty
+// member_id, a field of the wrong JSON type, a duplicate member id, ragged CSV rows, duplicate
+// CSV header columns, a header no member can be scored from, a line over the size cap.
+import { createReadStream } from "node:fs";
+import { parse as parseCsvStream } from "csv-parse";
+import type { RecordBatch } from "apache-arrow";
+import { DataError } from "../errors.js";
+import { membersToBatch, type MemberInput } from "../engine/member.js";
+import { missingMemberColumns, type MemberSource, type ReadOptions, type SourceStats } from "./types.js";
+
+export type MemberFormat = "ndjson" | "csv";
+
+/** A line (NDJSON) or record (CSV) longer than this fails the file instead of exhausting memory. */
+export const MAX_RECORD_BYTES = 16 * 2 ** 20;
+
+export function formatOf(path: string, explicit?: string): MemberFormat {
+  const f = (explicit ?? path.split(".").pop() ?? "").toLowerCase();
+  if (f === "ndjson" || f === "jsonl" || f === "json") return "ndjson";
+  if (f === "csv") return "csv";
+  throw new DataError(`${path}: cannot tell the format from the extension; use .ndjson or .csv (or --format ndjson|csv)`, {
+    file: path,
+  });
+}
+
+const STRING_FIELDS = ["member_id", "birth_date", "sex", "orec", "crec", "dual_elgbl_cd", "esrd_status", "rx_plan"];
+
+function checkRecord(o: unknown, file: string, line: number): MemberInput {
+  const fail = (what: string, column?: string): never => {
+    throw new DataError(`${file}: line ${line}: ${column ? `field ${column}: ` : ""}${what}`, {
+      file,
+      row: line,
+      ...(column ? { column } : {}),
+    });
+  };
+  if (typeof o !== "object" || o === null || Array.isArray(o)) return fail("expected a JSON object");
+  const r = o as Record<string, unknown>;
+  const id = r["member_id"];
+  if (typeof id !== "string" && typeof id !== "number") return fail("required (string)", "member_id");
+  if (String(id).trim() === "") return fail("empty", "member_id");
+  const dx = r["diagnosis_codes"];
+  if (dx !== undefined && dx !== null && (!Array.isArray(dx) || dx.some((c) => c !== null && typeof c !== "string"))) {
+    fail("expected an array of strings", "diagnosis_codes");
+  }
+  for (const f of STRING_FIELDS) {
+    const v = r[f];
+    if (v !== undefined && v !== null && typeof v !== "string" && typeof v !== "number") fail("expected a string", f);
+  }
+  for (const [f, v] of Object.entries(r)) {
+    if (f !== "diagnosis_codes" && v !== null && typeof v === "object") fail("expected a value, not an object or array", f);
+  }
+  return { ...(r as unknown as MemberInput), member_id: String(id) };
+}
+
+/** JSON.parse's message without the text it quotes: only where (column) it failed. */
+function jsonProblem(e: unknown): string {
+  const m = /position (\d+)/.exec((e as Error).message);
+  return m ? `not valid JSON (at column ${Number(m[1]) + 1})` : "not valid JSON";
+}
+
+const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+function fileError(path: string, e: unknown): never {
+  const code = (e as NodeJS.ErrnoException).code;
+  if (code === "ENOENT") throw new DataError(`${path}: file not found`, { file: path }, e);
+  if (code === "EISDIR") throw new DataError(`${path}: is a directory, not a member file`, { file: path }, e);
+  if (code === "EACCES") throw new DataError(`${path}: permission denied`, { file: path }, e);
+  throw e;
+}
+
+/** A member record and the file line it starts on. */
+export type LocatedRecord = [MemberInput, number];
+
+/** NDJSON lines from raw bytes: UTF-8 checked per line, lines capped at MAX_RECORD_BYTES. */
+async function* ndjsonRecords(path: string): AsyncGenerator<LocatedRecord> {
+  let line = 0;
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const tooLong = (): never => {
+    throw new DataError(`${path}: line ${line + 1}: longer than ${MAX_RECORD_BYTES / 2 ** 20} MiB`, {
+      file: path,
+      row: line + 1,
+    });
+  };
+  const emit = (raw: Buffer): LocatedRecord | null => {
+    line++;
+    const bytes = raw.length > 0 && raw[raw.length - 1] === 13 ? raw.subarray(0, -1) : raw;
+    let text: string;
+    try {
+      text = fatalUtf8.decode(bytes);
+    } catch {
+      throw new DataError(`${path}: line ${line}: not valid UTF-8`, { file: path, row: line });
+    }
+    if (text.trim() === "") return null;
+    let o: unknown;
+    try {
+      o = JSON.parse(text);
+    } catch (e) {
+      throw new DataError(`${path}: line ${line}: ${jsonProblem(e)}`, { file: path, row: line });
+    }
+    return [checkRecord(o, path, line), line];
+  };
+  try {
+    for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+      let start = 0;
+      for (let nl = chunk.indexOf(10); nl >= 0; nl = chunk.indexOf(10, start)) {
+        const part = chunk.subarray(start, nl);
+        if (pendingBytes + part.length > MAX_RECORD_BYTES) tooLong();
+        const r = emit(pending.length > 0 ? Buffer.concat([...pending, part]) : part);
+        pending = [];
+        pendingBytes = 0;
+        if (r) yield r;
+        start = nl + 1;
+      }
+      if (start < chunk.length) {
+        pending.push(chunk.subarray(start));
+        pendingBytes += chunk.length - start;
+        if (pendingBytes > MAX_RECORD_BYTES) tooLong();
+      }
+    }
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    fileError(path, e);
+  }
+  if (pendingBytes > 0) {
+    const r = emit(Buffer.concat(pending));
+    if (r) yield r;
+  }
+}
+
+/** CSV records (csv-parse, RFC 4180: quoted fields may hold commas, quotes and newlines). */
+async function* csvRecords(path: string): AsyncGenerator<LocatedRecord> {
+  const input = createReadStream(path);
+  // UTF-8 is checked on the raw bytes (csv-parse would replace invalid sequences silently)
+  const decoder = new TextDecoder("utf-8", { fatal: true });
+  let lines = 1;
+  async function* text(): AsyncGenerator<string> {
+    try {
+      for await (const chunk of input as AsyncIterable<Buffer>) {
+        let s: string;
+        try {
+          s = decoder.decode(chunk, { stream: true });
+        } catch {
+          const ok = chunk.subarray(0, firstInvalidUtf8(chunk));
+          throw new DataError(`${path}: line ${lines + countNewlines(ok)}: not valid UTF-8`, {
+            file: path,
+            row: lines + countNewlines(ok),
+          });
+        }
+        lines += countNewlines(chunk);
+        yield s;
+      }
+    } catch (e) {
+      if (e instanceof DataError) throw e;
+      fileError(path, e);
+    }
+  }
+  const parser = parseCsvStream({
+    bom: true,
+    skip_empty_lines: true,
+    info: true,
+    max_record_size: MAX_RECORD_BYTES,
+    relax_column_count: false,
+  });
+  const feed = (async () => {
+    try {
+      for await (const s of text()) if (!parser.write(s)) await new Promise((r) => parser.once("drain", r));
+      parser.end();
+    } catch (e) {
+      parser.destroy(e as Error);
+    }
+  })();
+  let header: string[] | null = null;
+  try {
+    for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+      const fields = rec.record;
+      const line = rec.info.lines;
+      if (header === null) {
+        header = fields.map((h) => h.trim());
+        const seen = new Set<string>();
+        for (const h of header) {
+          if (seen.has(h))
+            throw new DataError(`${path}: line ${line}: header column ${h} appears twice`, { file: path, row: line, column: h });
+          seen.add(h);
+        }
+        if (!seen.has("member_id"))
+          throw new DataError(`${path}: line ${line}: header has no member_id column`, {
+            file: path,
+            row: line,
+            column: "member_id",
+          });
+        const missing = missingMemberColumns((n) => seen.has(n === "participant_id" ? "member_id" : n));
+        if (missing.length > 0) {
+          throw new DataError(`${path}: line ${line}: header has no ${missing.join(", ")} column: no member can be scored`, {
+            file: path,
+            row: line,
+            column: missing[0] ?? "",
+          });
+        }
+        continue;
+      }
+      const o: Record<string, unknown> = {};
+      header.forEach((h, i) => {
+        const v = fields[i] ?? "";
+        o[h] =
+          h === "diagnosis_codes"
+            ? v
+                .split(";")
+                .map((c) => c.trim())
+                .filter((c) => c !== "")
+            : v === ""
+              ? null
+              : v;
+      });
+      yield [checkRecord(o, path, line), line];
+    }
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    const err = e as { code?: string; lines?: number; message?: string };
+    if (typeof err.code === "string" && err.code.startsWith("CSV_")) {
+      const where = err.lines ? `line ${err.lines}: ` : "";
+      const what =
+        err.code === "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH"
+          ? "number of fields differs from the header"
+          : err.code === "CSV_QUOTE_NOT_CLOSED"
+            ? "a quoted field is not closed"
+            : err.code === "CSV_MAX_RECORD_SIZE"
+              ? `record longer than ${MAX_RECORD_BYTES / 2 ** 20} MiB`
+              : `malformed CSV (${err.code})`;
+      throw new DataError(`${path}: ${where}${what}`, { file: path, ...(err.lines ? { row: err.lines } : {}) }, e);
+    }
+    throw e;
+  } finally {
+    await feed;
+    input.destroy();
+  }
+  if (header === null) throw new DataError(`${path}: empty CSV (no header)`, { file: path });
+}
+
+function countNewlines(b: Uint8Array): number {
+  let n = 0;
+  for (let i = b.indexOf(10); i >= 0; i = b.indexOf(10, i + 1)) n++;
+  return n;
+}
+
+/** Offset of the first byte that does not continue a valid UTF-8 sequence (b.length when none). */
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i] ?? 0;
+    const n = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    for (let k = 1; k <= n; k++) {
+      if (i + k >= b.length) return b.length; // cut by the chunk: judged with the next one
+      if (((b[i + k] ?? 0) & 0xc0) !== 0x80) return i;
+    }
+    i += n + 1;
+  }
+  return b.length;
+}
+
+/** Member records of a file, in order. */
+export function readMemberRecords(path: string, format: MemberFormat): AsyncGenerator<LocatedRecord> {
+  return format === "ndjson" ? ndjsonRecords(path) : csvRecords(path);
+}
+
+/** A member-record file as a MemberSource (member_id → participant_id); duplicate ids fail the file. */
+export class MemberRecordSource implements MemberSource {
+  private readonly counts: SourceStats = {
+    membersRead: 0,
+    dxRowsRead: 0,
+    orphanDxRows: 0,
+    duplicateParticipants: 0,
+    nullDxCodes: 0,
+  };
+  private readonly seen = new Set<string>();
+
+  constructor(
+    readonly path: string,
+    readonly format: MemberFormat,
+  ) {}
+
+  describe(): string {
+    return `${this.format}:${this.path}`;
+  }
+
+  stats(): SourceStats {
+    return { ...this.counts };
+  }
+
+  private batch(members: MemberInput[], firstLine: number[]): RecordBatch {
+    members.forEach((m, i) => {
+      if (this.seen.has(m.member_id)) {
+        this.counts.duplicateParticipants++;
+        const line = firstLine[i] ?? 0;
+        throw new DataError(`${this.path}: line ${line}: field member_id: duplicate of an earlier record`, {
+          file: this.path,
+          row: line,
+          column: "member_id",
+        });
+      }
+      this.seen.add(m.member_id);
+    });
+    const { batch, nullCodes } = membersToBatch(members);
+    this.counts.membersRead += members.length;
+    this.counts.nullDxCodes = (this.counts.nullDxCodes ?? 0) + nullCodes;
+    const dx = batch.getChild("diagnosis_codes")?.data[0]?.valueOffsets as Int32Array | undefined;
+    this.counts.dxRowsRead += dx ? (dx[members.length] ?? 0) : 0;
+    return batch;
+  }
+
+  async *read(opts: ReadOptions): AsyncGenerator<RecordBatch> {
+    let members: MemberInput[] = [];
+    let lines: number[] = [];
+    for await (const [m, line] of readMemberRecords(this.path, this.format)) {
+      members.push(m);
+      lines.push(line);
+      if (members.length >= opts.batchSize) {
+        if (opts.signal?.aborted) throw new DataError(`${this.path}: read aborted`);
+        yield this.batch(members, lines);
+        members = [];
+        lines = [];
+      }
+    }
+    yield this.batch(members, lines);
+  }
+
+  close(): Promise<void> {
+    this.seen.clear();
+    return Promise.resolve();
+  }
+}
