@@ -52,14 +52,27 @@
   end
 {%- endmacro %}
 
-{#- Tuva Project factor_type spelling for an engine factor_type. -#}
-{% macro hcc_tuva_factor_type(factor_type) -%}
-  case {{ factor_type }}
-    when 'hcc' then 'Disease'
-    when 'demographic' then 'Demographic'
-    when 'interaction' then 'Interaction'
-    when 'count' then 'HCC Count'
-    when 'bonus' then 'Demographic'
+{#- Tuva Project factor_type for an engine term (docs/dbt.md): HCCs are 'Disease', demographic
+    cells and ESRD bonuses 'Demographic', disease, disabled and enrollment interactions
+    'Interactions', payment HCC counts 'Payment HCC Counts' (Tuva's seed values). The engine
+    files CMS's enrollment interactions (originally disabled × sex, Medicaid × institutional)
+    as demographic terms; var('hcc_tuva_interaction_variables') names them. -#}
+{% macro hcc_tuva_factor_type(factor_type, factor) -%}
+  case
+    when {{ factor_type }} = 'demographic'
+      and {{ factor }} in ('{{ var("hcc_tuva_interaction_variables") | join("', '") }}') then 'Interactions'
+    when {{ factor_type }} = 'hcc' then 'Disease'
+    when {{ factor_type }} in ('demographic', 'bonus') then 'Demographic'
+    when {{ factor_type }} = 'interaction' then 'Interactions'
+    when {{ factor_type }} = 'count' then 'Payment HCC Counts'
     else {{ factor_type }}
   end
+{%- endmacro %}
+
+{#- Round half away from zero to 3 decimals on the decimal value a double stands for: the same
+    1e-9 fuzz as the kernel's round3 (assembly/blend.ts), so 0.67 × 0.395 = 0.26465, which a
+    double holds as a hair above or below, rounds to 0.265 as exact NUMERIC arithmetic does.
+    The result is a double; cast it for a DECIMAL column. -#}
+{% macro hcc_round3(expr) -%}
+  (sign({{ expr }}) * floor(abs({{ expr }}) * 1000 + 0.500000001) / 1000)
 {%- endmacro %}

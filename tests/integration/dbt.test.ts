@@ -12,6 +12,8 @@ import { loadEngine } from "../../src/load.js";
 import type { MemberInput } from "../../src/engine/member.js";
 import type { OutputRecord } from "../../src/engine/engine.js";
 import { checkSeeds } from "../../src/dbt/export-seeds.js";
+import { loadPaymentYear } from "../../src/data/load.js";
+import { expectedTuvaScores, type FactorRow } from "./tuva-scores.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const dbtBin = join(root, ".venv", "bin", "dbt");
@@ -69,6 +71,7 @@ async function insertRows(con: DuckDBConnection, table: string, rows: Record<str
 }
 
 interface Fixture {
+  py: number;
   dir: string;
   warehouse: string;
   records: OutputRecord[];
@@ -77,18 +80,21 @@ interface Fixture {
   modelCols: string[];
   cms: [string, string, number][];
   opportunities: [string, string, number, string, string][];
+  partC: Map<string, string>; // member → Part C population the engine applied
 }
 
-async function buildWarehouse(): Promise<Fixture> {
-  const engine = loadEngine({ paymentYear: PY });
+async function buildWarehouse(py: number): Promise<Fixture> {
+  const engine = loadEngine({ paymentYear: py });
   const ms = members();
   const records = engine.scoreMembers(ms);
   const modelCols = engine.scoredModels.map((i) => (engine.meta.models[i]?.id ?? "").toLowerCase());
   const factors: Record<string, unknown>[] = [];
   const dropped = new Map<string, string>();
+  const partC = new Map<string, string>();
   ms.forEach((m, i) => {
     if (records[i]?.error) return;
     const x = engine.explain(m);
+    for (const p of x.population) if (p.part === "C") partC.set(m.member_id, p.name);
     for (const s of x.models) {
       const meta = engine.meta.models.find((mm) => mm.id === s.model);
       for (const d of s.dropped) dropped.set(`${m.member_id}:${s.model}:${d.hcc}`, d.by);
@@ -97,7 +103,7 @@ async function buildWarehouse(): Promise<Fixture> {
         const vi = meta?.variables.indexOf(f.factor) ?? -1;
         factors.push({
           participant_id: m.member_id,
-          payment_year: PY,
+          payment_year: py,
           model: s.model,
           segment: s.segment,
           factor: f.factor,
@@ -193,18 +199,18 @@ async function buildWarehouse(): Promise<Fixture> {
       );
     }
     await con.run(`insert into sgv_reporting.score_runs values ('${RUN_ID}', TIMESTAMP '2026-01-05 02:00:00',
-      TIMESTAMP '2026-01-05 02:00:03', '0.1.0', ${PY}, '${modelCols.join(",").toUpperCase()}', '${engine.meta.dataVersion ?? ""}',
+      TIMESTAMP '2026-01-05 02:00:03', '0.1.0', ${py}, '${modelCols.join(",").toUpperCase()}', '${engine.meta.dataVersion ?? ""}',
       NULL, 'fixture', ${PARTICIPANTS.length}, ${records.length}, ${records.filter((r) => r.error).length}, 0, 'committed')`);
-    for (const [p, m, h] of cms) await con.run(`insert into sgv_reporting.hcc_participant values ('${p}', ${PY}, '${m}', ${h})`);
+    for (const [p, m, h] of cms) await con.run(`insert into sgv_reporting.hcc_participant values ('${p}', ${py}, '${m}', ${h})`);
     for (const [p, m, h, s, e] of opportunities)
       await con.run(
-        `insert into sgv_reporting.hcc_opportunities values ('${p}', ${PY}, '${m}', 'HCC${h}', ${lit(s)}, ${lit(e)})`,
+        `insert into sgv_reporting.hcc_opportunities values ('${p}', ${py}, '${m}', 'HCC${h}', ${lit(s)}, ${lit(e)})`,
       );
   } finally {
     con.closeSync();
     db.closeSync();
   }
-  return { dir, warehouse, records, factors, dropped, modelCols, cms, opportunities };
+  return { py, dir, warehouse, records, factors, dropped, modelCols, cms, opportunities, partC };
 }
 
 function runDbt(args: string[], env: Record<string, string>): { status: number | null; out: string } {
@@ -230,16 +236,64 @@ async function query(warehouse: string, sql: string): Promise<Record<string, unk
 
 const key = (...xs: unknown[]): string => xs.map(String).join(":");
 
+/** Scores the fixture for `py` into a temp warehouse, then `dbt seed` + `dbt build` on it. */
+async function buildWarehouseAndRunDbt(py: number): Promise<Fixture> {
+  const fx = await buildWarehouse(py);
+  const env = { HCC_WAREHOUSE: fx.warehouse, DBT_TARGET_PATH: join(fx.dir, "target"), DBT_LOG_PATH: join(fx.dir, "logs") };
+  const seed = runDbt(["seed", "--target", "duckdb"], env);
+  if (seed.status !== 0) throw new Error(`dbt seed failed:\n${seed.out}`);
+  const build = runDbt(["build", "--target", "duckdb"], env);
+  if (build.status !== 0) throw new Error(`dbt build failed:\n${build.out}`);
+  return fx;
+}
+
+const TUVA_SCORE_COLUMNS = [
+  "v24_risk_score",
+  "v28_risk_score",
+  "blended_risk_score",
+  "normalized_risk_score",
+  "payment_risk_score",
+] as const;
+
+/**
+ * patient_risk_scores means what Tuva's does: for every MA member, the score columns equal
+ * Tuva's definitions recomputed from the engine's terms (tuva-scores.ts), the model columns are
+ * weight × the engine's raw score (not its normalized score), and there are no member months.
+ * Returns how many members were checked against the definitions.
+ */
+async function expectTuvaScores(fx: Fixture): Promise<number> {
+  const rows = await query(fx.warehouse, "select * from hcc_cms_hcc.patient_risk_scores order by person_id");
+  const year = loadPaymentYear(fx.py);
+  const ma = year.populations.find((p) => p.name === "MA");
+  const blend = (ma?.components ?? []).map((c) => ({ model: c.model, weight: c.weight, nf: c.nf[0]?.value ?? NaN }));
+  let checked = 0;
+  for (const row of rows) {
+    const id = String(row["person_id"]);
+    expect(row["payment_year"]).toBe(fx.py);
+    expect(row["payer"]).toBeNull();
+    expect(row["member_months"]).toBeNull();
+    expect(row["payment_risk_score_weighted_by_months"]).toBeNull();
+    if (fx.partC.get(id) !== "MA") continue;
+    const factors = fx.factors.filter((f) => f["participant_id"] === id) as unknown as FactorRow[];
+    const want = expectedTuvaScores(factors, blend, ma?.maci ?? year.maci);
+    expect(Object.fromEntries(TUVA_SCORE_COLUMNS.map((c) => [c, row[c]])), id).toEqual(want);
+    const rec = fx.records.find((r) => r.member_id === id);
+    for (const { model, weight } of blend) {
+      const raw = Number(rec?.[`${model.toLowerCase()}_raw_score`]);
+      expect(Math.abs(Number(row[`${model.toLowerCase()}_risk_score`]) - weight * raw), `${id} ${model}`).toBeLessThanOrEqual(
+        0.002,
+      );
+    }
+    checked++;
+  }
+  return checked;
+}
+
 describe.skipIf(!haveDbt && !process.env["CI"])("dbt project on DuckDB (real engine results)", () => {
   let fx: Fixture;
 
   beforeAll(async () => {
-    fx = await buildWarehouse();
-    const env = { HCC_WAREHOUSE: fx.warehouse, DBT_TARGET_PATH: join(fx.dir, "target"), DBT_LOG_PATH: join(fx.dir, "logs") };
-    const seed = runDbt(["seed", "--target", "duckdb"], env);
-    if (seed.status !== 0) throw new Error(`dbt seed failed:\n${seed.out}`);
-    const build = runDbt(["build", "--target", "duckdb"], env);
-    if (build.status !== 0) throw new Error(`dbt build failed:\n${build.out}`);
+    fx = await buildWarehouseAndRunDbt(PY);
   });
 
   afterAll(() => {
@@ -319,7 +373,7 @@ describe.skipIf(!haveDbt && !process.env["CI"])("dbt project on DuckDB (real eng
     expect(gaps.find((r) => r["participant_id"] === "P006")?.["n_opportunity_records"]).toBe(2n);
   });
 
-  it("Tuva-compatible marts carry Tuva's columns and the engine's scores", async () => {
+  it("Tuva-compatible marts carry Tuva's columns with Tuva's definitions", async () => {
     const scores = await query(fx.warehouse, "select * from hcc_cms_hcc.patient_risk_scores order by person_id");
     expect(Object.keys(scores[0] ?? {})).toEqual([
       "person_id",
@@ -334,11 +388,9 @@ describe.skipIf(!haveDbt && !process.env["CI"])("dbt project on DuckDB (real eng
       "payment_year",
       "tuva_last_run",
     ]);
-    for (const s of scores) {
-      const r = fx.records.find((x) => x.member_id === s["person_id"]);
-      expect(s["normalized_risk_score"]).toBe(r?.risk_score);
-      expect(s["payment_risk_score"]).toBe(r?.payment_score);
-    }
+    // every member without an engine error; ESRD members (not MA) are checked by the dbt tests
+    expect(scores.map((r) => r["person_id"])).toEqual(fx.records.filter((r) => !r.error).map((r) => r.member_id));
+    expect(await expectTuvaScores(fx)).toBe([...fx.partC.values()].filter((p) => p === "MA").length);
     const factors = await query(fx.warehouse, "select * from hcc_cms_hcc.patient_risk_factors");
     expect(Object.keys(factors[0] ?? {}).slice(0, 12)).toEqual([
       "person_id",
@@ -355,6 +407,36 @@ describe.skipIf(!haveDbt && !process.env["CI"])("dbt project on DuckDB (real eng
       "tuva_last_run",
     ]);
     expect(factors.length).toBe(fx.factors.filter((f) => f["factor_type"] !== "divisor").length);
+  });
+});
+
+describe.skipIf(!haveDbt && !process.env["CI"])("dbt Tuva-compatible marts on a PY2025 (V24/V28 blend) warehouse", () => {
+  let fx: Fixture;
+
+  beforeAll(async () => {
+    fx = await buildWarehouseAndRunDbt(2025);
+  });
+
+  afterAll(() => {
+    if (fx && !process.env["HCC_DBT_KEEP"]) rmSync(fx.dir, { recursive: true, force: true });
+  });
+
+  it("keeps the engine's CMS scores in fact_patient_risk_scores", async () => {
+    const rows = await query(fx.warehouse, "select * from hcc_marts.fact_patient_risk_scores");
+    for (const rec of fx.records) {
+      const row = rows.find((r) => r["participant_id"] === rec.member_id);
+      expect(row?.["risk_score"], rec.member_id).toBe(rec.risk_score);
+      expect(row?.["payment_score"], rec.member_id).toBe(rec.payment_score);
+    }
+  });
+
+  it("patient_risk_scores blends weighted raw V24 and V28 scores as Tuva does", async () => {
+    expect(await expectTuvaScores(fx)).toBeGreaterThanOrEqual(5);
+    const rows = await query(
+      fx.warehouse,
+      "select * from hcc_cms_hcc.patient_risk_scores where v24_risk_score is not null and v28_risk_score is not null",
+    );
+    expect(rows.length).toBeGreaterThanOrEqual(5);
   });
 });
 

@@ -1,8 +1,10 @@
 // `hcc nightly` end to end on the embedded default: generate → score (worker pool) → dbt seed +
-// build → validate; then `hcc validate` on the same file. Needs the venv (dbt).
+// build → validate; then `hcc validate` on the same file; and a PY2025 (V24/V28 blend) run whose
+// Tuva-compatible marts are checked. Needs the venv (dbt).
 import { describe, expect, it } from "vitest";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -25,5 +27,35 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly (embedded 
     expect(v.stdout).toMatch(
       /1500 participants; missing from fact_patient_risk_scores: 0; score mismatches: 0; HCC set differences: 0/,
     );
+  });
+
+  it("PY2025: the dbt build (with its Tuva-definition tests) passes on a V24/V28 blend cohort", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-nightly-"));
+    const db = join(dir, "warehouse.duckdb");
+    const args = [bin, "nightly", "--db", db, "--members", "400", "--seed", "7", "--year", "2025", "--quiet"];
+    const r = spawnSync("node", args, { encoding: "utf8" });
+    expect(r.stderr).toContain("validate: 400 participants; missing from marts 0; score mismatches 0; HCC set differences 0");
+    expect(r.status).toBe(0);
+    const inst = await DuckDBInstance.create(db, { access_mode: "READ_ONLY" });
+    const con = await inst.connect();
+    try {
+      const row = (
+        await con.runAndReadAll(`select count(t.v24_risk_score) as n_v24, count(t.v28_risk_score) as n_v28,
+          count(t.member_months) as n_months, count(f.risk_score) as n_cms,
+          count(case when t.normalized_risk_score <> f.risk_score then 1 end) as n_rounding_differs
+          from hcc_cms_hcc.patient_risk_scores t
+          join hcc_marts.fact_patient_risk_scores f on f.participant_id = t.person_id and f.payment_year = t.payment_year`)
+      ).getRowObjectsJS()[0];
+      // every scored MA member has both model columns; Tuva's per-factor-type rounding and CMS's
+      // differ for some members (the dbt tests bound the difference)
+      expect(row?.["n_v24"]).toBe(row?.["n_cms"]);
+      expect(row?.["n_v28"]).toBe(row?.["n_cms"]);
+      expect(row?.["n_months"]).toBe(0n);
+      expect(Number(row?.["n_rounding_differs"])).toBeGreaterThan(0);
+    } finally {
+      con.closeSync();
+      inst.closeSync();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

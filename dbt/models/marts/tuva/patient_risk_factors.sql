@@ -1,8 +1,10 @@
 -- Tuva Project-compatible cms_hcc.patient_risk_factors: one row per person × payment year ×
--- model × factor the engine summed, with Tuva's column names and spellings (model_version
--- 'CMS-HCC-V28', factor_type 'Disease'/'Demographic'/'Interaction'/'HCC Count'). Divisor terms
--- (not additive) are left out. Tuva's enrollment/institutional default flags are not produced by
--- the engine (null); medicaid_dual_status_default is the engine's dual_default.
+-- model × factor the engine summed, with Tuva's column names, types and spellings
+-- (model_version 'CMS-HCC-V28'; factor_type 'Demographic'/'Disease'/'Interactions'/'Payment HCC
+-- Counts'; coefficient a NUMERIC rounded to 3 decimals). Divisor terms (not additive) are left
+-- out. Tuva's enrollment/institutional default flags are not produced by the engine (null);
+-- medicaid_dual_status_default is the engine's dual_default. patient_risk_scores sums these
+-- rows by factor_type, as Tuva does.
 with factors as (
 
     select * from {{ ref('int_hcc_calculations') }}
@@ -27,9 +29,9 @@ final as (
         scores.dual_default as medicaid_dual_status_default,
         scores.orec_default,
         cast(null as {{ dbt.type_boolean() }}) as institutional_status_default,
-        {{ hcc_tuva_factor_type('factors.factor_type') }} as factor_type,
+        {{ hcc_tuva_factor_type('factors.factor_type', 'factors.factor') }} as factor_type,
         coalesce(factors.hcc_label, factors.factor) as risk_factor_description,
-        factors.coefficient,
+        round(cast(factors.coefficient as {{ dbt.type_numeric() }}), 3) as coefficient,
         {{ hcc_tuva_model_version('factors.model') }} as model_version,
         factors.payment_year,
         scores.scored_at as tuva_last_run,
