@@ -1,6 +1,6 @@
 // Kernel benchmark: members/s for (a) the V28 kernel alone on pre-encoded batches, (b) encode +
-// kernel + decode (Engine.scoreMembers), (c) hccinfhir 0.3.3 through the oracle's --bench, on a
-// seeded synthetic MA cohort (src/cohort/generate.ts). One core, the main thread.
+// kernel + decode (Engine.scoreMembers), (c) the pinned hccinfhir (0.4.0) through the oracle's
+// --bench, on a seeded synthetic MA cohort (src/cohort/generate.ts). One core, the main thread.
 //
 //   node bench/kernel-bench.js [--smoke] [--members N] [--batch N] [--seed N] [--time MS]
 //                              [--oracle-seconds S] [--no-oracle]

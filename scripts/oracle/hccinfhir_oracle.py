@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
-"""Differential-test oracle: score this project's NDJSON members with hccinfhir 0.3.3.
+"""Differential-test oracle: score this project's NDJSON members with hccinfhir 0.4.0.
 
 Usage (from the repo root, after scripts/setup-python.sh):
 
     .venv/bin/python scripts/oracle/hccinfhir_oracle.py --model V28 --year 2026 < members.ndjson
     .venv/bin/python scripts/oracle/hccinfhir_oracle.py --model V28 --bench 5 < members.ndjson
+    .venv/bin/python scripts/oracle/hccinfhir_oracle.py --model V28 --no-mce-edits < members.ndjson
 
 One output line per non-blank input line, in input order. A member that fails (bad JSON, a
 missing field, a value hccinfhir rejects) gets a line with "error" set and null scores; the
@@ -35,14 +36,24 @@ MODELS: dict[str, str] = {
     "RX08": "RxHCC Model V08",
 }
 
-# hccinfhir has no year argument. It ships one table set per year, named by year
-# (ra_dx_to_cc_<Y>.csv, ra_hierarchies_<Y>.csv, ra_coefficients_<Y>.csv); `calculate_raf`
-# defaults to the 2026 set, loaded at import time by hccinfhir/defaults.py, and another year
-# is chosen only by loading that year's files and passing the mappings in. The edits
-# (ra_dx_edits.csv) and chronic flags are not year-specific; labels exist for 2026 only.
-# It also ships ra_proposed_coefficients_2027.csv: the 2027 Advance Notice proposal, which
-# CMS did not adopt, for V28 and the RxHCC 2027 variants only. We do not offer it.
-DATA_YEARS = (2025, 2026)
+# The hccinfhir release this oracle is written against (scripts/requirements.txt pins it). Any
+# other release is refused: a silently different oracle would change what "agree" means.
+EXPECTED_VERSION = "0.4.0"
+
+# hccinfhir has no year argument. It ships tables per year, named by year, and `calculate_raf`
+# defaults to the 2026 set, loaded at import time by hccinfhir/defaults.py; another year is
+# chosen only by loading that year's files and passing the mappings in. In 0.4.0:
+# - crosswalks ra_dx_to_cc_<Y>.csv for 2025, 2026, 2027. 0.4.0 names files by the mimilabs
+#   year = payment year and rebuilt 2026 (the PY2026 mapping, FY2026 codes included) and 2027
+#   (no V24: CMS published none); the 2025 file is unchanged from 0.3.3 and still holds the
+#   PY2024 mapping (labelled one year late, see data/MANIFEST.json).
+# - hierarchies and coefficients ra_hierarchies_<Y>.csv / ra_coefficients_<Y>.csv for 2025 and
+#   2026 only. ra_proposed_coefficients_2027.csv is the 2027 Advance Notice proposal, which CMS
+#   did not adopt (cms-algorithm.md §3.5), for V28 and the RxHCC 2027 variants only: not offered.
+# The edits (ra_dx_edits.csv: hard-coded edits for every CMS-HCC and ESRD model, plus MCE age
+# rows for V28 only) and chronic flags are not year-specific; labels exist for 2026 only.
+CROSSWALK_YEARS = (2025, 2026, 2027)
+TABLE_YEARS = (2025, 2026)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -54,14 +65,23 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--year",
         type=int,
         default=2026,
-        help="payment year; selects hccinfhir's table set of the same year (2025 or 2026)",
+        help="payment year; selects hccinfhir's crosswalk of that year (2025, 2026 or 2027) "
+        "and its hierarchy/coefficient tables of that year (2025 or 2026)",
     )
     p.add_argument(
         "--data-year",
         type=int,
-        choices=DATA_YEARS,
-        help="use hccinfhir's tables of this year whatever --year says "
-        "(e.g. --year 2027 --data-year 2026: hccinfhir has no 2027 tables)",
+        choices=TABLE_YEARS,
+        help="use hccinfhir's hierarchy and coefficient tables of this year whatever --year "
+        "says (e.g. --year 2027 --data-year 2026: hccinfhir has a 2027 crosswalk but no 2027 "
+        "hierarchies or adopted coefficients)",
+    )
+    p.add_argument(
+        "--no-mce-edits",
+        dest="mce_edits",
+        action="store_false",
+        help="call calculate_raf with switch_edits=False (MCE age edits off; they are on by "
+        "default, as in hccinfhir and CMS's SEDITS=1)",
     )
     p.add_argument(
         "--bench",
@@ -70,14 +90,27 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="score the stdin members repeatedly for about SECONDS and print one JSON "
         "line with members_per_second instead of per-member results",
     )
+    p.add_argument(
+        "--any-version",
+        action="store_true",
+        help=f"run even if the installed hccinfhir is not {EXPECTED_VERSION} (experiments only)",
+    )
     args = p.parse_args(argv)
+    if args.year not in CROSSWALK_YEARS:
+        p.error(
+            f"hccinfhir {EXPECTED_VERSION} ships crosswalks for "
+            f"{', '.join(map(str, CROSSWALK_YEARS))} only, not payment year {args.year}"
+        )
     if args.data_year is None:
-        if args.year not in DATA_YEARS:
+        if args.year not in TABLE_YEARS:
             p.error(
-                f"hccinfhir 0.3.3 ships tables for {DATA_YEARS[0]} and {DATA_YEARS[1]} only; "
-                f"for payment year {args.year} choose one explicitly with --data-year"
+                f"hccinfhir {EXPECTED_VERSION} ships hierarchy and coefficient tables for "
+                f"{TABLE_YEARS[0]} and {TABLE_YEARS[1]} only; for payment year {args.year} "
+                "choose one explicitly with --data-year"
             )
         args.data_year = args.year
+    if args.year == 2027 and args.model == "V24":
+        p.error("hccinfhir's 2027 crosswalk has no V24 rows (CMS published no PY2027 V24 mapping)")
     if args.bench is not None and args.bench <= 0:
         p.error("--bench needs a positive number of seconds")
     return args
@@ -89,12 +122,12 @@ def _data_path(name: str) -> str:
     return str(resources.files("hccinfhir.data").joinpath(name))
 
 
-def load_tables(data_year: int) -> dict[str, Any]:
+def load_tables(year: int, data_year: int) -> dict[str, Any]:
     """Load one year's tables once, as the keyword arguments calculate_raf takes."""
     from hccinfhir import utils
 
     return {
-        "dx_to_cc_mapping": utils.load_dx_to_cc_mapping(_data_path(f"ra_dx_to_cc_{data_year}.csv")),
+        "dx_to_cc_mapping": utils.load_dx_to_cc_mapping(_data_path(f"ra_dx_to_cc_{year}.csv")),
         "hierarchies_mapping": utils.load_hierarchies(
             _data_path(f"ra_hierarchies_{data_year}.csv")
         ),
@@ -103,6 +136,8 @@ def load_tables(data_year: int) -> dict[str, Any]:
         ),
         "is_chronic_mapping": utils.load_is_chronic(_data_path("hcc_is_chronic.csv")),
         "labels_mapping": utils.load_labels(_data_path("ra_labels_2026.csv")),
+        # hard-coded edits of every model and V28's MCE age rows; calculate_raf applies the
+        # mce_age rows only with switch_edits=True (its default)
         "edits_mapping": utils.load_edits(_data_path("ra_dx_edits.csv")),
     }
 
@@ -149,7 +184,7 @@ def _num_key(code: str) -> tuple[int, Any]:
 
 
 class Scorer:
-    def __init__(self, model_id: str, data_year: int) -> None:
+    def __init__(self, model_id: str, year: int, data_year: int, mce_edits: bool = True) -> None:
         import hccinfhir
         from hccinfhir.model_coefficients import get_coefficent_prefix
         from hccinfhir.model_interactions import (
@@ -159,7 +194,8 @@ class Scorer:
 
         self.model_id = model_id
         self.model_name = MODELS[model_id]
-        self.tables = load_tables(data_year)
+        self.tables = load_tables(year, data_year)
+        self.switch_edits = mce_edits
         self.calculate_raf: Callable[..., Any] = hccinfhir.calculate_raf
         self._prefix_of = get_coefficent_prefix
         self._demo_terms: tuple[Callable[..., dict[str, Any]], ...] = (
@@ -171,7 +207,13 @@ class Scorer:
         self.cc_label = "RXCC" if rx else "CC"
 
     def raf(self, dx: list[Any], kwargs: dict[str, Any]) -> Any:
-        return self.calculate_raf(dx, model_name=self.model_name, **kwargs, **self.tables)
+        return self.calculate_raf(
+            dx,
+            model_name=self.model_name,
+            switch_edits=self.switch_edits,
+            **kwargs,
+            **self.tables,
+        )
 
     def record(self, member_id: Any, res: Any) -> dict[str, Any]:
         """Turn a RAFResult into our output line."""
@@ -290,7 +332,7 @@ def run(scorer: Scorer) -> None:
     )
 
 
-def bench(scorer: Scorer, seconds: float, version: str, data_year: int) -> None:
+def bench(scorer: Scorer, seconds: float, version: str, year: int, data_year: int) -> None:
     """Time calculate_raf alone (JSON parsing and output building excluded)."""
     members: list[tuple[list[Any], dict[str, Any]]] = []
     skipped = 0
@@ -329,7 +371,9 @@ def bench(scorer: Scorer, seconds: float, version: str, data_year: int) -> None:
                 "members": n,
                 "hccinfhir_version": version,
                 "model": scorer.model_id,
+                "year": year,
                 "data_year": data_year,
+                "mce_edits": scorer.switch_edits,
                 "distinct_members": len(members),
                 "skipped_invalid": skipped,
                 "seconds": dt,
@@ -355,15 +399,15 @@ def main(argv: list[str] | None = None) -> None:
         version = metadata.version("hccinfhir")
     except metadata.PackageNotFoundError:
         sys.exit("hccinfhir_oracle: hccinfhir is not installed; run scripts/setup-python.sh")
-    # hccinfhir.__version__ still says "0.3.1" in 0.3.3; the distribution metadata is right.
-    if version != "0.3.3":
-        print(
-            f"hccinfhir_oracle: warning: expected hccinfhir 0.3.3, found {version}", file=sys.stderr
+    if version != EXPECTED_VERSION and not args.any_version:
+        sys.exit(
+            f"hccinfhir_oracle: expected hccinfhir {EXPECTED_VERSION} (scripts/requirements.txt), "
+            f"found {version}; run scripts/setup-python.sh, or pass --any-version to experiment"
         )
-    scorer = Scorer(args.model, args.data_year)
+    scorer = Scorer(args.model, args.year, args.data_year, args.mce_edits)
     try:
         if args.bench is not None:
-            bench(scorer, args.bench, version, args.data_year)
+            bench(scorer, args.bench, version, args.year, args.data_year)
         else:
             run(scorer)
     except BrokenPipeError:

