@@ -124,7 +124,13 @@ export function registerNightly(program: Command): void {
       printRunSummary(s);
       if (!o.dbt) return;
       say("nightly: dbt seed + build (DuckDB target)");
-      const env = { HCC_WAREHOUSE: db, HCC_DBT_TARGET: "duckdb" };
+      // dbt's target/ and logs/ go beside the warehouse, not into the installed package
+      const env = {
+        HCC_WAREHOUSE: db,
+        HCC_DBT_TARGET: "duckdb",
+        DBT_TARGET_PATH: `${db}.dbt/target`,
+        DBT_LOG_PATH: `${db}.dbt/logs`,
+      };
       runDbt(["seed", "--quiet"], env, quiet);
       runDbt(["build", "--quiet"], env, quiet);
       const v = await validateWarehouse(db);

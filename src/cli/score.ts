@@ -167,9 +167,12 @@ export function registerScore(program: Command): void {
     )
     .option(
       "--input <file>",
-      "member-record file (.ndjson or .csv; README 'Member input record'), scored without the worker pool",
+      "member-record file (.ndjson or .csv; README 'Member input record'): same worker pool, output records in input order",
     )
-    .option("--output <spec>", "results: a warehouse (*.duckdb), a directory, or (with --input) an .ndjson/.csv file")
+    .option(
+      "--output <spec>",
+      "results: a warehouse (*.duckdb; default: the --source warehouse), a directory, or (with --input) an .ndjson/.csv file",
+    )
     .option("--format <fmt>", "input format when the extension does not say (ndjson | csv)")
     .option("--schema <name>", "warehouse schema", "sgv_reporting")
     .option("--layout <layout>", "diagnosis layout in the warehouse: long | grouped | auto", "auto")

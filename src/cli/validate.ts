@@ -34,8 +34,9 @@ export async function validateWarehouse(
   };
   try {
     const has = async (schema: string, table: string): Promise<boolean> =>
-      (await one(`select count(*) from information_schema.tables where table_schema = '${schema}' and table_name = '${table}'`)) >
-      0;
+      (await one(
+        `select count(*) from information_schema.tables where lower(table_schema) = lower('${schema}') and table_name = '${table}'`,
+      )) > 0;
     if (!(await has(src, "risk_scores")))
       throw new DataError(`${path}: ${src}.risk_scores not found; run hcc score first`, { file: path });
     if (!(await has(marts, "fact_patient_risk_scores"))) {
@@ -47,7 +48,7 @@ export async function validateWarehouse(
     if (!py) throw new DataError(`${path}: ${src}.risk_scores is empty; run hcc score first`);
     const cols = (
       await conn.runAndReadAll(
-        `select column_name from information_schema.columns where table_schema = '${src}' and table_name = 'risk_scores'`,
+        `select column_name from information_schema.columns where lower(table_schema) = lower('${src}') and table_name = 'risk_scores'`,
       )
     )
       .getRows()

@@ -17,7 +17,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import type { RecordBatch } from "apache-arrow";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { InternalError, UnavailableError, UsageError } from "../errors.js";
+import { CantCreateError, InternalError, UnavailableError, UsageError } from "../errors.js";
 import { checkIdent, sqlString } from "./duckdb-warehouse.js";
 import { StagedParts } from "./staged-parts.js";
 import type { PartStagingSink, ResultTable, ScoreRunRow, StagedPart } from "./types.js";
@@ -44,7 +44,7 @@ export interface WarehouseSinkOptions {
 /** The directory holding a warehouse's Parquet result runs for one schema. */
 export function resultsRoot(warehouse: string, schema: string): string {
   const abs = resolvePath(warehouse);
-  return join(dirname(abs), `${basename(abs)}.results`, schema);
+  return join(dirname(abs), `${basename(abs)}.results`, schema.toLowerCase()); // DuckDB schema names are case-insensitive
 }
 
 export class DuckDBWarehouseSink implements PartStagingSink {
@@ -104,21 +104,26 @@ export class DuckDBWarehouseSink implements PartStagingSink {
     }
     // both storages stage the run's parts here; "table" removes it after loading
     this.dir = join(root, this.runTag);
-    mkdirSync(this.dir, { recursive: true });
+    try {
+      mkdirSync(this.dir, { recursive: true });
+    } catch (e) {
+      const why = (e as NodeJS.ErrnoException).code === "EACCES" ? "permission denied" : (e as Error).message;
+      throw new CantCreateError(`${root}: cannot create the run's results directory (${why})`, { file: root }, e);
+    }
     this.parts = new StagedParts(this.dir, this.opts.path, this.opts.flushRows);
   }
 
   /** Drops staging tables and result directories of killed runs (no view points to them). */
   private async cleanUp(): Promise<void> {
     const left = await this.c.runAndReadAll(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = ${sqlString(this.schema)} AND starts_with(table_name, ${sqlString(STAGE_PREFIX)})`,
+      `SELECT table_name FROM information_schema.tables WHERE lower(table_schema) = lower(${sqlString(this.schema)}) AND starts_with(table_name, ${sqlString(STAGE_PREFIX)})`,
     );
     for (const [t] of left.getRows() as [string][])
       await this.c.run(`DROP TABLE IF EXISTS ${this.schema}.${checkIdent(t, "table")}`);
     const root = resultsRoot(this.opts.path, this.schema);
     if (!existsSync(root)) return;
     const views = await this.c.runAndReadAll(
-      `SELECT sql FROM duckdb_views() WHERE schema_name = ${sqlString(this.schema)} AND NOT internal`,
+      `SELECT sql FROM duckdb_views() WHERE lower(schema_name) = lower(${sqlString(this.schema)}) AND NOT internal`,
     );
     const sql = (views.getRows() as [string][]).map(([s]) => s).join("\n");
     for (const d of readdirSync(root)) {
@@ -142,7 +147,7 @@ export class DuckDBWarehouseSink implements PartStagingSink {
   /** What the name is now in the catalog: a table, a view or nothing. */
   private async kindOf(name: string): Promise<"table" | "view" | null> {
     const r = await this.c.runAndReadAll(
-      `SELECT table_type FROM information_schema.tables WHERE table_schema = ${sqlString(this.schema)} AND table_name = ${sqlString(name)}`,
+      `SELECT table_type FROM information_schema.tables WHERE lower(table_schema) = lower(${sqlString(this.schema)}) AND table_name = ${sqlString(name)}`,
     );
     const t = (r.getRows() as [string][])[0]?.[0];
     return t === undefined ? null : t === "VIEW" ? "view" : "table";

@@ -207,7 +207,7 @@ export class DuckDBWarehouseSource implements PartExportingSource {
   private async columnsOf(table: string): Promise<Map<string, string> | null> {
     const c = await this.connect();
     const r = await c.runAndReadAll(
-      `SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = ${sqlString(this.schema)} AND table_name = ${sqlString(table)}`,
+      `SELECT column_name, data_type FROM information_schema.columns WHERE lower(table_schema) = lower(${sqlString(this.schema)}) AND table_name = ${sqlString(table)}`,
     );
     const rows = r.getRows() as [string, string][];
     return rows.length === 0 ? null : new Map(rows);
@@ -305,7 +305,21 @@ export class DuckDBWarehouseSource implements PartExportingSource {
         throw new DataError(`${dwhere}: column ${c} has type ${t}; expected VARCHAR`, { file: dwhere, column: c });
       }
     }
-    const [total = 0, nonNull = 0] = await this.one(`SELECT count(*), count(diagnosis_code) FROM ${dt}`);
+    const [total = 0, nonNull = 0, sep = 0, firstSep = -1] = await this.one(
+      `SELECT count(*), count(diagnosis_code), count(*) FILTER (contains(diagnosis_code, chr(31))),
+              min(${rowid}) FILTER (contains(diagnosis_code, chr(31))) FROM ${dt}`,
+    );
+    if (sep > 0) {
+      // U+001F separates codes when the long layout is grouped: such a code is bad data, not ours to split
+      throw new DataError(
+        `${dwhere}: row ${firstSep + 1}: column diagnosis_code: contains the control character U+001F (${sep} rows)`,
+        {
+          file: dwhere,
+          row: firstSep + 1,
+          column: "diagnosis_code",
+        },
+      );
+    }
     const key = (t: string, alias: string): string =>
       t === "VARCHAR" ? `${alias}.participant_id` : `CAST(${alias}.participant_id AS VARCHAR)`;
     const pk = key(idType, "p");

@@ -3,7 +3,7 @@
 // what a user sees; the warehouse is inspected with DuckDB afterwards.
 import { beforeAll, describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -167,7 +167,43 @@ describe("a read never creates, a failed run leaves no new files", () => {
     await sql(src, "ALTER TABLE sgv_reporting.participants RENAME COLUMN sex TO gender");
     const out = join(dir, "fresh-out.duckdb");
     const r = hcc("score", "--source", src, "--output", out, "--quiet");
-    expect(r.status).toBe(65);
+    expect(r.status, `signal ${String(r.signal)}: ${r.stderr}`).toBe(65);
     expect(readdirSync(dir).filter((f) => f.startsWith("fresh-out"))).toEqual([]);
+  });
+});
+
+describe("more clean failures", () => {
+  it("a code containing U+001F is a data error (65) naming the row, not an internal error", async () => {
+    const wh = join(dir, "sep.duckdb");
+    cpSync(base, wh);
+    await sql(
+      wh,
+      `INSERT INTO sgv_reporting.participant_diagnosis_codes (participant_id, diagnosis_code) SELECT min(participant_id), 'E11' || chr(31) || '9' FROM sgv_reporting.participants`,
+    );
+    const r = hcc("score", "--source", wh, "--output", wh, "--quiet");
+    expect(r.status).toBe(65);
+    expect(r.stderr).toMatch(
+      /participant_diagnosis_codes: row \d+: column diagnosis_code: contains the control character U\+001F \(1 rows\)/,
+    );
+  });
+
+  it("an unusable results directory: exit 73 with its path, previous results intact", async () => {
+    const wh = scoredCopy("results-blocked");
+    // a file where the results directory should be (a read-only directory does not stop root)
+    const blocked = join(dir, "results-blocked-2.duckdb");
+    cpSync(wh, blocked);
+    writeFileSync(`${blocked}.results`, "not a directory");
+    const r = hcc("score", "--source", blocked, "--output", blocked, "--quiet");
+    expect(r.status).toBe(73);
+    expect(r.stderr).toMatch(/results-blocked-2\.duckdb\.results\/sgv_reporting: cannot create the run's results directory/);
+    expect(Number((await counts(blocked))?.scores)).toBe(400);
+  });
+
+  it("warehouse schema names are case-insensitive, as in DuckDB", async () => {
+    const wh = scoredCopy("schema-case");
+    const r = hcc("score", "--source", wh, "--output", wh, "--quiet", "--schema", "SGV_Reporting", "--results-storage", "table");
+    expect(r.status, r.stderr).toBe(0);
+    const c = await counts(wh);
+    expect([Number(c?.scores), Number(c?.runs), Number(c?.ids)]).toEqual([400, 2, 1]);
   });
 });
