@@ -125,9 +125,7 @@ function addError(errors: (string | null)[], row: number, field: string, what: s
 /** Date32/Date64/Timestamp → days since epoch, or text parsed as YYYY-MM-DD; absent = INT_MIN. */
 function readDays(vec: Vector | null, n: number, errors: (string | null)[]): Int32Array {
   const NONE = -2147483648;
-  if (vec && DataType.isUtf8(vec.type)) {
-    return readEnum(vec, n, NONE, (s) => parseDateDays(s) ?? `'${s}' is not a YYYY-MM-DD date`, "birth_date", errors);
-  }
+  if (vec && DataType.isUtf8(vec.type)) return readTextDays(vec, n, errors);
   const out = new Int32Array(n).fill(NONE);
   if (!vec) return out;
   const dayLike = DataType.isDate(vec.type) && (vec.type.unit as number) === 0; // DateUnit.DAY
@@ -142,6 +140,42 @@ function readDays(vec: Vector | null, n: number, errors: (string | null)[]): Int
         const ms = v instanceof Date ? v.getTime() : typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : NaN;
         if (Number.isFinite(ms)) out[row] = Math.floor(ms / 86400000);
       }
+    }
+  }
+  return out;
+}
+
+/** YYYY-MM-DD text → days; the common form is read from the bytes, anything else parsed as text. */
+function readTextDays(vec: Vector, n: number, errors: (string | null)[]): Int32Array {
+  const NONE = -2147483648;
+  const out = new Int32Array(n).fill(NONE);
+  const slow: Parse = (s) => parseDateDays(s) ?? `'${s}' is not a YYYY-MM-DD date`;
+  let row = 0;
+  for (const data of vec.data as Data[]) {
+    const offs = data.valueOffsets as Int32Array;
+    const b = data.values as Uint8Array;
+    for (let i = 0; i < data.length; i++, row++) {
+      if (!isValid(data, i)) continue;
+      const s = offs[i] ?? 0;
+      const e = offs[i + 1] ?? 0;
+      if (e === s) continue;
+      const d = (k: number): number => (b[s + k] ?? 0) - 48;
+      if (e - s === 10 && b[s + 4] === 45 && b[s + 7] === 45) {
+        const y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
+        const m = d(5) * 10 + d(6);
+        const day = d(8) * 10 + d(9);
+        const ok = [0, 1, 2, 3, 5, 6, 8, 9].every((k) => d(k) >= 0 && d(k) <= 9);
+        if (ok && m >= 1 && m <= 12 && day >= 1 && day <= 31) {
+          const ms = Date.UTC(y, m - 1, day);
+          if (new Date(ms).getUTCDate() === day) {
+            out[row] = ms / 86_400_000;
+            continue;
+          }
+        }
+      }
+      const r = slow(textDecoder.decode(b.subarray(s, e)));
+      if (typeof r === "number") out[row] = r;
+      else addError(errors, row, "birth_date", r);
     }
   }
   return out;

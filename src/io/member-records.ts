@@ -5,12 +5,12 @@
 // data (no member id, code or value in a message): invalid JSON or UTF-8, a missing or empty
 // member_id, a field of the wrong JSON type, a duplicate member id, ragged CSV rows, duplicate
 // CSV header columns, a header no member can be scored from, a line over the size cap.
-import { createReadStream } from "node:fs";
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from "node:fs";
 import { parse as parseCsvStream } from "csv-parse";
 import type { RecordBatch } from "apache-arrow";
 import { DataError } from "../errors.js";
 import { membersToBatch, type MemberInput } from "../engine/member.js";
-import { missingMemberColumns, type MemberSource, type ReadOptions, type SourceStats } from "./types.js";
+import { missingMemberColumns, type RangeSplittingSource, type ReadOptions, type SourceStats } from "./types.js";
 
 export type MemberFormat = "ndjson" | "csv";
 
@@ -55,6 +55,36 @@ function checkRecord(o: unknown, file: string, line: number): MemberInput {
   return { ...(r as unknown as MemberInput), member_id: String(id) };
 }
 
+/** A CSV row as a member record (header names → values; diagnosis_codes `;`-separated). */
+function csvRecord(header: readonly string[], fields: readonly string[], file: string, line: number): MemberInput {
+  const o: Record<string, unknown> = {};
+  header.forEach((h, i) => {
+    const v = fields[i] ?? "";
+    o[h] =
+      h === "diagnosis_codes"
+        ? v
+            .split(";")
+            .map((c) => c.trim())
+            .filter((c) => c !== "")
+        : v === ""
+          ? null
+          : v;
+  });
+  return checkRecord(o, file, line);
+}
+
+/** One NDJSON line as a member record, or null for a blank line. */
+function jsonRecord(text: string, file: string, line: number): MemberInput | null {
+  if (text.trim() === "") return null;
+  let o: unknown;
+  try {
+    o = JSON.parse(text);
+  } catch (e) {
+    throw new DataError(`${file}: line ${line}: ${jsonProblem(e)}`, { file, row: line });
+  }
+  return checkRecord(o, file, line);
+}
+
 /** JSON.parse's message without the text it quotes: only where (column) it failed. */
 function jsonProblem(e: unknown): string {
   const m = /position (\d+)/.exec((e as Error).message);
@@ -94,14 +124,8 @@ async function* ndjsonRecords(path: string): AsyncGenerator<LocatedRecord> {
     } catch {
       throw new DataError(`${path}: line ${line}: not valid UTF-8`, { file: path, row: line });
     }
-    if (text.trim() === "") return null;
-    let o: unknown;
-    try {
-      o = JSON.parse(text);
-    } catch (e) {
-      throw new DataError(`${path}: line ${line}: ${jsonProblem(e)}`, { file: path, row: line });
-    }
-    return [checkRecord(o, path, line), line];
+    const r = jsonRecord(text, path, line);
+    return r ? [r, line] : null;
   };
   try {
     for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
@@ -179,43 +203,14 @@ async function* csvRecords(path: string): AsyncGenerator<LocatedRecord> {
       const fields = rec.record;
       const line = rec.info.lines;
       if (header === null) {
-        header = fields.map((h) => h.trim());
-        const seen = new Set<string>();
-        for (const h of header) {
-          if (seen.has(h))
-            throw new DataError(`${path}: line ${line}: header column ${h} appears twice`, { file: path, row: line, column: h });
-          seen.add(h);
-        }
-        if (!seen.has("member_id"))
-          throw new DataError(`${path}: line ${line}: header has no member_id column`, {
-            file: path,
-            row: line,
-            column: "member_id",
-          });
-        const missing = missingMemberColumns((n) => seen.has(n === "participant_id" ? "member_id" : n));
-        if (missing.length > 0) {
-          throw new DataError(`${path}: line ${line}: header has no ${missing.join(", ")} column: no member can be scored`, {
-            file: path,
-            row: line,
-            column: missing[0] ?? "",
-          });
-        }
+        header = checkHeader(
+          fields.map((h) => h.trim()),
+          path,
+          line,
+        );
         continue;
       }
-      const o: Record<string, unknown> = {};
-      header.forEach((h, i) => {
-        const v = fields[i] ?? "";
-        o[h] =
-          h === "diagnosis_codes"
-            ? v
-                .split(";")
-                .map((c) => c.trim())
-                .filter((c) => c !== "")
-            : v === ""
-              ? null
-              : v;
-      });
-      yield [checkRecord(o, path, line), line];
+      yield [csvRecord(header, fields, path, line), line];
     }
   } catch (e) {
     if (e instanceof DataError) throw e;
@@ -268,7 +263,7 @@ export function readMemberRecords(path: string, format: MemberFormat): AsyncGene
 }
 
 /** A member-record file as a MemberSource (member_id → participant_id); duplicate ids fail the file. */
-export class MemberRecordSource implements MemberSource {
+export class MemberRecordSource implements RangeSplittingSource {
   private readonly counts: SourceStats = {
     membersRead: 0,
     dxRowsRead: 0,
@@ -312,6 +307,28 @@ export class MemberRecordSource implements MemberSource {
     return batch;
   }
 
+  ranges(): RecordRange[] | null {
+    return splitRanges(this.path, this.format);
+  }
+
+  accept(ids: readonly string[], lines: Int32Array, counts: { dxItems: number; nullCodes: number }): void {
+    ids.forEach((id, i) => {
+      if (this.seen.has(id)) {
+        this.counts.duplicateParticipants++;
+        const line = lines[i] ?? 0;
+        throw new DataError(`${this.path}: line ${line}: field member_id: duplicate of an earlier record`, {
+          file: this.path,
+          row: line,
+          column: "member_id",
+        });
+      }
+      this.seen.add(id);
+    });
+    this.counts.membersRead += ids.length;
+    this.counts.dxRowsRead += counts.dxItems;
+    this.counts.nullDxCodes = (this.counts.nullDxCodes ?? 0) + counts.nullCodes;
+  }
+
   async *read(opts: ReadOptions): AsyncGenerator<RecordBatch> {
     let members: MemberInput[] = [];
     let lines: number[] = [];
@@ -332,4 +349,163 @@ export class MemberRecordSource implements MemberSource {
     this.seen.clear();
     return Promise.resolve();
   }
+}
+
+// ---- byte ranges parsed in the workers ------------------------------------------------------------
+
+/** A run of whole lines of a member-record file that a worker parses itself. */
+export interface RecordRange {
+  file: string;
+  format: MemberFormat;
+  start: number;
+  end: number;
+  /** 1-based line number of the range's first line. */
+  firstLine: number;
+  /** CSV: the header's column names. */
+  header: string[] | null;
+}
+
+/** What a worker parsed from a range: records, their lines, and counts for the source. */
+export interface ParsedRange {
+  members: MemberInput[];
+  lines: Int32Array;
+}
+
+/** Parse a range (worker side): UTF-8 checked, one record per non-blank line. */
+export function parseRange(r: RecordRange): ParsedRange {
+  const fd = openSync(r.file, "r");
+  const buf = Buffer.allocUnsafe(r.end - r.start);
+  try {
+    let got = 0;
+    while (got < buf.length) {
+      const k = readSync(fd, buf, got, buf.length - got, r.start + got);
+      if (k === 0) break;
+      got += k;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  const members: MemberInput[] = [];
+  const lines: number[] = [];
+  let line = r.firstLine;
+  let s = 0;
+  while (s < buf.length) {
+    let e = buf.indexOf(10, s);
+    if (e < 0) e = buf.length;
+    const raw = buf.subarray(s, e > s && buf[e - 1] === 13 ? e - 1 : e);
+    if (raw.length > MAX_RECORD_BYTES)
+      throw new DataError(`${r.file}: line ${line}: longer than ${MAX_RECORD_BYTES / 2 ** 20} MiB`, { file: r.file, row: line });
+    let text: string;
+    try {
+      text = fatalUtf8.decode(raw);
+    } catch {
+      throw new DataError(`${r.file}: line ${line}: not valid UTF-8`, { file: r.file, row: line });
+    }
+    const rec =
+      r.format === "ndjson"
+        ? jsonRecord(text, r.file, line)
+        : text === ""
+          ? null
+          : csvFieldsRecord(r.header ?? [], text, r.file, line);
+    if (rec) {
+      members.push(rec);
+      lines.push(line);
+    }
+    line++;
+    s = e + 1;
+  }
+  return { members, lines: Int32Array.from(lines) };
+}
+
+/** A quote-free CSV line (the range splitter only hands those out) as a member record. */
+function csvFieldsRecord(header: readonly string[], text: string, file: string, line: number): MemberInput {
+  const fields = text.split(",");
+  if (fields.length !== header.length)
+    throw new DataError(`${file}: line ${line}: number of fields differs from the header`, { file, row: line });
+  return csvRecord(header, fields, file, line);
+}
+
+/** Bytes per range handed to a worker. */
+export const RANGE_BYTES = 4 * 2 ** 20;
+
+/**
+ * Cut a member-record file into ranges of whole lines for the workers, counting lines on the way
+ * (memchr speed). CSV is split only when the file holds no quote character at all (a quoted
+ * field may span lines); otherwise null, and the file is parsed here with csv-parse.
+ */
+export function splitRanges(file: string, format: MemberFormat, rangeBytes = RANGE_BYTES): RecordRange[] | null {
+  let fd: number;
+  try {
+    fd = openSync(file, "r");
+  } catch (e) {
+    return fileError(file, e);
+  }
+  const ranges: RecordRange[] = [];
+  try {
+    const size = fstatSync(fd).size;
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    let header: string[] | null = null;
+    let pos = 0;
+    let line = 1;
+    let rangeStart = 0;
+    let rangeLine = 1;
+    while (pos < size) {
+      const n = readSync(fd, chunk, 0, chunk.length, pos);
+      if (n === 0) break;
+      const view = chunk.subarray(0, n);
+      if (format === "csv" && view.indexOf(0x22) >= 0) return null;
+      if (format === "csv" && header === null) {
+        const nl = view.indexOf(10);
+        if (nl < 0 && n === chunk.length) return null; // a header over 1 MiB: let csv-parse judge
+        const text = view
+          .subarray(0, nl < 0 ? n : nl)
+          .toString("utf8")
+          .replace(/\r$/, "")
+          .replace(/^\ufeff/, "");
+        header = checkHeader(
+          text.split(",").map((h) => h.trim()),
+          file,
+          1,
+        );
+        rangeStart = nl < 0 ? n : nl + 1;
+        rangeLine = 2;
+      }
+      for (let i = view.indexOf(10); i >= 0; i = view.indexOf(10, i + 1)) {
+        line++;
+        const at = pos + i + 1;
+        if (at - rangeStart >= rangeBytes) {
+          if (at > rangeStart) ranges.push({ file, format, start: rangeStart, end: at, firstLine: rangeLine, header });
+          rangeStart = at;
+          rangeLine = line;
+        }
+      }
+      pos += n;
+    }
+    if (format === "csv" && header === null) throw new DataError(`${file}: empty CSV (no header)`, { file });
+    if (size > rangeStart) ranges.push({ file, format, start: rangeStart, end: size, firstLine: rangeLine, header });
+    return ranges;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A CSV header: no duplicate names, a member_id, and the columns a member needs. */
+function checkHeader(header: string[], file: string, line: number): string[] {
+  const seen = new Set<string>();
+  for (const h of header) {
+    if (seen.has(h))
+      throw new DataError(`${file}: line ${line}: header column ${h} appears twice`, { file, row: line, column: h });
+    seen.add(h);
+  }
+  if (!seen.has("member_id"))
+    throw new DataError(`${file}: line ${line}: header has no member_id column`, { file, row: line, column: "member_id" });
+  const missing = missingMemberColumns((n) => seen.has(n === "participant_id" ? "member_id" : n));
+  if (missing.length > 0) {
+    throw new DataError(`${file}: line ${line}: header has no ${missing.join(", ")} column: no member can be scored`, {
+      file,
+      row: line,
+      column: missing[0] ?? "",
+    });
+  }
+  return header;
 }

@@ -54,6 +54,23 @@ export interface PartExportingSource extends MemberSource {
   exportParts(opts: { batchSize: number; signal?: AbortSignal }): AsyncIterable<ExportedMembers>;
 }
 
+/**
+ * A member-record file the workers parse themselves, range by range (src/io/member-records.ts):
+ * the main thread only cuts the file at line boundaries and checks the ids the workers return.
+ */
+export interface RangeSplittingSource extends MemberSource {
+  /** Ranges of whole lines, or null when the file must be parsed on this thread. */
+  ranges():
+    | { file: string; format: "ndjson" | "csv"; start: number; end: number; firstLine: number; header: string[] | null }[]
+    | null;
+  /** A range's parsed ids and their lines (duplicate check) and counts. */
+  accept(ids: readonly string[], lines: Int32Array, counts: { dxItems: number; nullCodes: number }): void;
+}
+
+export function splitsRanges(s: MemberSource): s is RangeSplittingSource {
+  return typeof (s as Partial<RangeSplittingSource>).ranges === "function";
+}
+
 export function exportsParts(s: MemberSource): s is PartExportingSource {
   return typeof (s as Partial<PartExportingSource>).exportParts === "function";
 }

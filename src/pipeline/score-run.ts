@@ -20,9 +20,11 @@ import {
 import { Engine } from "../engine/engine.js";
 import { loadKernelModule, loadPack } from "../load.js";
 import { InternalError, HccError, DataError, InterruptedError } from "../errors.js";
+import type { RecordRange } from "../io/member-records.js";
 import {
   exportsParts,
   missingMemberColumns,
+  splitsRanges,
   stagesParts,
   type ExportedMembers,
   type MemberSource,
@@ -166,9 +168,15 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       const cols = await exporter.memberColumns();
       checkMemberSchema(new Schema(cols.map((n) => new Field(n, new Utf8()))), exporter.describe());
     }
-    const it = (exporter ? exportedInputs(exporter, batchSize, o.signal) : ipcInputs(o.source, batchSize, o.signal))[
-      Symbol.asyncIterator
-    ]();
+    // a member-record file the workers parse themselves (ranges of whole lines), else batches
+    const ranged = !exporter && splitsRanges(o.source) ? o.source : null;
+    const ranges = ranged?.ranges() ?? null;
+    const inputs = exporter
+      ? exportedInputs(exporter, batchSize, o.signal)
+      : ranges
+        ? rangeInputs(ranges)
+        : ipcInputs(o.source, batchSize, o.signal);
+    const it = inputs[Symbol.asyncIterator]();
     const interrupted = (): void => {
       if (o.signal?.aborted) throw new InterruptedError(String(o.signal.reason ?? "SIGINT"));
     };
@@ -185,6 +193,10 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       const transferList = input.kind === "ipc" ? [input.ipc.buffer as ArrayBuffer] : [];
       const p = (pool.run(task, { transferList, ...(o.signal ? { signal: o.signal } : {}) }) as Promise<ScoreTaskResult>)
         .then((res) => {
+          if (res.ids && res.idLines && ranged) {
+            ranged.accept(res.ids, res.idLines, { dxItems: res.dxItems, nullCodes: res.nullCodes });
+            membersIn += res.members; // counted when parsed, in the worker
+          }
           kernelMs += res.kernelMs;
           encodeMs += res.encodeMs;
           errored += res.errored;
@@ -367,6 +379,12 @@ function emptyResults(
   const { scores, factors } = engine.scoreArrowBatch(rb, runId, { factors: true });
   if (!factors) throw new InternalError("empty factor batch missing");
   return { scores, factors };
+}
+
+/** Ranges of a member-record file, parsed by the workers (rows are counted from their results). */
+// eslint-disable-next-line @typescript-eslint/require-await
+async function* rangeInputs(ranges: RecordRange[]): AsyncGenerator<{ input: TaskInput; rows: number }> {
+  for (const range of ranges) yield { input: { kind: "records", range }, rows: 0 };
 }
 
 /** Member batches read on this thread, each sent to a worker as an Arrow IPC stream. */

@@ -3,6 +3,7 @@
 // when the sink stages Parquet parts (io/types.ts PartStagingSink) — the worker writes them as
 // Parquet files into the sink's staging directory and returns only their names and counts.
 import type { PartFormat, StagedPart } from "../io/types.js";
+import type { RecordRange } from "../io/member-records.js";
 
 export interface WorkerInit {
   module: WebAssembly.Module;
@@ -16,6 +17,7 @@ export interface WorkerInit {
 /** A member batch: an Arrow IPC stream, or a row group of a Parquet part a source exported. */
 export type TaskInput =
   | { kind: "ipc"; ipc: Uint8Array }
+  | { kind: "records"; range: RecordRange }
   | { kind: "parquet"; file: string; rowGroup: number; rows: number; label: string };
 
 export interface ScoreTask {
@@ -36,6 +38,10 @@ export interface ScoreTaskResult {
   errorFields: Record<string, number>;
   /** Diagnosis codes the batch carried (list items). */
   dxItems: number;
+  /** "records" input: the member ids parsed and their file lines (the main thread checks duplicates), null codes skipped. */
+  ids: string[] | null;
+  idLines: Int32Array | null;
+  nullCodes: number;
   scores: Uint8Array | null; // Arrow IPC stream (risk_scores); null when written as parts
   factors: Uint8Array | null; // Arrow IPC stream (risk_score_factors)
   parts: StagedPart[]; // parts written into partDir (scores first)

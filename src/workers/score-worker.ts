@@ -11,6 +11,8 @@ import { encodePart, schemaSignature } from "../io/parquet.js";
 import type { PartFormat, ResultTable, StagedPart } from "../io/types.js";
 import { encodeText, OUTPUT_RECORD } from "../io/record-text.js";
 import { readRowGroup, splitJoinedCodes } from "./member-parts.js";
+import { parseRange } from "../io/member-records.js";
+import { membersToBatch } from "../engine/member.js";
 import type { ScoreTask, ScoreTaskResult, WorkerInit } from "./protocol.js";
 
 const init = workerData as WorkerInit;
@@ -25,8 +27,26 @@ function writePart(dir: string, format: PartFormat, table: ResultTable, batchInd
   return { table, file, rows: rb.numRows, schema: schemaSignature(rb.schema) };
 }
 
-async function memberBatch(task: ScoreTask): Promise<RecordBatch> {
+interface Members {
+  rb: RecordBatch;
+  ids: string[] | null;
+  idLines: Int32Array | null;
+  nullCodes: number;
+}
+
+async function memberBatch(task: ScoreTask): Promise<Members> {
   const input = task.input;
+  if (input.kind === "records") {
+    const { members, lines } = parseRange(input.range);
+    const { batch, nullCodes } = membersToBatch(members);
+    return { rb: batch, ids: members.map((m) => m.member_id), idLines: lines, nullCodes };
+  }
+  return { rb: await arrowBatch(task), ids: null, idLines: null, nullCodes: 0 };
+}
+
+async function arrowBatch(task: ScoreTask): Promise<RecordBatch> {
+  const input = task.input;
+  if (input.kind === "records") throw new Error("unreachable");
   const batches = input.kind === "ipc" ? tableFromIPC(input.ipc).batches : await readRowGroup(input.file, input.rowGroup);
   const rb = batches.length === 1 ? batches[0] : undefined;
   if (!rb) throw new Error(`batch ${task.batchIndex}: expected one record batch, got ${batches.length}`);
@@ -38,7 +58,7 @@ async function memberBatch(task: ScoreTask): Promise<RecordBatch> {
 
 export default async function scoreBatch(task: ScoreTask): Promise<ScoreTaskResult> {
   const t0 = performance.now();
-  const rb = await memberBatch(task);
+  const { rb, ids, idLines, nullCodes } = await memberBatch(task);
   const { scores, factors } = engine.scoreArrowBatch(rb, task.runId, { factors: task.factors });
   const dxData = rb.getChild("diagnosis_codes")?.data[0];
   const dxOffsets = dxData?.valueOffsets as Int32Array | undefined;
@@ -60,6 +80,9 @@ export default async function scoreBatch(task: ScoreTask): Promise<ScoreTaskResu
     members: rb.numRows,
     errored,
     errorFields,
+    ids,
+    idLines,
+    nullCodes,
     dxItems,
     scoreRows: scores.numRows,
     factorRows: factors?.numRows ?? 0,
