@@ -163,6 +163,9 @@ beforeEach(() => {
   warehouse.put(ref("participants"), fixture.participants);
   warehouse.put(ref("participant_diagnosis_codes"), fixture.dx);
   rest.requests.length = 0;
+  rest.jobs.clear();
+  rest.scripts.length = 0;
+  rest.jobLatencyMs = 0;
   rest.faults = {};
   storage.sessions.length = 0;
   storage.reads.length = 0;
@@ -216,7 +219,13 @@ describe("BigQuery source (Storage Read API)", () => {
     const { batches, source } = await readAll(config({ maxStreams: 4 }));
     expectAllMembers(codesOf(batches));
     const stats = source.stats();
-    expect(stats).toEqual({ membersRead: 2500, dxRowsRead: fixture.dxRowsOfMembers, orphanDxRows: 3, duplicateParticipants: 1 });
+    expect(stats).toEqual({
+      membersRead: 2500,
+      dxRowsRead: fixture.dxRowsOfMembers,
+      orphanDxRows: 3,
+      duplicateParticipants: 1,
+      nullDxCodes: 0,
+    });
 
     // what the servers received
     const query = rest.jobConfigurations().find((j) => j["query"]) as { query: { query: string; useLegacySql: boolean } };
@@ -236,6 +245,7 @@ describe("BigQuery source (Storage Read API)", () => {
       "rx_plan",
       "diagnosis_codes",
       "_dx_rows",
+      "_null_dx",
       "_copies",
     ]);
     expect(members?.rowRestriction).toBe("_copies > 0");
@@ -322,6 +332,34 @@ describe("BigQuery source (Storage Read API)", () => {
     expect((err as HccError).exitCode).toBe(69);
     expect((err as Error).message).toMatch(/permission denied.*readsessions\.create.*readSessionUser/is);
     expect(storage.sessions.length).toBe(1); // not retried
+  });
+
+  it("issue 13 item 11: a permission error on the read session names the input tables, not the query's temporary table", async () => {
+    storage.faults.createReadSession = () => ({
+      code: grpc.status.PERMISSION_DENIED,
+      details: "Permission bigquery.readsessions.create denied on project test-project",
+    });
+    const err = await readAll(config()).catch((e: unknown) => e);
+    expect((err as HccError).exitCode).toBe(69);
+    const msg = (err as Error).message;
+    expect(msg).toContain(`${PROJECT}.${DATASET}.participants`);
+    expect(msg).toContain(`${PROJECT}.${DATASET}.participant_diagnosis_codes`);
+    expect(msg).not.toMatch(/_anon|anon_\d/);
+  });
+
+  it("issue 13 item 15: null diagnosis codes are counted by the source (for the summary and score_runs)", async () => {
+    const extra = new Table({
+      participant_id: vectorFromArray(["M0000001", "M0000002", "ORPHAN-9"], new Utf8()),
+      diagnosis_code: vectorFromArray([null, null, null], new Utf8()),
+      service_date: vectorFromArray([null, null, null], new DateDay()),
+      source: vectorFromArray(["claims", "claims", "claims"], new Utf8()),
+    });
+    warehouse.put(ref("participant_diagnosis_codes"), fixture.dx.concat(extra));
+    const { batches, source } = await readAll(config());
+    expectAllMembers(codesOf(batches));
+    expect(source.stats().nullDxCodes).toBe(2); // the orphan's null code is an orphan row
+    expect(source.stats().orphanDxRows).toBe(4);
+    expect(storage.sessions[0]?.selectedFields).toContain("_null_dx");
   });
 
   it("reports a missing table as unavailable without retrying", async () => {
