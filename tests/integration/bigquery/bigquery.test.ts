@@ -1014,3 +1014,139 @@ describe("hcc CLI with --warehouse bigquery against the local servers", () => {
     rmSync(work, { recursive: true, force: true });
   });
 });
+
+// ---- fault test: SIGKILL the CLI at random instants -------------------------------------------------
+
+interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  /** Spawn time (Date.now()) and duration. */
+  start: number;
+  ms: number;
+}
+
+/**
+ * `hcc <args>` against the local servers; with `kill`, SIGKILLed `afterMs` after it started, or
+ * after its first upload reached the server (the start of the write phase).
+ */
+async function runHcc(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+  kill?: { afterMs: number; from: "spawn" | "first-upload" },
+): Promise<CliRun> {
+  const { spawn } = await import("node:child_process");
+  const bin = new URL("../../../bin/hcc.js", import.meta.url).pathname;
+  const start = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: {
+        ...process.env,
+        ...env,
+        METADATA_SERVER_DETECTION: "none",
+        GOOGLE_APPLICATION_CREDENTIALS: "/nonexistent/credentials.json",
+        ...extraEnv,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    let timer: NodeJS.Timeout | null = null;
+    if (kill?.from === "spawn") timer = setTimeout(() => child.kill("SIGKILL"), kill.afterMs);
+    if (kill?.from === "first-upload") {
+      const watch = (): void => {
+        const up = rest.requests.some((q) => q.at >= start && q.method === "POST" && q.path.startsWith("/upload/"));
+        timer = up ? setTimeout(() => child.kill("SIGKILL"), kill.afterMs) : setTimeout(watch, 2);
+      };
+      watch();
+    }
+    child.on("exit", (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stderr, start, ms: Date.now() - start });
+    });
+  });
+}
+
+describe("BigQuery fault test: SIGKILL at random instants (issue 13 'How it is checked')", () => {
+  it("after every kill the results are one run's complete tables; the next run leaves no staging tables or part files", async () => {
+    const work = mkdtempSync(join(tmpdir(), "hcc-bq-kill-"));
+    // jobs finish on the server 60 ms after insert, whether or not the client is still there;
+    // small parts: several load jobs per table, so kills land between loads as well
+    rest.jobLatencyMs = 60;
+    const args = ["score", "--warehouse", "bigquery", "--project", PROJECT, "--dataset", DATASET, "--tmp-dir", work];
+    const cliEnv = { BIGQUERY_LOAD_PART_ROWS: "2000", BIGQUERY_RETRY_BASE_MS: "5" };
+    const flags = ["--year", "2026", "--models", "V28", "--workers", "2"];
+    const check = (): string => {
+      const succeeded = warehouse.rows(ref("score_runs")).filter((r) => r["status"] === "succeeded");
+      const ids = succeeded.map((r) => String(r["run_id"]));
+      expect(new Set(ids).size, "a run recorded twice").toBe(ids.length);
+      const latest = succeeded.reduce((a, b) => (Number(b["started_at"]) > Number(a["started_at"]) ? b : a));
+      const id = String(latest["run_id"]);
+      expect(runIds("risk_scores"), "risk_scores is one run: the latest succeeded").toEqual([id]);
+      expect(runIds("risk_score_factors"), "risk_score_factors is the same run").toEqual([id]);
+      expect(warehouse.get(ref("risk_scores"))?.numRows).toBe(2500);
+      expect(latest["rows_out"]).toBe(2500n);
+      const members = new Set(warehouse.rows(ref("risk_scores")).map((r) => r["participant_id"]));
+      expect(members.size).toBe(2500);
+      for (const r of warehouse.rows(ref("risk_score_factors"))) expect(members.has(r["participant_id"])).toBe(true);
+      return id;
+    };
+
+    const first = await runHcc([...args, ...flags], cliEnv);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/2,500 members read, 2,500 scored rows/);
+    await rest.idle();
+    let published = check();
+    // When the baseline run wrote: from its first upload to its last request (commit, cleanup).
+    const since = (f: (q: (typeof rest.requests)[number]) => boolean): number =>
+      (rest.requests.find((q) => q.at >= first.start && f(q))?.at ?? first.start) - first.start;
+    const writing = since((q) => q.method === "POST" && q.path.startsWith("/upload/"));
+    const committed = Math.max(...rest.requests.filter((q) => q.at >= first.start).map((q) => q.at)) - first.start; // its last request
+    expect(writing).toBeGreaterThan(0);
+    expect(committed).toBeGreaterThan(writing);
+    // Seeded random instants: every third anywhere in the run (from its start), the others in
+    // its write phase (from its first upload to just after its commit), where a kill could split
+    // the tables if anything could.
+    const rnd = rng(20261204);
+    let phase = committed - writing; // updated from every run that finishes (later runs are warm)
+    const outcomes: string[] = [];
+    let killed = 0;
+    for (let i = 0; i < 10; i++) {
+      const kill =
+        i % 3 === 0
+          ? { afterMs: Math.floor(rnd() * first.ms), from: "spawn" as const }
+          : { afterMs: Math.floor(rnd() * (phase + 100)), from: "first-upload" as const };
+      const at = `${kill.from === "spawn" ? "start" : "upload"}+${kill.afterMs}ms`;
+      const staged = rest.scripts.length;
+      const r = await runHcc([...args, ...flags], cliEnv, kill);
+      await rest.idle(); // a commit inserted before the kill finishes on the server
+      if (r.signal === "SIGKILL") killed++;
+      else {
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toMatch(/2,500 members read/);
+        const own = rest.requests.filter((q) => q.at >= r.start);
+        const up = own.find((q) => q.method === "POST" && q.path.startsWith("/upload/"))?.at;
+        if (up !== undefined) phase = Math.max(...own.map((q) => q.at)) - up;
+      }
+      const now = check();
+      if (r.signal !== "SIGKILL") expect(now).not.toBe(published); // a run that finished published
+      outcomes.push(
+        `${at}:${r.signal ?? r.code}:${rest.scripts.length > staged ? "commit-ran" : "no-commit"}:${now === published ? "previous" : "new"}:${workTables().length}-staging`,
+      );
+      published = now;
+    }
+    console.log(
+      `SIGKILL outcomes (baseline: first upload at ${writing} ms, last request at ${committed} ms): ${outcomes.join(" ")}`,
+    );
+    expect(killed).toBeGreaterThanOrEqual(5);
+
+    // the next run succeeds and leaves nothing behind: no staging/backup table, no part directory
+    const last = await runHcc([...args, ...flags], cliEnv);
+    expect(last.code, last.stderr).toBe(0);
+    await rest.idle();
+    expect(check()).not.toBe(published);
+    expect(workTables()).toEqual([]);
+    expect(readdirSync(work)).toEqual([]);
+    rmSync(work, { recursive: true, force: true });
+  }, 240_000);
+});
