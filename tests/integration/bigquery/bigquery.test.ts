@@ -2,7 +2,7 @@
 // @google-cloud/bigquery-storage BigQueryReadClient talks gRPC to FakeStorageServer (built from the
 // shipped .proto files), the real @google-cloud/bigquery talks REST to FakeRestServer. No Google
 // account: both endpoints are loopback, so the connections are plaintext and credential-free.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -1070,6 +1070,7 @@ async function runHcc(
 describe("BigQuery fault test: SIGKILL at random instants (issue 13 'How it is checked')", () => {
   it("after every kill the results are one run's complete tables; the next run leaves no staging tables or part files", async () => {
     const work = mkdtempSync(join(tmpdir(), "hcc-bq-kill-"));
+    onTestFinished(() => rmSync(work, { recursive: true, force: true })); // also when it fails
     // jobs finish on the server 60 ms after insert, whether or not the client is still there;
     // small parts: several load jobs per table, so kills land between loads as well
     rest.jobLatencyMs = 60;
@@ -1147,6 +1148,5 @@ describe("BigQuery fault test: SIGKILL at random instants (issue 13 'How it is c
     expect(check()).not.toBe(published);
     expect(workTables()).toEqual([]);
     expect(readdirSync(work)).toEqual([]);
-    rmSync(work, { recursive: true, force: true });
   }, 240_000);
 });
