@@ -119,3 +119,38 @@
 {% macro default__hcc_type_double() -%}double{%- endmacro %}
 
 {% macro bigquery__hcc_type_double() -%}float64{%- endmacro %}
+
+{#- Whether a risk_scores row was scored in model `prefix` (its <prefix>_* columns hold a result).
+    DuckDB keeps "not scored" as a NULL <prefix>_hccs list (and a NULL segment). BigQuery cannot
+    store a NULL array, so the engine writes <prefix>_scored BOOL next to the list there
+    (docs/bigquery.md "Not scored vs. no HCCs"); a table written before that column existed
+    falls back to the segment, which is null exactly when the member was not scored. -#}
+{% macro hcc_model_scored(columns, prefix) -%}
+  {{ return(adapter.dispatch('hcc_model_scored', 'hcc_wasm')(columns, prefix)) }}
+{%- endmacro %}
+
+{% macro default__hcc_model_scored(columns, prefix) -%}
+  {{ hcc_column_or_null(columns, prefix ~ '_segment', dbt.type_string()) }} is not null
+{%- endmacro %}
+
+{% macro bigquery__hcc_model_scored(columns, prefix) -%}
+  {%- if columns is none or (prefix ~ '_scored') in columns -%}
+  coalesce({{ prefix }}_scored, {{ hcc_column_or_null(columns, prefix ~ '_segment', dbt.type_string()) }} is not null)
+  {%- else -%}
+  {{ hcc_column_or_null(columns, prefix ~ '_segment', dbt.type_string()) }} is not null
+  {%- endif %}
+{%- endmacro %}
+
+{#- The HCC list of model `prefix`: null when the member was not scored in that model (on
+    BigQuery the stored list is [] then, so the _scored flag decides). -#}
+{% macro hcc_model_hccs(columns, prefix) -%}
+  {{ return(adapter.dispatch('hcc_model_hccs', 'hcc_wasm')(columns, prefix)) }}
+{%- endmacro %}
+
+{% macro default__hcc_model_hccs(columns, prefix) -%}
+  {{ hcc_column_or_null(columns, prefix ~ '_hccs', hcc_type_string_list()) }}
+{%- endmacro %}
+
+{% macro bigquery__hcc_model_hccs(columns, prefix) -%}
+  case when {{ hcc_model_scored(columns, prefix) }} then {{ hcc_column_or_null(columns, prefix ~ '_hccs', hcc_type_string_list()) }} end
+{%- endmacro %}

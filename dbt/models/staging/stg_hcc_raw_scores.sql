@@ -1,7 +1,8 @@
 -- One row per member × payment year × scored model, unpivoted from the engine's wide
 -- risk_scores (<model>_raw_score, _normalized_score, _segment, _hccs). Only the model columns
 -- present in the table are read, so a run that scored only V28 stages fine. A model the
--- member was not scored in (segment null) has no row.
+-- member was not scored in has no row (hcc_model_scored: a null list on DuckDB, <model>_scored
+-- on BigQuery, where arrays cannot be NULL).
 {%- set src = source('sgv_reporting', 'risk_scores') %}
 {%- set cols = hcc_relation_columns(src) %}
 {%- set prefixes = hcc_scored_model_prefixes(cols) %}
@@ -22,10 +23,10 @@ unpivoted as (
         cast({{ hcc_column_or_null(cols, p ~ '_segment', dbt.type_string()) }} as {{ dbt.type_string() }}) as segment,
         cast({{ hcc_column_or_null(cols, p ~ '_raw_score', hcc_type_double()) }} as {{ hcc_type_double() }}) as raw_score,
         cast({{ hcc_column_or_null(cols, p ~ '_normalized_score', hcc_type_double()) }} as {{ hcc_type_double() }}) as normalized_score,
-        {{ hcc_column_or_null(cols, p ~ '_hccs', hcc_type_string_list()) }} as hcc_codes,
+        {{ hcc_model_hccs(cols, p) }} as hcc_codes,
         cast(run_id as {{ dbt.type_string() }}) as run_id
     from source
-    where {{ hcc_column_or_null(cols, p ~ '_segment', dbt.type_string()) }} is not null
+    where {{ hcc_model_scored(cols, p) }}
     {% if not loop.last %}union all{% endif %}
 {%- endfor %}
 {%- if prefixes | length == 0 %}

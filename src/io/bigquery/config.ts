@@ -3,7 +3,7 @@
 // credential-free connections are refused unless every endpoint is a loopback address.
 // Nothing here logs or returns member ids or codes.
 import { isIP } from "node:net";
-import { DataError, HccError, UnavailableError, UsageError } from "../../errors.js";
+import { DataError, HccError, InternalError, UnavailableError, UsageError } from "../../errors.js";
 
 /** Table names in the dataset; every one overridable. */
 export interface BigQueryTables {
@@ -314,7 +314,18 @@ export function isRetryableReadError(e: unknown): boolean {
   return code === GRPC.INTERNAL && /RST_STREAM|stream removed|unexpected EOS|Received unexpected/i.test(text);
 }
 
-export function classifyBigQueryError(e: unknown, doing: string): HccError {
+export interface ClassifyOptions {
+  /**
+   * What a rejected request means: "data" (65) on the read path, where the request carries
+   * --where and the input columns; "internal" (70) on the write path, where every request is
+   * made by hcc from its own results.
+   */
+  invalid?: "data" | "internal";
+  /** What to check when the request was rejected (e.g. "check --where and the table columns"). */
+  hint?: string;
+}
+
+export function classifyBigQueryError(e: unknown, doing: string, opts: ClassifyOptions = {}): HccError {
   if (e instanceof HccError) return e;
   const err = e as { code?: unknown; details?: unknown; message?: unknown; errors?: { reason?: string }[] };
   const code = typeof err.code === "number" ? err.code : -1;
@@ -334,8 +345,20 @@ export function classifyBigQueryError(e: unknown, doing: string): HccError {
   if ((grpcCode && code === GRPC.NOT_FOUND) || (!grpcCode && code === 404) || reason === "notFound") {
     return new UnavailableError(`BigQuery resource not found while ${doing}: ${text}`, e);
   }
-  if ((grpcCode && code === GRPC.INVALID_ARGUMENT) || reason === "invalid" || reason === "invalidQuery") {
-    return new DataError(`BigQuery rejected the request while ${doing} (check --where and the table columns): ${text}`, {}, e);
+  if (
+    (grpcCode && code === GRPC.INVALID_ARGUMENT) ||
+    reason === "invalid" ||
+    reason === "invalidQuery" ||
+    (!grpcCode && code === 400)
+  ) {
+    if (opts.invalid === "internal") {
+      return new InternalError(`BigQuery rejected a request hcc made while ${doing}: ${text}`, e);
+    }
+    return new DataError(
+      `BigQuery rejected the request while ${doing}${opts.hint !== undefined ? ` (${opts.hint})` : ""}: ${text}`,
+      {},
+      e,
+    );
   }
   return new UnavailableError(`BigQuery failed while ${doing}: ${text}`, e);
 }

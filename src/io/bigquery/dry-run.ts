@@ -1,5 +1,5 @@
 // --dry-run for --warehouse bigquery: what would be read (tables, selected fields, restriction,
-// the grouping statement) and written (staging, targets, load and copy jobs), with BigQuery's
+// the grouping statement) and written (staging, load jobs, the commit transaction), with BigQuery's
 // own estimates when it can be asked: table sizes (tables.get) and the bytes the grouping query
 // would bill (a dry-run query job, which is free). Never reads rows; never prints member data.
 import { BigQuery } from "@google-cloud/bigquery";
@@ -99,11 +99,19 @@ export async function describeBigQueryRun(c: BigQueryConfig, opts: DryRunOptions
   lines.push("", "Write:");
   for (const t of [c.tables.riskScores, c.tables.riskScoreFactors]) {
     lines.push(
-      `  ${qualifiedName(c, t)}: Parquet parts of ${c.loadPartRows.toLocaleString("en-US")} rows → load jobs into ${t}__staging_<runId>, then a copy job (WRITE_TRUNCATE) into ${t}`,
+      `  ${qualifiedName(c, t)}: Parquet parts of ${c.loadPartRows.toLocaleString("en-US")} rows → resumable uploads as load jobs into ${t}__staging_<runId>`,
     );
   }
-  lines.push(`  ${qualifiedName(c, c.tables.scoreRuns)}: one row appended with a load job (WRITE_APPEND)`);
-  lines.push(`  load configuration: ${JSON.stringify(parquetLoadConfig("WRITE_APPEND"))}`);
-  lines.push("  a failed run drops its staging tables; the previous results stay in place");
+  lines.push(
+    `  load configuration (first part; later parts WRITE_APPEND, CREATE_NEVER): ${JSON.stringify(parquetLoadConfig("WRITE_TRUNCATE"))}`,
+  );
+  lines.push(
+    `  commit: one query job (job id hcc_commit_<runId>${c.location !== undefined ? `, location ${c.location}` : ""}) running a script: new columns added first`,
+    `    (ALTER TABLE … ADD COLUMN IF NOT EXISTS), then one transaction — BEGIN TRANSACTION; TRUNCATE TABLE and`,
+    `    INSERT … SELECT from staging for ${c.tables.riskScores} and ${c.tables.riskScoreFactors} (also to empty); INSERT INTO ${c.tables.scoreRuns}; COMMIT TRANSACTION`,
+    "    bills the bytes the INSERT … SELECTs read from staging (about the size of this run's results); TRUNCATE and the checks read no column data",
+    `  then the staging tables are dropped, and staging tables of runs that died before committing are swept`,
+    "  a failed run drops its staging tables and appends a failed score_runs row; the previous results stay in place",
+  );
   return lines.join("\n");
 }

@@ -1,47 +1,68 @@
-// BigQuery ResultSink: result batches → Parquet parts (parquet-wasm) in a temp dir → load jobs
-// into `<table>__staging_<runId>` while scoring runs (one load chain per table, first part
-// WRITE_TRUNCATE, then WRITE_APPEND) → on commit, copy jobs with WRITE_TRUNCATE swap each staging
-// table into its target (each copy is atomic; targets are backed up first and restored if a later
-// step fails, so the tables change together or not at all) → the score_runs row is appended with
-// a load job → staging and backups are dropped. abort() drops staging only: previous results stay.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+// BigQuery ResultSink (docs/bigquery.md "Write path" and "Commit protocol"):
+// result batches → Parquet parts (parquet-wasm) in a temp dir → resumable uploads as load jobs
+// into `<table>__staging_<runId>` while scoring runs (one load chain per table: the first part
+// WRITE_TRUNCATE, later parts WRITE_APPEND into the existing table only) → on commit, ONE query
+// job: a script whose effects on the results are one multi-statement transaction (every result
+// table emptied and refilled from its staging, also to empty; the score_runs row appended).
+// BigQuery commits it or rolls it back as a whole, and finishes it even when this process dies
+// after inserting it. Then staging is dropped, and staging/backup tables that dead runs left
+// behind are swept. abort() drops this run's staging only: previous results stay.
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { BigQuery, type Table as BqTable } from "@google-cloud/bigquery";
-import {
-  Int64,
-  Table,
-  TimestampMicrosecond,
-  Utf8,
-  tableToIPC,
-  vectorFromArray,
-  type RecordBatch,
-  type Vector,
-} from "apache-arrow";
+import { BigQuery } from "@google-cloud/bigquery";
+import { Bool, DataType, Field, RecordBatch, Schema, Struct, Table, makeData, tableToIPC, type Data } from "apache-arrow";
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from "parquet-wasm";
 import type { ResultSink, ResultTable, ScoreRunRow } from "../types.js";
-import { InternalError } from "../../errors.js";
+import { HccError, InternalError, UnavailableError } from "../../errors.js";
 import { bigQueryClientOptions, classifyBigQueryError, qualifiedName, validateTableName, type BigQueryConfig } from "./config.js";
+import {
+  buildCommitScript,
+  buildRecordFailureScript,
+  columnsOfSchema,
+  type BqField,
+  type Column,
+  type TablePlan,
+} from "./commit-sql.js";
+import {
+  DEFAULT_RETRY,
+  JobFailedError,
+  makeJobId,
+  runJobWithRetries,
+  uploadLoadJob,
+  waitForJob,
+  type JobRef,
+  type RetryPolicy,
+} from "./jobs.js";
 
 /** At most this many Parquet parts per table wait for their load job before write() blocks. */
 const MAX_PENDING_PARTS = 2;
+/** Bytes per resumable-upload request (a multiple of 256 KiB, as the service requires). */
+const UPLOAD_CHUNK_BYTES = 16 * 1024 * 1024;
 
 interface TableState {
+  table: ResultTable;
   target: string;
   staging: string;
+  /** Schema of this run's batches (after adding the <model>_scored flags); null until one arrives. */
+  schema: Schema | null;
   buffered: RecordBatch[];
   bufferedRows: number;
   parts: number;
+  /** Rows in parts whose load job finished. */
+  loadedRows: number;
   pending: number;
   chain: Promise<void>;
 }
 
-/** Load job configuration for one Parquet part (BigQuery jobs.insert `configuration.load`). */
+/** Load job configuration for one Parquet part (jobs.insert `configuration.load`; no location here). */
 export function parquetLoadConfig(writeDisposition: "WRITE_TRUNCATE" | "WRITE_APPEND"): Record<string, unknown> {
   return {
     sourceFormat: "PARQUET",
     writeDisposition,
-    createDisposition: "CREATE_IF_NEEDED",
+    // Later parts append to the table the first part created, never to one created anew: if the
+    // staging table vanished (another run's cleanup), the load fails instead of losing rows.
+    createDisposition: writeDisposition === "WRITE_TRUNCATE" ? "CREATE_IF_NEEDED" : "CREATE_NEVER",
     // List<Utf8> columns load as ARRAY<STRING>, not as a record wrapping "list.element".
     parquetOptions: { enableListInference: true },
   };
@@ -51,34 +72,103 @@ export function stagingTableName(target: string, runId: string, kind: "staging" 
   return validateTableName(`${target}__${kind}_${runId.replace(/[^A-Za-z0-9_]/g, "_")}`, `${kind} table for ${target}`);
 }
 
-function toParquet(batches: RecordBatch[]): Uint8Array {
-  const props = new WriterPropertiesBuilder().setCompression(Compression.ZSTD).build();
-  return writeParquet(WasmTable.fromIPCStream(tableToIPC(new Table(batches), "stream")), props);
+/**
+ * Which tables in the dataset are staging or backup tables this sink made for `targets`, and
+ * the run id (as in the table name) each belongs to. Anything else is not ours.
+ */
+export function parseWorkTable(name: string, targets: readonly string[]): { target: string; kind: string; run: string } | null {
+  for (const t of targets) {
+    const m = /^__(staging|backup)_([A-Za-z0-9_]+)$/.exec(name.startsWith(t) ? name.slice(t.length) : "");
+    if (m) return { target: t, kind: m[1] ?? "", run: m[2] ?? "" };
+  }
+  return null;
 }
 
-/** The score_runs row as Arrow: timestamps as TIMESTAMP, counts as INT64, the rest STRING. */
-export function scoreRunTable(run: ScoreRunRow): Table {
-  const ts = (s: string): Date => new Date(s);
-  const str = (v: string): Vector => vectorFromArray([v], new Utf8());
-  const int = (v: number): Vector => vectorFromArray([BigInt(Math.trunc(v))], new Int64());
-  return new Table({
-    run_id: str(run.run_id),
-    started_at: vectorFromArray([ts(run.started_at)], new TimestampMicrosecond("UTC")),
-    finished_at: vectorFromArray([ts(run.finished_at)], new TimestampMicrosecond("UTC")),
-    engine_version: str(run.engine_version),
-    payment_year: int(run.payment_year),
-    models: str(run.models),
-    data_version: str(run.data_version),
-    data_manifest_sha256: str(run.data_manifest_sha256),
-    source: str(run.source),
-    members_in: int(run.members_in),
-    rows_out: int(run.rows_out),
-    members_errored: int(run.members_errored),
-    orphan_dx_rows: int(run.orphan_dx_rows),
-    null_dx_codes: int(run.null_dx_codes),
-    status: str(run.status),
-    error: vectorFromArray([run.error], new Utf8()),
+/**
+ * Whether a dead or older run's work table may be dropped by the run `ours` (both as in table
+ * names): yes unless it belongs to a run that started later (run ids begin with the UTC start
+ * time, yyyymmddhhmmss) — that run may still be loading.
+ */
+export function isSweepable(run: string, ours: string): boolean {
+  if (run === ours) return false;
+  const a = /^(\d{14})/.exec(run)?.[1];
+  const b = /^(\d{14})/.exec(ours)?.[1];
+  return a === undefined || b === undefined || a <= b;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"; // someone else's process: alive
+  }
+}
+
+/**
+ * Removes the Parquet part directories (result rows: member ids and scores) that runs killed on
+ * this machine left in `root`: `hcc-bq-<pid>-*` whose process is gone. Best effort.
+ */
+export function sweepPartDirs(root: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(root);
+  } catch {
+    return removed;
+  }
+  for (const n of names) {
+    const pid = Number(/^hcc-bq-(\d+)-[A-Za-z0-9]+$/.exec(n)?.[1] ?? NaN);
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    try {
+      rmSync(join(root, n), { recursive: true, force: true });
+      removed.push(n);
+    } catch {
+      // not ours to remove after all (permissions): leave it
+    }
+  }
+  return removed;
+}
+
+function toParquet(batches: RecordBatch[], schema: Schema): Uint8Array {
+  const props = new WriterPropertiesBuilder().setCompression(Compression.ZSTD).build();
+  const t = batches.length > 0 ? new Table(batches) : new Table(schema);
+  return writeParquet(WasmTable.fromIPCStream(tableToIPC(t, "stream")), props);
+}
+
+/**
+ * BigQuery cannot store a NULL array: a model a member was not scored in would load as [] —
+ * indistinguishable from "scored, no HCCs". Next to every `<model>_hccs` list column the sink
+ * writes `<model>_scored` BOOL (true where the list is not null), so the distinction survives.
+ */
+export function withScoredFlags(batch: RecordBatch): RecordBatch {
+  const fields: Field[] = [];
+  const children: Data[] = [];
+  let added = false;
+  batch.schema.fields.forEach((f, i) => {
+    const child = batch.data.children[i] as Data;
+    fields.push(f);
+    children.push(child);
+    const m = /^(.+)_hccs$/.exec(f.name);
+    if (!m || !DataType.isList(f.type) || batch.schema.fields.some((x) => x.name === `${m[1]}_scored`)) return;
+    const n = batch.numRows;
+    const bits = new Uint8Array((n + 7) >> 3);
+    for (let r = 0; r < n; r++) if (child.getValid(r)) bits[r >> 3] = (bits[r >> 3] ?? 0) | (1 << (r & 7));
+    fields.push(new Field(`${m[1]}_scored`, new Bool(), false));
+    children.push(makeData({ type: new Bool(), length: n, nullCount: 0, data: bits }));
+    added = true;
   });
+  if (!added) return batch;
+  const schema = new Schema(fields, batch.schema.metadata);
+  return new RecordBatch(schema, makeData({ type: new Struct(fields), length: batch.numRows, nullCount: 0, children }));
+}
+
+/** Retry policy from the environment (tests shorten the delays). */
+function retryPolicy(): RetryPolicy {
+  const base = Number(process.env["BIGQUERY_RETRY_BASE_MS"]);
+  return Number.isFinite(base) && base >= 0 && process.env["BIGQUERY_RETRY_BASE_MS"] !== undefined
+    ? { ...DEFAULT_RETRY, baseDelayMs: base, maxDelayMs: Math.max(base, 1) * 32 }
+    : DEFAULT_RETRY;
 }
 
 export class BigQueryResultSink implements ResultSink {
@@ -86,15 +176,18 @@ export class BigQueryResultSink implements ResultSink {
   private dir: string | null = null;
   private runId: string | null = null;
   private tables = new Map<ResultTable, TableState>();
-  private failure: Error | null = null;
-  /** Cleanup problems after commit/abort (staging or backups left behind); never thrown. */
+  private failure: HccError | null = null;
+  private readonly policy = retryPolicy();
+  /** Cleanup problems after commit/abort (staging left behind); never thrown. */
   readonly cleanupErrors: string[] = [];
+  /** Work tables of other runs this sink dropped after its commit (for tests and logs). */
+  readonly swept: string[] = [];
 
   constructor(private readonly c: BigQueryConfig) {}
 
   describe(): string {
     const t = this.c.tables;
-    return `bigquery ${this.c.project}.${this.c.dataset} (${t.riskScores}, ${t.riskScoreFactors}, ${t.scoreRuns}) via Parquet load jobs + copy jobs`;
+    return `bigquery ${this.c.project}.${this.c.dataset} (${t.riskScores}, ${t.riskScoreFactors}, ${t.scoreRuns}) via Parquet load jobs + one transaction`;
   }
 
   private client(): BigQuery {
@@ -102,29 +195,41 @@ export class BigQueryResultSink implements ResultSink {
     return this.bq;
   }
 
-  private table(name: string): BqTable {
-    return this.client().dataset(this.c.dataset, { projectId: this.c.project }).table(name);
+  private ref(jobId: string): JobRef {
+    return { projectId: this.c.project, jobId, ...(this.c.location !== undefined ? { location: this.c.location } : {}) };
+  }
+
+  private dataset(): ReturnType<BigQuery["dataset"]> {
+    return this.client().dataset(this.c.dataset, { projectId: this.c.project });
   }
 
   async begin(run: { runId: string; paymentYear: number }): Promise<void> {
     try {
-      await this.client().dataset(this.c.dataset, { projectId: this.c.project }).get();
+      await this.dataset().get();
     } catch (e) {
       throw classifyBigQueryError(e, `opening dataset ${this.c.project}.${this.c.dataset}`);
     }
     this.runId = run.runId;
-    this.dir = mkdtempSync(join(this.c.tmpDir ?? tmpdir(), "hcc-bq-"));
+    this.failure = null;
+    const root = this.c.tmpDir ?? tmpdir();
+    sweepPartDirs(root);
+    // 0700, named after this process so a later run can tell a dead run's leftovers
+    this.dir = mkdtempSync(join(root, `hcc-bq-${process.pid}-`));
     const targets: Record<ResultTable, string> = {
       risk_scores: this.c.tables.riskScores,
       risk_score_factors: this.c.tables.riskScoreFactors,
     };
+    this.tables.clear();
     for (const [t, target] of Object.entries(targets) as [ResultTable, string][]) {
       this.tables.set(t, {
+        table: t,
         target,
         staging: stagingTableName(target, run.runId, "staging"),
+        schema: null,
         buffered: [],
         bufferedRows: 0,
         parts: 0,
+        loadedRows: 0,
         pending: 0,
         chain: Promise.resolve(),
       });
@@ -135,8 +240,11 @@ export class BigQueryResultSink implements ResultSink {
     const s = this.tables.get(table);
     if (!s) throw new InternalError("BigQuery sink: write() before begin()");
     this.throwIfFailed();
-    s.buffered.push(batch);
-    s.bufferedRows += batch.numRows;
+    const b = table === "risk_scores" ? withScoredFlags(batch) : batch;
+    s.schema ??= b.schema;
+    if (b.numRows === 0) return; // a 0-row batch only carries the schema
+    s.buffered.push(b);
+    s.bufferedRows += b.numRows;
     if (s.bufferedRows >= this.c.loadPartRows) this.flush(s);
     while (s.pending > MAX_PENDING_PARTS && this.failure === null) await s.chain;
     this.throwIfFailed();
@@ -149,10 +257,13 @@ export class BigQueryResultSink implements ResultSink {
 
   /** Writes the buffered batches as one Parquet part and queues its load job. */
   private flush(s: TableState): void {
-    if (s.bufferedRows === 0 || this.dir === null) return;
-    const file = join(this.dir, `${s.target}-${String(s.parts).padStart(5, "0")}.parquet`);
-    writeFileSync(file, toParquet(s.buffered));
-    const disposition = s.parts === 0 ? "WRITE_TRUNCATE" : "WRITE_APPEND";
+    if (s.bufferedRows === 0 || this.dir === null || s.schema === null || this.runId === null) return;
+    const part = s.parts;
+    const file = join(this.dir, `${s.target}-${String(part).padStart(5, "0")}.parquet`);
+    writeFileSync(file, toParquet(s.buffered, s.schema));
+    const rows = s.bufferedRows;
+    const disposition = part === 0 ? "WRITE_TRUNCATE" : "WRITE_APPEND";
+    const jobId = makeJobId("hcc_load", this.runId, s.table, part);
     s.parts++;
     s.pending++;
     s.buffered = [];
@@ -160,100 +271,145 @@ export class BigQueryResultSink implements ResultSink {
     s.chain = s.chain
       .then(async () => {
         if (this.failure !== null) return;
-        await this.load(s.staging, file, disposition);
+        await this.load(s.staging, file, disposition, jobId);
+        s.loadedRows += rows;
         rmSync(file, { force: true });
       })
       .catch((e: unknown) => {
-        this.failure ??= classifyBigQueryError(e, `loading ${file} into ${qualifiedName(this.c, s.staging)}`);
+        this.failure ??= classifyBigQueryError(
+          e,
+          `loading result part ${part} of ${s.table} into ${qualifiedName(this.c, s.staging)}`,
+          {
+            invalid: "internal",
+          },
+        );
       })
       .finally(() => {
         s.pending--;
       });
   }
 
-  private async load(table: string, file: string, disposition: "WRITE_TRUNCATE" | "WRITE_APPEND"): Promise<void> {
-    const [job] = await this.table(table).createLoadJob(file, {
+  /** One load job from a local Parquet file: resumable upload, then wait; transient job failures run again. */
+  private async load(table: string, file: string, disposition: "WRITE_TRUNCATE" | "WRITE_APPEND", jobId: string): Promise<void> {
+    const bq = this.client();
+    const load = {
       ...parquetLoadConfig(disposition),
-      jobPrefix: "hcc_load_",
-      ...(this.c.location !== undefined ? { location: this.c.location } : {}),
+      destinationTable: { projectId: this.c.project, datasetId: this.c.dataset, tableId: table },
+    };
+    await runJobWithRetries(bq, this.ref(jobId), { load }, this.policy, async (ref) => {
+      const job = await uploadLoadJob(bq, ref, load, file, { policy: this.policy, chunkBytes: UPLOAD_CHUNK_BYTES });
+      return waitForJob(bq, ref, job);
     });
-    await job.promise();
   }
 
-  private async copy(from: string, to: string): Promise<void> {
-    const [job] = await this.table(from).createCopyJob(this.table(to), {
-      writeDisposition: "WRITE_TRUNCATE",
-      createDisposition: "CREATE_IF_NEEDED",
-      jobPrefix: "hcc_copy_",
-      ...(this.c.location !== undefined ? { location: this.c.location } : {}),
-    });
-    await job.promise();
+  /** The schema of a table (tables.get), or null when it does not exist. */
+  private async schemaOf(table: string): Promise<BqField[] | null> {
+    try {
+      const [meta] = (await this.dataset().table(table).getMetadata()) as unknown as [{ schema?: { fields?: BqField[] } }];
+      return meta.schema?.fields ?? [];
+    } catch (e) {
+      if ((e as { code?: unknown }).code === 404) return null;
+      throw e;
+    }
   }
 
   async commit(run: ScoreRunRow): Promise<void> {
     if (this.runId === null) throw new InternalError("BigQuery sink: commit() before begin()");
+    const runId = this.runId;
     for (const s of this.tables.values()) this.flush(s);
     await Promise.all([...this.tables.values()].map((s) => s.chain));
-    this.throwIfFailed();
-    // Tables that received no rows keep their previous contents (nothing to swap in).
-    const staged = [...this.tables.values()].filter((s) => s.parts > 0);
-    const backups: { target: string; backup: string | null }[] = [];
-    let step = "backing up the current results";
     try {
-      for (const s of staged) {
-        const [exists] = await this.table(s.target).exists();
-        const backup = exists ? stagingTableName(s.target, this.runId, "backup") : null;
-        if (backup !== null) await this.copy(s.target, backup);
-        backups.push({ target: s.target, backup });
-      }
-      step = "replacing the result tables (copy jobs)";
-      for (const s of staged) await this.copy(s.staging, s.target);
-      step = `appending the run to ${this.c.tables.scoreRuns}`;
-      await this.appendRun(run);
+      this.throwIfFailed();
     } catch (e) {
-      const err = classifyBigQueryError(e, `${step}; previous results restored`);
-      if (step !== "backing up the current results") await this.restore(backups);
-      await this.finish(staged, backups);
-      throw err;
+      await this.abort(e);
+      throw e;
     }
-    await this.finish(staged, backups);
-  }
-
-  /** Drops staging and backups; the sink is done (a later abort() is a no-op). */
-  private async finish(staged: TableState[], backups: { backup: string | null }[]): Promise<void> {
-    this.runId = null;
-    await this.dropTables([...staged.map((s) => s.staging), ...backups.flatMap((b) => (b.backup ? [b.backup] : []))]);
-    this.removeDir();
-  }
-
-  private async appendRun(run: ScoreRunRow): Promise<void> {
-    if (this.dir === null) return;
-    const file = join(this.dir, "score_runs.parquet");
-    writeFileSync(file, toParquet(scoreRunTable(run).batches));
-    await this.load(this.c.tables.scoreRuns, file, "WRITE_APPEND");
-  }
-
-  /** Puts every target back as it was before commit started. */
-  private async restore(backups: { target: string; backup: string | null }[]): Promise<void> {
-    for (const { target, backup } of backups) {
-      try {
-        if (backup !== null) await this.copy(backup, target);
-        else await this.table(target).delete({ ignoreNotFound: true });
-      } catch (e) {
-        // The backup stays in the dataset so an operator can restore by hand.
-        this.cleanupErrors.push(`could not restore ${target} from ${backup ?? "(none)"}: ${(e as Error).message}`);
-        if (backup !== null) this.keep.add(backup);
+    const states = [...this.tables.values()];
+    let script: string;
+    try {
+      const plans: TablePlan[] = [];
+      for (const s of states) {
+        const columns: Column[] | null = s.schema ? columnsOfSchema(s.schema) : null;
+        plans.push({
+          target: s.target,
+          staging: s.parts > 0 ? s.staging : null,
+          rows: s.loadedRows,
+          columns,
+          existing: await this.schemaOf(s.target),
+        });
       }
+      script = buildCommitScript(this.c, plans, run, await this.schemaOf(this.c.tables.scoreRuns));
+    } catch (e) {
+      await this.abort(e);
+      throw classifyBigQueryError(e, "preparing the commit; nothing published, previous results intact");
     }
+    const jobId = makeJobId("hcc_commit", runId);
+    try {
+      await runJobWithRetries(
+        this.client(),
+        this.ref(jobId),
+        { query: { query: script, useLegacySql: false }, labels: { app: "hcc-wasm", step: "commit" } },
+        this.policy,
+      );
+    } catch (e) {
+      await this.abort(e);
+      if (e instanceof JobFailedError) {
+        const raised = /hcc-wasm: (.*?)(?: at \[\d+:\d+\])?$/.exec(e.errors[0]?.message ?? "")?.[1];
+        if (raised !== undefined)
+          throw new UnavailableError(`BigQuery commit of run ${runId} refused: ${raised} (previous results intact)`, e);
+        throw classifyBigQueryError(
+          e,
+          `committing run ${runId} (job ${e.jobId}; the transaction was rolled back: nothing published, previous results intact)`,
+          {
+            invalid: "internal",
+          },
+        );
+      }
+      throw classifyBigQueryError(
+        e,
+        `committing run ${runId}: the outcome of job ${jobId} is unknown — ${qualifiedName(this.c, this.c.tables.scoreRuns)} has a row for the run if and only if it was published`,
+        { invalid: "internal" },
+      );
+    }
+    // Published. What follows is cleanup: it never fails the run.
+    this.runId = null;
+    await this.dropTables(states.filter((s) => s.parts > 0).map((s) => s.staging));
+    this.removeDir();
+    await this.sweep(runId);
   }
 
-  private readonly keep = new Set<string>();
+  /**
+   * Drops the staging/backup tables (names of our result tables only) of runs that are not
+   * running: every other run that did not start later than this one. A run killed mid-way
+   * leaves its staging behind; the next successful run removes it.
+   */
+  private async sweep(runId: string): Promise<void> {
+    const ours = runId.replace(/[^A-Za-z0-9_]/g, "_");
+    const targets = [this.c.tables.riskScores, this.c.tables.riskScoreFactors, this.c.tables.scoreRuns];
+    try {
+      const [list] = await this.dataset().getTables({ autoPaginate: true });
+      for (const t of list) {
+        const name = t.id ?? "";
+        const w = parseWorkTable(name, targets);
+        if (w === null || !isSweepable(w.run, ours)) continue;
+        try {
+          await t.delete({ ignoreNotFound: true });
+          this.swept.push(name);
+        } catch (e) {
+          this.cleanupErrors.push(`could not delete ${qualifiedName(this.c, name)}: ${(e as Error).message}`);
+        }
+      }
+    } catch (e) {
+      this.cleanupErrors.push(
+        `could not list ${this.c.project}.${this.c.dataset} for leftover staging tables: ${(e as Error).message}`,
+      );
+    }
+  }
 
   private async dropTables(names: string[]): Promise<void> {
     for (const n of names) {
-      if (this.keep.has(n)) continue;
       try {
-        await this.table(n).delete({ ignoreNotFound: true });
+        await this.dataset().table(n).delete({ ignoreNotFound: true });
       } catch (e) {
         this.cleanupErrors.push(`could not delete ${qualifiedName(this.c, n)}: ${(e as Error).message}`);
       }
@@ -272,6 +428,23 @@ export class BigQueryResultSink implements ResultSink {
     await Promise.all([...this.tables.values()].map((s) => s.chain));
     await this.dropTables([...this.tables.values()].filter((s) => s.parts > 0).map((s) => s.staging));
     this.removeDir();
+  }
+
+  /** A failed run's score_runs row (one INSERT, score_runs created or widened first); results untouched. */
+  async recordFailure(run: ScoreRunRow): Promise<void> {
+    try {
+      const script = buildRecordFailureScript(this.c, run, await this.schemaOf(this.c.tables.scoreRuns));
+      await runJobWithRetries(
+        this.client(),
+        this.ref(makeJobId("hcc_failure", run.run_id)),
+        { query: { query: script, useLegacySql: false }, labels: { app: "hcc-wasm", step: "record-failure" } },
+        this.policy,
+      );
+    } catch (e) {
+      throw classifyBigQueryError(e, `recording failed run ${run.run_id} in ${qualifiedName(this.c, this.c.tables.scoreRuns)}`, {
+        invalid: "internal",
+      });
+    }
   }
 }
 

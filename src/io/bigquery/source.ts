@@ -58,13 +58,15 @@ export interface ReadPlan {
   table: TableRef;
   selectedFields: string[];
   rowRestriction: string;
+  /** What the session reads, for messages: the input tables, never the query's anonymous result table. */
+  label: string;
 }
 
 /**
  * The grouping statement (marked for the local emulator): participants deduplicated by id
  * (`_copies` = rows that had the id), FULL OUTER JOIN the diagnosis rows aggregated per id
- * (`_dx_rows`); diagnosis groups with no participant are kept with `_copies` = 0 so the orphan
- * count costs no second scan.
+ * (`_dx_rows`, of which `_null_dx` had a null code); diagnosis groups with no participant are
+ * kept with `_copies` = 0 so the orphan count costs no second scan.
  */
 export function buildGroupMembersSql(c: BigQueryConfig, participantColumns: readonly string[]): string {
   const cols = participantColumns.filter((x) => x !== "participant_id" && x !== "diagnosis_codes");
@@ -77,18 +79,19 @@ export function buildGroupMembersSql(c: BigQueryConfig, participantColumns: read
     "  WHERE p.participant_id IS NOT NULL",
     "  QUALIFY ROW_NUMBER() OVER (PARTITION BY p.participant_id ORDER BY TO_JSON_STRING(p)) = 1",
     "), dx AS (",
-    "  SELECT d.participant_id, ARRAY_AGG(d.diagnosis_code IGNORE NULLS) AS diagnosis_codes, COUNT(*) AS _dx_rows",
+    "  SELECT d.participant_id, ARRAY_AGG(d.diagnosis_code IGNORE NULLS) AS diagnosis_codes, COUNT(*) AS _dx_rows,",
+    "    COUNTIF(d.diagnosis_code IS NULL) AS _null_dx",
     `  FROM \`${qualifiedName(c, c.tables.diagnosisCodes)}\` AS d`,
     "  GROUP BY d.participant_id",
     ")",
     `SELECT COALESCE(p.participant_id, dx.participant_id) AS participant_id, ${cols.map((x) => `p.${x}`).join(", ")}${cols.length > 0 ? ", " : ""}` +
-      "dx.diagnosis_codes, IFNULL(dx._dx_rows, 0) AS _dx_rows, IFNULL(p._copies, 0) AS _copies",
+      "dx.diagnosis_codes, IFNULL(dx._dx_rows, 0) AS _dx_rows, IFNULL(dx._null_dx, 0) AS _null_dx, IFNULL(p._copies, 0) AS _copies",
     "FROM p FULL OUTER JOIN dx ON dx.participant_id = p.participant_id",
   ].join("\n");
 }
 
 /** Schema column names of a table (tables.get), for choosing selected_fields. */
-export async function readTableColumns(bq: BigQuery, ref: TableRef): Promise<string[]> {
+export async function readTableColumns(bq: BigQuery, ref: TableRef, label?: string): Promise<string[]> {
   try {
     const [meta] = (await bq
       .dataset(ref.datasetId, { projectId: ref.projectId })
@@ -96,7 +99,7 @@ export async function readTableColumns(bq: BigQuery, ref: TableRef): Promise<str
       .getMetadata()) as unknown as [{ schema?: { fields?: { name: string }[] } }];
     return (meta.schema?.fields ?? []).map((f) => f.name);
   } catch (e) {
-    throw classifyBigQueryError(e, `reading the schema of ${ref.projectId}.${ref.datasetId}.${ref.tableId}`);
+    throw classifyBigQueryError(e, `reading the schema of ${label ?? `${ref.projectId}.${ref.datasetId}.${ref.tableId}`}`);
   }
 }
 
@@ -107,7 +110,12 @@ const restrictionWith = (base: string, where: string | undefined): string =>
 export function planGroupedTableRead(c: BigQueryConfig, table: TableRef, columns: readonly string[]): ReadPlan {
   if (!columns.includes("participant_id")) throw new Error(`${table.tableId} has no participant_id column`);
   const wanted = new Set<string>(["participant_id", ...MEMBER_COLUMNS, "diagnosis_codes"]);
-  return { table, selectedFields: columns.filter((x) => wanted.has(x)), rowRestriction: restrictionWith("", c.where) };
+  return {
+    table,
+    selectedFields: columns.filter((x) => wanted.has(x)),
+    rowRestriction: restrictionWith("", c.where),
+    label: `${table.projectId}.${table.datasetId}.${table.tableId}`,
+  };
 }
 
 interface SessionSpec {
@@ -177,7 +185,13 @@ function decodeBatches(schema: Uint8Array, body: Uint8Array): RecordBatch[] {
 }
 
 export class BigQueryMemberSource implements MemberSource {
-  private readonly stats_: SourceStats = { membersRead: 0, dxRowsRead: 0, orphanDxRows: 0, duplicateParticipants: 0 };
+  private readonly stats_: SourceStats = {
+    membersRead: 0,
+    dxRowsRead: 0,
+    orphanDxRows: 0,
+    duplicateParticipants: 0,
+    nullDxCodes: 0,
+  };
   private bq: BigQuery | null = null;
   private rc: BigQueryReadClient | null = null;
   /** Retries each stream took (for tests and progress). */
@@ -220,11 +234,14 @@ export class BigQueryMemberSource implements MemberSource {
     } else {
       const table = await this.materializeGroups(bq);
       grouped = true;
-      const cols = (await readTableColumns(bq, table)).filter((x) => !x.startsWith("_"));
+      const label = this.groupedLabel();
+      const all = await readTableColumns(bq, table, label);
+      const cols = all.filter((x) => !x.startsWith("_"));
       plan = {
         table,
-        selectedFields: [...cols, "_dx_rows", "_copies"],
+        selectedFields: [...cols, "_dx_rows", ...(all.includes("_null_dx") ? ["_null_dx"] : []), "_copies"],
         rowRestriction: restrictionWith("_copies > 0", this.c.where),
+        label,
       };
     }
     for await (const rb of this.readSession(plan, this.c.maxStreams, opts.signal)) {
@@ -235,17 +252,27 @@ export class BigQueryMemberSource implements MemberSource {
     }
     if (grouped) {
       // Orphan diagnosis rows: the groups the join kept without a participant.
-      const orphanPlan: ReadPlan = { table: plan.table, selectedFields: ["_dx_rows"], rowRestriction: "_copies = 0" };
+      const orphanPlan: ReadPlan = {
+        table: plan.table,
+        selectedFields: ["_dx_rows"],
+        rowRestriction: "_copies = 0",
+        label: `${plan.label}, diagnosis rows without a participant`,
+      };
       for await (const rb of this.readSession(orphanPlan, 1, opts.signal)) {
         this.stats_.orphanDxRows += sumInt(rb.getChild("_dx_rows"));
       }
     }
   }
 
+  /** The input tables the grouping query reads, for messages about its result table. */
+  private groupedLabel(): string {
+    return `the members grouped from ${qualifiedName(this.c, this.c.tables.participants)} and ${qualifiedName(this.c, this.c.tables.diagnosisCodes)} (the grouping query's result table)`;
+  }
+
   /** Runs the grouping query; its anonymous result table (expires in ~24 h) is what we read. */
   private async materializeGroups(bq: BigQuery): Promise<TableRef> {
     const participants = { projectId: this.c.project, datasetId: this.c.dataset, tableId: this.c.tables.participants };
-    const cols = (await readTableColumns(bq, participants)).filter(
+    const cols = (await readTableColumns(bq, participants, qualifiedName(this.c, this.c.tables.participants))).filter(
       (x) => x === "participant_id" || (MEMBER_COLUMNS as readonly string[]).includes(x),
     );
     if (!cols.includes("participant_id"))
@@ -264,14 +291,18 @@ export class BigQueryMemberSource implements MemberSource {
       if (!dest) throw new Error("the grouping query job reported no destination table");
       return dest;
     } catch (e) {
-      throw classifyBigQueryError(e, "grouping participants and diagnosis codes (query job)");
+      throw classifyBigQueryError(
+        e,
+        `grouping ${qualifiedName(this.c, this.c.tables.participants)} and ${qualifiedName(this.c, this.c.tables.diagnosisCodes)} (query job)`,
+        { hint: "check the input tables' columns: participant_id and diagnosis_code as STRING" },
+      );
     }
   }
 
   /** One read session, its streams read concurrently into a bounded queue. */
   private async *readSession(plan: ReadPlan, maxStreams: number, signal?: AbortSignal): AsyncIterable<RecordBatch> {
     const { rc } = this.clients();
-    const where = `${plan.table.projectId}.${plan.table.datasetId}.${plan.table.tableId}`;
+    const where = plan.label;
     let spec: SessionSpec;
     try {
       const [session] = await rc.createReadSession({
@@ -288,7 +319,7 @@ export class BigQueryMemberSource implements MemberSource {
         schema: toBytes(session.arrowSchema?.serializedSchema),
       };
     } catch (e) {
-      throw classifyBigQueryError(e, `creating a read session on ${where}`);
+      throw classifyBigQueryError(e, `creating a read session on ${where}`, { hint: "check --where and the table columns" });
     }
     if (spec.streams.length === 0) return; // an empty result has no streams
     const queue = new BoundedQueue<RecordBatch>(Math.max(2, spec.streams.length * 2));
@@ -352,7 +383,9 @@ export class BigQueryMemberSource implements MemberSource {
         }
         const code = (e as { code?: unknown }).code;
         if (!isRetryableReadError(e) || ++failures > this.c.maxStreamRetries) {
-          throw classifyBigQueryError(e, `reading stream ${index} of ${where} at row ${offset}`);
+          throw classifyBigQueryError(e, `reading stream ${index} of ${where} at row ${offset}`, {
+            hint: "check --where and the table columns",
+          });
         }
         this.streamRetries.push({ stream: index, offset, code: typeof code === "number" ? code : -1 });
         await sleep(Math.min(5000, 50 * 2 ** failures));
@@ -368,12 +401,20 @@ export class BigQueryMemberSource implements MemberSource {
         if (x > 1) this.stats_.duplicateParticipants++;
       });
       this.stats_.dxRowsRead += sumInt(rb.getChild("_dx_rows"));
+      this.stats_.nullDxCodes = (this.stats_.nullDxCodes ?? 0) + sumInt(rb.getChild("_null_dx"));
     } else {
       const codes = rb.getChild("diagnosis_codes");
-      // list items = last offset − first offset, per chunk (no per-row objects)
+      // list items = last offset − first offset, per chunk (no per-row objects); null items are
+      // counted (read) and skipped by the engine
       for (const d of (codes?.data ?? []) as Data<List>[]) {
         const offs = d.valueOffsets as Int32Array;
-        this.stats_.dxRowsRead += (offs[d.offset + d.length] ?? 0) - (offs[d.offset] ?? 0);
+        const from = offs[d.offset] ?? 0;
+        const to = offs[d.offset + d.length] ?? 0;
+        this.stats_.dxRowsRead += to - from;
+        const items = d.children[0];
+        if (items && items.nullCount > 0) {
+          for (let i = from; i < to; i++) if (!items.getValid(i)) this.stats_.nullDxCodes = (this.stats_.nullDxCodes ?? 0) + 1;
+        }
       }
     }
     this.stats_.membersRead += n;

@@ -2,7 +2,7 @@
 // @google-cloud/bigquery-storage BigQueryReadClient talks gRPC to FakeStorageServer (built from the
 // shipped .proto files), the real @google-cloud/bigquery talks REST to FakeRestServer. No Google
 // account: both endpoints are loopback, so the connections are plaintext and credential-free.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from "vitest";
 import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,6 +16,7 @@ import {
   Int64,
   List,
   Table,
+  TimestampMicrosecond,
   Utf8,
   vectorFromArray,
   type RecordBatch,
@@ -149,6 +150,7 @@ beforeAll(async () => {
   // Make sure nothing reaches for real credentials or a metadata server.
   process.env["GOOGLE_APPLICATION_CREDENTIALS"] = "/nonexistent/credentials.json";
   process.env["METADATA_SERVER_DETECTION"] = "none";
+  process.env["BIGQUERY_RETRY_BASE_MS"] = "5"; // retries without the production backoff
 });
 
 afterAll(async () => {
@@ -163,6 +165,9 @@ beforeEach(() => {
   warehouse.put(ref("participants"), fixture.participants);
   warehouse.put(ref("participant_diagnosis_codes"), fixture.dx);
   rest.requests.length = 0;
+  rest.jobs.clear();
+  rest.scripts.length = 0;
+  rest.jobLatencyMs = 0;
   rest.faults = {};
   storage.sessions.length = 0;
   storage.reads.length = 0;
@@ -216,7 +221,13 @@ describe("BigQuery source (Storage Read API)", () => {
     const { batches, source } = await readAll(config({ maxStreams: 4 }));
     expectAllMembers(codesOf(batches));
     const stats = source.stats();
-    expect(stats).toEqual({ membersRead: 2500, dxRowsRead: fixture.dxRowsOfMembers, orphanDxRows: 3, duplicateParticipants: 1 });
+    expect(stats).toEqual({
+      membersRead: 2500,
+      dxRowsRead: fixture.dxRowsOfMembers,
+      orphanDxRows: 3,
+      duplicateParticipants: 1,
+      nullDxCodes: 0,
+    });
 
     // what the servers received
     const query = rest.jobConfigurations().find((j) => j["query"]) as { query: { query: string; useLegacySql: boolean } };
@@ -236,6 +247,7 @@ describe("BigQuery source (Storage Read API)", () => {
       "rx_plan",
       "diagnosis_codes",
       "_dx_rows",
+      "_null_dx",
       "_copies",
     ]);
     expect(members?.rowRestriction).toBe("_copies > 0");
@@ -334,6 +346,7 @@ describe("BigQuery source (Storage Read API)", () => {
 
 // ---- write path -----------------------------------------------------------------------------------
 
+/** Result rows: every 5th member not scored in V28 (null HCC list), every 3rd scored with no HCCs. */
 function resultBatch(ids: string[], runId: string, score: number): RecordBatch {
   const t = new Table({
     participant_id: vectorFromArray(ids, new Utf8()),
@@ -346,7 +359,7 @@ function resultBatch(ids: string[], runId: string, score: number): RecordBatch {
       new Float64(),
     ),
     v28_hccs: vectorFromArray(
-      ids.map((_, i) => (i % 3 === 0 ? [] : ["HCC37", "HCC226"])),
+      ids.map((_, i) => (i % 5 === 0 ? null : i % 3 === 0 ? [] : ["HCC37", "HCC226"])),
       new List(new Field("item", new Utf8(), true)),
     ),
     run_id: vectorFromArray(
@@ -359,10 +372,16 @@ function resultBatch(ids: string[], runId: string, score: number): RecordBatch {
   return b;
 }
 
-function runRow(runId: string, rows: number): ScoreRunRow {
+/** A 0-row batch with the schema of resultBatch: what the pipeline writes for a table with no rows. */
+function emptyBatch(runId: string): RecordBatch {
+  const b = resultBatch(["x"], runId, 0);
+  return b.slice(0, 0);
+}
+
+function runRow(runId: string, rows: number, startedAt = "2026-02-01T00:00:00.000Z"): ScoreRunRow {
   return {
     run_id: runId,
-    started_at: "2026-02-01T00:00:00.000Z",
+    started_at: startedAt,
     finished_at: "2026-02-01T00:05:00.000Z",
     engine_version: "0.1.0",
     payment_year: 2026,
@@ -382,26 +401,42 @@ function runRow(runId: string, rows: number): ScoreRunRow {
 
 const ids = (n: number, prefix = "M"): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
-async function writeRun(c: BigQueryConfig, runId: string, score: number, n = 1200): Promise<void> {
+interface WriteOptions {
+  /** Rows for risk_scores (default n). */
+  scores?: number;
+  /** Rows for risk_score_factors (default n; 0 = the pipeline's 0-row schema batch). */
+  factors?: number;
+  run?: Partial<ScoreRunRow>;
+}
+
+async function writeRun(c: BigQueryConfig, runId: string, score: number, n = 1200, o: WriteOptions = {}): Promise<void> {
   const sink = openBigQuerySink(c);
   await sink.begin({ runId, paymentYear: 2026 });
+  const scores = o.scores ?? n;
+  const factors = o.factors ?? n;
   try {
-    for (let s = 0; s < n; s += 300) {
-      const chunk = ids(n).slice(s, s + 300);
-      await sink.write("risk_scores", resultBatch(chunk, runId, score));
-      await sink.write("risk_score_factors", resultBatch(chunk, runId, score / 2));
+    for (let s = 0; s < Math.max(scores, factors); s += 300) {
+      const chunk = (k: number): string[] => ids(k).slice(s, s + 300);
+      if (s < scores) await sink.write("risk_scores", resultBatch(chunk(scores), runId, score));
+      if (s < factors) await sink.write("risk_score_factors", resultBatch(chunk(factors), runId, score / 2));
     }
-    await sink.commit(runRow(runId, n));
+    if (scores === 0) await sink.write("risk_scores", emptyBatch(runId));
+    if (factors === 0) await sink.write("risk_score_factors", emptyBatch(runId));
+    await sink.commit({ ...runRow(runId, scores), ...o.run });
   } catch (e) {
     await sink.abort(e);
     throw e;
   }
 }
 
-const tableNames = (): string[] => [...warehouse.tables.keys()].map((k) => k.split(".").pop() ?? "");
+const tableNames = (): string[] =>
+  [...warehouse.tables.keys()].filter((k) => k.startsWith(`${PROJECT}.${DATASET}.`)).map((k) => k.split(".").pop() ?? "");
+const workTables = (): string[] => tableNames().filter((t) => /__(staging|backup)_/.test(t));
+const runIds = (table: string): string[] => [...new Set(warehouse.rows(ref(table)).map((r) => String(r["run_id"])))];
+const commitScripts = (): string[] => rest.scripts.filter((x) => x.sql.startsWith("-- hcc-wasm:commit")).map((x) => x.sql);
 
-describe("BigQuery sink (Parquet load jobs + copy jobs)", () => {
-  it("loads Parquet parts into staging, swaps them in with copy jobs, appends score_runs, drops staging", async () => {
+describe("BigQuery sink (Parquet load jobs + one transaction)", () => {
+  it("loads Parquet parts into staging by resumable upload, publishes every table in one transaction, drops staging", async () => {
     const c = config({}, { BIGQUERY_LOAD_PART_ROWS: "500" });
     await writeRun(c, "20260201-aa", 1.25);
     expect(warehouse.get(ref("risk_scores"))?.numRows).toBe(1200);
@@ -411,30 +446,51 @@ describe("BigQuery sink (Parquet load jobs + copy jobs)", () => {
     expect([...((scores?.getChild("v28_hccs")?.get(1) as Vector).toArray() as string[])]).toEqual(["HCC37", "HCC226"]);
     const runs = warehouse.rows(ref("score_runs"));
     expect(runs.map((r) => r["run_id"])).toEqual(["20260201-aa"]);
-    expect(tableNames().filter((t) => t.includes("__"))).toEqual([]);
+    expect(workTables()).toEqual([]);
 
-    const loads = rest.requests.filter((r) => r.path.startsWith("/upload/"));
-    // 1200 rows in parts of ≥ 500: 600 + 600 per table, plus the score_runs row
-    expect(loads.length).toBe(5);
-    for (const l of loads) expect(l.media?.subarray(0, 4).toString()).toBe("PAR1");
-    const loadCfg = loads.map((l) => (l.body as { configuration: { load: Record<string, unknown> } }).configuration.load);
+    // 1200 rows in parts of ≥ 500: 600 + 600 per table, each a resumable upload of a Parquet file
+    const starts = rest.requests.filter((r) => r.method === "POST" && r.path.startsWith("/upload/"));
+    expect(starts.length).toBe(4);
+    expect(starts.every((r) => r.query["uploadType"] === "resumable")).toBe(true);
+    const puts = rest.requests.filter((r) => r.method === "PUT" && r.path.startsWith("/upload/"));
+    for (const p of puts)
+      expect(
+        Buffer.from(p.media ?? new Uint8Array())
+          .subarray(0, 4)
+          .toString(),
+      ).toBe("PAR1");
+    const loadCfg = starts.map((l) => (l.body as { configuration: { load: Record<string, unknown> } }).configuration.load);
     const staging = loadCfg.filter((x) =>
       String((x["destinationTable"] as TableRef).tableId).startsWith("risk_scores__staging_"),
     );
-    expect(staging.map((x) => x["writeDisposition"])).toEqual(["WRITE_TRUNCATE", "WRITE_APPEND"]);
+    expect(staging.map((x) => [x["writeDisposition"], x["createDisposition"]])).toEqual([
+      ["WRITE_TRUNCATE", "CREATE_IF_NEEDED"],
+      ["WRITE_APPEND", "CREATE_NEVER"],
+    ]);
     expect(staging[0]).toMatchObject({ sourceFormat: "PARQUET", parquetOptions: { enableListInference: true } });
     expect((staging[0]?.["destinationTable"] as TableRef).tableId).toBe("risk_scores__staging_20260201_aa");
-    expect(loadCfg.at(-1)).toMatchObject({ writeDisposition: "WRITE_APPEND", destinationTable: { tableId: "score_runs" } });
-    const copies = rest.jobConfigurations().flatMap((j) => (j["copy"] ? [j["copy"] as Record<string, unknown>] : []));
-    expect(copies.map((x) => (x["destinationTable"] as TableRef).tableId)).toEqual(["risk_scores", "risk_score_factors"]);
-    expect(copies.every((x) => x["writeDisposition"] === "WRITE_TRUNCATE")).toBe(true);
+    // no copy jobs: one script, whose changes to the results are one transaction
+    expect(rest.jobConfigurations().some((j) => j["copy"])).toBe(false);
+    const [script] = commitScripts();
+    expect(script).toBeDefined();
+    const tx = script?.slice(script.indexOf("BEGIN TRANSACTION;"), script.indexOf("COMMIT TRANSACTION;")) ?? "";
+    for (const t of ["risk_scores", "risk_score_factors"]) {
+      expect(tx).toContain(`TRUNCATE TABLE \`${PROJECT}.${DATASET}.${t}\``);
+      expect(tx).toContain(`INSERT INTO \`${PROJECT}.${DATASET}.${t}\``);
+    }
+    expect(tx).toContain(`INSERT INTO \`${PROJECT}.${DATASET}.score_runs\``);
+    expect(script?.slice(script.indexOf("COMMIT TRANSACTION;") + 19).trim()).toBe("");
+    const jobIds = rest.jobBodies().map((b) => String((b["jobReference"] as { jobId?: string } | undefined)?.jobId));
+    expect(jobIds).toContain("hcc_commit_20260201-aa");
+    expect(jobIds.filter((j) => j.startsWith("hcc_load_20260201-aa_")).length).toBe(4);
 
     // a second run replaces the tables and appends a second run row
     await writeRun(c, "20260202-bb", 2.5, 600);
     expect(warehouse.get(ref("risk_scores"))?.numRows).toBe(600);
-    expect(warehouse.get(ref("risk_scores"))?.getChild("run_id")?.get(0)).toBe("20260202-bb");
+    expect(runIds("risk_scores")).toEqual(["20260202-bb"]);
+    expect(runIds("risk_score_factors")).toEqual(["20260202-bb"]);
     expect(warehouse.rows(ref("score_runs")).map((r) => r["run_id"])).toEqual(["20260201-aa", "20260202-bb"]);
-    expect(tableNames().filter((t) => t.includes("__"))).toEqual([]);
+    expect(workTables()).toEqual([]);
   });
 
   it("a failed load job leaves the previous results intact and drops staging", async () => {
@@ -449,27 +505,29 @@ describe("BigQuery sink (Parquet load jobs + copy jobs)", () => {
     const err = await writeRun(c, "run-new", 9).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(HccError);
     expect((err as Error).message).toMatch(/injected failure/);
-    expect(warehouse.get(ref("risk_scores"))?.getChild("run_id")?.get(0)).toBe("run-old");
-    expect(warehouse.get(ref("risk_score_factors"))?.getChild("run_id")?.get(0)).toBe("run-old");
+    expect(runIds("risk_scores")).toEqual(["run-old"]);
+    expect(runIds("risk_score_factors")).toEqual(["run-old"]);
     expect(warehouse.rows(ref("score_runs")).map((r) => r["run_id"])).toEqual(["run-old"]);
-    expect(tableNames().filter((t) => t.includes("__"))).toEqual([]);
+    expect(workTables()).toEqual([]);
   });
 
-  it("a copy job failing half-way restores the tables already replaced", async () => {
+  it("a statement failing inside the transaction rolls back every table (issue 13 item 4)", async () => {
     const c = config();
     await writeRun(c, "run-old", 1, 300);
-    rest.faults.job = (cfg) => {
-      const copy = cfg["copy"] as { destinationTable?: TableRef; sourceTable?: TableRef } | undefined;
-      return copy?.destinationTable?.tableId === "risk_score_factors" && copy.sourceTable?.tableId.includes("__staging_")
-        ? { reason: "backendError", message: "injected copy failure" }
+    // the last statement of the transaction fails: both result tables were already emptied and
+    // refilled inside it, and must come back as they were
+    rest.faults.statement = (stmt) =>
+      stmt.startsWith(`INSERT INTO \`${PROJECT}.${DATASET}.score_runs\``)
+        ? { reason: "backendError", message: "injected statement failure" }
         : undefined;
-    };
     const err = await writeRun(c, "run-new", 9, 300).catch((e: unknown) => e);
-    expect((err as Error).message).toMatch(/injected copy failure.*restored|restored.*injected copy failure/);
-    expect(warehouse.get(ref("risk_scores"))?.getChild("run_id")?.get(0)).toBe("run-old");
-    expect(warehouse.get(ref("risk_score_factors"))?.getChild("run_id")?.get(0)).toBe("run-old");
+    expect((err as Error).message).toMatch(/injected statement failure/);
+    expect((err as Error).message).toMatch(/rolled back.*previous results intact/);
+    expect(runIds("risk_scores")).toEqual(["run-old"]);
+    expect(runIds("risk_score_factors")).toEqual(["run-old"]);
+    expect(warehouse.get(ref("risk_scores"))?.numRows).toBe(300);
     expect(warehouse.rows(ref("score_runs")).map((r) => r["run_id"])).toEqual(["run-old"]);
-    expect(tableNames().filter((t) => t.includes("__"))).toEqual([]);
+    expect(workTables()).toEqual([]);
   });
 
   it("abort before any load, and abort without begin, leave the dataset untouched", async () => {
@@ -486,6 +544,238 @@ describe("BigQuery sink (Parquet load jobs + copy jobs)", () => {
     const err = await sink.begin({ runId: "r1", paymentYear: 2026 }).catch((e: unknown) => e);
     expect((err as HccError).exitCode).toBe(69);
     expect((err as Error).message).toMatch(/not found.*no_such_dataset/i);
+  });
+});
+
+// ---- issue 13: results always mean "this run, complete" ---------------------------------------------
+
+describe("BigQuery reliability (issue 13)", () => {
+  it("item 1: a table that gets no rows switches to the new run as an empty table", async () => {
+    const c = config();
+    await writeRun(c, "20260201000000-00000001", 1, 300);
+    // factors: the pipeline's 0-row batch carrying the schema
+    await writeRun(c, "20260202000000-00000002", 2, 300, { factors: 0 });
+    expect(runIds("risk_scores")).toEqual(["20260202000000-00000002"]);
+    expect(warehouse.get(ref("risk_score_factors"))?.numRows).toBe(0);
+    // every table empty (an empty participants table)
+    await writeRun(c, "20260203000000-00000003", 3, 0, { scores: 0, factors: 0 });
+    expect(warehouse.get(ref("risk_scores"))?.numRows).toBe(0);
+    expect(warehouse.get(ref("risk_score_factors"))?.numRows).toBe(0);
+    expect(warehouse.rows(ref("score_runs")).map((r) => r["run_id"])).toEqual([
+      "20260201000000-00000001",
+      "20260202000000-00000002",
+      "20260203000000-00000003",
+    ]);
+    // a table for which the run gave not even a schema is emptied too
+    await writeRun(c, "20260204000000-00000004", 4, 300);
+    const sink = openBigQuerySink(c);
+    await sink.begin({ runId: "20260205000000-00000005", paymentYear: 2026 });
+    await sink.write("risk_scores", resultBatch(ids(10), "20260205000000-00000005", 5));
+    await sink.commit(runRow("20260205000000-00000005", 10));
+    expect(runIds("risk_scores")).toEqual(["20260205000000-00000005"]);
+    expect(warehouse.get(ref("risk_score_factors"))?.numRows).toBe(0);
+    expect(workTables()).toEqual([]);
+  });
+
+  it("item 4: the next successful run sweeps staging/backup tables of dead runs — ours only, never a later run's", async () => {
+    const c = config();
+    const dead = resultBatch(ids(3), "dead", 0);
+    const leftovers = [
+      "risk_scores__staging_20200101000000_deadbeef",
+      "risk_score_factors__staging_20200101000000_deadbeef",
+      "risk_score_factors__backup_20200101000000_deadbeef",
+      "risk_scores__staging_run_killed",
+    ];
+    const foreign = ["other__staging_20200101000000_deadbeef", "risk_scores_archive", "risk_scores__staging_notes_x"];
+    const later = "risk_scores__staging_29990101000000_cafebabe";
+    for (const t of [...leftovers, ...foreign, later]) warehouse.put(ref(t), new Table([dead]));
+    await writeRun(c, "20260201000000-0123abcd", 1, 300);
+    const left = tableNames();
+    for (const t of leftovers) expect(left, t).not.toContain(t);
+    for (const t of [...foreign.filter((x) => !x.startsWith("risk_scores__staging_")), later]) expect(left, t).toContain(t);
+    expect(runIds("risk_scores")).toEqual(["20260201000000-0123abcd"]);
+  });
+
+  it("item 4: a run whose staging another run removed fails cleanly instead of publishing part of its rows", async () => {
+    const c = config({}, { BIGQUERY_LOAD_PART_ROWS: "500" });
+    await writeRun(c, "20260201000000-00000001", 1);
+    let loads = 0;
+    rest.faults.job = (cfg) => {
+      const load = cfg["load"] as { destinationTable?: TableRef } | undefined;
+      if (load?.destinationTable?.tableId.startsWith("risk_scores__staging") && ++loads === 2) {
+        warehouse.delete(ref(load.destinationTable.tableId)); // swept by another run between two parts
+      }
+      return undefined;
+    };
+    const err = await writeRun(c, "20260202000000-00000002", 2).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(HccError);
+    expect((err as Error).message).toMatch(/not found/i);
+    expect(runIds("risk_scores")).toEqual(["20260201000000-00000001"]);
+    expect(warehouse.get(ref("risk_scores"))?.numRows).toBe(1200);
+    expect(warehouse.rows(ref("score_runs"))).toHaveLength(1);
+  });
+
+  it("item 4: a run never publishes over the results of a run that started after it", async () => {
+    const c = config();
+    await writeRun(c, "20260201020000-0000000b", 2, 300, { run: { started_at: "2026-02-01T02:00:00.000Z" } });
+    const err = await writeRun(c, "20260201010000-0000000a", 1, 300, { run: { started_at: "2026-02-01T01:00:00.000Z" } }).catch(
+      (e: unknown) => e,
+    );
+    expect((err as HccError).exitCode).toBe(69);
+    expect((err as Error).message).toMatch(/a run that started later has already published its results.*previous results intact/);
+    expect(runIds("risk_scores")).toEqual(["20260201020000-0000000b"]);
+    expect(warehouse.rows(ref("score_runs")).map((r) => r["run_id"])).toEqual(["20260201020000-0000000b"]);
+  });
+
+  it("item 4: a commit whose answer is lost runs exactly once (job id from the run, 409 on the retried insert)", async () => {
+    const c = config();
+    let lost = 0;
+    rest.faults.loseAnswer = (method, path) =>
+      method === "POST" && /^\/bigquery\/v2\/projects\/[^/]+\/jobs$/.test(path) && lost++ === 0 ? 503 : undefined;
+    await writeRun(c, "20260201000000-00000001", 1, 300);
+    expect(lost).toBeGreaterThanOrEqual(2); // the lost insert, then the retried one
+    expect(warehouse.rows(ref("score_runs")).map((r) => r["run_id"])).toEqual(["20260201000000-00000001"]);
+    expect(rest.scripts.filter((x) => x.sql.startsWith("-- hcc-wasm:commit"))).toHaveLength(1);
+    expect(runIds("risk_scores")).toEqual(["20260201000000-00000001"]);
+  });
+
+  it("item 11: --location goes into jobReference.location only (the service rejects it inside configuration.*)", async () => {
+    warehouse.addDataset(PROJECT, DATASET, "EU");
+    const c = config({ location: "EU" }, { BIGQUERY_LOAD_PART_ROWS: "500" });
+    await readAll(c);
+    await writeRun(c, "20260201000000-00000001", 1);
+    expect(runIds("risk_scores")).toEqual(["20260201000000-00000001"]);
+    const bodies = rest.jobBodies();
+    expect(bodies.length).toBeGreaterThan(4);
+    for (const b of bodies) {
+      const cfg = b["configuration"] as Record<string, Record<string, unknown>>;
+      for (const kind of ["load", "copy", "query"]) expect(cfg[kind] ?? {}).not.toHaveProperty("location");
+      expect((b["jobReference"] as { location?: string }).location).toBe("EU");
+    }
+  });
+
+  it("item 11: a job located elsewhere than the dataset fails with the service's message", async () => {
+    warehouse.addDataset(PROJECT, DATASET, "EU");
+    const err = await writeRun(config({ location: "US" }), "20260201000000-00000001", 1, 10).catch((e: unknown) => e);
+    expect((err as HccError).exitCode).toBe(69);
+    expect((err as Error).message).toMatch(/not found in location US/);
+  });
+
+  it("item 11: transient 503s while uploading are retried and resumed; every part lands exactly once", async () => {
+    const c = config({}, { BIGQUERY_LOAD_PART_ROWS: "500" });
+    let starts = 0;
+    rest.faults.http = (method, path) =>
+      method === "POST" && path.startsWith("/upload/") && starts++ === 1
+        ? { status: 503, reason: "backendError", message: "Service Unavailable" }
+        : undefined;
+    rest.faults.upload = ({ attempt }) => (attempt === 0 ? { status: 503, keepBytes: 100 } : undefined);
+    await writeRun(c, "20260201000000-00000001", 1);
+    expect(warehouse.get(ref("risk_scores"))?.numRows).toBe(1200);
+    expect(warehouse.get(ref("risk_score_factors"))?.numRows).toBe(1200);
+    expect(new Set(warehouse.rows(ref("risk_scores")).map((r) => r["participant_id"])).size).toBe(1200);
+    // each upload was cut after 100 bytes and resumed from there
+    const resumed = rest.requests.filter((r) => r.method === "PUT" && /^bytes 100-/.test(String(r.headers["content-range"])));
+    expect(resumed.length).toBe(4);
+  });
+
+  it("item 11: a rejected load names the load, not --where, and is an internal error (70)", async () => {
+    rest.faults.job = (cfg) =>
+      cfg["load"] ? { reason: "invalid", message: "Error while reading data, error message: bad parquet" } : undefined;
+    const err = await writeRun(config(), "20260201000000-00000001", 1, 10).catch((e: unknown) => e);
+    expect((err as HccError).exitCode).toBe(70);
+    expect((err as Error).message).toMatch(/loading result part 0 of risk_scores into .*__staging_.*bad parquet/);
+    expect((err as Error).message).not.toMatch(/--where/);
+  });
+
+  it("item 11: a permission error on the read session names the input tables, not the query's temporary table", async () => {
+    storage.faults.createReadSession = () => ({
+      code: grpc.status.PERMISSION_DENIED,
+      details: "Permission bigquery.readsessions.create denied on project test-project",
+    });
+    const err = await readAll(config()).catch((e: unknown) => e);
+    expect((err as HccError).exitCode).toBe(69);
+    const msg = (err as Error).message;
+    expect(msg).toContain(`${PROJECT}.${DATASET}.participants`);
+    expect(msg).toContain(`${PROJECT}.${DATASET}.participant_diagnosis_codes`);
+    expect(msg).not.toMatch(/_anon|anon_\d/);
+  });
+
+  it("item 12: a model a member was not scored in stays distinguishable from 'scored, no HCCs' (<model>_scored)", async () => {
+    await writeRun(config(), "20260201000000-00000001", 1, 30);
+    const t = warehouse.get(ref("risk_scores"));
+    const scored = t?.getChild("v28_scored");
+    const hccs = t?.getChild("v28_hccs");
+    expect(scored).toBeTruthy();
+    for (let i = 0; i < 30; i++) {
+      const v = hccs?.get(i) as Vector | null;
+      const list: string[] = v ? Array.from(v.toArray() as ArrayLike<string>) : [];
+      if (i % 5 === 0) {
+        expect(scored?.get(i), `row ${i}`).toBe(false);
+        expect(list).toEqual([]); // BigQuery stores the NULL list as []
+      } else {
+        expect(scored?.get(i), `row ${i}`).toBe(true);
+        expect(list).toEqual(i % 3 === 0 ? [] : ["HCC37", "HCC226"]);
+      }
+    }
+  });
+
+  it("item 15: score_runs gains null_dx_codes and error; an older score_runs table is widened, its rows kept", async () => {
+    const old = new Table({
+      run_id: vectorFromArray(["20250101000000-00000000"], new Utf8()),
+      started_at: vectorFromArray([new Date(Date.UTC(2025, 0, 1))], new TimestampMicrosecond("UTC")),
+      finished_at: vectorFromArray([new Date(Date.UTC(2025, 0, 1))], new TimestampMicrosecond("UTC")),
+      engine_version: vectorFromArray(["0.0.9"], new Utf8()),
+      payment_year: vectorFromArray([2025n], new Int64()),
+      models: vectorFromArray(["V24"], new Utf8()),
+      data_version: vectorFromArray(["py2025"], new Utf8()),
+      data_manifest_sha256: vectorFromArray(["x"], new Utf8()),
+      source: vectorFromArray(["old"], new Utf8()),
+      members_in: vectorFromArray([1n], new Int64()),
+      rows_out: vectorFromArray([1n], new Int64()),
+      members_errored: vectorFromArray([0n], new Int64()),
+      orphan_dx_rows: vectorFromArray([0n], new Int64()),
+      status: vectorFromArray(["succeeded"], new Utf8()),
+    });
+    warehouse.put(ref("score_runs"), old);
+    await writeRun(config(), "20260201000000-00000001", 1, 10, { run: { null_dx_codes: 7 } });
+    const rows = warehouse.rows(ref("score_runs"));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ run_id: "20250101000000-00000000", null_dx_codes: null, error: null });
+    expect(rows[1]).toMatchObject({ run_id: "20260201000000-00000001", null_dx_codes: 7n, status: "succeeded", error: null });
+  });
+
+  it("item 15: a failed run is recorded in score_runs with its error; the results are untouched", async () => {
+    const c = config();
+    await writeRun(c, "20260201000000-00000001", 1, 30);
+    const sink = openBigQuerySink(c);
+    await sink.begin({ runId: "20260202000000-00000002", paymentYear: 2026 });
+    await sink.write("risk_scores", resultBatch(ids(10), "20260202000000-00000002", 9));
+    await sink.abort(new Error("scoring failed"));
+    const error = "members in (10) ≠ result rows (9); it's 'quoted' -- and; multi\nline";
+    await sink.recordFailure({ ...runRow("20260202000000-00000002", 10), status: "failed", error, rows_out: 9 });
+    const rows = warehouse.rows(ref("score_runs"));
+    expect(rows.map((r) => [r["run_id"], r["status"], r["error"]])).toEqual([
+      ["20260201000000-00000001", "succeeded", null],
+      ["20260202000000-00000002", "failed", error],
+    ]);
+    expect(runIds("risk_scores")).toEqual(["20260201000000-00000001"]);
+    expect(warehouse.get(ref("risk_scores"))?.numRows).toBe(30);
+    expect(workTables()).toEqual([]);
+  });
+
+  it("item 15: null diagnosis codes are counted by the source (for the summary and score_runs)", async () => {
+    const extra = new Table({
+      participant_id: vectorFromArray(["M0000001", "M0000002", "ORPHAN-9"], new Utf8()),
+      diagnosis_code: vectorFromArray([null, null, null], new Utf8()),
+      service_date: vectorFromArray([null, null, null], new DateDay()),
+      source: vectorFromArray(["claims", "claims", "claims"], new Utf8()),
+    });
+    warehouse.put(ref("participant_diagnosis_codes"), fixture.dx.concat(extra));
+    const { batches, source } = await readAll(config());
+    expectAllMembers(codesOf(batches));
+    expect(source.stats().nullDxCodes).toBe(2); // the orphan's null code is an orphan row
+    expect(source.stats().orphanDxRows).toBe(4);
+    expect(storage.sessions[0]?.selectedFields).toContain("_null_dx");
   });
 });
 
@@ -649,7 +939,8 @@ describe("BigQuery path and DuckDB path give identical results", () => {
     expect(duckRows).toHaveLength(n);
     const bqById = new Map<string, unknown[]>();
     for (let i = 0; i < (bq?.numRows ?? 0); i++) {
-      const hccs = bq?.getChild("v28_hccs")?.get(i) as Vector | null;
+      // BigQuery stores a NULL list as []: v28_scored says which rows were scored (issue 13 item 12)
+      const hccs = bq?.getChild("v28_scored")?.get(i) === true ? (bq.getChild("v28_hccs")?.get(i) as Vector) : null;
       bqById.set(String(bq?.getChild("participant_id")?.get(i)), [
         bq?.getChild("risk_score")?.get(i) ?? null,
         bq?.getChild("payment_score")?.get(i) ?? null,
@@ -722,4 +1013,140 @@ describe("hcc CLI with --warehouse bigquery against the local servers", () => {
     expect(s.stderr + n.stderr).not.toMatch(/M000\d{4}/);
     rmSync(work, { recursive: true, force: true });
   });
+});
+
+// ---- fault test: SIGKILL the CLI at random instants -------------------------------------------------
+
+interface CliRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+  /** Spawn time (Date.now()) and duration. */
+  start: number;
+  ms: number;
+}
+
+/**
+ * `hcc <args>` against the local servers; with `kill`, SIGKILLed `afterMs` after it started, or
+ * after its first upload reached the server (the start of the write phase).
+ */
+async function runHcc(
+  args: string[],
+  extraEnv: Record<string, string> = {},
+  kill?: { afterMs: number; from: "spawn" | "first-upload" },
+): Promise<CliRun> {
+  const { spawn } = await import("node:child_process");
+  const bin = new URL("../../../bin/hcc.js", import.meta.url).pathname;
+  const start = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      env: {
+        ...process.env,
+        ...env,
+        METADATA_SERVER_DETECTION: "none",
+        GOOGLE_APPLICATION_CREDENTIALS: "/nonexistent/credentials.json",
+        ...extraEnv,
+      },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    let timer: NodeJS.Timeout | null = null;
+    if (kill?.from === "spawn") timer = setTimeout(() => child.kill("SIGKILL"), kill.afterMs);
+    if (kill?.from === "first-upload") {
+      const watch = (): void => {
+        const up = rest.requests.some((q) => q.at >= start && q.method === "POST" && q.path.startsWith("/upload/"));
+        timer = up ? setTimeout(() => child.kill("SIGKILL"), kill.afterMs) : setTimeout(watch, 2);
+      };
+      watch();
+    }
+    child.on("exit", (code, signal) => {
+      if (timer) clearTimeout(timer);
+      resolve({ code, signal, stderr, start, ms: Date.now() - start });
+    });
+  });
+}
+
+describe("BigQuery fault test: SIGKILL at random instants (issue 13 'How it is checked')", () => {
+  it("after every kill the results are one run's complete tables; the next run leaves no staging tables or part files", async () => {
+    const work = mkdtempSync(join(tmpdir(), "hcc-bq-kill-"));
+    onTestFinished(() => rmSync(work, { recursive: true, force: true })); // also when it fails
+    // jobs finish on the server 60 ms after insert, whether or not the client is still there;
+    // small parts: several load jobs per table, so kills land between loads as well
+    rest.jobLatencyMs = 60;
+    const args = ["score", "--warehouse", "bigquery", "--project", PROJECT, "--dataset", DATASET, "--tmp-dir", work];
+    const cliEnv = { BIGQUERY_LOAD_PART_ROWS: "2000", BIGQUERY_RETRY_BASE_MS: "5" };
+    const flags = ["--year", "2026", "--models", "V28", "--workers", "2"];
+    const check = (): string => {
+      const succeeded = warehouse.rows(ref("score_runs")).filter((r) => r["status"] === "succeeded");
+      const ids = succeeded.map((r) => String(r["run_id"]));
+      expect(new Set(ids).size, "a run recorded twice").toBe(ids.length);
+      const latest = succeeded.reduce((a, b) => (Number(b["started_at"]) > Number(a["started_at"]) ? b : a));
+      const id = String(latest["run_id"]);
+      expect(runIds("risk_scores"), "risk_scores is one run: the latest succeeded").toEqual([id]);
+      expect(runIds("risk_score_factors"), "risk_score_factors is the same run").toEqual([id]);
+      expect(warehouse.get(ref("risk_scores"))?.numRows).toBe(2500);
+      expect(latest["rows_out"]).toBe(2500n);
+      const members = new Set(warehouse.rows(ref("risk_scores")).map((r) => r["participant_id"]));
+      expect(members.size).toBe(2500);
+      for (const r of warehouse.rows(ref("risk_score_factors"))) expect(members.has(r["participant_id"])).toBe(true);
+      return id;
+    };
+
+    const first = await runHcc([...args, ...flags], cliEnv);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/2,500 members read, 2,500 scored rows/);
+    await rest.idle();
+    let published = check();
+    // When the baseline run wrote: from its first upload to its last request (commit, cleanup).
+    const since = (f: (q: (typeof rest.requests)[number]) => boolean): number =>
+      (rest.requests.find((q) => q.at >= first.start && f(q))?.at ?? first.start) - first.start;
+    const writing = since((q) => q.method === "POST" && q.path.startsWith("/upload/"));
+    const committed = Math.max(...rest.requests.filter((q) => q.at >= first.start).map((q) => q.at)) - first.start; // its last request
+    expect(writing).toBeGreaterThan(0);
+    expect(committed).toBeGreaterThan(writing);
+    // Seeded random instants: every third anywhere in the run (from its start), the others in
+    // its write phase (from its first upload to just after its commit), where a kill could split
+    // the tables if anything could.
+    const rnd = rng(20261204);
+    let phase = committed - writing; // updated from every run that finishes (later runs are warm)
+    const outcomes: string[] = [];
+    let killed = 0;
+    for (let i = 0; i < 10; i++) {
+      const kill =
+        i % 3 === 0
+          ? { afterMs: Math.floor(rnd() * first.ms), from: "spawn" as const }
+          : { afterMs: Math.floor(rnd() * (phase + 100)), from: "first-upload" as const };
+      const at = `${kill.from === "spawn" ? "start" : "upload"}+${kill.afterMs}ms`;
+      const staged = rest.scripts.length;
+      const r = await runHcc([...args, ...flags], cliEnv, kill);
+      await rest.idle(); // a commit inserted before the kill finishes on the server
+      if (r.signal === "SIGKILL") killed++;
+      else {
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stderr).toMatch(/2,500 members read/);
+        const own = rest.requests.filter((q) => q.at >= r.start);
+        const up = own.find((q) => q.method === "POST" && q.path.startsWith("/upload/"))?.at;
+        if (up !== undefined) phase = Math.max(...own.map((q) => q.at)) - up;
+      }
+      const now = check();
+      if (r.signal !== "SIGKILL") expect(now).not.toBe(published); // a run that finished published
+      outcomes.push(
+        `${at}:${r.signal ?? r.code}:${rest.scripts.length > staged ? "commit-ran" : "no-commit"}:${now === published ? "previous" : "new"}:${workTables().length}-staging`,
+      );
+      published = now;
+    }
+    console.log(
+      `SIGKILL outcomes (baseline: first upload at ${writing} ms, last request at ${committed} ms): ${outcomes.join(" ")}`,
+    );
+    expect(killed).toBeGreaterThanOrEqual(5);
+
+    // the next run succeeds and leaves nothing behind: no staging/backup table, no part directory
+    const last = await runHcc([...args, ...flags], cliEnv);
+    expect(last.code, last.stderr).toBe(0);
+    await rest.idle();
+    expect(check()).not.toBe(published);
+    expect(workTables()).toEqual([]);
+    expect(readdirSync(work)).toEqual([]);
+  }, 240_000);
 });
