@@ -4,9 +4,22 @@
 // result table). Directory sinks write to temporary names and rename on commit.
 import { randomBytes } from "node:crypto";
 import { sweepLeftovers, workName } from "./leftovers.js";
-import { createWriteStream, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync, type WriteStream } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  type WriteStream,
+} from "node:fs";
 import { once } from "node:events";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import {
   RecordBatchFileWriter,
   makeData,
@@ -164,6 +177,30 @@ export function scoreRunBatch(run: ScoreRunRow): RecordBatch {
   );
 }
 
+/** Where a directory sink keeps its runs; `current` names the published one. */
+const RUNS_DIR = ".hcc-runs";
+
+/** Removes run directories `current` does not point to (earlier runs, killed runs). */
+function sweepRuns(runs: string): void {
+  let current = "";
+  try {
+    current = readlinkSync(join(runs, "current"));
+  } catch {
+    return;
+  }
+  for (const d of readdirSync(runs)) {
+    if (d === "current" || d === current) continue;
+    const full = join(runs, d);
+    if (d.startsWith("current.")) {
+      // a link of a killed commit (by process id)
+      const pid = Number(d.split(".")[1]);
+      if (pid !== process.pid) rmSync(full, { force: true });
+      continue;
+    }
+    rmSync(full, { recursive: true, force: true });
+  }
+}
+
 /** Writes one file per table (parquet parts are merged by DuckDB on commit; others stream). */
 export class DirectorySink implements PartStagingSink {
   private tmp: string | null = null;
@@ -190,6 +227,7 @@ export class DirectorySink implements PartStagingSink {
     this.existed = existsSync(this.dir);
     mkdirSync(this.dir, { recursive: true });
     sweepLeftovers(this.dir, ".hcc-sink"); // a killed run's staging (by process id)
+    sweepRuns(join(this.dir, RUNS_DIR)); // a killed commit's unpublished run directory
     this.tmp = join(this.dir, workName(".hcc-sink", randomBytes(4).toString("hex")));
     mkdirSync(this.tmp, { mode: 0o700 });
     if (this.format === "parquet") this.parts = new StagedParts(this.tmp, this.dir);
@@ -266,12 +304,36 @@ export class DirectorySink implements PartStagingSink {
       else writeFileSync(runs, encodeText(runBatch, this.format === "csv" ? "csv" : "ndjson", { header: true }));
       done.set(this.file("score_runs"), runs);
     }
-    // risk_scores and factors first, score_runs last: a present score_runs row means its tables landed
-    for (const [final, staged] of done) if (!final.endsWith(`score_runs.${this.format}`)) renameSync(staged, final);
-    renameSync(done.get(this.file("score_runs")) ?? "", this.file("score_runs"));
+    // Publish all tables at once (the commit-marker pattern): the run's files move into
+    // .hcc-runs/<run>/, one rename of the `current` symlink switches every table, and the
+    // top-level names are stable symlinks into `current`.
+    const runs = join(this.dir, RUNS_DIR);
+    mkdirSync(runs, { recursive: true });
+    const runDir = join(runs, run.run_id.replace(/[^A-Za-z0-9_-]/g, "_"));
+    mkdirSync(runDir);
+    for (const [final, staged] of done) renameSync(staged, join(runDir, basename(final)));
+    const link = join(runs, workName("current", "link"));
+    symlinkSync(basename(runDir), link);
+    renameSync(link, join(runs, "current"));
+    for (const [final] of done) this.linkTopLevel(final);
     rmSync(tmp, { recursive: true, force: true });
     this.tmp = null;
     this.parts = null;
+    sweepRuns(runs);
+  }
+
+  /** `<dir>/<table>.<fmt>` → `.hcc-runs/current/<table>.<fmt>` (replacing an older layout's plain file). */
+  private linkTopLevel(final: string): void {
+    const target = join(RUNS_DIR, "current", basename(final));
+    try {
+      if (lstatSync(final).isSymbolicLink() && readlinkSync(final) === target) return;
+    } catch {
+      /* absent */
+    }
+    const tmpLink = `${final}.${process.pid}.link`;
+    rmSync(tmpLink, { force: true });
+    symlinkSync(target, tmpLink);
+    renameSync(tmpLink, final);
   }
 
   async abort(_err: unknown): Promise<void> {

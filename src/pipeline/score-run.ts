@@ -19,7 +19,7 @@ import {
 } from "apache-arrow";
 import { Engine } from "../engine/engine.js";
 import { loadKernelModule, loadPack } from "../load.js";
-import { InternalError, HccError, DataError, InterruptedError } from "../errors.js";
+import { InternalError, HccError, DataError, InterruptedError, UsageError } from "../errors.js";
 import type { RecordRange } from "../io/member-records.js";
 import {
   exportsParts,
@@ -32,7 +32,7 @@ import {
   type ResultSink,
   type ScoreRunRow,
 } from "../io/types.js";
-import type { ScoreTask, ScoreTaskResult, TaskInput, WorkerInit } from "../workers/protocol.js";
+import type { ScoreTask, ScoreTaskResult, TaskInput, WorkerErrorShape, WorkerInit } from "../workers/protocol.js";
 
 export interface ScoreRunOptions {
   source: MemberSource;
@@ -191,8 +191,12 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       membersIn += rows;
       const task: ScoreTask = { batchIndex: batchIndex++, input, runId, factors: o.factors ?? true, partDir, partFormat };
       const transferList = input.kind === "ipc" ? [input.ipc.buffer as ArrayBuffer] : [];
-      const p = (pool.run(task, { transferList, ...(o.signal ? { signal: o.signal } : {}) }) as Promise<ScoreTaskResult>)
-        .then((res) => {
+      const p = (
+        pool.run(task, { transferList, ...(o.signal ? { signal: o.signal } : {}) }) as Promise<ScoreTaskResult | WorkerErrorShape>
+      )
+        .then((out) => {
+          if ("code" in out) throw rebuildError(out);
+          const res = out;
           if (res.ids && res.idLines && ranged) {
             ranged.accept(res.ids, res.idLines, { dxItems: res.dxItems, nullCodes: res.nullCodes });
             membersIn += res.members; // counted when parsed, in the worker
@@ -421,6 +425,13 @@ async function* exportedInputs(
       yield { input: { kind: "parquet", file: part.file, rowGroup: g.index, rows: g.rows, label: part.label }, rows: g.rows };
     }
   }
+}
+
+/** An HccError a worker returned as a plain object, with its class and exit code back. */
+function rebuildError(e: WorkerErrorShape): Error {
+  if (e.code === "E_DATA") return new DataError(e.message);
+  if (e.code === "E_USAGE") return new UsageError(e.message);
+  return new InternalError(e.message);
 }
 
 function wrapFailure(e: unknown): Error {

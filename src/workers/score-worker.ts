@@ -13,7 +13,8 @@ import { encodeText, OUTPUT_RECORD } from "../io/record-text.js";
 import { readRowGroup, splitJoinedCodes } from "./member-parts.js";
 import { parseRange } from "../io/member-records.js";
 import { membersToBatch } from "../engine/member.js";
-import type { ScoreTask, ScoreTaskResult, WorkerInit } from "./protocol.js";
+import type { ScoreTask, ScoreTaskResult, WorkerErrorShape, WorkerInit } from "./protocol.js";
+import { HccError } from "../errors.js";
 
 const init = workerData as WorkerInit;
 const pack: Pack = { bytes: init.pack, meta: init.packMeta as PackMeta };
@@ -56,7 +57,17 @@ async function arrowBatch(task: ScoreTask): Promise<RecordBatch> {
   return splitJoinedCodes(rb, input.label);
 }
 
-export default async function scoreBatch(task: ScoreTask): Promise<ScoreTaskResult> {
+/** A data problem found in the worker (a bad record in a parsed range) crosses as a plain object. */
+export default async function scoreBatch(task: ScoreTask): Promise<ScoreTaskResult | WorkerErrorShape> {
+  try {
+    return await scoreTask(task);
+  } catch (e) {
+    if (e instanceof HccError) return { name: e.name, code: e.code, message: e.message };
+    throw e;
+  }
+}
+
+async function scoreTask(task: ScoreTask): Promise<ScoreTaskResult> {
   const t0 = performance.now();
   const { rb, ids, idLines, nullCodes } = await memberBatch(task);
   const { scores, factors } = engine.scoreArrowBatch(rb, task.runId, { factors: task.factors });

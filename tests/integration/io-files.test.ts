@@ -229,7 +229,8 @@ describe("directory sinks", () => {
       await failed.write("risk_scores", scores(9));
       await failed.abort(new Error("boom"));
       expect(readFileSync(join(out, `risk_scores.${format}`))).toEqual(before);
-      expect(readdirSync(out).filter((n) => n.startsWith("."))).toEqual([]);
+      expect(readdirSync(out).filter((n) => n.startsWith("."))).toEqual([".hcc-runs"]); // published runs, no staging left
+      expect(readdirSync(join(out, ".hcc-runs")).sort()).toEqual(["current", "r1"]);
     });
   }
 });
