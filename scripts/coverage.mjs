@@ -36,7 +36,7 @@ import { parseAstAsync } from "vitest/node";
  * The floor, in percent of src/ with workers and subprocesses: lines is the project's bar; the
  * others sit just under the last full measurement (CONTRIBUTING.md) so they can only go up.
  */
-const THRESHOLDS = { lines: 90, statements: 90, functions: 95, branches: 73 };
+const THRESHOLDS = { lines: 90, statements: 92, functions: 96, branches: 75 };
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const out = join(root, "coverage");
