@@ -40,7 +40,8 @@ export class ProgressBar {
 
 export function formatSeconds(s: number): string {
   if (!Number.isFinite(s)) return "?";
-  if (s < 60) return `${Math.ceil(s)}s`;
-  const m = Math.floor(s / 60);
-  return `${m}m${String(Math.ceil(s - m * 60)).padStart(2, "0")}s`;
+  const whole = Math.max(0, Math.ceil(s)); // round up first: 119.2 s is 2m00s, not 1m60s
+  if (whole < 60) return `${whole}s`;
+  const m = Math.floor(whole / 60);
+  return `${m}m${String(whole - m * 60).padStart(2, "0")}s`;
 }

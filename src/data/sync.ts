@@ -176,7 +176,11 @@ export function syncUpstream(o: SyncOptions): SyncReport {
     const r = importReferenceData(o.reference, scratch, { upstream: release });
     const paths = new Set<string>(["MANIFEST.json", "upstream.json", ...r.manifest.files.map((f) => f.path)]);
     const old = JSON.parse(readFileSync(join(o.dataDir, "MANIFEST.json"), "utf8")) as Manifest;
-    for (const f of old.files) paths.add(f.path);
+    for (const f of old.files) {
+      // a table the new release no longer produces is removed (the scratch copy still has it)
+      if (!paths.has(f.path)) rmSync(join(scratch, f.path), { force: true });
+      paths.add(f.path);
+    }
     const data: Change[] = [];
     const files: string[] = [];
     for (const p of [...paths].sort()) {

@@ -1,0 +1,127 @@
+// Every dbt model declares its grain and its keys as data tests, so a model cannot be added (or
+// lose its tests) without them: read from dbt's own manifest (`dbt parse`), not from the yml.
+// A grain test is `unique` on one column or hcc_unique_combination_of_columns, with no `where`;
+// every column of it needs an unconditional not_null unless listed below with the reason. The
+// tests themselves run in `dbt build` (tests/integration/dbt.test.ts, nightly.test.ts).
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const dbtBin = join(root, ".venv", "bin", "dbt");
+
+/** Grain columns that may be null by design (null groups with null in the grain test). */
+const NULLABLE_GRAIN_COLUMNS: Record<string, Record<string, string>> = {
+  stg_diagnosis_codes: {
+    diagnosis_code_raw: "a row with no code is kept (the engine counts null codes)",
+    service_date: "optional source column",
+    diagnosis_source: "optional source column",
+  },
+  stg_hcc_opportunities: {
+    opportunity_source: "free text a plan may leave empty",
+    evidence: "free text a plan may leave empty",
+  },
+  dim_hcc: { segment: "an HCC no segment scores has no coefficient row" },
+};
+
+/** Models whose output has no natural key columns: the grain is tested on the surrogate key. */
+const SURROGATE_ONLY: Record<string, string> = {
+  patient_risk_factors: "Tuva's columns carry neither model nor factor; factor_key is their surrogate",
+};
+
+interface ManifestNode {
+  resource_type: string;
+  name: string;
+  original_file_path: string;
+  attached_node?: string | null;
+  column_name?: string | null;
+  test_metadata?: { name: string; kwargs: Record<string, unknown> };
+  config: { where?: string | null; severity?: string; enabled?: boolean };
+}
+
+interface ModelTests {
+  grains: string[][];
+  notNull: Set<string>;
+}
+
+describe.skipIf(!existsSync(dbtBin) && !process.env["CI"])("dbt models: grain and key tests", () => {
+  let dir: string;
+  let models: ManifestNode[];
+  const tests = new Map<string, ModelTests>();
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), "hcc-dbt-parse-"));
+    const r = spawnSync("bash", [join(root, "scripts", "dbt.sh"), "parse", "--no-partial-parse"], {
+      cwd: root,
+      encoding: "utf8",
+      env: { ...process.env, DBT_TARGET_PATH: join(dir, "target"), DBT_LOG_PATH: join(dir, "logs") },
+    });
+    if (r.status !== 0) throw new Error(`dbt parse failed:\n${r.stdout}\n${r.stderr}`);
+    const manifest = JSON.parse(readFileSync(join(dir, "target", "manifest.json"), "utf8")) as {
+      nodes: Record<string, ManifestNode>;
+    };
+    const nodes = Object.values(manifest.nodes);
+    models = nodes.filter((n) => n.resource_type === "model");
+    for (const m of models) tests.set(m.name, { grains: [], notNull: new Set() });
+    for (const t of nodes) {
+      if (t.resource_type !== "test" || !t.test_metadata || !t.attached_node) continue;
+      if (t.config.where || t.config.enabled === false || t.config.severity?.toLowerCase() === "warn") continue;
+      const entry = tests.get(t.attached_node.split(".").at(-1) ?? "");
+      if (!entry) continue;
+      const { name, kwargs } = t.test_metadata;
+      if (name === "not_null" && t.column_name) entry.notNull.add(t.column_name);
+      if (name === "unique" && t.column_name) entry.grains.push([t.column_name]);
+      if (name === "hcc_unique_combination_of_columns") entry.grains.push(kwargs["combination_of_columns"] as string[]);
+    }
+  });
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("the manifest holds every .sql model under dbt/models", () => {
+    const files = readdirSync(join(root, "dbt", "models"), { recursive: true, encoding: "utf8" })
+      .filter((f) => f.endsWith(".sql"))
+      .map((f) => basename(f, ".sql"))
+      .sort();
+    expect(models.map((m) => m.name).sort()).toEqual(files);
+    expect(files.length).toBeGreaterThanOrEqual(20);
+  });
+
+  it("every model has an unconditional grain test over its natural key columns", () => {
+    const missing = models
+      .filter((m) => !(m.name in SURROGATE_ONLY))
+      .filter((m) => !tests.get(m.name)?.grains.some((cols) => cols.every((c) => !c.endsWith("_key"))))
+      .map((m) => `${m.name} (${m.original_file_path})`);
+    expect(missing).toEqual([]);
+    for (const name of Object.keys(SURROGATE_ONLY)) {
+      if (!tests.has(name)) continue;
+      expect(tests.get(name)?.grains.length, name).toBeGreaterThan(0);
+    }
+  });
+
+  it("every grain column has an unconditional not_null test, or a documented reason to be nullable", () => {
+    const gaps: string[] = [];
+    for (const [model, { grains, notNull }] of tests) {
+      for (const cols of grains) {
+        for (const c of cols) {
+          if (!notNull.has(c) && !NULLABLE_GRAIN_COLUMNS[model]?.[c]) gaps.push(`${model}.${c}`);
+        }
+      }
+    }
+    expect(gaps).toEqual([]);
+  });
+
+  it("the documented nullable grain columns still exist in a grain test (the list cannot rot)", () => {
+    const stale: string[] = [];
+    for (const [model, cols] of Object.entries(NULLABLE_GRAIN_COLUMNS)) {
+      for (const c of Object.keys(cols)) {
+        if (!tests.get(model)?.grains.some((g) => g.includes(c))) stale.push(`${model}.${c}`);
+      }
+    }
+    expect(stale).toEqual([]);
+  });
+});
