@@ -12,6 +12,7 @@ export interface IngestFlags {
   format: string;
   collectionPeriod?: string;
   tob87x: string;
+  cptListYear?: string;
   data?: string;
   quiet?: boolean;
 }
@@ -39,6 +40,7 @@ export async function ingestFiles(files: string[], o: IngestFlags): Promise<Inge
     ...(o.collectionPeriod !== undefined ? { period: parsePeriod(o.collectionPeriod) ?? null } : {}),
     format: o.format as FileFormat | "auto",
     tob87x: o.tob87x === "include",
+    ...(o.cptListYear ? { cptListYear: Number(o.cptListYear) } : {}),
     dataDir: o.data ? resolve(o.data) : defaultDataDir(),
     ...(o.quiet ? {} : { onProgress: (m: string): void => void process.stderr.write(m + "\n") }),
   });
@@ -73,6 +75,10 @@ export function registerIngest(program: Command): void {
     .option("--payment-year <year>", "payment year; the collection period defaults to the calendar year before it", "2026")
     .option("--collection-period <from..to>", "dates of service to keep, YYYY-MM-DD..YYYY-MM-DD, or 'any' (no date filter)")
     .option("--tob-87x <include|exclude>", "type of bill 87x as an outpatient source (docs/ingest.md#tob-87x)", "include")
+    .option(
+      "--cpt-list-year <year>",
+      "use one year's eligible CPT/HCPCS list for every line (default: each line's year of service)",
+    )
     .option("--format <auto|x12|ndjson|json>", "override format detection for every file", "auto")
     .option("--data <dir>", "reference data directory (default: the package's data/)")
     .option("--quiet", "no progress output")

@@ -24,9 +24,15 @@ export interface ProcedureLists {
   forYear(year: number): Set<string>;
 }
 
-export function buildProcedureLists(byYear: Map<number, Set<string>>): ProcedureLists {
+/** `onlyYear`: use that year's list for every line (e.g. to compare with a tool that has one list). */
+export function buildProcedureLists(byYear: Map<number, Set<string>>, onlyYear?: number): ProcedureLists {
   const years = [...byYear.keys()].sort((a, b) => a - b);
   if (years.length === 0) throw new Error("no CPT/HCPCS lists");
+  if (onlyYear !== undefined) {
+    const list = byYear.get(onlyYear);
+    if (!list) throw new RangeError(`no CPT/HCPCS list for ${onlyYear} (have ${years.join(", ")})`);
+    return { years: [onlyYear], forYear: () => list };
+  }
   return {
     years,
     forYear(year: number): Set<string> {

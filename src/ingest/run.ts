@@ -25,6 +25,8 @@ export interface IngestOptions {
   period?: { from: string; to: string } | null;
   format?: FileFormat | "auto";
   tob87x?: boolean;
+  /** Use this year's CPT/HCPCS list for every line (default: the list of each line's year of service). */
+  cptListYear?: number;
   dataDir: string;
   engineVersion?: string;
   onProgress?: (msg: string) => void;
@@ -49,7 +51,7 @@ export interface IngestResult {
   parseSeconds: number;
 }
 
-export function readProcedureLists(dataDir: string): FilterOptions["procedures"] {
+export function readProcedureLists(dataDir: string, onlyYear?: number): FilterOptions["procedures"] {
   const dir = join(dataDir, "procedures");
   if (!existsSync(dir)) throw new DataError(`${dir}: not found; run 'hcc data import' (the CPT/HCPCS lists)`, { file: dir });
   const byYear = new Map<number, Set<string>>();
@@ -62,7 +64,11 @@ export function readProcedureLists(dataDir: string): FilterOptions["procedures"]
       .filter((c) => c !== "");
     byYear.set(Number(m[1]), new Set(codes));
   }
-  return buildProcedureLists(byYear);
+  try {
+    return buildProcedureLists(byYear, onlyYear);
+  } catch (e) {
+    throw new UsageError(`--cpt-list-year: ${(e as Error).message}`, e);
+  }
 }
 
 /** x12 when the file starts with ISA; JSON files by extension or by their first line. */
@@ -130,7 +136,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   };
   const filter: FilterOptions = {
     period: period ? { from: days(period.from, "start"), to: days(period.to, "end") } : null,
-    procedures: readProcedureLists(o.dataDir),
+    procedures: readProcedureLists(o.dataDir, o.cptListYear),
     tob87x: o.tob87x ?? true,
   };
   if (filter.period && filter.period.from > filter.period.to) throw new UsageError("--collection-period: start after end");

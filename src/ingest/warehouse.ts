@@ -92,7 +92,7 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
         FROM versions v JOIN latest l USING (fam, participant_id, vkey)
         WHERE k.claim_seq = v.claim_seq AND v.claim_seq < l.last_seq AND v.frequency <> '8';`);
     await c.run(`CREATE TABLE ${t("provenance")} AS
-      SELECT '${run.runId}' AS ingest_run_id, k.participant_id, d.diagnosis_code, d.diagnosis_code_raw, k.claim_id, k.claim_seq,
+      SELECT '${run.runId}' AS ingest_run_id, ${run.paymentYear} AS payment_year, k.participant_id, d.diagnosis_code, d.diagnosis_code_raw, k.claim_id, k.claim_seq,
              k.claim_format, k.claim_kind, d.dx_position, d.dx_qualifier, d.line_number, d.procedure_code, d.revenue_code,
              k.service_from, k.service_to, d.service_date, k.bill_type, k.frequency, k.place_of_service,
              coalesce(d.line_rendering_npi, k.rendering_npi) AS rendering_npi, k.billing_npi,
@@ -166,6 +166,10 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
         await c.run(views.has(to!) ? `DROP VIEW ${S}.${to!}` : `DROP TABLE IF EXISTS ${S}.${to!}`);
         await c.run(`ALTER TABLE ${t(from!)} RENAME TO ${to!}`);
       }
+      // the plan tables the dbt project reads (docs/warehouse.md); empty when a warehouse starts from claims
+      await c.run(`CREATE TABLE IF NOT EXISTS ${S}.hcc_participant (participant_id VARCHAR, payment_year INTEGER, hcc INTEGER, model VARCHAR);
+        CREATE TABLE IF NOT EXISTS ${S}.hcc_opportunities (participant_id VARCHAR, payment_year INTEGER, hcc INTEGER, model VARCHAR,
+          "source" VARCHAR, evidence VARCHAR)`);
       await c.run(`CREATE TABLE IF NOT EXISTS ${S}.ingest_runs (run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
           engine_version VARCHAR, payment_year INTEGER, collection_from DATE, collection_to DATE, tob_87x BOOLEAN, files VARCHAR,
           claims_in BIGINT, accepted BIGINT, filtered BIGINT, rejected BIGINT, outcomes VARCHAR, dx_rows BIGINT, participant_dx_rows BIGINT,
