@@ -92,15 +92,19 @@ export class Claim837Builder {
       }
       return this.bad(seg, "E_SEGMENT", `unreadable segment (its tag is not 2–3 letters/digits: wrong delimiters?)`);
     }
-    if (seg.badEncoding) this.bad(seg, "E_ENCODING", `${seg.tag}: bytes that are not valid UTF-8`);
+    // a bad CLM or HL belongs to the claim / loop it starts, so it is flagged after starting it
+    const starts = seg.tag === "CLM" || seg.tag === "HL";
+    if (seg.badEncoding && !starts) this.bad(seg, "E_ENCODING", `${seg.tag}: bytes that are not valid UTF-8`);
     const el = seg.el;
+    if (starts) {
+      if (seg.tag === "HL") this.hl(el[3] ?? "");
+      else this.clm(seg);
+      if (seg.badEncoding) this.bad(seg, "E_ENCODING", `${seg.tag}: bytes that are not valid UTF-8`);
+      return;
+    }
     switch (seg.tag) {
-      case "HL":
-        return this.hl(el[3] ?? "");
       case "NM1":
         return this.nm1(seg);
-      case "CLM":
-        return this.clm(seg);
       case "REF":
         if (this.open && !this.open.line && el[1] === "F8") this.open.claim.originalRef = (el[2] ?? "").trim() || null;
         return;
