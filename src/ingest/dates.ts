@@ -29,12 +29,20 @@ export function parseIsoDate(s: string): number | null {
   return m ? daysFromYmd(Number(m[1]), Number(m[2]), Number(m[3])) : null;
 }
 
+// claims repeat a few thousand distinct dates: format each once (a Date per value is the hot cost)
+const formatted = new Map<number, string>();
+
 /** days → "YYYY-MM-DD". */
 export function formatDays(days: number): string {
-  return new Date(days * 86_400_000).toISOString().slice(0, 10);
+  let s = formatted.get(days);
+  if (s === undefined) {
+    s = new Date(days * 86_400_000).toISOString().slice(0, 10);
+    if (formatted.size < 200_000) formatted.set(days, s);
+  }
+  return s;
 }
 
 /** The calendar year of a day number. */
 export function yearOfDays(days: number): number {
-  return new Date(days * 86_400_000).getUTCFullYear();
+  return Number(formatDays(days).slice(0, 4));
 }

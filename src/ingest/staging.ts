@@ -7,11 +7,14 @@ import { join } from "node:path";
 import type { Claim, Decision, EnrollmentMember, Rejection, RejectCode, SourceLocation } from "./types.js";
 import { formatDays } from "./dates.js";
 
-const NEEDS_QUOTE = /[",\r\n]/;
 const q = (v: string | number | boolean | null | undefined): string => {
   if (v === null || v === undefined) return "";
   if (typeof v !== "string") return String(v);
-  return NEEDS_QUOTE.test(v) || v === "" ? `"${v.replace(/"/g, '""')}"` : v;
+  for (let i = 0; i < v.length; i++) {
+    const c = v.charCodeAt(i);
+    if (c === 34 || c === 44 || c === 10 || c === 13) return `"${v.replace(/"/g, '""')}"`;
+  }
+  return v === "" ? '""' : v;
 };
 const day = (d: number | null): string => (d === null ? "" : formatDays(d));
 
