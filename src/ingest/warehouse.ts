@@ -72,25 +72,35 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
     ).getRows();
     for (const [name] of stale) await c.run(`DROP TABLE IF EXISTS ${S}."${String(name)}"`);
 
-    await c.run(`CREATE TABLE ${t("claims")} AS SELECT * FROM ${CSV(join(stageDir, "claims.csv"), CLAIM_TYPES)};
-      CREATE TABLE ${t("dx")} AS SELECT * FROM ${CSV(join(stageDir, "dx.csv"), DX_TYPES)};
-      CREATE TEMP TABLE bad_tx AS SELECT * FROM ${CSV(join(stageDir, "transactions.csv"), TX_TYPES)};`);
-    // a transaction with a broken envelope rejects every claim in it
-    await c.run(`UPDATE ${t("claims")} AS k SET outcome = 'rejected', reason = b.code,
-        message = b.message || ' (' || b.segment || ' at line ' || b.source_line || ')', diagnosis_source = NULL
-      FROM bad_tx b WHERE k.transaction_id = b.transaction_id AND k.outcome <> 'rejected'`);
-    // versions: a replacement (7) or void (8) supersedes every earlier claim of its (family, member,
-    // key); originals with the same key both stand; the last replacement/void decides voided vs replaced
-    await c.run(`CREATE TEMP TABLE versions AS
-        SELECT claim_seq, frequency,
-               CASE WHEN claim_format = 'fhir-eob' THEN 'fhir' ELSE 'x12' END AS fam, participant_id,
-               CASE WHEN frequency IN ('7', '8') THEN coalesce(original_ref, claim_id) ELSE claim_id END AS vkey
-        FROM ${t("claims")} WHERE outcome <> 'rejected';
-      CREATE TEMP TABLE latest AS SELECT fam, participant_id, vkey, max(claim_seq) AS last_seq, arg_max(frequency, claim_seq) AS last_freq
-        FROM versions WHERE frequency IN ('7', '8') GROUP BY ALL;
-      UPDATE ${t("claims")} AS k SET outcome = 'filtered', reason = CASE WHEN l.last_freq = '8' THEN 'voided' ELSE 'replaced' END, diagnosis_source = NULL
-        FROM versions v JOIN latest l USING (fam, participant_id, vkey)
-        WHERE k.claim_seq = v.claim_seq AND v.claim_seq < l.last_seq AND v.frequency <> '8';`);
+    await c.run("SET preserve_insertion_order = false");
+    // one pass over the claims: a broken envelope rejects every claim of its transaction; a
+    // replacement (7) or void (8) supersedes every earlier claim of its (family, member, key) —
+    // originals with the same key both stand; the last replacement/void decides voided vs replaced
+    await c.run(`CREATE TEMP TABLE bad_tx AS SELECT * FROM ${CSV(join(stageDir, "transactions.csv"), TX_TYPES)};
+      CREATE TEMP TABLE claims AS
+      WITH raw AS (
+        SELECT r.*, b.code AS env_code,
+               b.message || ' (' || b.segment || ' at line ' || b.source_line || ')' AS env_message,
+               CASE WHEN r.claim_format = 'fhir-eob' THEN 'fhir' ELSE 'x12' END AS fam,
+               CASE WHEN r.frequency IN ('7', '8') THEN coalesce(r.original_ref, r.claim_id) ELSE r.claim_id END AS vkey
+        FROM ${CSV(join(stageDir, "claims.csv"), CLAIM_TYPES)} r LEFT JOIN bad_tx b USING (transaction_id)
+      ),
+      latest AS (
+        SELECT fam, participant_id, vkey, max(claim_seq) AS last_seq, arg_max(frequency, claim_seq) AS last_freq
+        FROM raw WHERE outcome <> 'rejected' AND env_code IS NULL AND frequency IN ('7', '8') GROUP BY ALL
+      ),
+      marked AS (
+        SELECT raw.*, env_code IS NOT NULL AND outcome <> 'rejected' AS env_rejected,
+               outcome <> 'rejected' AND env_code IS NULL AND frequency <> '8' AND latest.last_seq > claim_seq AS superseded,
+               latest.last_freq
+        FROM raw LEFT JOIN latest USING (fam, participant_id, vkey)
+      )
+      SELECT * EXCLUDE (env_code, env_message, fam, vkey, env_rejected, superseded, last_freq) REPLACE (
+          CASE WHEN env_rejected THEN 'rejected' WHEN superseded THEN 'filtered' ELSE outcome END AS outcome,
+          CASE WHEN env_rejected THEN env_code WHEN superseded THEN (CASE WHEN last_freq = '8' THEN 'voided' ELSE 'replaced' END) ELSE reason END AS reason,
+          CASE WHEN env_rejected THEN env_message ELSE message END AS message,
+          CASE WHEN env_rejected OR superseded THEN NULL ELSE diagnosis_source END AS diagnosis_source)
+      FROM marked;`);
     await c.run(`CREATE TABLE ${t("provenance")} AS
       SELECT '${run.runId}' AS ingest_run_id, ${run.paymentYear} AS payment_year, k.participant_id, d.diagnosis_code, d.diagnosis_code_raw, k.claim_id, k.claim_seq,
              k.claim_format, k.claim_kind, d.dx_position, d.dx_qualifier, d.line_number, d.procedure_code, d.revenue_code,
@@ -98,7 +108,7 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
              coalesce(d.line_rendering_npi, k.rendering_npi) AS rendering_npi, k.billing_npi,
              k.source_file, k.source_line, k.source_offset, k.json_pointer,
              k.outcome AS decision, k.reason AS filter_reason, k.diagnosis_source
-      FROM ${t("dx")} d JOIN ${t("claims")} k USING (claim_seq) WHERE k.outcome <> 'rejected';
+      FROM ${CSV(join(stageDir, "dx.csv"), DX_TYPES)} d JOIN claims k USING (claim_seq) WHERE k.outcome <> 'rejected';
       CREATE TABLE ${t("pdx")} AS
       SELECT DISTINCT participant_id, diagnosis_code, service_date, diagnosis_source AS "source"
       FROM ${t("provenance")} WHERE decision = 'accepted';
@@ -106,7 +116,7 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
       SELECT '${run.runId}' AS ingest_run_id, claim_seq, claim_id, claim_format, claim_kind, participant_id, outcome, reason, message,
              frequency, original_ref, bill_type, service_from, service_to, diagnosis_source, dx_count, line_count,
              source_file, source_line, source_offset, segment, segment_index, element, json_pointer
-      FROM ${t("claims")};`);
+      FROM claims;`);
     if (hasMembers) {
       await c.run(`CREATE TEMP TABLE m AS SELECT * FROM ${CSV(join(stageDir, "members.csv"), MEMBER_TYPES)};
         CREATE TABLE ${t("participants")} AS
@@ -120,7 +130,7 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
                row_number() OVER (PARTITION BY participant_id ORDER BY member_seq DESC) = 1 AND problem IS NULL AS is_published
         FROM m;`);
     }
-    const count = (where: string): Promise<number> => scalar(c, `SELECT count(*) FROM ${t("claims")} ${where}`);
+    const count = (where: string): Promise<number> => scalar(c, `SELECT count(*) FROM claims ${where}`);
     const counts: IngestCounts = {
       claimsIn: await count(""),
       accepted: await count("WHERE outcome = 'accepted'"),
@@ -134,9 +144,7 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
       participants: hasMembers ? await scalar(c, `SELECT count(*) FROM ${t("participants")}`) : null,
     };
     for (const [k, n] of (
-      await c.runAndReadAll(
-        `SELECT outcome || ':' || coalesce(reason, '') AS k, count(*) FROM ${t("claims")} GROUP BY 1 ORDER BY 1`,
-      )
+      await c.runAndReadAll(`SELECT outcome || ':' || coalesce(reason, '') AS k, count(*) FROM claims GROUP BY 1 ORDER BY 1`)
     ).getRows())
       counts.byReason[String(k)] = Number(n);
     if (counts.accepted + counts.filtered + counts.rejected !== counts.claimsIn)
@@ -180,7 +188,6 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
           ${counts.claimsIn}, ${counts.accepted}, ${counts.filtered}, ${counts.rejected}, ${sqlString(JSON.stringify(counts.byReason))},
           ${counts.dxRows}, ${counts.participantDxRows}, ${counts.membersIn}, ${counts.membersRejected},
           ${sqlString(JSON.stringify(run.warnings))}, 'committed')`);
-      for (const name of ["claims", "dx"]) await c.run(`DROP TABLE ${t(name)}`);
       await c.run("COMMIT");
     } catch (e) {
       await c.run("ROLLBACK");
@@ -190,7 +197,7 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
     return counts;
   } finally {
     // staging tables of a failed run go now; a killed run's go with the next run
-    for (const name of ["claims", "dx", "provenance", "pdx", "outcomes", "participants", "participants_provenance"])
+    for (const name of ["provenance", "pdx", "outcomes", "participants", "participants_provenance"])
       await c.run(`DROP TABLE IF EXISTS ${t(name)}`).catch(() => undefined);
     c.closeSync();
     inst.closeSync();
