@@ -48,6 +48,7 @@ if (process.argv[2] === "--run") {
       seconds: r.seconds,
       parse_seconds: r.parseSeconds,
       peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+      parse_peak_rss_mb: r.parsePeakRssMb,
       counts: r.counts,
       per_file: r.files.map((f) => ({ format: f.format, mb: f.bytes / 1e6, claims: f.claims, seconds: f.seconds })),
     }) + "\n",

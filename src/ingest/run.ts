@@ -49,6 +49,8 @@ export interface IngestResult {
   warnings: number;
   seconds: number;
   parseSeconds: number;
+  /** Peak RSS of the process when parsing ended (before DuckDB loads the staged rows), MiB. */
+  parsePeakRssMb: number;
 }
 
 export function readProcedureLists(dataDir: string, onlyYear?: number): FilterOptions["procedures"] {
@@ -215,6 +217,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
     }
     stage.close();
     const parseSeconds = (performance.now() - t0) / 1000;
+    const parsePeakRssMb = process.resourceUsage().maxRSS / 1024;
     const counts = await publishIngest(
       db,
       stageDir,
@@ -233,7 +236,15 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
     );
     for (const w of warnings.slice(0, 20)) say(`ingest: warning: ${w}`);
     if (warningCount > 20) say(`ingest: … ${warningCount - 20} more warnings (sgv_reporting.ingest_runs.warnings)`);
-    return { runId, counts, files: reports, warnings: warningCount, seconds: (performance.now() - t0) / 1000, parseSeconds };
+    return {
+      runId,
+      counts,
+      files: reports,
+      warnings: warningCount,
+      seconds: (performance.now() - t0) / 1000,
+      parseSeconds,
+      parsePeakRssMb,
+    };
   } finally {
     stage.close();
     rmSync(stageDir, { recursive: true, force: true });
