@@ -603,6 +603,8 @@ export function importReferenceData(sourceRoot: string, dataDir: string, opts: I
   mkdirSync(join(dataDir, "procedures"), { recursive: true });
   for (const year of RA_PROCEDURE_YEARS) {
     const file = src.hi(`ra_eligible_cpt_hcpcs_${year}.csv`);
+    // a release without this year's list (0.3.3 has no 2027): no table; ingest uses the nearest year
+    if (!src.exists(file)) continue;
     const codes = new Set<string>();
     for (const [i, r] of src.csv(file).entries()) {
       const code = (r["cpt_hcpcs_code"] ?? "").trim().toUpperCase();
