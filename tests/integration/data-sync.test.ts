@@ -72,7 +72,8 @@ describe.skipIf(!haveReference)("hcc data sync", () => {
 
     const write = run("sync", "--from", r040, "--data-dir", copy, "--write");
     expect(write.status).toBe(0);
-    expect(write.stdout).toContain("data/ updated: 7 files written");
+    // 7 model tables and MANIFEST.json… plus procedures/ra-eligible-cpt-hcpcs-2026.tsv (0.4.0's 2026 list: +109 −64)
+    expect(write.stdout).toContain("data/ updated: 8 files written");
     const again = run("sync", "--from", r040, "--data-dir", copy);
     expect(again.status).toBe(0);
     expect(again.stdout).toContain("data/ would not change.");

@@ -1,0 +1,48 @@
+// CCYYMMDD / ISO dates ↔ days since 1970-01-01 (UTC), validated, without Date objects per value.
+
+const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+
+function isLeap(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+
+/** Days since 1970-01-01 for a valid y-m-d, else null. */
+export function daysFromYmd(y: number, m: number, d: number): number | null {
+  if (!(y >= 1900 && y <= 2199 && m >= 1 && m <= 12 && d >= 1)) return null;
+  const dim = m === 2 ? (isLeap(y) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]!;
+  if (d > dim) return null;
+  const y1 = y - 1;
+  const days = y1 * 365 + Math.floor(y1 / 4) - Math.floor(y1 / 100) + Math.floor(y1 / 400);
+  const epoch = 1969 * 365 + Math.floor(1969 / 4) - Math.floor(1969 / 100) + Math.floor(1969 / 400);
+  return days - epoch + DAYS_BEFORE_MONTH[m - 1]! + (m > 2 && isLeap(y) ? 1 : 0) + d - 1;
+}
+
+/** "CCYYMMDD" → days, else null. */
+export function parseCcyymmdd(s: string): number | null {
+  if (s.length !== 8 || !/^\d{8}$/.test(s)) return null;
+  return daysFromYmd(Number(s.slice(0, 4)), Number(s.slice(4, 6)), Number(s.slice(6, 8)));
+}
+
+/** "YYYY-MM-DD" (optionally followed by a time) → days, else null. */
+export function parseIsoDate(s: string): number | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/.exec(s);
+  return m ? daysFromYmd(Number(m[1]), Number(m[2]), Number(m[3])) : null;
+}
+
+// claims repeat a few thousand distinct dates: format each once (a Date per value is the hot cost)
+const formatted = new Map<number, string>();
+
+/** days → "YYYY-MM-DD". */
+export function formatDays(days: number): string {
+  let s = formatted.get(days);
+  if (s === undefined) {
+    s = new Date(days * 86_400_000).toISOString().slice(0, 10);
+    if (formatted.size < 200_000) formatted.set(days, s);
+  }
+  return s;
+}
+
+/** The calendar year of a day number. */
+export function yearOfDays(days: number): number {
+  return Number(formatDays(days).slice(0, 4));
+}

@@ -1,0 +1,205 @@
+// Loads one ingest's staging files into the DuckDB warehouse and publishes them atomically:
+// everything is built in staging tables (hcc_ingest_<run>_*), voids and replacements are resolved
+// across all files, and one transaction swaps the published tables and appends the ingest_runs
+// row. An error before COMMIT (or a kill) leaves the previous tables; leftovers of a killed run are
+// dropped by the next one. Schemas: docs/ingest.md#warehouse-tables.
+import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
+import { join } from "node:path";
+import { sqlString } from "../io/duckdb-warehouse.js";
+import { InternalError } from "../errors.js";
+
+const S = "sgv_reporting";
+
+export interface IngestRunRow {
+  runId: string;
+  startedAt: string;
+  paymentYear: number;
+  collectionFrom: string | null;
+  collectionTo: string | null;
+  tob87x: boolean;
+  files: unknown[];
+  warnings: { count: number; first: string[] };
+  engineVersion: string;
+}
+
+export interface IngestCounts {
+  claimsIn: number;
+  accepted: number;
+  filtered: number;
+  rejected: number;
+  byReason: Record<string, number>;
+  dxRows: number;
+  participantDxRows: number;
+  membersIn: number;
+  membersRejected: number;
+  participants: number | null;
+}
+
+const CSV = (file: string, columns: string): string =>
+  `read_csv(${sqlString(file)}, header = true, quote = '"', escape = '"', allow_quoted_nulls = false, auto_detect = false, columns = {${columns}})`;
+
+const CLAIM_TYPES = `'claim_seq': 'BIGINT', 'claim_format': 'VARCHAR', 'claim_kind': 'VARCHAR', 'claim_id': 'VARCHAR', 'original_ref': 'VARCHAR',
+  'frequency': 'VARCHAR', 'participant_id': 'VARCHAR', 'bill_type': 'VARCHAR', 'place_of_service': 'VARCHAR', 'service_from': 'DATE',
+  'service_to': 'DATE', 'billing_npi': 'VARCHAR', 'rendering_npi': 'VARCHAR', 'transaction_id': 'BIGINT', 'outcome': 'VARCHAR',
+  'reason': 'VARCHAR', 'message': 'VARCHAR', 'diagnosis_source': 'VARCHAR', 'source_file': 'VARCHAR', 'source_line': 'BIGINT',
+  'source_offset': 'BIGINT', 'segment': 'VARCHAR', 'segment_index': 'BIGINT', 'element': 'VARCHAR', 'json_pointer': 'VARCHAR',
+  'dx_count': 'INTEGER', 'line_count': 'INTEGER'`;
+const DX_TYPES = `'claim_seq': 'BIGINT', 'participant_id': 'VARCHAR', 'diagnosis_code': 'VARCHAR', 'diagnosis_code_raw': 'VARCHAR',
+  'dx_position': 'INTEGER', 'dx_qualifier': 'VARCHAR', 'line_number': 'INTEGER', 'procedure_code': 'VARCHAR', 'revenue_code': 'VARCHAR',
+  'line_rendering_npi': 'VARCHAR', 'service_date': 'DATE'`;
+const MEMBER_TYPES = `'member_seq': 'BIGINT', 'participant_id': 'VARCHAR', 'birth_date': 'DATE', 'sex': 'VARCHAR', 'dual_elgbl_cd': 'VARCHAR',
+  'medicare': 'BOOLEAN', 'medicaid': 'BOOLEAN', 'coverage_start_date': 'DATE', 'coverage_end_date': 'DATE', 'maintenance_type': 'VARCHAR',
+  'field_sources': 'VARCHAR', 'source_file': 'VARCHAR', 'source_line': 'BIGINT', 'source_offset': 'BIGINT', 'problem': 'VARCHAR'`;
+const TX_TYPES = `'transaction_id': 'BIGINT', 'code': 'VARCHAR', 'message': 'VARCHAR', 'source_file': 'VARCHAR', 'source_line': 'BIGINT',
+  'source_offset': 'BIGINT', 'segment': 'VARCHAR', 'segment_index': 'BIGINT'`;
+
+async function scalar(c: DuckDBConnection, sql: string): Promise<number> {
+  return Number((await c.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
+}
+
+/** Build, resolve and publish. `hasMembers`: replace participants from the 834 rows. */
+export async function publishIngest(db: string, stageDir: string, run: IngestRunRow, hasMembers: boolean): Promise<IngestCounts> {
+  const inst = await DuckDBInstance.create(db, { temp_directory: stageDir, memory_limit: "3GB" });
+  const c = await inst.connect();
+  const t = (name: string): string => `${S}.hcc_ingest_${run.runId}_${name}`;
+  try {
+    await c.run(`CREATE SCHEMA IF NOT EXISTS ${S}`);
+    // leftovers of killed runs
+    const stale = (
+      await c.runAndReadAll(
+        `SELECT table_name FROM duckdb_tables() WHERE schema_name = '${S}' AND table_name LIKE 'hcc_ingest_%'`,
+      )
+    ).getRows();
+    for (const [name] of stale) await c.run(`DROP TABLE IF EXISTS ${S}."${String(name)}"`);
+
+    await c.run("SET preserve_insertion_order = false");
+    // one pass over the claims: a broken envelope rejects every claim of its transaction; a
+    // replacement (7) or void (8) supersedes every earlier claim of its (family, member, key) —
+    // originals with the same key both stand; the last replacement/void decides voided vs replaced
+    await c.run(`CREATE TEMP TABLE bad_tx AS SELECT * FROM ${CSV(join(stageDir, "transactions.csv"), TX_TYPES)};
+      CREATE TEMP TABLE claims AS
+      WITH raw AS (
+        SELECT r.*, b.code AS env_code,
+               b.message || ' (' || b.segment || ' at line ' || b.source_line || ')' AS env_message,
+               CASE WHEN r.claim_format = 'fhir-eob' THEN 'fhir' ELSE 'x12' END AS fam,
+               CASE WHEN r.frequency IN ('7', '8') THEN coalesce(r.original_ref, r.claim_id) ELSE r.claim_id END AS vkey
+        FROM ${CSV(join(stageDir, "claims.csv"), CLAIM_TYPES)} r LEFT JOIN bad_tx b USING (transaction_id)
+      ),
+      latest AS (
+        SELECT fam, participant_id, vkey, max(claim_seq) AS last_seq, arg_max(frequency, claim_seq) AS last_freq
+        FROM raw WHERE outcome <> 'rejected' AND env_code IS NULL AND frequency IN ('7', '8') GROUP BY ALL
+      ),
+      marked AS (
+        SELECT raw.*, env_code IS NOT NULL AND outcome <> 'rejected' AS env_rejected,
+               outcome <> 'rejected' AND env_code IS NULL AND frequency <> '8' AND latest.last_seq > claim_seq AS superseded,
+               latest.last_freq
+        FROM raw LEFT JOIN latest USING (fam, participant_id, vkey)
+      )
+      SELECT * EXCLUDE (env_code, env_message, fam, vkey, env_rejected, superseded, last_freq) REPLACE (
+          CASE WHEN env_rejected THEN 'rejected' WHEN superseded THEN 'filtered' ELSE outcome END AS outcome,
+          CASE WHEN env_rejected THEN env_code WHEN superseded THEN (CASE WHEN last_freq = '8' THEN 'voided' ELSE 'replaced' END) ELSE reason END AS reason,
+          CASE WHEN env_rejected THEN env_message ELSE message END AS message,
+          CASE WHEN env_rejected OR superseded THEN NULL ELSE diagnosis_source END AS diagnosis_source)
+      FROM marked;`);
+    await c.run(`CREATE TABLE ${t("provenance")} AS
+      SELECT '${run.runId}' AS ingest_run_id, ${run.paymentYear} AS payment_year, k.participant_id, d.diagnosis_code, d.diagnosis_code_raw, k.claim_id, k.claim_seq,
+             k.claim_format, k.claim_kind, d.dx_position, d.dx_qualifier, d.line_number, d.procedure_code, d.revenue_code,
+             k.service_from, k.service_to, d.service_date, k.bill_type, k.frequency, k.place_of_service,
+             coalesce(d.line_rendering_npi, k.rendering_npi) AS rendering_npi, k.billing_npi,
+             k.source_file, k.source_line, k.source_offset, k.json_pointer,
+             k.outcome AS decision, k.reason AS filter_reason, k.diagnosis_source
+      FROM ${CSV(join(stageDir, "dx.csv"), DX_TYPES)} d JOIN claims k USING (claim_seq) WHERE k.outcome <> 'rejected';
+      CREATE TABLE ${t("pdx")} AS
+      SELECT DISTINCT participant_id, diagnosis_code, service_date, diagnosis_source AS "source"
+      FROM ${t("provenance")} WHERE decision = 'accepted';
+      CREATE TABLE ${t("outcomes")} AS
+      SELECT '${run.runId}' AS ingest_run_id, claim_seq, claim_id, claim_format, claim_kind, participant_id, outcome, reason, message,
+             frequency, original_ref, bill_type, service_from, service_to, diagnosis_source, dx_count, line_count,
+             source_file, source_line, source_offset, segment, segment_index, element, json_pointer
+      FROM claims;`);
+    if (hasMembers) {
+      await c.run(`CREATE TEMP TABLE m AS SELECT * FROM ${CSV(join(stageDir, "members.csv"), MEMBER_TYPES)};
+        CREATE TABLE ${t("participants")} AS
+        SELECT participant_id, birth_date, sex, NULL::VARCHAR AS orec, NULL::VARCHAR AS crec, dual_elgbl_cd,
+               CASE WHEN medicaid THEN true END AS medicaid, NULL::BOOLEAN AS lti, NULL::BOOLEAN AS new_enrollee, NULL::BOOLEAN AS snp,
+               NULL::BOOLEAN AS low_income, NULL::VARCHAR AS esrd_status, NULL::INTEGER AS graft_months, NULL::VARCHAR AS rx_plan,
+               CASE WHEN medicare THEN true END AS medicare, coverage_start_date, coverage_end_date
+        FROM m WHERE problem IS NULL QUALIFY row_number() OVER (PARTITION BY participant_id ORDER BY member_seq DESC) = 1;
+        CREATE TABLE ${t("participants_provenance")} AS
+        SELECT '${run.runId}' AS ingest_run_id, participant_id, member_seq, maintenance_type, field_sources, source_file, source_line, source_offset, problem,
+               row_number() OVER (PARTITION BY participant_id ORDER BY member_seq DESC) = 1 AND problem IS NULL AS is_published
+        FROM m;`);
+    }
+    const count = (where: string): Promise<number> => scalar(c, `SELECT count(*) FROM claims ${where}`);
+    const counts: IngestCounts = {
+      claimsIn: await count(""),
+      accepted: await count("WHERE outcome = 'accepted'"),
+      filtered: await count("WHERE outcome = 'filtered'"),
+      rejected: await count("WHERE outcome = 'rejected'"),
+      byReason: {},
+      dxRows: await scalar(c, `SELECT count(*) FROM ${t("provenance")}`),
+      participantDxRows: await scalar(c, `SELECT count(*) FROM ${t("pdx")}`),
+      membersIn: hasMembers ? await scalar(c, "SELECT count(*) FROM m") : 0,
+      membersRejected: hasMembers ? await scalar(c, "SELECT count(*) FROM m WHERE problem IS NOT NULL") : 0,
+      participants: hasMembers ? await scalar(c, `SELECT count(*) FROM ${t("participants")}`) : null,
+    };
+    for (const [k, n] of (
+      await c.runAndReadAll(`SELECT outcome || ':' || coalesce(reason, '') AS k, count(*) FROM claims GROUP BY 1 ORDER BY 1`)
+    ).getRows())
+      counts.byReason[String(k)] = Number(n);
+    if (counts.accepted + counts.filtered + counts.rejected !== counts.claimsIn)
+      throw new InternalError(
+        `ingest: ${counts.claimsIn} claims in but ${counts.accepted} + ${counts.filtered} + ${counts.rejected} outcomes`,
+      );
+
+    const publish = [
+      ["provenance", "claims_diagnosis_provenance"],
+      ["outcomes", "claims_ingest_outcomes"],
+      ["pdx", "participant_diagnosis_codes"],
+      ...(hasMembers
+        ? [
+            ["participants", "participants"],
+            ["participants_provenance", "participants_provenance"],
+          ]
+        : []),
+    ];
+    const views = new Set(
+      (await c.runAndReadAll(`SELECT view_name FROM duckdb_views() WHERE schema_name = '${S}'`))
+        .getRows()
+        .map(([v]) => String(v)),
+    );
+    await c.run("BEGIN TRANSACTION");
+    try {
+      for (const [from, to] of publish) {
+        await c.run(views.has(to!) ? `DROP VIEW ${S}.${to!}` : `DROP TABLE IF EXISTS ${S}.${to!}`);
+        await c.run(`ALTER TABLE ${t(from!)} RENAME TO ${to!}`);
+      }
+      // the plan tables the dbt project reads (docs/warehouse.md); empty when a warehouse starts from claims
+      await c.run(`CREATE TABLE IF NOT EXISTS ${S}.hcc_participant (participant_id VARCHAR, payment_year INTEGER, hcc INTEGER, model VARCHAR);
+        CREATE TABLE IF NOT EXISTS ${S}.hcc_opportunities (participant_id VARCHAR, payment_year INTEGER, hcc INTEGER, model VARCHAR,
+          "source" VARCHAR, evidence VARCHAR)`);
+      await c.run(`CREATE TABLE IF NOT EXISTS ${S}.ingest_runs (run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ,
+          engine_version VARCHAR, payment_year INTEGER, collection_from DATE, collection_to DATE, tob_87x BOOLEAN, files VARCHAR,
+          claims_in BIGINT, accepted BIGINT, filtered BIGINT, rejected BIGINT, outcomes VARCHAR, dx_rows BIGINT, participant_dx_rows BIGINT,
+          members_in BIGINT, members_rejected BIGINT, warnings VARCHAR, status VARCHAR)`);
+      await c.run(`INSERT INTO ${S}.ingest_runs VALUES (${sqlString(run.runId)}, ${sqlString(run.startedAt)}::TIMESTAMPTZ, now(),
+          ${sqlString(run.engineVersion)}, ${run.paymentYear}, ${run.collectionFrom ? `DATE ${sqlString(run.collectionFrom)}` : "NULL"},
+          ${run.collectionTo ? `DATE ${sqlString(run.collectionTo)}` : "NULL"}, ${run.tob87x}, ${sqlString(JSON.stringify(run.files))},
+          ${counts.claimsIn}, ${counts.accepted}, ${counts.filtered}, ${counts.rejected}, ${sqlString(JSON.stringify(counts.byReason))},
+          ${counts.dxRows}, ${counts.participantDxRows}, ${counts.membersIn}, ${counts.membersRejected},
+          ${sqlString(JSON.stringify(run.warnings))}, 'committed')`);
+      await c.run("COMMIT");
+    } catch (e) {
+      await c.run("ROLLBACK");
+      throw e;
+    }
+    await c.run("CHECKPOINT");
+    return counts;
+  } finally {
+    // staging tables of a failed run go now; a killed run's go with the next run
+    for (const name of ["provenance", "pdx", "outcomes", "participants", "participants_provenance"])
+      await c.run(`DROP TABLE IF EXISTS ${t(name)}`).catch(() => undefined);
+    c.closeSync();
+    inst.closeSync();
+  }
+}

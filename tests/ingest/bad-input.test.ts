@@ -1,0 +1,156 @@
+// Bad input: every claim ends accepted, filtered or rejected with its location; the rest of the
+// file is ingested; claims in = accepted + filtered + rejected (issue 11).
+import { describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { claimP, ingest, query, tempDir, writeFile, x12P } from "./helpers.js";
+
+async function outcomes(db: string): Promise<Record<string, unknown>[]> {
+  return query(
+    db,
+    "SELECT claim_id, outcome, reason, message, source_line::INTEGER AS source_line, segment, segment_index::INTEGER AS segment_index, element, json_pointer FROM sgv_reporting.claims_ingest_outcomes ORDER BY claim_seq",
+  );
+}
+
+describe("hcc ingest: bad input", () => {
+  it("truncated segment: the claim it cuts is rejected with its line; earlier claims stand", async () => {
+    const d = tempDir();
+    const full = x12P([claimP("A1", ["E1122"]), claimP("A2", ["I509"])], { se: false, ge: false, iea: false });
+    const cut = full.slice(0, full.lastIndexOf("SV1") + 12); // ends inside SV1, no terminator
+    const f = writeFile(d, "cut.x12", cut);
+    const r = await ingest([f], join(d, "w.duckdb"));
+    expect(r.counts.claimsIn).toBe(2);
+    expect(r.counts.accepted + r.counts.filtered + r.counts.rejected).toBe(2);
+    const o = await outcomes(join(d, "w.duckdb"));
+    // the transaction has no SE: both claims are rejected (the envelope cannot vouch for them)
+    expect(o.map((x) => x["outcome"])).toEqual(["rejected", "rejected"]);
+    expect(o[1]!["reason"]).toBe("E_SEGMENT");
+    expect(String(o[1]!["message"])).toMatch(/truncated/);
+    expect(o[1]!["segment"]).toBe("SV1");
+    expect(o[0]!["reason"]).toBe("E_ENVELOPE");
+    expect(String(o[0]!["message"])).toMatch(/has no SE/);
+  });
+
+  it("wrong delimiters inside a claim: that claim is rejected with segment and line, the next claim is accepted", async () => {
+    const d = tempDir();
+    const bad = claimP("B1", ["E1122"]).map((s) => s.replaceAll("*", "|"));
+    const f = writeFile(d, "delims.x12", x12P([bad, claimP("B2", ["I509"])]));
+    const r = await ingest([f], join(d, "w.duckdb"));
+    expect(r.counts.claimsIn).toBe(2);
+    const o = await outcomes(join(d, "w.duckdb"));
+    expect(o[0]).toMatchObject({ outcome: "rejected", reason: "E_SEGMENT", source_line: 10, segment_index: 10 });
+    expect(String(o[0]!["message"])).toMatch(/element separator/);
+    expect(o[1]).toMatchObject({ claim_id: "B2", outcome: "accepted" });
+  });
+
+  it("missing SE rejects the transaction's claims; missing GE/IEA are warnings and the claims stand", async () => {
+    const d = tempDir();
+    const noSe = writeFile(d, "nose.x12", x12P([claimP("C1", ["E1122"])], { se: false }));
+    const noGe = writeFile(d, "noge.x12", x12P([claimP("C2", ["E1122"])], { ge: false, iea: false }));
+    const badCount = writeFile(d, "count.x12", x12P([claimP("C3", ["E1122"])], { seCount: 3 }));
+    const r = await ingest([noSe, noGe, badCount], join(d, "w.duckdb"));
+    const o = await outcomes(join(d, "w.duckdb"));
+    expect(o.map((x) => `${String(x["claim_id"])}:${String(x["outcome"])}:${String(x["reason"])}`)).toEqual([
+      "C1:rejected:E_ENVELOPE",
+      "C2:accepted:null",
+      "C3:rejected:E_ENVELOPE",
+    ]);
+    expect(r.warnings).toBeGreaterThanOrEqual(2);
+    const runs = await query(join(d, "w.duckdb"), "SELECT warnings FROM sgv_reporting.ingest_runs");
+    expect(String(runs[0]!["warnings"])).toMatch(/no GE/);
+    expect(String(runs[0]!["warnings"])).toMatch(/no IEA/);
+  });
+
+  it("non-UTF-8 bytes: the claim holding them is rejected (X12 and NDJSON), the rest ingested", async () => {
+    const d = tempDir();
+    const text = x12P([claimP("D1", ["E1122"]), claimP("D2", ["I509"])]);
+    const i = text.indexOf("CLM*D2");
+    const bytes = Buffer.concat([Buffer.from(text.slice(0, i + 7)), Buffer.from([0xff, 0xfe]), Buffer.from(text.slice(i + 7))]);
+    const x = writeFile(d, "enc.x12", bytes);
+    const eob = (id: string): string =>
+      JSON.stringify({
+        resourceType: "ExplanationOfBenefit",
+        id,
+        patient: { reference: "Patient/P1" },
+        billablePeriod: { start: "2025-02-01", end: "2025-02-01" },
+        diagnosis: [
+          { sequence: 1, diagnosisCodeableConcept: { coding: [{ system: "http://hl7.org/fhir/sid/icd-10-cm", code: "E1122" }] } },
+        ],
+        item: [
+          {
+            sequence: 1,
+            productOrService: { coding: [{ system: "https://bluebutton.cms.gov/resources/codesystem/hcpcs", code: "99213" }] },
+          },
+        ],
+      });
+    const nd = writeFile(
+      d,
+      "enc.ndjson",
+      Buffer.concat([Buffer.from(eob("E1") + "\n"), Buffer.from([0x7b, 0xc3, 0x28, 0x7d, 0x0a]), Buffer.from(eob("E3") + "\n")]),
+    );
+    const r = await ingest([x, nd], join(d, "w.duckdb"));
+    expect(r.counts.claimsIn).toBe(5);
+    const o = await outcomes(join(d, "w.duckdb"));
+    expect(o.map((z) => `${String(z["outcome"])}:${String(z["reason"])}`)).toEqual([
+      "accepted:null",
+      "rejected:E_ENCODING",
+      "accepted:null",
+      "rejected:E_ENCODING",
+      "accepted:null",
+    ]);
+    expect(o[3]!["source_line"]).toBe(2);
+  });
+
+  it("invalid JSON lines and unknown resource types are rejected with line and JSON pointer", async () => {
+    const d = tempDir();
+    const good = JSON.stringify({
+      resourceType: "ExplanationOfBenefit",
+      id: "G1",
+      patient: { reference: "Patient/P1" },
+      billablePeriod: { start: "2025-02-01" },
+      diagnosis: [],
+    });
+    const f = writeFile(
+      d,
+      "mix.ndjson",
+      [
+        good,
+        "{not json",
+        JSON.stringify({ resourceType: "Patient", id: "x" }),
+        "",
+        JSON.stringify({
+          resourceType: "ExplanationOfBenefit",
+          id: "G2",
+          patient: { reference: "Patient/P1" },
+          billablePeriod: { start: "2025-13-01" },
+        }),
+      ].join("\n") + "\n",
+    );
+    const r = await ingest([f], join(d, "w.duckdb"));
+    expect(r.counts.claimsIn).toBe(4);
+    const o = await outcomes(join(d, "w.duckdb"));
+    expect(o.map((z) => [z["outcome"], z["reason"], z["source_line"], z["json_pointer"]])).toEqual([
+      ["filtered", "no_diagnosis", 1, null],
+      ["rejected", "E_JSON", 2, null],
+      ["rejected", "E_RESOURCE", 3, "/resourceType"],
+      ["rejected", "E_DATE", 5, "/billablePeriod/start"],
+    ]);
+    // messages never echo the record's content
+    for (const x of o) expect(typeof x["message"] === "string" ? x["message"] : "").not.toMatch(/P1|G1|G2|not json/);
+  });
+
+  it("a file that is not a claim format fails the ingest and leaves the previous tables (atomic)", async () => {
+    const d = tempDir();
+    const db = join(d, "w.duckdb");
+    const ok = writeFile(d, "ok.x12", x12P([claimP("F1", ["E1122"])]));
+    const first = await ingest([ok], db);
+    expect(first.counts.accepted).toBe(1);
+    const junk = writeFile(d, "junk.txt", "hello, world\n");
+    await expect(ingest([ok, junk], db)).rejects.toThrow(/unknown format/);
+    const rows = await query(db, "SELECT count(*)::INTEGER AS n FROM sgv_reporting.participant_diagnosis_codes");
+    expect(rows[0]!["n"]).toBe(1);
+    const runs = await query(db, "SELECT count(*)::INTEGER AS n FROM sgv_reporting.ingest_runs");
+    expect(runs[0]!["n"]).toBe(1);
+    const stale = await query(db, "SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE table_name LIKE 'hcc_ingest_%'");
+    expect(stale[0]!["n"]).toBe(0);
+  });
+});

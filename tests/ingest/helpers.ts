@@ -1,0 +1,77 @@
+// Shared helpers for the ingest tests: run an ingest into a temp warehouse and read it back.
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { runIngest, type IngestOptions, type IngestResult } from "../../src/ingest/run.js";
+
+export const ROOT = new URL("../..", import.meta.url).pathname;
+export const DATA = join(ROOT, "data");
+export const SAMPLES = join(ROOT, "..", "shared", "samples");
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "hcc-ingest-"));
+}
+
+export function writeFile(dir: string, name: string, text: string | Buffer): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+export async function ingest(files: string[], db: string, o: Partial<IngestOptions> = {}): Promise<IngestResult> {
+  return runIngest({ files, db, paymentYear: 2026, dataDir: DATA, ...o });
+}
+
+export async function query(db: string, sql: string): Promise<Record<string, unknown>[]> {
+  const inst = await DuckDBInstance.create(db);
+  const c = await inst.connect();
+  try {
+    const r = await c.runAndReadAll(sql);
+    return r.getRowObjectsJS() as Record<string, unknown>[];
+  } finally {
+    c.closeSync();
+    inst.closeSync();
+  }
+}
+
+/** A minimal 837P interchange around the given claim loops (each: CLM … lines), '*' '~' ':'. */
+export function x12P(claims: string[][], opts: { se?: boolean; ge?: boolean; iea?: boolean; seCount?: number } = {}): string {
+  const body = [
+    "BHT*0019*00*1*20250101*1200*CH",
+    "NM1*41*2*SUB*****46*1",
+    "HL*1**20*1",
+    "NM1*85*2*BILLING*****XX*1111111111",
+    "HL*2*1*22*0",
+    "NM1*IL*1*DOE*J****MI*MEMBER1",
+    ...claims.flat(),
+  ];
+  const segs = ["ST*837*0001*005010X222A1", ...body];
+  const se = `SE*${opts.seCount ?? segs.length + 1}*0001`;
+  return [
+    "ISA*00*          *00*          *ZZ*SUBMITTER      *ZZ*RECEIVER       *250101*1200*^*00501*000000001*0*P*:",
+    "GS*HC*S*R*20250101*1200*1*X*005010X222A1",
+    ...segs,
+    ...(opts.se === false ? [] : [se]),
+    ...(opts.ge === false ? [] : ["GE*1*1"]),
+    ...(opts.iea === false ? [] : ["IEA*1*000000001"]),
+  ]
+    .map((s) => s + "~\n")
+    .join("");
+}
+
+/** A professional claim loop with one E/M line (99213, eligible) on 2025-03-01. */
+export function claimP(
+  id: string,
+  dx: string[],
+  opts: { freq?: string; ref?: string; code?: string; date?: string } = {},
+): string[] {
+  return [
+    `CLM*${id}*100***11:B:${opts.freq ?? "1"}*Y*A*Y*Y`,
+    ...(opts.ref ? [`REF*F8*${opts.ref}`] : []),
+    `HI*${dx.map((d, i) => `${i === 0 ? "ABK" : "ABF"}:${d}`).join("*")}`,
+    "LX*1",
+    `SV1*HC:${opts.code ?? "99213"}*100*UN*1***1`,
+    `DTP*472*D8*${opts.date ?? "20250301"}`,
+  ];
+}
