@@ -188,7 +188,13 @@ describe("scoring run with the worker pool", () => {
       const s = await runScoring({ ...opts, source: new ArrowBatchesSource(toBatches(ms, 400)), sink });
       expect(s.rowsOut).toBe(3000);
       expect(s.stageSeconds.encode).toBeGreaterThan(0);
-      expect(readdirSync(dir).sort()).toEqual(["risk_score_factors.parquet", "risk_scores.parquet", "score_runs.parquet"]);
+      // the published files (links into .hcc-runs/current) and the runs directory, nothing else
+      expect(readdirSync(dir).sort()).toEqual([
+        ".hcc-runs",
+        "risk_score_factors.parquet",
+        "risk_scores.parquet",
+        "score_runs.parquet",
+      ]);
       const rowsOf = async (file: string): Promise<string[]> => {
         const batches: RecordBatch[] = [];
         for await (const b of readParquetBatches(join(dir, file))) batches.push(b);
@@ -292,7 +298,9 @@ describe("scoring run with the worker pool", () => {
           rounding: "round3",
           workers: 1,
         }),
-      ).rejects.toThrow(/participant_diagnosis_codes: column diagnosis_code: a code contains the control character U\+001F/);
+      ).rejects.toThrow(
+        /participant_diagnosis_codes: row \d+: column diagnosis_code: contains the control character U\+001F \(1 rows\)/,
+      );
       expect(sink.aborted).toBe(true);
     } finally {
       rmSync(dir, { recursive: true, force: true });
