@@ -7,6 +7,7 @@ import { registerData } from "./data.js";
 import { registerGenerate } from "./generate.js";
 import { registerValidate } from "./validate.js";
 import { registerNightly } from "./nightly.js";
+import { registerUdf } from "./udf.js";
 import { HccError } from "../errors.js";
 
 export function buildProgram(): Command {
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerGenerate(program);
   registerValidate(program);
   registerNightly(program);
+  registerUdf(program);
   return program;
 }
 

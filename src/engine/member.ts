@@ -124,7 +124,7 @@ export function encodeMemberAttrs(m: MemberInput, attrs: Int32Array, off: number
   return errs;
 }
 
-const utf8 = new TextEncoder();
+const utf8 = /* @__PURE__ */ new TextEncoder(); // pure: bundles that only need the value codes drop it
 
 /** Encode members (object form) into the kernel layout; value errors per member. */
 export function encodeMembers(members: readonly MemberInput[]): { batch: EncodedBatch; errors: (string | null)[] } {
