@@ -2,7 +2,7 @@
 -- risk_scores (<model>_raw_score, _normalized_score, _segment, _hccs). Only the model columns
 -- present in the table are read, so a run that scored only V28 stages fine. A model the
 -- member was not scored in (segment null) has no row.
-{%- set src = source('sgv_reporting', 'risk_scores') %}
+{%- set src = hcc_results_relation('risk_scores') %}
 {%- set cols = hcc_relation_columns(src) %}
 {%- set prefixes = hcc_scored_model_prefixes(cols) %}
 
