@@ -240,18 +240,22 @@ function writeUtf8(s: string, out: Uint8Array, at: number): number {
 interface Labels {
   byIndex: (UdfModelConfig | undefined)[];
   validCc: Uint8Array[]; // [pack model][cc] = 1 when the model names that HCC
+  /** Result field names per pack model: raw, normalized, segment, hccs (built once). */
+  keys: (readonly [string, string, string, string])[];
 }
 
 function buildLabels(c: UdfConfig): Labels {
   const byIndex: (UdfModelConfig | undefined)[] = [];
   const validCc: Uint8Array[] = [];
+  const keys: (readonly [string, string, string, string])[] = [];
   for (const m of c.models) {
     byIndex[m.index] = m;
+    keys[m.index] = [`${m.prefix}_raw_score`, `${m.prefix}_normalized_score`, `${m.prefix}_segment`, `${m.prefix}_hccs`];
     const v = new Uint8Array(Math.max(0, ...m.ccNumbers) + 1);
     for (const cc of m.ccNumbers) v[cc] = 1;
     validCc[m.index] = v;
   }
-  return { byIndex, validCc };
+  return { byIndex, validCc, keys };
 }
 
 function decodeResult(c: UdfConfig, lb: Labels, r: BatchResult, valueError: string | null, codes: string[]): UdfResult {
@@ -269,13 +273,14 @@ function decodeResult(c: UdfConfig, lb: Labels, r: BatchResult, valueError: stri
   };
   for (const idx of c.scored) {
     const m = lb.byIndex[idx];
+    const keys = lb.keys[idx];
     const slot = r.slotOf[idx] ?? -1;
-    if (!m || slot < 0) continue;
+    if (!m || !keys || slot < 0) continue;
     const seg = r.modelI32[slot * 3] ?? -1;
     const ok = error === null && seg >= 0;
-    out[`${m.prefix}_raw_score`] = num(r.modelF64[slot * 2]);
-    out[`${m.prefix}_normalized_score`] = num(r.modelF64[slot * 2 + 1]);
-    out[`${m.prefix}_segment`] = ok ? (m.segments[seg] ?? null) : null;
+    out[keys[0]] = num(r.modelF64[slot * 2]);
+    out[keys[1]] = num(r.modelF64[slot * 2 + 1]);
+    out[keys[2]] = ok ? (m.segments[seg] ?? null) : null;
     let hccs: string[] | null = null;
     if (ok) {
       hccs = [];
@@ -287,7 +292,7 @@ function decodeResult(c: UdfConfig, lb: Labels, r: BatchResult, valueError: stri
         if (valid?.[h] === 1) hccs.push(`${m.hccPrefix}${h}`);
       }
     }
-    out[`${m.prefix}_hccs`] = hccs;
+    out[keys[3]] = hccs;
   }
   out["dx_malformed"] = mi[L.OUT_DX_MALFORMED] ?? 0;
   out["dx_unmapped"] = mi[L.OUT_DX_UNMAPPED] ?? 0;
