@@ -111,25 +111,22 @@ export function resultFields(config: UdfConfig): [string, string][] {
 const structType = (fields: readonly (readonly [string, string])[]): string =>
   `STRUCT<${fields.map(([n, t]) => `${n} ${t}`).join(", ")}>`;
 
-/** Fields and nesting depth of a BigQuery type string (STRUCT fields at any depth count). */
+/** Fields (at every depth) and STRUCT nesting depth of a BigQuery type string. */
 export function countStructFields(type: string): { fields: number; depth: number } {
+  const t = type.replace(/STRUCT</g, "{").replace(/ARRAY</g, "[");
+  const stack: string[] = [];
   let depth = 0;
   let maxDepth = 0;
-  const stack: string[] = [];
   let fields = 0;
-  const tokens = type.match(/STRUCT<|ARRAY<|>|,|[^<>,]+/g) ?? [];
-  for (const t of tokens) {
-    if (t === "STRUCT<") {
+  for (const ch of t) {
+    if (ch === "{") {
       stack.push("S");
-      depth++;
-      maxDepth = Math.max(maxDepth, depth);
-      fields++;
-    } else if (t === "ARRAY<") stack.push("A");
-    else if (t === ">") {
+      maxDepth = Math.max(maxDepth, ++depth);
+      fields++; // the STRUCT's first field
+    } else if (ch === "[") stack.push("A");
+    else if (ch === ">") {
       if (stack.pop() === "S") depth--;
-    } else if (t === ",") {
-      if (stack[stack.length - 1] === "S") fields++;
-    }
+    } else if (ch === "," && stack[stack.length - 1] === "S") fields++;
   }
   return { fields, depth: maxDepth };
 }

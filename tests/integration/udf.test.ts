@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { generateWarehouse } from "../../src/cli/generate.js";
 import { buildUdfBundleFromData } from "../../src/udf/artifacts.js";
-import { buildUdfBundle, BIGQUERY_UDF_LIMITS, type UdfBundle, type UdfLimits } from "../../src/udf/bundle.js";
+import { buildUdfBundle, countStructFields, BIGQUERY_UDF_LIMITS, type UdfBundle, type UdfLimits } from "../../src/udf/bundle.js";
 import { createUdfSandbox, type BigQueryMemberRow } from "../../src/udf/sandbox.js";
 import { loadKernelModule, loadPack } from "../../src/load.js";
 import { Engine } from "../../src/engine/engine.js";
@@ -172,5 +172,11 @@ describe("hcc_score UDF in a BigQuery-like JavaScript context", () => {
     expect(() => rebuild({ maxStructFields: 20 })).toThrow(/STRUCTs have \d+ fields; BigQuery allows 20 per UDF/);
     expect(() => rebuild({ maxLibraryBytes: 400 })).toThrow(/too small for any pack part/);
     expect(rebuild({}).files.every((f) => f.bytes <= BIGQUERY_UDF_LIMITS.maxLibraryBytes)).toBe(true);
+    // STRUCT fields count at every depth, ARRAY<STRUCT<…>> included
+    expect(countStructFields("STRUCT<a INT64, b ARRAY<STRUCT<x STRING, y ARRAY<STRING>>>, c STRUCT<d DATE>>")).toEqual({
+      fields: 6,
+      depth: 2,
+    });
+    expect(() => rebuild({ maxStructDepth: 1 })).toThrow(/2 levels deep; BigQuery allows 1/);
   });
 });
