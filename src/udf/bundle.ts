@@ -296,7 +296,7 @@ export function parseGcsPrefix(raw: string): GcsPrefix {
   const m = /^gs:\/\/([a-z0-9][a-z0-9._-]{1,220}[a-z0-9])(?:\/(.*))?$/.exec(raw.trim());
   if (!m)
     throw new UsageError(
-      `--bucket: '${raw}' is not gs://BUCKET[/PREFIX] (bucket names are lower-case letters, digits, '-', '_', '.')`,
+      `--bucket: '${raw}' is not gs://BUCKET[/PREFIX] (bucket names: 3–222 lower-case letters, digits, '-', '_', '.')`,
     );
   const prefix = (m[2] ?? "").replace(/\/+$/, "");
   if (/(^|\/)\.\.?(\/|$)|[\r\n"'\\`]/.test(prefix))
