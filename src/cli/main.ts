@@ -8,6 +8,7 @@ import { registerGenerate } from "./generate.js";
 import { registerValidate } from "./validate.js";
 import { registerNightly } from "./nightly.js";
 import { registerIngest } from "./ingest.js";
+import { registerUdf } from "./udf.js";
 import { HccError } from "../errors.js";
 
 export function buildProgram(): Command {
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerValidate(program);
   registerNightly(program);
   registerIngest(program);
+  registerUdf(program);
   return program;
 }
 

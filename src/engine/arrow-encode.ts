@@ -5,9 +5,20 @@
 import { DataType, type Data, type RecordBatch, type Vector } from "apache-arrow";
 import * as L from "./layout.js";
 import type { EncodedBatch } from "./kernel.js";
-import { ESRD, RX, SEX, parseDateDays, parseDualCode } from "./member.js";
-
-type Parse = (s: string) => number | string; // a number, or an error message
+import {
+  AGE_RANGE,
+  GRAFT_MONTHS_RANGE,
+  checkWhole,
+  parseBoolWord,
+  parseDate,
+  parseDual,
+  parseEsrd,
+  parseReason,
+  parseRx,
+  parseSex,
+  wholeIn,
+  type Parse,
+} from "./values.js";
 
 const textDecoder = new TextDecoder();
 
@@ -99,8 +110,9 @@ function readInt(
   const out = new Int32Array(n).fill(absent);
   if (!vec) return out;
   const note = (row: number, v: number): void => {
-    if (v >= lo && v <= hi) out[row] = v;
-    else addError(errors, row, field, `${v} is outside ${lo}–${hi}`);
+    const r = checkWhole(v, lo, hi);
+    if (typeof r === "number") out[row] = r;
+    else addError(errors, row, field, r);
   };
   let row = 0;
   for (const data of vec.data as Data[]) {
@@ -149,7 +161,7 @@ function readDays(vec: Vector | null, n: number, errors: (string | null)[]): Int
 function readTextDays(vec: Vector, n: number, errors: (string | null)[]): Int32Array {
   const NONE = -2147483648;
   const out = new Int32Array(n).fill(NONE);
-  const slow: Parse = (s) => parseDateDays(s) ?? `'${s}' is not a YYYY-MM-DD date`;
+  const slow: Parse = parseDate;
   let row = 0;
   for (const data of vec.data as Data[]) {
     const offs = data.valueOffsets as Int32Array;
@@ -181,15 +193,8 @@ function readTextDays(vec: Vector, n: number, errors: (string | null)[]): Int32A
   return out;
 }
 
-const TRUE_WORDS = new Set(["1", "TRUE", "T", "Y", "YES"]);
-const FALSE_WORDS = new Set(["0", "FALSE", "F", "N", "NO"]);
-const boolWord: Parse = (s) => {
-  const t = s.trim().toUpperCase();
-  return TRUE_WORDS.has(t) ? 1 : FALSE_WORDS.has(t) ? 0 : `'${s}' is not a boolean`;
-};
-
 function readBool(vec: Vector | null, n: number, absent: number, field: string, errors: (string | null)[]): Int32Array {
-  if (vec && DataType.isUtf8(vec.type)) return readEnum(vec, n, absent, boolWord, field, errors);
+  if (vec && DataType.isUtf8(vec.type)) return readEnum(vec, n, absent, parseBoolWord, field, errors);
   const out = new Int32Array(n).fill(absent);
   if (!vec) return out;
   let row = 0;
@@ -214,28 +219,6 @@ function readBool(vec: Vector | null, n: number, absent: number, field: string, 
   return out;
 }
 
-const wholeIn =
-  (lo: number, hi: number): Parse =>
-  (s) => {
-    const t = s.trim();
-    if (!/^-?\d{1,9}$/.test(t)) return `'${t}' is not a whole number`;
-    const v = Number(t);
-    return v >= lo && v <= hi ? v : `${v} is outside ${lo}–${hi}`;
-  };
-const intIn =
-  (lo: number, hi: number): Parse =>
-  (s) => {
-    const t = s.trim();
-    if (!/^\d{1,3}$/.test(t)) return `'${t}' is not a whole number`;
-    const v = Number(t);
-    return v >= lo && v <= hi ? v : `${v} is outside ${lo}–${hi}`;
-  };
-const fromTable =
-  (t: Record<string, number>, what: string): Parse =>
-  (s) =>
-    t[s.trim().toUpperCase()] ?? `'${s}' is not ${what}`;
-const dual: Parse = (s) => parseDualCode(s) ?? `'${s}' is not a dual status code (00–10)`;
-
 export interface ArrowEncoded {
   batch: EncodedBatch;
   /** Input value problems per member (null = none); the member gets an error row. */
@@ -248,21 +231,21 @@ export function encodeArrowBatch(rb: RecordBatch): ArrowEncoded {
   const col = (name: string): Vector | null => rb.getChild(name);
   const errors: (string | null)[] = new Array<string | null>(n).fill(null);
   const attrs = new Int32Array(n * L.NIN);
-  const age = readInt(col("age"), n, -1, 0, 130, "age", errors);
+  const age = readInt(col("age"), n, -1, AGE_RANGE[0], AGE_RANGE[1], "age", errors);
   const dob = readDays(col("birth_date"), n, errors);
-  const sex = readEnum(col("sex"), n, 0, fromTable(SEX, "M, F, 1 or 2"), "sex", errors);
-  const orec = readEnum(col("orec"), n, -1, intIn(0, 3), "orec", errors);
-  const crec = readEnum(col("crec"), n, -1, intIn(0, 3), "crec", errors);
-  const dualCd = readEnum(col("dual_elgbl_cd"), n, -1, dual, "dual_elgbl_cd", errors);
-  const esrd = readEnum(col("esrd_status"), n, 0, fromTable(ESRD, "none, dialysis, transplant or graft"), "esrd_status", errors);
-  const rx = readEnum(col("rx_plan"), n, -1, fromTable(RX, "mapd or pdp"), "rx_plan", errors);
+  const sex = readEnum(col("sex"), n, 0, parseSex, "sex", errors);
+  const orec = readEnum(col("orec"), n, -1, parseReason, "orec", errors);
+  const crec = readEnum(col("crec"), n, -1, parseReason, "crec", errors);
+  const dualCd = readEnum(col("dual_elgbl_cd"), n, -1, parseDual, "dual_elgbl_cd", errors);
+  const esrd = readEnum(col("esrd_status"), n, 0, parseEsrd, "esrd_status", errors);
+  const rx = readEnum(col("rx_plan"), n, -1, parseRx, "rx_plan", errors);
   const medicaid = readBool(col("medicaid"), n, -1, "medicaid", errors);
   const lti = readBool(col("lti"), n, 0, "lti", errors);
   const ne = readBool(col("new_enrollee"), n, 0, "new_enrollee", errors);
   const snp = readBool(col("snp"), n, 0, "snp", errors);
   const lis = readBool(col("low_income"), n, 0, "low_income", errors);
   const pace = readBool(col("pace"), n, 0, "pace", errors);
-  const graft = readInt(col("graft_months"), n, -1, 0, 1200, "graft_months", errors);
+  const graft = readInt(col("graft_months"), n, -1, GRAFT_MONTHS_RANGE[0], GRAFT_MONTHS_RANGE[1], "graft_months", errors);
   for (let i = 0; i < n; i++) {
     const o = i * L.NIN;
     attrs[o + L.IN_AGE] = age[i] ?? -1;

@@ -9,6 +9,7 @@ import { UsageError } from "../errors.js";
 import type { RecordBatch } from "apache-arrow";
 import { encodeArrowBatch } from "./arrow-encode.js";
 import { buildFactorsBatch, buildLabelBytes, buildScoresBatch, type LabelBytes } from "./arrow-results.js";
+import { KERNEL_ERRORS } from "./kernel-errors.js";
 
 export interface EngineOptions {
   /** Model ids to score (e.g. ["V28"]); empty or undefined = what the payment year uses. */
@@ -35,10 +36,7 @@ export interface OutputRecord {
   rx_plan_default: boolean;
 }
 
-export const KERNEL_ERRORS: Record<number, string> = {
-  [L.ERR_AGE]: "age: no usable age or birth_date",
-  [L.ERR_SEX]: "sex: missing or not M/F",
-};
+export { KERNEL_ERRORS };
 
 export class Engine {
   readonly meta: PackMeta;

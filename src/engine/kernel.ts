@@ -55,8 +55,9 @@ export class Kernel {
   private regions: Record<string, Region> = {};
   private desc = 0;
 
-  constructor(module: WebAssembly.Module, pack: Uint8Array) {
-    const inst = new WebAssembly.Instance(module, { env: { abort: kernelAbort } });
+  /** `module` compiled, or already instantiated with `kernelImports()` (asynchronous hosts). */
+  constructor(module: WebAssembly.Module | WebAssembly.Instance, pack: Uint8Array) {
+    const inst = module instanceof WebAssembly.Instance ? module : new WebAssembly.Instance(module, kernelImports());
     this.x = inst.exports as unknown as KernelExports;
     if (
       this.x.ABI_NIN.value !== L.NIN ||
@@ -189,6 +190,11 @@ export class Kernel {
       traceF64: new Float64Array(traceBytes),
     };
   }
+}
+
+/** The kernel's imports (for WebAssembly.instantiate outside this class). */
+export function kernelImports(): Record<string, Record<string, unknown>> {
+  return { env: { abort: kernelAbort } };
 }
 
 function kernelAbort(): never {

@@ -23,29 +23,7 @@ export interface MemberInput {
   diagnosis_codes?: readonly (string | null)[] | null;
 }
 
-/** Days since 1970-01-01 of a YYYY-MM-DD date, or null when it is not a real date. */
-export function parseDateDays(s: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(s.trim());
-  if (!m) return null;
-  const y = Number(m[1]);
-  const mo = Number(m[2]);
-  const d = Number(m[3]);
-  const t = Date.UTC(y, mo - 1, d);
-  const dt = new Date(t);
-  if (dt.getUTCFullYear() !== y || dt.getUTCMonth() !== mo - 1 || dt.getUTCDate() !== d) return null;
-  return Math.round(t / 86400000);
-}
-
-// Input value codes, shared with the Arrow encoder (arrow-encode.ts); keys are upper case.
-export const SEX: Readonly<Record<string, number>> = { M: 1, F: 2, "1": 1, "2": 2, MALE: 1, FEMALE: 2 };
-export const ESRD: Readonly<Record<string, number>> = { NONE: 0, DIALYSIS: 1, TRANSPLANT: 2, GRAFT: 3 };
-export const RX: Readonly<Record<string, number>> = { MAPD: 0, "MA-PD": 0, PDP: 1 };
-
-/** Dual eligibility status code 00–10 (01–08 dual, 09/10 …; docs: README), or null when it is not one. */
-export function parseDualCode(s: string): number | null {
-  const t = s.trim();
-  return /^\d{1,2}$/.test(t) && Number(t) <= 10 ? Number(t) : null;
-}
+export { ESRD, RX, SEX, parseDateDays, parseDualCode } from "./values.js";
 
 /** The member fields carried as text; the encoder (arrow-encode.ts) parses and validates them. */
 export const MEMBER_TEXT_FIELDS = [

@@ -15,4 +15,5 @@ declare namespace WebAssembly {
     value: number;
   }
   function compile(bytes: ArrayBufferView | ArrayBuffer): Promise<Module>;
+  function instantiate(module: Module, imports?: Record<string, Record<string, unknown>>): Promise<Instance>;
 }

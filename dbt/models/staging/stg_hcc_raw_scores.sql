@@ -3,7 +3,7 @@
 -- present in the table are read, so a run that scored only V28 stages fine. A model the
 -- member was not scored in has no row (hcc_model_scored: a null list on DuckDB, <model>_scored
 -- on BigQuery, where arrays cannot be NULL).
-{%- set src = source('sgv_reporting', 'risk_scores') %}
+{%- set src = hcc_results_relation('risk_scores') %}
 {%- set cols = hcc_relation_columns(src) %}
 {%- set prefixes = hcc_scored_model_prefixes(cols) %}
 

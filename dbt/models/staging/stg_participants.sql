@@ -26,6 +26,7 @@ renamed as (
         cast({{ hcc_column_or_null(cols, 'new_enrollee', dbt.type_boolean()) }} as {{ dbt.type_boolean() }}) as is_new_enrollee,
         cast({{ hcc_column_or_null(cols, 'snp', dbt.type_boolean()) }} as {{ dbt.type_boolean() }}) as is_snp,
         cast({{ hcc_column_or_null(cols, 'low_income', dbt.type_boolean()) }} as {{ dbt.type_boolean() }}) as is_low_income,
+        cast({{ hcc_column_or_null(cols, 'pace', dbt.type_boolean()) }} as {{ dbt.type_boolean() }}) as is_pace,
         lower(trim(cast({{ hcc_column_or_null(cols, 'esrd_status', dbt.type_string()) }} as {{ dbt.type_string() }}))) as esrd_status,
         cast({{ hcc_column_or_null(cols, 'graft_months', dbt.type_int()) }} as {{ dbt.type_int() }}) as graft_months,
         lower(trim(cast({{ hcc_column_or_null(cols, 'rx_plan', dbt.type_string()) }} as {{ dbt.type_string() }}))) as rx_plan

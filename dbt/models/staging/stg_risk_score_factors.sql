@@ -2,7 +2,7 @@
 -- the HCC number and the member's codes behind it, as the member supplied them).
 with source as (
 
-    select * from {{ source('sgv_reporting', 'risk_score_factors') }}
+    select * from {{ hcc_results_relation('risk_score_factors') }}
 
 ),
 

@@ -1,6 +1,6 @@
 -- One row per member × payment year: the engine's member-level scores, counters and flags
 -- (the per-model columns are unpivoted in stg_hcc_raw_scores).
-{%- set src = source('sgv_reporting', 'risk_scores') %}
+{%- set src = hcc_results_relation('risk_scores') %}
 {%- set cols = hcc_relation_columns(src) %}
 
 with source as (

@@ -1,7 +1,7 @@
 -- One row per engine run (provenance: engine and data versions, counts, status).
 with source as (
 
-    select * from {{ source('sgv_reporting', 'score_runs') }}
+    select * from {{ hcc_results_relation('score_runs') }}
 
 ),
 
