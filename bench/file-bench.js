@@ -23,14 +23,17 @@ const dir = args.keep ?? mkdtempSync(join(os.tmpdir(), "hcc-file-bench-"));
 mkdirSync(dir, { recursive: true });
 const nd = join(dir, `members-${members}.ndjson`);
 const csv = join(dir, `members-${members}.csv`);
+const oracleInput = join(dir, `oracle-sample.ndjson`); // the upstream library needs ages
 
 if (!existsSync(nd) || !existsSync(csv)) {
   const codes = buildCodeWeights(readFileSync(join(ROOT, "data", "py2026", "V28", "crosswalk.tsv"), "utf8"));
   const cols = ["member_id", "birth_date", "sex", "orec", "dual_elgbl_cd", "lti", "new_enrollee", "diagnosis_codes"];
   const ndLines = [];
+  const oracleLines = [];
   const csvLines = [cols.join(",")];
   for (const chunk of generateCohort({ members, seed: 7, paymentYear: 2026, codes, chunkSize: 10000 })) {
     for (const m of chunk) {
+      if (oracleLines.length < 2000) oracleLines.push(JSON.stringify(m));
       const r = { ...m };
       delete r.age; // ages come from birth dates, as in real feeds
       ndLines.push(JSON.stringify(r));
@@ -41,6 +44,7 @@ if (!existsSync(nd) || !existsSync(csv)) {
   }
   writeFileSync(nd, ndLines.join("\n") + "\n");
   writeFileSync(csv, csvLines.join("\n") + "\n");
+  writeFileSync(oracleInput, oracleLines.join("\n") + "\n");
 }
 
 /** One whole `hcc score` process, timed from outside; peak RSS from /usr/bin/time when present. */
@@ -83,7 +87,7 @@ for (const [name, input, output] of [
 let oracle = null;
 const py = join(ROOT, ".venv", "bin", "python");
 if (existsSync(py)) {
-  const sample = readFileSync(nd, "utf8").split("\n").slice(0, 2000).join("\n") + "\n";
+  const sample = readFileSync(oracleInput, "utf8");
   const p = spawnSync(
     py,
     [

@@ -2,7 +2,7 @@
 // embedded warehouse, with CMS risk-adjustment filtering and provenance (docs/ingest.md).
 import type { Command } from "commander";
 import { resolve } from "node:path";
-import { runIngest, type FileFormat, type IngestResult } from "../ingest/run.js";
+import type { FileFormat, IngestResult } from "../ingest/run.js";
 import { defaultDataDir } from "../data/load.js";
 import { UsageError } from "../errors.js";
 
@@ -33,6 +33,8 @@ export async function ingestFiles(files: string[], o: IngestFlags): Promise<Inge
     throw new UsageError(`--format: expected auto, x12, ndjson or json, got '${o.format}'`);
   if (o.tob87x !== "include" && o.tob87x !== "exclude")
     throw new UsageError(`--tob-87x: expected include or exclude, got '${o.tob87x}'`);
+  // loaded on use: the ingest readers are not needed by other commands' start-up
+  const { runIngest } = await import("../ingest/run.js");
   return runIngest({
     files,
     db: resolve(o.out),

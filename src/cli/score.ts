@@ -11,9 +11,6 @@ import { ProgressBar } from "./progress.js";
 import type { Layout } from "../io/duckdb-warehouse.js";
 import type { ResultStorage } from "../io/duckdb-sink.js";
 import { parseBigQueryConfig, type BigQueryFlags } from "../io/bigquery/config.js";
-import { openBigQuerySource } from "../io/bigquery/source.js";
-import { openBigQuerySink } from "../io/bigquery/sink.js";
-import { describeBigQueryRun } from "../io/bigquery/dry-run.js";
 import type { MemberSource, ResultSink } from "../io/types.js";
 
 interface ScoreFlags extends EngineFlags, BigQueryFlags {
@@ -94,6 +91,9 @@ export async function runPipelineScore(
     sink = given.sink;
   } else if (o.warehouse === "bigquery") {
     const cfg = parseBigQueryConfig(o, process.env);
+    // the Google clients load only for a BigQuery run (they cost ~0.5 s of start-up)
+    const { openBigQuerySource } = await import("../io/bigquery/source.js");
+    const { openBigQuerySink } = await import("../io/bigquery/sink.js");
     source = o.source ? await openSource(o.source, openOpts) : openBigQuerySource(cfg);
     sink = o.output ? await openSink(o.output, openOpts) : openBigQuerySink(cfg);
   } else {
@@ -216,6 +216,7 @@ export function registerScore(program: Command): void {
         throw new UsageError(`--warehouse: '${o.warehouse}' is not duckdb or bigquery`);
       if (o.source && o.input) throw new UsageError("give --source or --input, not both");
       if (o.warehouse === "bigquery" && o.dryRun) {
+        const { describeBigQueryRun } = await import("../io/bigquery/dry-run.js");
         process.stdout.write((await describeBigQueryRun(parseBigQueryConfig(o, process.env))) + "\n");
         return;
       }

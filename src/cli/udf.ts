@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { engineOptions, type EngineFlags } from "./options.js";
 import { buildUdfBundleFromData, readUdfBundle, writeUdfBundle } from "../udf/artifacts.js";
-import { deployUdf, describeUdfDeploy, parseUdfDeployConfig, parseUdfInit, type UdfDeployFlags } from "../udf/deploy.js";
+import type { UdfDeployFlags } from "../udf/deploy.js";
 import type { UdfBundle } from "../udf/bundle.js";
 import { UsageError } from "../errors.js";
 
@@ -40,7 +40,8 @@ export function registerUdf(program: Command): void {
       .command("build")
       .description("write the UDF bundle: library files (kernel, packed tables, runtime), manifest.json and the DDL")
       .requiredOption("--out <dir>", "output directory"),
-  ).action((o: UdfBuildFlags & { out: string }) => {
+  ).action(async (o: UdfBuildFlags & { out: string }) => {
+    const { parseUdfInit } = await import("../udf/deploy.js"); // the Google clients load on use
     const init = parseUdfInit(o.init);
     const b = bundleFrom(o);
     writeUdfBundle(b, o.out, init);
@@ -60,6 +61,7 @@ export function registerUdf(program: Command): void {
       .option("--dir <dir>", "a bundle written by `hcc udf build` (default: build one from --year and the options)")
       .option("--dry-run", "print the objects and the DDL, then stop"),
   ).action(async (o: UdfBuildFlags & UdfDeployFlags & { dir?: string }) => {
+    const { deployUdf, describeUdfDeploy, parseUdfDeployConfig } = await import("../udf/deploy.js");
     const cfg = parseUdfDeployConfig(o, process.env);
     if (o.dir !== undefined && (o.models !== undefined || o.coefficients !== undefined || o.name !== undefined)) {
       throw new UsageError("--dir takes the bundle as built; give --models/--coefficients/--name to `hcc udf build` instead");
