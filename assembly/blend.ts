@@ -80,6 +80,21 @@ export function blend(
   pop: i32, vals: usize, modelF64: usize, modelI32: usize, n: i32, i: i32, scored: i32, round: bool,
   paymentOut: usize,
 ): f64 {
+  return blendAt(
+    pop, vals, modelF64 + <usize>(i * 16), <usize>(n * 16), modelI32 + <usize>(i * 12), <usize>(n * 12), scored, round,
+    paymentOut,
+  );
+}
+
+/**
+ * blend over per-model results laid out with a stride: model m's raw score at f64At + m·fStride
+ * (its normalized score is written 8 bytes later), its segment at i32At + m·iStride. The batch
+ * output blocks (blend) and the what-if block (index.ts gap records) share this arithmetic.
+ */
+export function blendAt(
+  pop: i32, vals: usize, f64At: usize, fStride: usize, i32At: usize, iStride: usize, scored: i32, round: bool,
+  paymentOut: usize,
+): f64 {
   store<f64>(paymentOut, NaN);
   if (pop < 0) return NaN;
   const p = tableAt(popBlock, PB_POPS) + <usize>(pop * POP_STRIDE * 4);
@@ -94,8 +109,8 @@ export function blend(
     const cp = comps + <usize>(c * COMP_STRIDE * 4);
     const m = word(cp, COMP_MODEL);
     if ((scored & (1 << m)) == 0) return NaN; // not scored for this member: its block is not written
-    const r = load<f64>(modelF64 + <usize>((m * n + i) * 16));
-    const seg = load<i32>(modelI32 + <usize>((m * n + i) * 12));
+    const r = load<f64>(f64At + <usize>m * fStride);
+    const seg = load<i32>(i32At + <usize>m * iStride);
     if (isNaN(r) || seg < 0) return NaN;
     let nf: f64 = NaN;
     const ns = word(cp, COMP_NF_START);
@@ -114,7 +129,7 @@ export function blend(
     if (isNaN(nf)) return NaN;
     let norm = r / nf;
     if (round) norm = round3(norm);
-    store<f64>(modelF64 + <usize>((m * n + i) * 16), norm, 8);
+    store<f64>(f64At + <usize>m * fStride, norm, 8);
     if (traceOn) emit(T_NORMALIZED, c, m, pop, norm);
     risk += load<f64>(f64s + (<usize>word(cp, COMP_WEIGHT_IDX) << 3)) * norm;
   }

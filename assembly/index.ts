@@ -6,15 +6,19 @@ import {
   D_OUT_MODEL_I32, D_OUT_HCC, D_OUT_HCC_CAP, D_TRACE, D_TRACE_CAP, D_TRACE_LEN, D_ASOF_DAYS,
   D_SCRATCH, D_OUT_HCC_LEN, OPT_MCE, OPT_ROUND3, OPT_TRACE, OUT_RISK, OUT_PAYMENT, OUT_RX_RISK,
   OUT_ERROR, OUT_FLAGS, OUT_DX_MALFORMED, OUT_DX_UNMAPPED, OUT_EDITS, OUT_AGE, ERR_NONE, OPT_FACTORS,
-  FLAG_NO_SEGMENT, FLAG_MODELS_INCOMPLETE, V_COUNT, T_DX, PK_VERSION,
+  FLAG_NO_SEGMENT, FLAG_MODELS_INCOMPLETE, V_COUNT, T_DX, PK_VERSION, OPT_GAP_ADD, OPT_GAP_REMOVE,
+  OPT_GAP_ALL, D_GAP_LEN, D_GAP_POOL_LEN,
 } from "./layout";
+import { initGaps, beginGaps, saveModel, memberGaps, gapLen, gapPoolLen } from "./gaps";
 import { reserveBytes, currentTop, releaseTo } from "./memory";
 import { installPack, nModels, hashCap, hashKeys } from "./pack";
 import { normalizeKey, findCodeSlot, initByteClasses, CODE_MALFORMED, CODE_UNMAPPED } from "./dx-to-cc";
 import { deriveValues, ageAsOf } from "./demographics";
 import * as S from "./score";
 import { findPopulation, populationModels, allPopulationModels, blend, round3 } from "./blend";
-import { beginTrace, traceLength, emit, traceOn, setFactors, setMember, traceOverflow } from "./trace";
+import {
+  beginTrace, traceLength, emit, traceOn, setFactors, setMember, traceOverflow, suspendTrace, resumeTrace,
+} from "./trace";
 
 export const ABI_NIN: i32 = NIN;
 export const ABI_NVAL: i32 = NVAL;
@@ -52,6 +56,10 @@ export function setPack(ptr: usize): i32 {
   vals = reserveBytes(NVAL * 4);
   paymentSlot = reserveBytes(8);
   initByteClasses(reserveBytes(256));
+  const maxTerms = S.maxTermCount(nModels);
+  S.firedVars = reserveBytes(maxTerms * 4 + 4);
+  S.keptLocal = reserveBytes(maxCc * 4 + 4);
+  initGaps(nModels, maxCc, maxTerms);
   return 0;
 }
 
@@ -69,8 +77,9 @@ export function roundScore(x: f64): f64 {
 }
 
 /**
- * Score a batch. `desc` points at NDESC i32 words (layout.ts D_*). Returns 0, or -1 when the
- * HCC output pool is too small (the host sizes it; a broken invariant, not a data problem).
+ * Score a batch. `desc` points at NDESC i32 words (layout.ts D_*). Returns 0; -1 when the HCC
+ * output pool is too small (the host sizes it; a broken invariant, not a data problem); -3 when
+ * the gap output is full (the host grows it and scores again); -4 for a bad gap candidate.
  */
 export function scoreBatch(desc: usize): i32 {
   const n = load<i32>(desc + (<usize>D_N << 2));
@@ -96,6 +105,9 @@ export function scoreBatch(desc: usize): i32 {
     (options & OPT_TRACE) != 0,
   );
   setFactors((options & OPT_FACTORS) != 0 && (options & OPT_TRACE) == 0);
+  const gapOpts = options & (OPT_GAP_ADD | OPT_GAP_REMOVE | OPT_GAP_ALL);
+  if (gapOpts != 0) beginGaps(desc);
+  S.setRecordVars(gapOpts != 0);
   let hccLen: i32 = 0;
   let rc: i32 = 0;
   // model blocks the host can read: the requested models, or every population's (default)
@@ -174,6 +186,7 @@ export function scoreBatch(desc: usize): i32 {
       store<i32>(mi, count, 8);
       hccLen += count;
       edits += S.lastEdits;
+      if (gapOpts != 0) saveModel(m, vals);
       if (S.lastSegment < 0) {
         const fp = oi + (<usize>OUT_FLAGS << 2);
         store<i32>(fp, load<i32>(fp) | FLAG_NO_SEGMENT);
@@ -189,7 +202,15 @@ export function scoreBatch(desc: usize): i32 {
       const fp = oi + (<usize>OUT_FLAGS << 2);
       store<i32>(fp, load<i32>(fp) | FLAG_MODELS_INCOMPLETE);
     }
+    if (gapOpts != 0 && err == ERR_NONE) {
+      suspendTrace();
+      rc = memberGaps(i, n, vals, mask, popC, popD, outMF, outMI, round, gapOpts);
+      resumeTrace();
+      if (rc != 0) break;
+    }
   }
+  store<i32>(desc + (<usize>D_GAP_LEN << 2), gapOpts != 0 ? gapLen : 0);
+  store<i32>(desc + (<usize>D_GAP_POOL_LEN << 2), gapOpts != 0 ? gapPoolLen : 0);
   store<i32>(desc + (<usize>D_OUT_HCC_LEN << 2), hccLen);
   store<i32>(desc + (<usize>D_TRACE_LEN << 2), traceLength());
   if (rc == 0 && traceOverflow > 0) rc = -2;

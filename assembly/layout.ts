@@ -61,7 +61,17 @@ export const D_ASOF_DAYS: i32 = 16;
 export const D_SCRATCH: i32 = 17; // i32 scratch: 3 words per code of the largest member, + 1
 export const D_OUT_HCC_LEN: i32 = 18; // written by the kernel
 export const D_DX_INDEX: i32 = 19; // i32 pool: for each output HCC, the first dx index behind it
-export const NDESC: i32 = 24;
+// what-if (gap values, cms-algorithm steps re-run from the CC set; docs/gap-values.md)
+export const D_GAPS: i32 = 20; // i32 pool, GAP_IN_STRIDE per candidate: model, local CC index
+export const D_GAP_OFFSETS: i32 = 21; // i32[n+1] into the candidate pool (0 when no candidates)
+export const D_GAP_OUT_I32: i32 = 22; // i32[cap * GAP_I_STRIDE]
+export const D_GAP_OUT_F64: i32 = 23; // f64[cap * GAP_F_STRIDE]
+export const D_GAP_CAP: i32 = 24; // records
+export const D_GAP_LEN: i32 = 25; // written by the kernel
+export const D_GAP_POOL: i32 = 26; // i32 pool of what changed (GAP_I_DIFF_*, GAP_I_VARS_*)
+export const D_GAP_POOL_CAP: i32 = 27;
+export const D_GAP_POOL_LEN: i32 = 28; // written by the kernel
+export const NDESC: i32 = 32;
 
 export const OPT_MCE: i32 = 1;
 export const OPT_ROUND3: i32 = 2;
@@ -69,6 +79,31 @@ export const OPT_TRACE: i32 = 4;
 // Factor mode (batch): emit only T_DX_CC (value = member index), T_HCC_TERM, T_VAR_TERM and
 // T_DIVISOR (c = member index) records, for the risk_score_factors table.
 export const OPT_FACTORS: i32 = 8;
+
+// What-if records per member and model (one base record, then one per what-if): add each
+// candidate alone, remove each kept HCC alone, add all the model's candidates together.
+export const OPT_GAP_ADD: i32 = 16;
+export const OPT_GAP_REMOVE: i32 = 32;
+export const OPT_GAP_ALL: i32 = 64;
+export const GAP_IN_STRIDE: i32 = 2;
+export const GK_BASE: i32 = 0;
+export const GK_ADD: i32 = 1;
+export const GK_REMOVE: i32 = 2;
+export const GK_ADD_ALL: i32 = 3; // risk/payment: every model's candidates added together
+export const GAP_I_MEMBER: i32 = 0;
+export const GAP_I_KIND: i32 = 1;
+export const GAP_I_MODEL: i32 = 2;
+export const GAP_I_HCC: i32 = 3; // HCC number added or removed; -1 base and add-all
+export const GAP_I_DIFF_START: i32 = 4; // pool: +HCC kept only after, -HCC kept only before
+export const GAP_I_DIFF_COUNT: i32 = 5;
+export const GAP_I_VARS_START: i32 = 6; // pool: +(v+1) term variable on only after, -(v+1) only before
+export const GAP_I_VARS_COUNT: i32 = 7;
+export const GAP_I_STRIDE: i32 = 8;
+export const GAP_F_RAW: i32 = 0; // the model's raw score (NaN: no segment)
+export const GAP_F_NORMALIZED: i32 = 1; // NaN when the model is not in the member's blend
+export const GAP_F_RISK: i32 = 2; // risk score of the population that blends the model
+export const GAP_F_PAYMENT: i32 = 3;
+export const GAP_F_STRIDE: i32 = 4;
 
 export const OUT_RISK: i32 = 0; // normalized, blended Part C score
 export const OUT_PAYMENT: i32 = 1; // after MA coding pattern adjustment

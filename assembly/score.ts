@@ -25,6 +25,18 @@ export let firedSlot: usize = 0; // i32
 // Results of the last scoreModel call.
 export let lastSegment: i32 = -1;
 export let lastEdits: i32 = 0;
+export let lastNSet: i32 = 0; // CCs in setList (sorted) before hierarchies
+// What-if support (index.ts gap records): kept HCCs as local CC indices, and the term
+// variables that matched (only while recordVars is on).
+export let keptLocal: usize = 0; // i32[maxCC]
+export let firedVars: usize = 0; // i32[maxTerms]
+export let recordVars: bool = false;
+export let lastNVars: i32 = 0;
+export let lastKept: i32 = 0;
+
+export function setRecordVars(on: bool): void {
+  recordVars = on;
+}
 
 @inline
 function setCc(cc: i32, nSet: i32): i32 {
@@ -89,6 +101,21 @@ export function scoreModel(m: i32, vals: usize, hits: usize, nHit: i32, mceOn: b
     }
   }
 
+  lastNSet = nSet;
+  return scoreSet(m, vals, nSet, hccOut);
+}
+
+/**
+ * The steps after dx → CC for model `m`: setList[0..nSet) holds the member's CCs, each with its
+ * ccFlags byte set (every flag is clear again on return). Writes the kept HCC numbers
+ * (ascending) to hccOut and their local indices to keptLocal; returns the raw score (NaN when no
+ * segment applies). Gap what-ifs call it with an edited CC set.
+ */
+export function scoreSet(m: i32, vals: usize, nSet: i32, hccOut: usize): f64 {
+  const mb = modelBlock(m);
+  const ccNum = tableAt(mb, MB_CC_NUM);
+  const intPool = tableAt(mb, MB_INT_POOL);
+  const clausePool = tableAt(mb, MB_CLAUSES);
   // model-specific rules, then hierarchies (only when some CC is set). The set CCs are sorted
   // ascending first: local index order is CC number order, and the pack builder guarantees the
   // hierarchy rules are in ascending parent order, so visiting set parents in this order applies
@@ -114,12 +141,14 @@ export function scoreModel(m: i32, vals: usize, hits: usize, nHit: i32, mceOn: b
       if (load<u8>(ccFlags + <usize>cc) == 0) continue;
       store<u8>(ccFlags + <usize>cc, 0);
       store<i32>(hccOut + (<usize>count << 2), cc);
+      store<i32>(keptLocal + (<usize>count << 2), cc);
       count++;
       maskLo |= load<u32>(gm + (<usize>cc << 3));
       maskHi |= load<u32>(gm + (<usize>cc << 3), 4);
     }
   }
   store<i32>(vals + (<usize>V_COUNT << 2), count);
+  lastKept = count;
 
   // segment selection: first segment whose clauses hold, among those the dispatch table lists
   // for the member (all of them when the model has no table)
@@ -165,6 +194,7 @@ export function scoreModel(m: i32, vals: usize, hits: usize, nHit: i32, mceOn: b
     }
     store<i32>(p, num);
   }
+  lastNVars = 0;
   if (s == nSegs) {
     lastSegment = -1;
     return NaN;
@@ -194,6 +224,7 @@ export function scoreModel(m: i32, vals: usize, hits: usize, nHit: i32, mceOn: b
           const cf = load<f64>(termCoef + (<usize>u << 3));
           score += cf;
           if (traceOn || factorsOn) emit(T_VAR_TERM, v, m, currentMember, cf);
+          if (recordVars) noteVar(v);
           break;
         }
       }
@@ -205,6 +236,7 @@ export function scoreModel(m: i32, vals: usize, hits: usize, nHit: i32, mceOn: b
       const c = load<f64>(termCoef + (<usize>t << 3));
       score += c;
       if (traceOn || factorsOn) emit(T_VAR_TERM, v, m, currentMember, c);
+      if (recordVars) noteVar(v);
       t = load<i32>(termNext + (<usize>t << 2));
     } else t++;
   }
@@ -216,10 +248,17 @@ export function scoreModel(m: i32, vals: usize, hits: usize, nHit: i32, mceOn: b
       const c = load<f64>(termCoef + (<usize>t << 3));
       score = score / c;
       if (traceOn || factorsOn) emit(T_DIVISOR, v, m, currentMember, c);
+      if (recordVars) noteVar(v);
     }
   }
   if (traceOn) emit(T_RAW, 0, m, s, score);
   return score;
+}
+
+@inline
+function noteVar(v: i32): void {
+  store<i32>(firedVars + (<usize>lastNVars << 2), v);
+  lastNVars++;
 }
 
 @inline
@@ -229,6 +268,22 @@ function varHolds(vars: usize, v: i32, clausePool: usize, vals: usize, maskLo: u
   const needHi = load<u32>(p, 4);
   if ((maskLo & needLo) != needLo || (maskHi & needHi) != needHi) return false;
   return clausesHold(clausePool, load<i32>(p, 8), load<i32>(p, 12), vals);
+}
+
+/** Largest term count (terms and divisors) over the pack's models' segments: bounds firedVars. */
+export function maxTermCount(nModels: i32): i32 {
+  let mx = 0;
+  for (let m = 0; m < nModels; m++) {
+    const mb = modelBlock(m);
+    const segs = tableAt(mb, MB_SEGS);
+    const nSegs = word(mb, MB_N_SEGS);
+    for (let s = 0; s < nSegs; s++) {
+      const sp = segs + <usize>(s * SEG_STRIDE * 4);
+      const n = word(sp, SEG_TERM_COUNT) + word(sp, SEG_DIV_COUNT);
+      if (n > mx) mx = n;
+    }
+  }
+  return mx;
 }
 
 /** Largest CC count over the pack's models (sizes the kernel scratch). */

@@ -45,3 +45,19 @@ export function emit(kind: i32, a: i32, b: i32, c: i32, value: f64): void {
   store<f64>(p, value, 16);
   traceLen++;
 }
+
+let savedTraceOn: bool = false;
+let savedFactorsOn: bool = false;
+
+/** Silence tracing and factor records (gap what-ifs re-run steps that must not be recorded). */
+export function suspendTrace(): void {
+  savedTraceOn = traceOn;
+  savedFactorsOn = factorsOn;
+  traceOn = false;
+  factorsOn = false;
+}
+
+export function resumeTrace(): void {
+  traceOn = savedTraceOn;
+  factorsOn = savedFactorsOn;
+}

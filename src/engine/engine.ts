@@ -10,6 +10,7 @@ import type { RecordBatch } from "apache-arrow";
 import { encodeArrowBatch } from "./arrow-encode.js";
 import { buildFactorsBatch, buildLabelBytes, buildScoresBatch, type LabelBytes } from "./arrow-results.js";
 import { KERNEL_ERRORS } from "./kernel-errors.js";
+import { decodeGaps, encodeGaps, type GapCandidate, type GapOptions, type GapValue } from "./gaps.js";
 
 export interface EngineOptions {
   /** Model ids to score (e.g. ["V28"]); empty or undefined = what the payment year uses. */
@@ -37,6 +38,21 @@ export interface OutputRecord {
 }
 
 export { KERNEL_ERRORS };
+
+function voidValue(g: GapValue): Partial<GapValue> {
+  return {
+    status: "member_error",
+    delta_raw_score: null,
+    delta_normalized_score: null,
+    delta_risk_score: null,
+    delta_payment_score: null,
+    hccs_displaced: [],
+    hccs_restored: [],
+    terms_on: [],
+    terms_off: [],
+    action: g.action,
+  };
+}
 
 export class Engine {
   readonly meta: PackMeta;
@@ -177,6 +193,31 @@ export class Engine {
         )
       : null;
     return { scores, factors };
+  }
+
+  /**
+   * Score members and value their gaps (docs/gap-values.md): each candidate added alone, each
+   * kept HCC removed alone, every candidate added together, as `opts` asks. One kernel pass.
+   */
+  valueGaps(
+    members: readonly MemberInput[],
+    candidates: readonly (readonly GapCandidate[])[],
+    opts: GapOptions,
+  ): { records: OutputRecord[]; gaps: GapValue[] } {
+    const { batch, errors } = encodeArrowBatch(membersToBatch(members).batch);
+    const enc = encodeGaps(this.meta, this.scoredModels, candidates, opts);
+    const r = this.kernel.score(batch, {
+      modelMask: this.modelMask,
+      options: this.options,
+      asOfDays: this.asOfDays,
+      models: this.scoredModels,
+      gaps: enc.request,
+    });
+    const records = members.map((m, i) => this.decodeRecord(r, i, m.member_id, errors[i] ?? null));
+    // members with a value error were still scored by the kernel from defaults: drop their values
+    const ok = (i: number): boolean => records[i]?.error === null;
+    const gaps = decodeGaps(this.meta, r, enc, ok, (this.options & L.OPT_ROUND3) !== 0).map((g) => (ok(g.member) ? g : { ...g, ...voidValue(g) }));
+    return { records, gaps };
   }
 
   /** Explain one member step by step, from the kernel's detail mode. */

@@ -41,6 +41,18 @@ export interface BatchResult {
   hccs: Int32Array;
   trace: Int32Array; // TRACE_STRIDE/4 words per record (f64 at words 4–5)
   traceF64: Float64Array;
+  /** What-if records (layout.ts GAP_*): GAP_I_STRIDE words and GAP_F_STRIDE values each. */
+  gapI: Int32Array;
+  gapF: Float64Array;
+  gapPool: Int32Array;
+}
+
+/** What-if requests for a batch (layout.ts OPT_GAP_*, D_GAP*). */
+export interface GapRequest {
+  options: number; // OPT_GAP_ADD | OPT_GAP_REMOVE | OPT_GAP_ALL
+  /** GAP_IN_STRIDE words per candidate (model index, local CC index); member i's are offsets[i]..offsets[i+1]. */
+  candidates: Int32Array;
+  offsets: Int32Array | null;
 }
 
 interface Region {
@@ -113,8 +125,43 @@ export class Kernel {
    */
   score(
     b: EncodedBatch,
-    opts: { modelMask: number; options: number; asOfDays: number; models: readonly number[]; traceCap?: number },
+    opts: {
+      modelMask: number;
+      options: number;
+      asOfDays: number;
+      models: readonly number[];
+      traceCap?: number;
+      gaps?: GapRequest;
+    },
   ): BatchResult {
+    // what-if output: a base record per member and model, one per candidate and per kept HCC
+    // (bounded by the HCC pool), one add-all per model; grown and scored again when short
+    let gapCap = 0;
+    if (opts.gaps) {
+      const g = opts.gaps;
+      const withKept = (g.options & L.OPT_GAP_REMOVE) !== 0 ? 3 : 0;
+      gapCap = g.candidates.length / L.GAP_IN_STRIDE + b.n * (this.nModels * 2 + withKept) + 64;
+    }
+    for (;;) {
+      const r = this.scoreOnce(b, opts, gapCap, gapCap * 4);
+      if (r !== null) return r;
+      gapCap *= 2;
+    }
+  }
+
+  private scoreOnce(
+    b: EncodedBatch,
+    opts: {
+      modelMask: number;
+      options: number;
+      asOfDays: number;
+      models: readonly number[];
+      traceCap?: number;
+      gaps?: GapRequest;
+    },
+    gapCap: number,
+    gapPoolCap: number,
+  ): BatchResult | null {
     const n = b.n;
     const nm = this.nModels;
     const nCodes = b.memberOffsets[n] ?? 0;
@@ -136,6 +183,11 @@ export class Kernel {
       hcc: hccCap * 4,
       trace: traceCap * L.TRACE_STRIDE,
       scratch: (maxDx + 1) * 12,
+      gapIn: (opts.gaps?.candidates.byteLength ?? 0) + 8,
+      gapOffsets: (n + 1) * 4,
+      gapOutI: gapCap * L.GAP_I_STRIDE * 4,
+      gapOutF: gapCap * L.GAP_F_STRIDE * 8,
+      gapPool: gapPoolCap * 4,
     });
     const mem = (): ArrayBuffer => this.x.memory.buffer;
     new Int32Array(mem(), this.ptr("attrs"), b.attrs.length).set(b.attrs);
@@ -161,12 +213,29 @@ export class Kernel {
     d[L.D_TRACE_CAP] = traceCap;
     d[L.D_ASOF_DAYS] = opts.asOfDays;
     d[L.D_SCRATCH] = this.ptr("scratch");
+    const g = opts.gaps;
+    if (g) {
+      new Int32Array(mem(), this.ptr("gapIn"), g.candidates.length).set(g.candidates);
+      if (g.offsets) new Int32Array(mem(), this.ptr("gapOffsets"), n + 1).set(g.offsets);
+      d[L.D_GAPS] = this.ptr("gapIn");
+      d[L.D_GAP_OFFSETS] = g.offsets ? this.ptr("gapOffsets") : 0;
+      d[L.D_GAP_OUT_I32] = this.ptr("gapOutI");
+      d[L.D_GAP_OUT_F64] = this.ptr("gapOutF");
+      d[L.D_GAP_CAP] = gapCap;
+      d[L.D_GAP_POOL] = this.ptr("gapPool");
+      d[L.D_GAP_POOL_CAP] = gapPoolCap;
+      d[L.D_OPTIONS] = opts.options | g.options;
+    }
     const rc = this.x.scoreBatch(this.desc);
+    if (rc === -3) return null;
+    if (rc === -4) throw new InternalError("kernel scoreBatch: a gap candidate's CC index is out of range (host bug)");
     if (rc === -2) throw new InternalError("kernel scoreBatch: trace buffer too small (host sizing bug)");
     if (rc !== 0) throw new InternalError(`kernel scoreBatch failed (code ${rc}): HCC output pool too small`);
     const dv = new Int32Array(mem(), this.desc, L.NDESC);
     const hccLen = dv[L.D_OUT_HCC_LEN] ?? 0;
     const traceLen = dv[L.D_TRACE_LEN] ?? 0;
+    const gapLen = dv[L.D_GAP_LEN] ?? 0;
+    const gapPoolLen = dv[L.D_GAP_POOL_LEN] ?? 0;
     const traceBytes = mem().slice(this.ptr("trace"), this.ptr("trace") + traceLen * L.TRACE_STRIDE);
     const slotOf = new Int32Array(nm).fill(-1);
     const ns = opts.models.length;
@@ -188,9 +257,15 @@ export class Kernel {
       hccs: new Int32Array(mem().slice(this.ptr("hcc"), this.ptr("hcc") + hccLen * 4)),
       trace: new Int32Array(traceBytes),
       traceF64: new Float64Array(traceBytes),
+      gapI: g ? new Int32Array(mem().slice(this.ptr("gapOutI"), this.ptr("gapOutI") + gapLen * L.GAP_I_STRIDE * 4)) : EMPTY_I32,
+      gapF: g ? new Float64Array(mem().slice(this.ptr("gapOutF"), this.ptr("gapOutF") + gapLen * L.GAP_F_STRIDE * 8)) : EMPTY_F64,
+      gapPool: g ? new Int32Array(mem().slice(this.ptr("gapPool"), this.ptr("gapPool") + gapPoolLen * 4)) : EMPTY_I32,
     };
   }
 }
+
+const EMPTY_I32 = new Int32Array(0);
+const EMPTY_F64 = new Float64Array(0);
 
 /** The kernel's imports (for WebAssembly.instantiate outside this class). */
 export function kernelImports(): Record<string, Record<string, unknown>> {
