@@ -5,6 +5,8 @@ import { engineOptions, type EngineFlags } from "./options.js";
 import type { MemberInput } from "../engine/member.js";
 import type { Explanation } from "../engine/explain.js";
 import { UsageError } from "../errors.js";
+import type { ExplainedGaps } from "../engine/engine.js";
+import { parseGapList, type GapValue } from "../engine/gaps.js";
 
 interface ExplainFlags extends EngineFlags {
   age?: string;
@@ -23,6 +25,8 @@ interface ExplainFlags extends EngineFlags {
   graftMonths?: string;
   rxPlan?: string;
   json?: boolean;
+  gaps?: string;
+  values?: boolean;
 }
 
 export function memberFromFlags(dx: string[], o: ExplainFlags): MemberInput {
@@ -113,6 +117,68 @@ export function renderExplanation(e: Explanation): string {
   return out.join("\n");
 }
 
+const signed = (x: number | null): string => (x === null ? "—" : `${x > 0 ? "+" : ""}${fmt(x)}`);
+
+function changes(v: GapValue): string {
+  const parts = [
+    v.hccs_displaced.length > 0 ? `displaces ${v.hccs_displaced.join(", ")}` : "",
+    v.hccs_restored.length > 0 ? `restores ${v.hccs_restored.join(", ")}` : "",
+    v.terms_on.length > 0 ? `turns on ${v.terms_on.join(", ")}` : "",
+    v.terms_off.length > 0 ? `turns off ${v.terms_off.join(", ")}` : "",
+  ].filter((x) => x !== "");
+  return parts.join("; ");
+}
+
+/** The gap-value part of `hcc explain` (docs/gap-values.md). */
+export function renderGapValues(g: ExplainedGaps): string {
+  const out: string[] = [];
+  if (g.kept_hcc_values.length > 0) {
+    out.push("", "Value of each kept HCC (the change if it were not recaptured):");
+    const rows = [["model", "HCC", "Δ raw", "Δ normalized", "Δ risk", "Δ payment", "also"]];
+    for (const v of g.kept_hcc_values) {
+      rows.push([
+        v.model,
+        v.hcc ?? "",
+        signed(v.delta_raw_score),
+        signed(v.delta_normalized_score),
+        signed(v.delta_risk_score),
+        signed(v.delta_payment_score),
+        changes(v),
+      ]);
+    }
+    out.push(table(rows));
+  }
+  if (g.gaps.length > 0) {
+    out.push("", "Gaps (each added alone):");
+    const rows = [["gap", "model", "status", "Δ raw", "Δ normalized", "Δ risk", "Δ payment", "also"]];
+    for (const e of g.gaps) {
+      for (const v of e.models) {
+        rows.push([
+          e.gap,
+          v.model,
+          v.status,
+          signed(v.delta_raw_score),
+          signed(v.delta_normalized_score),
+          signed(v.delta_risk_score),
+          signed(v.delta_payment_score),
+          changes(v),
+        ]);
+      }
+      if (e.models.length > 1) {
+        rows.push([e.gap, "blend", "", "", "", signed(e.blend.delta_risk_score), signed(e.blend.delta_payment_score), ""]);
+      }
+    }
+    out.push(table(rows));
+    if (g.together) {
+      out.push(
+        `  all gaps together: Δ risk ${signed(g.together.delta_risk_score)}   Δ payment ${signed(g.together.delta_payment_score)}` +
+          " (not the sum of the singles: hierarchies, interactions, counts and rounding)",
+      );
+    }
+  }
+  return out.join("\n");
+}
+
 export function registerExplain(program: Command): void {
   program
     .command("explain")
@@ -139,9 +205,21 @@ export function registerExplain(program: Command): void {
     .option("--rounding <policy>", "round3 | none", "round3")
     .option("--coefficients <set>", "alternative coefficient set (proposed-2027)")
     .option("--json", "machine-readable output")
+    .option("--gaps <list>", "value these open gaps, e.g. HCC17,HCC85 or V28:HCC17 (docs/gap-values.md)")
+    .option("--no-values", "leave out the value of each kept HCC")
     .action((dx: string[], o: ExplainFlags) => {
       const engine = loadEngine(engineOptions(o));
-      const e = engine.explain(memberFromFlags(dx, o));
-      process.stdout.write(o.json ? JSON.stringify(e, null, 2) + "\n" : renderExplanation(e) + "\n");
+      const member = memberFromFlags(dx, o);
+      const e = engine.explain(member);
+      // a gap named without a model: the models that score this member (those with a segment)
+      const mine = engine.scoredModels.filter((m) => e.record[`${engine.meta.models[m]!.id.toLowerCase()}_segment`] != null);
+      const named = o.gaps !== undefined ? parseGapList(o.gaps, engine.meta, mine) : [];
+      const g = o.values === false && named.length === 0 ? null : engine.explainGaps(member, named);
+      if (g && o.values === false) g.kept_hcc_values = [];
+      if (o.json) {
+        process.stdout.write(JSON.stringify(g ? { ...e, gap_values: g } : e, null, 2) + "\n");
+      } else {
+        process.stdout.write(renderExplanation(e) + (g ? renderGapValues(g) : "") + "\n");
+      }
     });
 }

@@ -39,6 +39,20 @@ export interface OutputRecord {
 
 export { KERNEL_ERRORS };
 
+export interface ExplainedGaps {
+  /** What each kept HCC is worth: the change if it were not recaptured (removed alone). */
+  kept_hcc_values: GapValue[];
+  /** Each named gap: per model, and for the payment year's blend. */
+  gaps: { gap: string; models: GapValue[]; blend: { delta_risk_score: number | null; delta_payment_score: number | null } }[];
+  /** Every named gap added together (not the sum of the singles). */
+  together: { delta_risk_score: number | null; delta_payment_score: number | null } | null;
+}
+
+const blendOf = (v: GapValue): { delta_risk_score: number | null; delta_payment_score: number | null } => ({
+  delta_risk_score: v.delta_risk_score,
+  delta_payment_score: v.delta_payment_score,
+});
+
 function voidValue(g: GapValue): Partial<GapValue> {
   return {
     status: "member_error",
@@ -216,8 +230,49 @@ export class Engine {
     const records = members.map((m, i) => this.decodeRecord(r, i, m.member_id, errors[i] ?? null));
     // members with a value error were still scored by the kernel from defaults: drop their values
     const ok = (i: number): boolean => records[i]?.error === null;
-    const gaps = decodeGaps(this.meta, r, enc, ok, (this.options & L.OPT_ROUND3) !== 0).map((g) => (ok(g.member) ? g : { ...g, ...voidValue(g) }));
+    const gaps = decodeGaps(this.meta, r, enc, ok, (this.options & L.OPT_ROUND3) !== 0).map((g) =>
+      ok(g.member) ? g : { ...g, ...voidValue(g) },
+    );
     return { records, gaps };
+  }
+
+  /**
+   * The values `hcc explain --gaps` shows: each kept HCC's (removed alone), each named gap's per
+   * model and for the blend, and all the named gaps together.
+   */
+  explainGaps(member: MemberInput, gaps: readonly GapCandidate[]): ExplainedGaps {
+    const { gaps: values } = this.valueGaps([member], [gaps], { add: true, remove: true, all: true });
+    const kept = values.filter((v) => v.action === "remove");
+    const singles = values.filter((v) => v.action === "add");
+    const together = values.filter((v) => v.action === "add_all");
+    // a gap named without a model applies to every scored model that has it: its blend value is
+    // all of those added at once
+    const byGap = new Map<string, GapValue[]>();
+    for (const v of singles) {
+      const key = v.hcc ?? "";
+      byGap.set(key, [...(byGap.get(key) ?? []), v]);
+    }
+    const entries = [...byGap].map(([gap, models]) => {
+      let blend = blendOf(models[0]!);
+      if (models.length > 1) {
+        const mine = gaps.filter((g) => `${this.prefixOf(g.model)}${g.hcc}` === gap);
+        const all = this.valueGaps([member], [mine], { add: false, remove: false, all: true }).gaps.find(
+          (v) => v.action === "add_all",
+        );
+        blend = all ? blendOf(all) : { delta_risk_score: null, delta_payment_score: null };
+      }
+      return { gap, models, blend };
+    });
+    // together: the Part C blend when a Part C model has gaps (Part D gaps move the Part D score)
+    const partC = new Set(
+      this.meta.populations.filter((p) => p.part === "C").flatMap((p) => p.models.map((m) => this.meta.models[m]!.id)),
+    );
+    const all = together.find((v) => partC.has(v.model)) ?? together[0];
+    return { kept_hcc_values: kept, gaps: entries, together: all ? blendOf(all) : null };
+  }
+
+  private prefixOf(model: string): string {
+    return this.meta.models.find((m) => m.id === model.toUpperCase())?.hccPrefix ?? "HCC";
   }
 
   /** Explain one member step by step, from the kernel's detail mode. */

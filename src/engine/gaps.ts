@@ -75,11 +75,14 @@ export function parseGapList(text: string, meta: PackMeta, scoredModels: readonl
   for (const raw of text.split(",")) {
     const item = raw.trim();
     if (item === "") continue;
-    const m = /^(?:([A-Za-z0-9]+)[:/])?(?:[A-Za-z]*?)(\d+)$/.exec(item);
+    const m = /^(?:([A-Za-z0-9]+)[:/])?([A-Za-z]*)(\d+)$/.exec(item);
     if (!m) throw new UsageError(`--gaps: "${item}" is not an HCC (write HCC17, 17 or V28:HCC17)`);
-    const hcc = Number(m[2]);
     const model = m[1]?.toUpperCase();
-    const models = scoredModels.map((i) => meta.models[i]!).filter((mm) => (model ? mm.id === model : true));
+    const prefix = m[2]!.toUpperCase();
+    const hcc = Number(m[3]);
+    const models = scoredModels
+      .map((i) => meta.models[i]!)
+      .filter((mm) => (model ? mm.id === model : prefix === "" || mm.hccPrefix.toUpperCase() === prefix));
     if (model && models.length === 0) {
       throw new UsageError(
         `--gaps: model ${model} is not scored for PY${meta.paymentYear} (scored: ${scoredModels.map((i) => meta.models[i]!.id).join(", ")})`,
@@ -88,7 +91,7 @@ export function parseGapList(text: string, meta: PackMeta, scoredModels: readonl
     const having = models.filter((mm) => mm.ccNumbers.includes(hcc));
     if (having.length === 0) {
       throw new UsageError(
-        `--gaps: HCC ${hcc} is not in ${models.map((mm) => mm.id).join(" or ")} for PY${meta.paymentYear}`,
+        `--gaps: ${item} is not an HCC of ${models.map((mm) => mm.id).join(" or ") || "any scored model"} for PY${meta.paymentYear}`,
       );
     }
     for (const mm of having) out.push({ model: mm.id, hcc });

@@ -74,8 +74,7 @@ describe.each([2024, 2025, 2026, 2027])("gap values PY%i", (year) => {
   // Part C or D score of the population that blends the model
   const partOf = new Map<string, "C" | "D">();
   for (const p of engine.meta.populations) for (const m of p.models) partOf.set(engine.meta.models[m]!.id, p.part);
-  const riskOf = (rec: OutputRecord, model: string): unknown =>
-    partOf.get(model) === "D" ? rec.rx_risk_score : rec.risk_score;
+  const riskOf = (rec: OutputRecord, model: string): unknown => (partOf.get(model) === "D" ? rec.rx_risk_score : rec.risk_score);
 
   it("adding a candidate: each model's delta equals scoring the member with a code of that HCC", () => {
     // a pure code per member; candidates = its CC in every scored model (add each, and all together)
@@ -87,7 +86,9 @@ describe.each([2024, 2025, 2026, 2027])("gap values PY%i", (year) => {
       }),
     );
     const { records, gaps } = engine.valueGaps(ms, cands, { add: true, remove: false, all: true });
-    const withCode = engine.scoreMembers(ms.map((m, i) => ({ ...m, diagnosis_codes: [...(m.diagnosis_codes ?? []), added[i]!] })));
+    const withCode = engine.scoreMembers(
+      ms.map((m, i) => ({ ...m, diagnosis_codes: [...(m.diagnosis_codes ?? []), added[i]!] })),
+    );
     let checked = 0;
     let allChecked = 0;
     for (const g of gaps) {
