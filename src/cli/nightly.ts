@@ -29,6 +29,8 @@ interface NightlyFlags extends BigQueryFlags {
   resultsStorage?: string;
   claims?: string[];
   tob87x: string;
+  gaps: boolean;
+  baseRate?: string;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -53,12 +55,17 @@ function runDbt(args: string[], env: Record<string, string>, quiet: boolean): vo
 }
 
 async function hasParticipants(db: string): Promise<boolean> {
+  return hasTable(db, "participants");
+}
+
+/** Whether sgv_reporting.<table> exists in the warehouse file (a table or a view). */
+async function hasTable(db: string, table: "participants" | "hcc_opportunities"): Promise<boolean> {
   const { DuckDBInstance } = await import("@duckdb/node-api");
   const inst = await DuckDBInstance.create(db);
   const c = await inst.connect();
   try {
     const r = await c.runAndReadAll(
-      "SELECT count(*) FROM duckdb_tables() WHERE schema_name = 'sgv_reporting' AND table_name = 'participants'",
+      `SELECT count(*) FROM information_schema.tables WHERE lower(table_schema) = 'sgv_reporting' AND table_name = '${table}'`,
     );
     return Number(r.getRows()[0]?.[0] ?? 0) > 0;
   } finally {
@@ -86,6 +93,8 @@ export function registerNightly(program: Command): void {
     .option("--location <loc>", "BigQuery location")
     .option("--claims <files...>", "ingest these claim/enrollment files first (hcc ingest; 834 files replace participants)")
     .option("--tob-87x <include|exclude>", "with --claims: type of bill 87x as an outpatient source", "include")
+    .option("--no-gaps", "do not value the open gaps of hcc_opportunities (risk_score_gap_values)")
+    .option("--base-rate <usd>", "monthly base rate in dollars for the gaps' annual_value")
     .option("--quiet", "less output")
     .action(async (o: NightlyFlags) => {
       const quiet = o.quiet === true;
@@ -143,12 +152,16 @@ export function registerNightly(program: Command): void {
           dataDir: defaultDataDir(),
         });
       }
-      say(`nightly: scoring ${db}`);
+      // gap values whenever the warehouse keeps opportunities (docs/gap-values.md)
+      const gaps = o.gaps && (await hasTable(db, "hcc_opportunities"));
+      say(`nightly: scoring ${db}${gaps ? " and valuing the open gaps in hcc_opportunities" : ""}`);
       const s = await runPipelineScore({
         ...common,
         source: db,
         output: db,
         ...(o.resultsStorage ? { resultsStorage: o.resultsStorage } : {}),
+        ...(gaps ? { gaps: true } : {}),
+        ...(gaps && o.baseRate !== undefined ? { baseRate: o.baseRate } : {}),
       });
       printRunSummary(s);
       if (!o.dbt) return;
@@ -172,10 +185,11 @@ export function registerNightly(program: Command): void {
         [
           "",
           `Done. Where to look (DuckDB file ${db}):`,
-          "  engine results:  sgv_reporting.risk_scores, sgv_reporting.risk_score_factors, sgv_reporting.score_runs",
+          "  engine results:  sgv_reporting.risk_scores, sgv_reporting.risk_score_factors, sgv_reporting.score_runs" +
+            (gaps ? ",\n                   sgv_reporting.risk_score_gap_values (the value of each open gap and kept HCC)" : ""),
           o.resultsStorage === "table"
             ? "                   (native tables)"
-            : `                   (the first two are views over Parquet in ${db}.results/; keep it with the file)`,
+            : `                   (results are views over Parquet in ${db}.results/; keep it with the file)`,
           "  marts:           hcc_marts.fact_patient_risk_scores, hcc_marts.fact_member_hccs, hcc_marts.fact_hcc_reconciliation,",
           "                   hcc_marts.fact_hcc_opportunities, hcc_marts.dim_hcc, hcc_marts.dim_hcc_hierarchies",
           "  Tuva-compatible: hcc_cms_hcc.patient_risk_scores, hcc_cms_hcc.patient_risk_factors",

@@ -12,6 +12,9 @@ import type { Layout } from "../io/duckdb-warehouse.js";
 import type { ResultStorage } from "../io/duckdb-sink.js";
 import { parseBigQueryConfig, type BigQueryFlags } from "../io/bigquery/config.js";
 import type { MemberSource, ResultSink } from "../io/types.js";
+import type { BatchGapOptions } from "../engine/engine.js";
+import { loadEngine } from "../load.js";
+import { parseGapList } from "../engine/gaps.js";
 
 interface ScoreFlags extends EngineFlags, BigQueryFlags {
   warehouse?: string;
@@ -27,6 +30,38 @@ interface ScoreFlags extends EngineFlags, BigQueryFlags {
   factors: boolean;
   quiet?: boolean;
   maxErrorRate?: string;
+  gaps?: string | boolean;
+  gapsTable?: string;
+  atRisk?: boolean;
+  gapsTogether?: boolean;
+  baseRate?: string;
+}
+
+/**
+ * --gaps: opportunities (the warehouse's opportunities table; the default), all (every HCC the
+ * member lacks that would count), or a list (HCC17,V28:HCC85) valued for every member.
+ */
+export function gapOptions(o: ScoreFlags): BatchGapOptions | null {
+  if (o.gaps === undefined || o.gaps === false) {
+    for (const [flag, given] of [
+      ["--base-rate", o.baseRate !== undefined],
+      ["--gaps-table", o.gapsTable !== undefined],
+    ] as const)
+      if (given) throw new UsageError(`${flag} needs --gaps`);
+    return null;
+  }
+  const what = o.gaps === true ? "opportunities" : o.gaps.trim();
+  let rate: number | null = null;
+  if (o.baseRate !== undefined) {
+    rate = Number(o.baseRate);
+    if (o.baseRate.trim() === "" || !Number.isFinite(rate) || rate <= 0)
+      throw new UsageError(`--base-rate: '${o.baseRate}' is not a positive dollar amount per member per month`);
+  }
+  const common = { add: true, remove: o.atRisk !== false, all: o.gapsTogether !== false, monthlyBaseRate: rate };
+  if (what === "opportunities") return { ...common, source: { kind: "column" } };
+  if (what === "all") return { ...common, all: false, source: { kind: "lacking" } };
+  const engine = loadEngine(engineOptions(o));
+  return { ...common, source: { kind: "list", candidates: parseGapList(what, engine.meta, engine.scoredModels) } };
 }
 
 function parseRate(v: string | undefined): number | undefined {
@@ -40,6 +75,8 @@ function parseRate(v: string | undefined): number | undefined {
 /** Member-record file in, output-record file out: the same worker pipeline as every other input. */
 export async function runFileScore(o: ScoreFlags): Promise<ScoreRunSummary> {
   if (!o.input) throw new UsageError("score needs --input <file> or --source <spec>");
+  if (o.gaps !== undefined && o.gaps !== false)
+    throw new UsageError("--gaps writes the risk_score_gap_values table: use --source with a warehouse or directory --output");
   if (!o.output) throw new UsageError("score --input needs --output <file.ndjson|file.csv>");
   const inFormat = formatOf(o.input, o.format);
   const outExt = (o.output.split(".").pop() ?? "").toLowerCase();
@@ -79,10 +116,16 @@ export async function runPipelineScore(
   const eo = engineOptions(o);
   const layout = parseLayout(o.layout);
   const resultStorage = parseResultStorage(o.resultsStorage);
+  const gaps = gapOptions(o);
+  if (gaps && o.warehouse === "bigquery")
+    throw new UsageError("--gaps is not available with --warehouse bigquery yet (docs/gap-values.md)");
   const openOpts = {
     ...(o.schema ? { schema: o.schema } : {}),
     ...(layout ? { layout } : {}),
     ...(resultStorage ? { resultStorage } : {}),
+    ...(gaps?.source.kind === "column"
+      ? { gaps: { table: o.gapsTable ?? "hcc_opportunities", paymentYear: eo.paymentYear } }
+      : {}),
   };
   let source: MemberSource;
   let sink: ResultSink;
@@ -129,6 +172,7 @@ export async function runPipelineScore(
       ...(workers ? { workers } : {}),
       ...(batchSize ? { batchSize } : {}),
       factors: given ? given.factors : o.factors,
+      gaps,
       ...(maxErrorRate !== undefined ? { maxErrorRate } : {}),
       signal: ac.signal,
       onProgress: (p) => bar.update(p),
@@ -146,7 +190,8 @@ export function printRunSummary(s: ScoreRunSummary, out: NodeJS.WriteStream = pr
   out.write(
     [
       `run ${s.runId}: ${s.membersIn.toLocaleString("en-US")} members read, ${s.rowsOut.toLocaleString("en-US")} scored rows ` +
-        `(${s.errored.toLocaleString("en-US")} with errors), ${s.factorRows.toLocaleString("en-US")} factor rows`,
+        `(${s.errored.toLocaleString("en-US")} with errors), ${s.factorRows.toLocaleString("en-US")} factor rows` +
+        (s.gapRows > 0 ? `, ${s.gapRows.toLocaleString("en-US")} gap value rows` : ""),
       `  orphan diagnosis rows (participant not found): ${s.orphanDxRows.toLocaleString("en-US")}; null diagnosis codes skipped: ${s.nullDxCodes.toLocaleString("en-US")}` +
         (s.duplicateParticipants > 0 ? `; duplicate participant ids: ${s.duplicateParticipants}` : ""),
       `  ${s.seconds.toFixed(2)} s, ${rate.toLocaleString("en-US")} members/s with ${s.workers} workers ` +
@@ -192,6 +237,14 @@ export function registerScore(program: Command): void {
       "--results-storage <kind>",
       "warehouse results: parquet (views over Parquet files in <warehouse>.results/, fast commit) | table (native tables)",
     )
+    .option(
+      "--gaps [what]",
+      "write risk_score_gap_values: opportunities (the warehouse's hcc_opportunities; default), all (every HCC a member lacks that would count), or a list HCC17,V28:HCC85",
+    )
+    .option("--gaps-table <name>", "opportunities table in the warehouse schema (default hcc_opportunities)")
+    .option("--no-at-risk", "with --gaps: leave out the value of each kept HCC (removed alone)")
+    .option("--no-gaps-together", "with --gaps: leave out each model's candidates added together")
+    .option("--base-rate <usd>", "with --gaps: monthly base rate in dollars; annual_value = Δ payment score × rate × 12")
     .option("--quiet", "no progress bar or summary")
     .option(
       "--warehouse <kind>",

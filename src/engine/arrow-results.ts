@@ -39,7 +39,7 @@ function utf8Data(values: readonly Uint8Array[]): Data<Utf8> {
 }
 
 /** A dictionary of strings, built once, and its index column builder. */
-class Dict {
+export class Dict {
   readonly vector: Vector<Utf8>;
   private static nextId = 1;
   readonly type: Dictionary<Utf8, Int32>;
@@ -60,7 +60,7 @@ class Dict {
 }
 
 /** Growable byte buffer + offsets for Utf8 values appended in order. */
-class Utf8Appender {
+export class Utf8Appender {
   bytes: Uint8Array;
   len = 0;
   offsets: Int32Array;
@@ -101,7 +101,7 @@ class Utf8Appender {
   }
 }
 
-function f64Column(vals: Float64Array): Data<Float64> {
+export function f64Column(vals: Float64Array): Data<Float64> {
   const n = vals.length;
   const valid = new Uint8Array((n + 7) >> 3);
   let nulls = 0;
@@ -112,7 +112,7 @@ function f64Column(vals: Float64Array): Data<Float64> {
   return makeData({ type: new Float64(), length: n, nullCount: nulls, nullBitmap: nulls > 0 ? valid : null, data: vals });
 }
 
-function i32Column(vals: Int32Array): Data<Int32> {
+export function i32Column(vals: Int32Array): Data<Int32> {
   return makeData({ type: new Int32(), length: vals.length, nullCount: 0, data: vals });
 }
 
@@ -172,7 +172,7 @@ export function buildLabelBytes(engine: Engine): LabelBytes {
   };
 }
 
-class Columns {
+export class Columns {
   fields: Field[] = [];
   data: Data[] = [];
   add(name: string, d: Data, nullable = true): void {
@@ -188,7 +188,7 @@ class Columns {
 }
 
 const runDicts = new Map<string, Dict>();
-function runIdColumn(runId: string, n: number): Data {
+export function runIdColumn(runId: string, n: number): Data {
   let d = runDicts.get(runId);
   if (!d) {
     runDicts.clear(); // one run at a time per process
@@ -198,7 +198,7 @@ function runIdColumn(runId: string, n: number): Data {
   return d.column(new Int32Array(n), n);
 }
 
-function errorsOf(r: BatchResult, valueErrors: (string | null)[]): (string | null)[] {
+export function errorsOf(r: BatchResult, valueErrors: (string | null)[]): (string | null)[] {
   const out: (string | null)[] = new Array<string | null>(r.n).fill(null);
   for (let i = 0; i < r.n; i++) {
     const v = valueErrors[i];

@@ -6,11 +6,28 @@ import type { Pack, PackMeta } from "./pack-builder.js";
 import { membersToBatch, parseDateDays, type MemberInput } from "./member.js";
 import { decodeExplanation, type Explanation } from "./explain.js";
 import { UsageError } from "../errors.js";
-import type { RecordBatch } from "apache-arrow";
+import { Utf8, type RecordBatch } from "apache-arrow";
 import { encodeArrowBatch } from "./arrow-encode.js";
-import { buildFactorsBatch, buildLabelBytes, buildScoresBatch, type LabelBytes } from "./arrow-results.js";
+import { buildFactorsBatch, buildLabelBytes, buildScoresBatch, errorsOf, type LabelBytes } from "./arrow-results.js";
 import { KERNEL_ERRORS } from "./kernel-errors.js";
-import { decodeGaps, encodeGaps, type GapCandidate, type GapOptions, type GapValue } from "./gaps.js";
+import {
+  batchCandidates,
+  decodeGaps,
+  encodeGaps,
+  gapOptionBits,
+  type GapCandidate,
+  type GapOptions,
+  type GapSource,
+  type GapValue,
+} from "./gaps.js";
+import { buildGapLabels, buildGapValuesBatch, type GapLabels } from "./arrow-gaps.js";
+
+/** Gap values in batch scoring (hcc score --gaps; docs/gap-values.md). */
+export interface BatchGapOptions extends GapOptions {
+  source: GapSource;
+  /** Monthly base rate in dollars for annual_value (null: annual_value is null). */
+  monthlyBaseRate: number | null;
+}
 
 export interface EngineOptions {
   /** Model ids to score (e.g. ["V28"]); empty or undefined = what the payment year uses. */
@@ -166,6 +183,7 @@ export class Engine {
   }
 
   private labelBytes: LabelBytes | undefined;
+  private gapLabels: GapLabels | undefined;
 
   /**
    * Score an Arrow member batch (docs/pipeline.md) into a risk_scores batch and, with
@@ -175,20 +193,43 @@ export class Engine {
   scoreArrowBatch(
     rb: RecordBatch,
     runId: string,
-    opts: { factors: boolean },
-  ): { scores: RecordBatch; factors: RecordBatch | null } {
+    opts: { factors: boolean; gaps?: BatchGapOptions | null },
+  ): { scores: RecordBatch; factors: RecordBatch | null; gapValues: RecordBatch | null } {
     const { batch, errors } = encodeArrowBatch(rb);
     const ids = rb.getChild("participant_id");
     if (!ids) throw new UsageError("member batch has no participant_id column");
     this.labelBytes ??= buildLabelBytes(this);
     const nScored = Math.max(1, this.scoredModels.length);
     const nCodes = batch.memberOffsets[batch.n] ?? 0;
+    const g = opts.gaps ?? null;
+    let gaps = null;
+    if (g) {
+      const col = rb.getChild("gap_candidates")?.data[0];
+      if (g.source.kind === "column" && col && !(col.type instanceof Utf8)) {
+        throw new UsageError('member batch column gap_candidates must be text ("V28:17" items joined by U+001F)');
+      }
+      gaps = batchCandidates(
+        this.meta,
+        this.scoredModels,
+        g.source,
+        batch.n,
+        col && col.offset === 0
+          ? {
+              offsets: col.valueOffsets as Int32Array,
+              bytes: col.values as Uint8Array,
+              valid: col.nullCount > 0 ? col.nullBitmap : null,
+            }
+          : null,
+      );
+      gaps.request.options = gapOptionBits(g);
+    }
     const r = this.kernel.score(batch, {
       modelMask: this.modelMask,
       options: this.options | (opts.factors ? L.OPT_FACTORS : 0),
       asOfDays: this.asOfDays,
       models: this.scoredModels,
       traceCap: opts.factors ? batch.n * nScored * 48 + nCodes * nScored * 3 + 64 : 0,
+      ...(gaps ? { gaps: gaps.request } : {}),
     });
     const scores = buildScoresBatch(this, this.labelBytes, ids, r, errors, runId);
     const factors = opts.factors
@@ -206,7 +247,16 @@ export class Engine {
           runId,
         )
       : null;
-    return { scores, factors };
+    let gapValues: RecordBatch | null = null;
+    if (g && gaps) {
+      this.gapLabels ??= buildGapLabels(this);
+      gapValues = buildGapValuesBatch(this, this.labelBytes, this.gapLabels, ids, r, gaps, errorsOf(r, errors), runId, {
+        keptOnly: g.source.kind === "lacking",
+        monthlyBaseRate: g.monthlyBaseRate,
+        rounded: (this.options & L.OPT_ROUND3) !== 0,
+      });
+    }
+    return { scores, factors, gapValues };
   }
 
   /**

@@ -20,17 +20,22 @@ export type GapAction = "add" | "remove" | "add_all";
 /**
  * Why a what-if has the value it has. add: kept (the HCC counts once added), dominated (a kept
  * HCC above it in a hierarchy, or a model rule, drops it), already_kept (the member has it);
- * remove/add_all: ok. unknown_hcc / model_not_scored / member_error: no value.
+ * remove/add_all: ok. No value: unknown_hcc (not an HCC of the model this payment year),
+ * not_scored (the model does not score this member: not in its population, or no segment),
+ * member_error (the member has an error row).
  */
-export type GapStatus =
-  | "kept"
-  | "dominated"
-  | "already_kept"
-  | "ok"
-  | "unknown_hcc"
-  | "model_not_scored"
-  | "no_segment"
-  | "member_error";
+export type GapStatus = "kept" | "dominated" | "already_kept" | "ok" | "unknown_hcc" | "not_scored" | "member_error";
+
+export const GAP_STATUSES: readonly GapStatus[] = [
+  "kept",
+  "dominated",
+  "already_kept",
+  "ok",
+  "unknown_hcc",
+  "not_scored",
+  "member_error",
+];
+export const GAP_ACTIONS: readonly GapAction[] = ["add", "remove", "add_all"];
 
 export interface GapValue {
   /** Index of the member in the batch. */
@@ -136,7 +141,7 @@ export function encodeGaps(
         continue;
       }
       if (!scored.has(m)) {
-        rejected.push({ member: i, model: id, hcc: c.hcc, status: "model_not_scored" });
+        rejected.push({ member: i, model: id, hcc: c.hcc, status: "not_scored" });
         continue;
       }
       pairs[k * L.GAP_IN_STRIDE] = m;
@@ -158,7 +163,7 @@ const finite = (x: number | undefined): number | null => (x === undefined || Num
  * after − before, snapped to `step` (1e-3 for scores rounded to 3 decimals, where the difference
  * of two such values is a multiple of 0.001 up to binary noise; 1e-12 for full precision).
  */
-const delta = (after: number | undefined, before: number | undefined, step: number): number | null => {
+export const delta = (after: number | undefined, before: number | undefined, step: number): number | null => {
   const a = finite(after);
   const b = finite(before);
   if (a === null || b === null) return null;
@@ -248,7 +253,7 @@ export function decodeGaps(
         const num = mm.ccNumbers[cands[c * L.GAP_IN_STRIDE + 1]!]!;
         const hcc = `${mm.hccPrefix}${num}`;
         if (valued.has(`${i}\u0000${mm.id}\u0000${hcc}\u0000add`)) continue;
-        out.push(emptyValue(i, mm.id, hcc, memberOk(i) ? "no_segment" : "member_error"));
+        out.push(emptyValue(i, mm.id, hcc, memberOk(i) ? "not_scored" : "member_error"));
       }
     }
   }
@@ -285,4 +290,77 @@ function keptHccs(r: BatchResult, i: number, m: number): Set<number> {
   const start = r.modelI32[o + 1] ?? 0;
   const count = r.modelI32[o + 2] ?? 0;
   return new Set(r.hccs.subarray(start, start + count));
+}
+
+/** Where a batch's candidates come from (hcc score --gaps). */
+export type GapSource =
+  | { kind: "column" } // the member batch's gap_candidates column: "V28:17" items joined by U+001F
+  | { kind: "list"; candidates: readonly GapCandidate[] } // the same for every member
+  | { kind: "lacking" }; // every HCC of the scored models (the rows keep those that would count)
+
+/**
+ * Candidates for a batch of n members, in the kernel's form. Column items name a model the
+ * payment year does not have, or no HCC, are rejected with unknown_hcc (a row says so).
+ */
+export function batchCandidates(
+  meta: PackMeta,
+  scoredModels: readonly number[],
+  src: GapSource,
+  n: number,
+  column: { offsets: Int32Array; bytes: Uint8Array; valid: Uint8Array | null } | null,
+): EncodedGaps {
+  const modelIndex = new Map(meta.models.map((m, i) => [m.id, i]));
+  const ccIndex = meta.models.map((m) => new Map(m.ccNumbers.map((num, i) => [num, i])));
+  const scored = new Set(scoredModels);
+  const pairs: number[] = [];
+  const offsets = new Int32Array(n + 1);
+  const rejected: EncodedGaps["rejected"] = [];
+  const fixed: number[] = [];
+  if (src.kind === "list") {
+    for (const c of src.candidates) {
+      const m = modelIndex.get(c.model.toUpperCase());
+      const cc = m === undefined ? undefined : ccIndex[m]?.get(c.hcc);
+      if (m === undefined || cc === undefined)
+        throw new UsageError(`--gaps: ${c.model}:HCC${c.hcc} is not an HCC of PY${meta.paymentYear}`);
+      if (scored.has(m)) fixed.push(m, cc);
+    }
+  } else if (src.kind === "lacking") {
+    for (const m of scoredModels) meta.models[m]!.ccNumbers.forEach((_, cc) => fixed.push(m, cc));
+  }
+  for (let i = 0; i < n; i++) {
+    offsets[i] = pairs.length / L.GAP_IN_STRIDE;
+    if (src.kind !== "column") {
+      for (const x of fixed) pairs.push(x);
+      continue;
+    }
+    if (!column || (column.valid && ((column.valid[i >> 3] ?? 0) & (1 << (i & 7))) === 0)) continue;
+    const seen = new Set<number>();
+    let s = column.offsets[i]!;
+    const e = column.offsets[i + 1]!;
+    while (s < e) {
+      let t = s;
+      while (t < e && column.bytes[t] !== 0x1f) t++;
+      let colon = s;
+      while (colon < t && column.bytes[colon] !== 0x3a) colon++;
+      const id = String.fromCharCode(...column.bytes.subarray(s, colon));
+      const num = Number(String.fromCharCode(...column.bytes.subarray(colon + 1, t)));
+      s = t + 1;
+      const m = modelIndex.get(id);
+      const cc = m === undefined ? undefined : ccIndex[m]?.get(num);
+      if (m === undefined || cc === undefined || !Number.isInteger(num)) {
+        rejected.push({ member: i, model: m === undefined ? id : meta.models[m]!.id, hcc: num, status: "unknown_hcc" });
+        continue;
+      }
+      if (!scored.has(m)) {
+        rejected.push({ member: i, model: meta.models[m]!.id, hcc: num, status: "not_scored" });
+        continue;
+      }
+      const key = (m << 16) | cc;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      pairs.push(m, cc);
+    }
+  }
+  offsets[n] = pairs.length / L.GAP_IN_STRIDE;
+  return { request: { options: 0, candidates: Int32Array.from(pairs), offsets }, rejected };
 }

@@ -23,7 +23,9 @@ import { StagedParts } from "./staged-parts.js";
 import type { PartStagingSink, ResultTable, ScoreRunRow, StagedPart } from "./types.js";
 
 const STAGE_PREFIX = "hcc_staging_";
-const RESULT_TABLES: readonly ResultTable[] = ["risk_scores", "risk_score_factors"];
+const RESULT_TABLES: readonly ResultTable[] = ["risk_scores", "risk_score_factors", "risk_score_gap_values"];
+/** Result tables a run may leave out: an earlier run's copy is dropped, never left beside newer scores. */
+const OPTIONAL_TABLES: readonly ResultTable[] = ["risk_score_gap_values"];
 const SCORE_RUNS_DDL = `run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, finished_at TIMESTAMPTZ, engine_version VARCHAR,
   payment_year INTEGER, models VARCHAR, data_version VARCHAR, data_manifest_sha256 VARCHAR, source VARCHAR, members_in BIGINT,
   rows_out BIGINT, members_errored BIGINT, orphan_dx_rows BIGINT, status VARCHAR, null_dx_codes BIGINT, error VARCHAR`;
@@ -164,6 +166,11 @@ export class DuckDBWarehouseSink implements PartStagingSink {
     }
     const previous = new Map<ResultTable, "table" | "view" | null>();
     for (const [t] of tables) previous.set(t, await this.kindOf(t));
+    const stale: [ResultTable, "table" | "view"][] = [];
+    for (const t of OPTIONAL_TABLES) {
+      const was = tables.some(([w]) => w === t) ? null : await this.kindOf(t);
+      if (was) stale.push([t, was]);
+    }
     await c.run("BEGIN TRANSACTION");
     try {
       for (const [t] of tables) {
@@ -175,6 +182,7 @@ export class DuckDBWarehouseSink implements PartStagingSink {
           await c.run(`CREATE VIEW ${this.schema}.${t} AS SELECT * FROM read_parquet(${sqlString(glob)})`);
         }
       }
+      for (const [t, was] of stale) await c.run(`DROP ${was === "view" ? "VIEW" : "TABLE"} ${this.schema}.${t}`);
       await this.insertRun(c, run);
       await c.run("COMMIT");
     } catch (e) {

@@ -54,7 +54,17 @@ export interface WarehouseOptions {
   tempDir?: string;
   /** Read Parquet files through an in-memory DuckDB instead of a warehouse file (same checks). */
   parquet?: { participants: string; diagnoses?: string };
+  /**
+   * Gap candidates per member from an opportunities table (participant_id, payment_year, model,
+   * hcc: docs/gap-values.md): the member batches get a `gap_candidates` column ("V28:17" items
+   * joined by U+001F), for the payment year's rows.
+   */
+  gaps?: { table: string; paymentYear: number };
 }
+
+/** A model name as written in opportunity tables (CMS-HCC V28, v24, RxHCC V08) → the pack's id (dbt hcc_normalize_model). */
+const MODEL_ID_SQL = (e: string): string =>
+  `replace(replace(replace(replace(upper(regexp_replace(${e}, '[^A-Za-z0-9]', '', 'g')), 'CMSHCC', ''), 'ESRDV', 'ESRD'), 'RXHCCV', 'RX'), 'RXV', 'RX')`;
 
 export interface WarehouseStats extends SourceStats {
   /** Diagnosis rows (long) or list items (grouped) with a null code: skipped, counted here. */
@@ -281,11 +291,12 @@ export class DuckDBWarehouseSource implements PartExportingSource {
           { file: where, column: "diagnosis_codes" },
         );
       }
+      const gaps = await this.gapJoin(idType === "VARCHAR" ? "p.participant_id" : "CAST(p.participant_id AS VARCHAR)");
       return {
-        sql: () => `SELECT ${[...exprs, `p.diagnosis_codes`].join(", ")} ${from}`,
+        sql: () => `SELECT ${[...exprs, `p.diagnosis_codes`, ...gaps.cols].join(", ")} ${from} ${gaps.join}`,
         parts: 1,
-        kinds: [...kinds, "list"],
-        names: [...names, "diagnosis_codes"],
+        kinds: [...kinds, "list", ...gaps.kinds],
+        names: [...names, "diagnosis_codes", ...gaps.names],
         nonNullDx: 0,
         nullDx: 0,
         layout: "grouped",
@@ -325,21 +336,52 @@ export class DuckDBWarehouseSource implements PartExportingSource {
     const pk = key(idType, "p");
     const xk = key(dcols.get("participant_id") ?? "", "x");
     const part = (k: string, i: number, n: number): string => (n > 1 ? `AND hash(${k}) % ${n} = ${i}` : "");
+    const gaps = await this.gapJoin(pk);
     const sql = (
       i: number,
       n: number,
-    ): string => `SELECT ${[...exprs, "d.codes AS diagnosis_codes", "CAST(d.n AS INTEGER) AS n"].join(", ")} ${from}
+    ): string => `SELECT ${[...exprs, "d.codes AS diagnosis_codes", "CAST(d.n AS INTEGER) AS n", ...gaps.cols].join(", ")} ${from}
       LEFT JOIN (SELECT ${xk} AS participant_id, string_agg(x.diagnosis_code, chr(31)) AS codes, count(*) AS n
                  FROM ${dt} x WHERE x.diagnosis_code IS NOT NULL ${part(xk, i, n)} GROUP BY 1) d
-      ON ${pk} = d.participant_id WHERE true ${part(pk, i, n)}`;
+      ON ${pk} = d.participant_id ${gaps.join} WHERE true ${part(pk, i, n)}`;
     return {
       sql,
       parts: Math.max(1, Math.floor(this.opts.partitions ?? 1)),
-      kinds: [...kinds, "joined", "int32"],
-      names: [...names, "diagnosis_codes", "n"],
+      kinds: [...kinds, "joined", "int32", ...gaps.kinds],
+      names: [...names, "diagnosis_codes", "n", ...gaps.names],
       nonNullDx: nonNull,
       nullDx: total - nonNull,
       layout: "long",
+    };
+  }
+
+  /**
+   * The join adding `gap_candidates` (opts.gaps): each member's distinct "MODEL:HCC" candidates
+   * for the payment year, joined by U+001F. Nothing when gaps are not asked for.
+   */
+  private async gapJoin(memberKey: string): Promise<{ cols: string[]; join: string; kinds: ColumnKind[]; names: string[] }> {
+    const g = this.opts.gaps;
+    if (!g) return { cols: [], join: "", kinds: [], names: [] };
+    const table = checkIdent(g.table, "table");
+    const where = this.label(table);
+    const cols = await this.columnsOf(table);
+    if (!cols)
+      throw new DataError(`${this.opts.path}: table ${this.schema}.${table} not found (--gaps opportunities)`, {
+        file: this.opts.path,
+      });
+    for (const c of ["participant_id", "payment_year", "model", "hcc"]) {
+      if (!cols.has(c)) throw new DataError(`${where}: column ${c} missing`, { file: where, column: c });
+    }
+    const year = Math.trunc(g.paymentYear);
+    return {
+      cols: ["g.gaps AS gap_candidates"],
+      join: `LEFT JOIN (SELECT CAST(o.participant_id AS VARCHAR) AS participant_id,
+                 string_agg(DISTINCT ${MODEL_ID_SQL("CAST(o.model AS VARCHAR)")} || ':' || regexp_extract(CAST(o.hcc AS VARCHAR), '(\\d+)\\s*$', 1), chr(31)) AS gaps
+               FROM ${this.schema}.${table} o
+               WHERE CAST(o.payment_year AS INTEGER) = ${year} AND regexp_extract(CAST(o.hcc AS VARCHAR), '(\\d+)\\s*$', 1) <> ''
+               GROUP BY 1) g ON ${memberKey} = g.participant_id`,
+      kinds: ["utf8"],
+      names: ["gap_candidates"],
     };
   }
 

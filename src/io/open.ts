@@ -50,6 +50,8 @@ export interface OpenOptions {
   format?: FileFormat;
   /** How a warehouse sink publishes results (default parquet: views over Parquet parts). */
   resultStorage?: ResultStorage;
+  /** A warehouse source joins each member's gap candidates from this table (docs/gap-values.md). */
+  gaps?: { table: string; paymentYear: number };
 }
 
 export type FileFormat = "parquet" | "arrow" | "csv" | "ndjson";
@@ -89,7 +91,12 @@ function sourceOf(spec: string, o: OpenOptions): MemberSource {
   if (wh) {
     // a read never creates: DuckDB would make an empty warehouse of a mistyped name
     if (!existsSync(wh)) throw new DataError(`${wh}: warehouse not found`, { file: wh });
-    return new DuckDBWarehouseSource({ path: wh, schema, layout });
+    return new DuckDBWarehouseSource({ path: wh, schema, layout, ...(o.gaps ? { gaps: o.gaps } : {}) });
+  }
+  if (o.gaps) {
+    throw new UsageError(
+      `--gaps opportunities reads ${o.gaps.table} from a warehouse; ${spec} is not one (name the gaps: --gaps HCC17,… or --gaps all)`,
+    );
   }
   if (existsSync(spec) && statSync(spec).isDirectory()) {
     const participants = join(spec, "participants.parquet");

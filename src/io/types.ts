@@ -75,7 +75,7 @@ export function exportsParts(s: MemberSource): s is PartExportingSource {
   return typeof (s as Partial<PartExportingSource>).exportParts === "function";
 }
 
-export type ResultTable = "risk_scores" | "risk_score_factors";
+export type ResultTable = "risk_scores" | "risk_score_factors" | "risk_score_gap_values";
 
 /**
  * The member columns a source lacks that every member needs (participant_id, sex, and age or

@@ -17,7 +17,7 @@ import {
   vectorFromArray,
   type Data,
 } from "apache-arrow";
-import { Engine } from "../engine/engine.js";
+import { Engine, type BatchGapOptions } from "../engine/engine.js";
 import { loadKernelModule, loadPack } from "../load.js";
 import { InternalError, HccError, DataError, InterruptedError, UsageError } from "../errors.js";
 import type { RecordRange } from "../io/member-records.js";
@@ -46,6 +46,8 @@ export interface ScoreRunOptions {
   workers?: number;
   batchSize?: number;
   factors?: boolean;
+  /** Value gaps into risk_score_gap_values (docs/gap-values.md). */
+  gaps?: BatchGapOptions | null;
   /**
    * Let a source that can (the DuckDB warehouse, long layout) export its members as Parquet parts
    * that the workers read, instead of streaming batches through this thread (default true).
@@ -78,6 +80,8 @@ export interface ScoreRunSummary {
   membersIn: number;
   rowsOut: number;
   factorRows: number;
+  /** risk_score_gap_values rows (0 when gaps were not asked for). */
+  gapRows: number;
   errored: number;
   /** Error rows by field ("sex", "age", …). */
   errorFields: Record<string, number>;
@@ -145,6 +149,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   let membersIn = 0;
   let rowsOut = 0;
   let factorRows = 0;
+  let gapRows = 0;
   let errored = 0;
   const errorFields: Record<string, number> = {};
   let scored = 0;
@@ -189,7 +194,15 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       if (failure) break;
       const { input, rows } = next.value;
       membersIn += rows;
-      const task: ScoreTask = { batchIndex: batchIndex++, input, runId, factors: o.factors ?? true, partDir, partFormat };
+      const task: ScoreTask = {
+        batchIndex: batchIndex++,
+        input,
+        runId,
+        factors: o.factors ?? true,
+        partDir,
+        partFormat,
+        gaps: o.gaps ?? null,
+      };
       const transferList = input.kind === "ipc" ? [input.ipc.buffer as ArrayBuffer] : [];
       const p = (
         pool.run(task, { transferList, ...(o.signal ? { signal: o.signal } : {}) }) as Promise<ScoreTaskResult | WorkerErrorShape>
@@ -213,6 +226,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
             for (const part of res.parts) sink.addPart(part);
             rowsOut += res.scoreRows;
             factorRows += res.factorRows;
+            gapRows += res.gapRows;
             return writeChain;
           }
           writeChain = writeChain.then(async () => {
@@ -225,6 +239,12 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
               for (const b of tableFromIPC(res.factors).batches) {
                 factorRows += b.numRows;
                 await o.sink.write("risk_score_factors", b);
+              }
+            }
+            if (res.gapValues) {
+              for (const b of tableFromIPC(res.gapValues).batches) {
+                gapRows += b.numRows;
+                if (b.numRows > 0) await o.sink.write("risk_score_gap_values", b);
               }
             }
             writeMs += performance.now() - tw;
@@ -245,10 +265,11 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     if (rowsOut !== membersIn) throw new InternalError(`members in (${membersIn}) ≠ result rows (${rowsOut}); nothing committed`);
     checkErrorRate(errored, membersIn, errorFields, o.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE, o.source.describe());
     // every result table switches to this run, also to empty (a 0-row batch carries the schema)
-    if (rowsOut === 0 || factorRows === 0) {
-      const empty = emptyResults(init, pack, runId);
+    if (rowsOut === 0 || factorRows === 0 || (o.gaps && gapRows === 0)) {
+      const empty = emptyResults(init, pack, runId, o.gaps ?? null);
       if (rowsOut === 0) await o.sink.write("risk_scores", empty.scores);
       if (factorRows === 0) await o.sink.write("risk_score_factors", empty.factors);
+      if (o.gaps && gapRows === 0 && empty.gapValues) await o.sink.write("risk_score_gap_values", empty.gapValues);
     }
     const stats = o.source.stats();
     if (exporting && dxItems !== stats.dxRowsRead) {
@@ -282,6 +303,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       membersIn,
       rowsOut,
       factorRows,
+      gapRows,
       errored,
       errorFields,
       orphanDxRows: stats.orphanDxRows,
@@ -367,7 +389,8 @@ function emptyResults(
   init: WorkerInit,
   pack: { bytes: Uint8Array; meta: unknown },
   runId: string,
-): { scores: RecordBatch; factors: RecordBatch } {
+  gaps: BatchGapOptions | null,
+): { scores: RecordBatch; factors: RecordBatch; gapValues: RecordBatch | null } {
   const engine = new Engine(init.module, pack as ConstructorParameters<typeof Engine>[1], {
     models: init.models,
     mceEdits: init.mceEdits,
@@ -380,9 +403,12 @@ function emptyResults(
     new Schema(fields),
     makeData({ type: new Struct(fields), length: 0, nullCount: 0, children: [ids, codes] }),
   );
-  const { scores, factors } = engine.scoreArrowBatch(rb, runId, { factors: true });
+  const { scores, factors, gapValues } = engine.scoreArrowBatch(rb, runId, {
+    factors: true,
+    gaps: gaps ? { ...gaps, source: { kind: "lacking" } } : null,
+  });
   if (!factors) throw new InternalError("empty factor batch missing");
-  return { scores, factors };
+  return { scores, factors, gapValues };
 }
 
 /** Ranges of a member-record file, parsed by the workers (rows are counted from their results). */

@@ -4,6 +4,7 @@
 // Parquet files into the sink's staging directory and returns only their names and counts.
 import type { PartFormat, StagedPart } from "../io/types.js";
 import type { RecordRange } from "../io/member-records.js";
+import type { BatchGapOptions } from "../engine/engine.js";
 
 export interface WorkerInit {
   module: WebAssembly.Module;
@@ -28,6 +29,8 @@ export interface ScoreTask {
   /** The sink's staging directory: write results there as parts instead of returning them. */
   partDir: string | null;
   partFormat: PartFormat;
+  /** Value gaps (risk_score_gap_values; docs/gap-values.md), or null. */
+  gaps: BatchGapOptions | null;
 }
 
 export interface ScoreTaskResult {
@@ -44,6 +47,8 @@ export interface ScoreTaskResult {
   nullCodes: number;
   scores: Uint8Array | null; // Arrow IPC stream (risk_scores); null when written as parts
   factors: Uint8Array | null; // Arrow IPC stream (risk_score_factors)
+  gapValues: Uint8Array | null; // Arrow IPC stream (risk_score_gap_values)
+  gapRows: number;
   parts: StagedPart[]; // parts written into partDir (scores first)
   scoreRows: number;
   factorRows: number;

@@ -70,7 +70,7 @@ export default async function scoreBatch(task: ScoreTask): Promise<ScoreTaskResu
 async function scoreTask(task: ScoreTask): Promise<ScoreTaskResult> {
   const t0 = performance.now();
   const { rb, ids, idLines, nullCodes } = await memberBatch(task);
-  const { scores, factors } = engine.scoreArrowBatch(rb, task.runId, { factors: task.factors });
+  const { scores, factors, gapValues } = engine.scoreArrowBatch(rb, task.runId, { factors: task.factors, gaps: task.gaps });
   const dxData = rb.getChild("diagnosis_codes")?.data[0];
   const dxOffsets = dxData?.valueOffsets as Int32Array | undefined;
   const dxItems = dxOffsets ? (dxOffsets[rb.numRows] ?? 0) - (dxOffsets[0] ?? 0) : 0;
@@ -97,16 +97,20 @@ async function scoreTask(task: ScoreTask): Promise<ScoreTaskResult> {
     dxItems,
     scoreRows: scores.numRows,
     factorRows: factors?.numRows ?? 0,
+    gapRows: gapValues?.numRows ?? 0,
     kernelMs: t1 - t0,
   };
   if (task.partDir !== null) {
     const parts = [writePart(task.partDir, task.partFormat, "risk_scores", task.batchIndex, scores)];
     if (factors && factors.numRows > 0)
       parts.push(writePart(task.partDir, task.partFormat, "risk_score_factors", task.batchIndex, factors));
-    return { ...base, scores: null, factors: null, parts, encodeMs: performance.now() - t1 };
+    if (gapValues && gapValues.numRows > 0)
+      parts.push(writePart(task.partDir, task.partFormat, "risk_score_gap_values", task.batchIndex, gapValues));
+    return { ...base, scores: null, factors: null, gapValues: null, parts, encodeMs: performance.now() - t1 };
   }
   const s = tableToIPC(new Table(scores), "stream");
   const f = factors ? tableToIPC(new Table(factors), "stream") : null;
+  const g = gapValues ? tableToIPC(new Table(gapValues), "stream") : null;
   // returned by structured clone (one memcpy per buffer); Piscina.move transfers only one value
-  return { ...base, scores: s, factors: f, parts: [], encodeMs: performance.now() - t1 };
+  return { ...base, scores: s, factors: f, gapValues: g, parts: [], encodeMs: performance.now() - t1 };
 }

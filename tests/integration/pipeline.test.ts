@@ -38,7 +38,7 @@ class ArrowBatchesSource implements MemberSource {
 
 /** A ResultSink collecting batches; commit makes them visible, abort drops them. */
 class CollectingSink implements ResultSink {
-  staged: Record<ResultTable, RecordBatch[]> = { risk_scores: [], risk_score_factors: [] };
+  staged: Record<ResultTable, RecordBatch[]> = { risk_scores: [], risk_score_factors: [], risk_score_gap_values: [] };
   committed: { tables: Record<ResultTable, RecordBatch[]>; run: ScoreRunRow } | null = null;
   aborted = false;
   describe(): string {

@@ -101,7 +101,7 @@ describe.each([2024, 2025, 2026, 2027])("gap values PY%i", (year) => {
       const p = prefix(g.model);
       if (g.action === "add") {
         if (base[`${p}_segment`] === null) {
-          expect(g.status).toBe("no_segment");
+          expect(g.status).toBe("not_scored");
           continue;
         }
         close(g.delta_raw_score, diff(after[`${p}_raw_score`], base[`${p}_raw_score`]), 9);

@@ -1,7 +1,12 @@
 -- One row per member × payment year × model × HCC with an open gap: a suspected or previously
 -- documented HCC (hcc_opportunities) that is not among the HCCs the engine kept for the member.
--- potential_coefficient is the HCC's coefficient in the member's segment (the value of closing
--- the gap before interactions, counts and hierarchies; informational only).
+-- The gap's value is the engine's exact what-if (risk_score_gap_values, `hcc score --gaps`;
+-- docs/gap-values.md): the change in raw, normalized, risk and payment score from adding the HCC
+-- alone, after hierarchies, interactions, counts, blend, normalization and the MA coding
+-- adjustment, and the annual dollar value when a base rate was given. Ranked within the member
+-- and within the plan (participants.plan_id; the whole schema when absent). Null values: the run
+-- valued no gaps. potential_coefficient (the HCC's coefficient in the member's segment) is kept
+-- for comparison only: it overstates gaps below a kept HCC and misses interactions and counts.
 with opportunities as (
 
     select * from {{ ref('stg_hcc_opportunities') }}
@@ -27,6 +32,19 @@ coefficients as (
 
     select payment_year, model, segment, hcc, coefficient from {{ ref('hcc_coefficients') }}
     where hcc is not null
+
+),
+
+gap_values as (
+
+    select * from {{ ref('stg_risk_score_gap_values') }}
+    where action = 'add'
+
+),
+
+plans as (
+
+    select participant_id, plan_id from {{ ref('stg_participants') }}
 
 ),
 
@@ -57,7 +75,7 @@ open_gaps as (
 
 ),
 
-final as (
+valued as (
 
     select
         {{ hcc_surrogate_key(['open_gaps.participant_id', 'open_gaps.payment_year', 'open_gaps.model', 'open_gaps.hcc']) }} as opportunity_key,
@@ -71,7 +89,16 @@ final as (
         coefficients.coefficient as potential_coefficient,
         open_gaps.opportunity_sources,
         open_gaps.evidence,
-        open_gaps.n_opportunity_records
+        open_gaps.n_opportunity_records,
+        gap_values.gap_status,
+        gap_values.delta_raw_score,
+        gap_values.delta_normalized_score,
+        gap_values.delta_risk_score,
+        gap_values.delta_payment_score,
+        gap_values.annual_value,
+        gap_values.hccs_displaced,
+        gap_values.terms_on,
+        plans.plan_id
     from open_gaps
     left join labels
         on labels.payment_year = open_gaps.payment_year
@@ -86,6 +113,29 @@ final as (
         and coefficients.model = open_gaps.model
         and coefficients.segment = segments.segment
         and coefficients.hcc = open_gaps.hcc
+    left join gap_values
+        on gap_values.participant_id = open_gaps.participant_id
+        and gap_values.payment_year = open_gaps.payment_year
+        and gap_values.model = open_gaps.model
+        and gap_values.hcc = open_gaps.hcc
+    left join plans
+        on plans.participant_id = open_gaps.participant_id
+
+),
+
+final as (
+
+    select
+        valued.*,
+        case when delta_payment_score is not null then row_number() over (
+            partition by participant_id, payment_year
+            order by case when delta_payment_score is null then 1 else 0 end, delta_payment_score desc, model, hcc
+        ) end as value_rank_in_member,
+        case when delta_payment_score is not null then row_number() over (
+            partition by plan_id, payment_year
+            order by case when delta_payment_score is null then 1 else 0 end, delta_payment_score desc, participant_id, model, hcc
+        ) end as value_rank_in_plan
+    from valued
 
 )
 

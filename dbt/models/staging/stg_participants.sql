@@ -29,7 +29,8 @@ renamed as (
         cast({{ hcc_column_or_null(cols, 'pace', dbt.type_boolean()) }} as {{ dbt.type_boolean() }}) as is_pace,
         lower(trim(cast({{ hcc_column_or_null(cols, 'esrd_status', dbt.type_string()) }} as {{ dbt.type_string() }}))) as esrd_status,
         cast({{ hcc_column_or_null(cols, 'graft_months', dbt.type_int()) }} as {{ dbt.type_int() }}) as graft_months,
-        lower(trim(cast({{ hcc_column_or_null(cols, 'rx_plan', dbt.type_string()) }} as {{ dbt.type_string() }}))) as rx_plan
+        lower(trim(cast({{ hcc_column_or_null(cols, 'rx_plan', dbt.type_string()) }} as {{ dbt.type_string() }}))) as rx_plan,
+        cast({{ hcc_column_or_null(cols, 'plan_id', dbt.type_string()) }} as {{ dbt.type_string() }}) as plan_id
     from source
 
 )

@@ -14,7 +14,7 @@ import { BigQuery } from "@google-cloud/bigquery";
 import { Bool, DataType, Field, RecordBatch, Schema, Struct, Table, makeData, tableToIPC, type Data } from "apache-arrow";
 import { Compression, Table as WasmTable, WriterPropertiesBuilder, writeParquet } from "parquet-wasm";
 import type { ResultSink, ResultTable, ScoreRunRow } from "../types.js";
-import { HccError, InternalError, UnavailableError } from "../../errors.js";
+import { HccError, InternalError, UnavailableError, UsageError } from "../../errors.js";
 import { bigQueryClientOptions, classifyBigQueryError, qualifiedName, validateTableName, type BigQueryConfig } from "./config.js";
 import {
   buildCommitScript,
@@ -215,7 +215,8 @@ export class BigQueryResultSink implements ResultSink {
     sweepPartDirs(root);
     // 0700, named after this process so a later run can tell a dead run's leftovers
     this.dir = mkdtempSync(join(root, `hcc-bq-${process.pid}-`));
-    const targets: Record<ResultTable, string> = {
+    // gap values are not loaded to BigQuery yet (hcc score refuses --gaps with --to bigquery)
+    const targets: Partial<Record<ResultTable, string>> = {
       risk_scores: this.c.tables.riskScores,
       risk_score_factors: this.c.tables.riskScoreFactors,
     };
@@ -238,6 +239,8 @@ export class BigQueryResultSink implements ResultSink {
 
   async write(table: ResultTable, batch: RecordBatch): Promise<void> {
     const s = this.tables.get(table);
+    if (!s && table === "risk_score_gap_values")
+      throw new UsageError("gap values are not written to BigQuery yet (docs/gap-values.md)");
     if (!s) throw new InternalError("BigQuery sink: write() before begin()");
     this.throwIfFailed();
     const b = table === "risk_scores" ? withScoredFlags(batch) : batch;
