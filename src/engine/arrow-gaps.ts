@@ -14,6 +14,8 @@ const enc = new TextEncoder();
 export interface GapBatchOptions {
   /** "Every HCC the member lacks": keep only the candidates that would count (status kept). */
   keptOnly: boolean;
+  /** Candidates not tied to the member (a list for everyone): no row where the model does not score the member. */
+  skipNotScored: boolean;
   /** Monthly base rate in dollars: annual_value = Δ payment score × rate × 12 (null: no column values). */
   monthlyBaseRate: number | null;
   rounded: boolean;
@@ -147,7 +149,8 @@ export function buildGapValuesBatch(
         const m = cands[c * L.GAP_IN_STRIDE]!;
         if ((valued[i]! & (1 << m)) !== 0) continue;
         const num = engine.meta.models[m]!.ccNumbers[cands[c * L.GAP_IN_STRIDE + 1]!]!;
-        if (!opts.keptOnly) push(i, m, num, "add", errs[i] !== null ? "member_error" : "not_scored", []);
+        const st: GapStatus = errs[i] !== null ? "member_error" : "not_scored";
+        if (!opts.keptOnly && !(opts.skipNotScored && st === "not_scored")) push(i, m, num, "add", st, []);
       }
     }
   }

@@ -252,6 +252,7 @@ export class Engine {
       this.gapLabels ??= buildGapLabels(this);
       gapValues = buildGapValuesBatch(this, this.labelBytes, this.gapLabels, ids, r, gaps, errorsOf(r, errors), runId, {
         keptOnly: g.source.kind === "lacking",
+        skipNotScored: g.source.kind !== "column",
         monthlyBaseRate: g.monthlyBaseRate,
         rounded: (this.options & L.OPT_ROUND3) !== 0,
       });
