@@ -7,7 +7,7 @@ import * as L from "./layout.js";
 import type { BatchResult } from "./kernel.js";
 import type { Engine } from "./engine.js";
 import { Columns, Dict, Utf8Appender, f64Column, i32Column, runIdColumn, type LabelBytes } from "./arrow-results.js";
-import { GAP_ACTIONS, GAP_STATUSES, delta, type EncodedGaps, type GapAction, type GapStatus } from "./gaps.js";
+import { GAP_ACTIONS, GAP_STATUSES, type EncodedGaps, type GapStatus } from "./gaps.js";
 
 const enc = new TextEncoder();
 
@@ -37,22 +37,35 @@ export function buildGapLabels(engine: Engine): GapLabels {
   };
 }
 
+/** A List<Utf8> column filled row by row: items go to the open row until close(). */
 class ListColumn {
   readonly items = new Utf8Appender(64, 512);
-  offsets: number[] = [0];
-  push(): void {
-    this.offsets.push(this.items.rows);
+  offsets: Int32Array;
+  private rows = 0;
+  constructor(cap: number) {
+    this.offsets = new Int32Array(cap + 1);
+  }
+  add(bytes: Uint8Array | undefined): void {
+    if (bytes) this.items.append(bytes, 0, bytes.length);
+  }
+  close(): void {
+    this.offsets[++this.rows] = this.items.rows;
   }
   data(): Data {
     return makeData({
       type: new List(new Field("item", new Utf8(), true)),
-      length: this.offsets.length - 1,
+      length: this.rows,
       nullCount: 0,
-      valueOffsets: Int32Array.from(this.offsets),
+      valueOffsets: this.offsets.subarray(0, this.rows + 1),
       child: this.items.finish(),
     });
   }
 }
+
+const ACT_ADD = GAP_ACTIONS.indexOf("add");
+const ACT_REMOVE = GAP_ACTIONS.indexOf("remove");
+const ACT_ALL = GAP_ACTIONS.indexOf("add_all");
+const ST = Object.fromEntries(GAP_STATUSES.map((s, i) => [s, i])) as Record<GapStatus, number>;
 
 export function buildGapValuesBatch(
   engine: Engine,
@@ -69,35 +82,47 @@ export function buildGapValuesBatch(
   if (!idData || ids.data.length !== 1) throw new Error("participant_id must be one chunk");
   const idOffsets = idData.valueOffsets as Int32Array;
   const idBytes = idData.values as Uint8Array;
-  const step = opts.rounded ? 1e-3 : 1e-12;
-  const member: number[] = [];
-  const model: number[] = [];
-  const hcc: number[] = []; // HCC number, -1 = null
-  const action: number[] = [];
-  const status: number[] = [];
-  const d: number[][] = [[], [], [], []]; // raw, normalized, risk, payment
-  const displaced = new ListColumn();
-  const restored = new ListColumn();
-  const on = new ListColumn();
-  const off = new ListColumn();
-  const push = (i: number, m: number, num: number, a: GapAction, st: GapStatus, v: (number | null)[]): void => {
-    member.push(i);
-    model.push(m);
-    hcc.push(num);
-    action.push(GAP_ACTIONS.indexOf(a));
-    status.push(GAP_STATUSES.indexOf(st));
-    for (let k = 0; k < 4; k++) d[k]!.push(v[k] ?? NaN);
-    displaced.push();
-    restored.push();
-    on.push();
-    off.push();
-  };
+  const inv = opts.rounded ? 1e3 : 1e12;
   const gi = r.gapI;
   const gf = r.gapF;
   const pool = r.gapPool;
   const nRec = gi.length / L.GAP_I_STRIDE;
+  // rows: kernel records (bases excepted) plus candidates without a value
+  const cap = nRec + gaps.request.candidates.length / L.GAP_IN_STRIDE + gaps.rejected.length;
+  const member = new Int32Array(cap);
+  const model = new Int32Array(cap);
+  const hcc = new Int32Array(cap); // HCC number, -1 = null
+  const action = new Int32Array(cap);
+  const status = new Int32Array(cap);
+  const dRaw = new Float64Array(cap);
+  const dNorm = new Float64Array(cap);
+  const dRisk = new Float64Array(cap);
+  const dPay = new Float64Array(cap);
+  const displaced = new ListColumn(cap);
+  const restored = new ListColumn(cap);
+  const on = new ListColumn(cap);
+  const off = new ListColumn(cap);
+  let n = 0;
+  const close = (): void => {
+    displaced.close();
+    restored.close();
+    on.close();
+    off.close();
+    n++;
+  };
+  const empty = (i: number, m: number, num: number, st: number): void => {
+    member[n] = i;
+    model[n] = m;
+    hcc[n] = num;
+    action[n] = ACT_ADD;
+    status[n] = st;
+    dRaw[n] = dNorm[n] = dRisk[n] = dPay[n] = NaN;
+    close();
+  };
+  // after − before on the decimal grid of the scores (see gaps.ts delta); NaN when either is
+  const diff = (a: number, b: number, scale: number): number => Math.round((a - b) * scale) / scale + 0;
   const valued = new Uint32Array(r.n); // per member: models with a base record
-  let base = -1;
+  let base = 0;
   for (let k = 0; k < nRec; k++) {
     const w = k * L.GAP_I_STRIDE;
     const i = gi[w + L.GAP_I_MEMBER]!;
@@ -105,68 +130,75 @@ export function buildGapValuesBatch(
     const m = gi[w + L.GAP_I_MODEL]!;
     if (errs[i] !== null) continue; // a value error: the kernel scored defaults; rows below say member_error
     if (kind === L.GK_BASE) {
-      base = k;
+      base = k * L.GAP_F_STRIDE;
       valued[i]! |= 1 << m;
       continue;
     }
     const num = gi[w + L.GAP_I_HCC]!;
-    let addedKept = false;
     const ds = gi[w + L.GAP_I_DIFF_START]!;
     const de = ds + gi[w + L.GAP_I_DIFF_COUNT]!;
-    for (let j = ds; j < de; j++) if (pool[j] === num && kind === L.GK_ADD) addedKept = true;
-    let st: GapStatus = "ok";
-    if (kind === L.GK_ADD) st = addedKept ? "kept" : hasKept(r, i, m, num) ? "already_kept" : "dominated";
-    if (opts.keptOnly && kind === L.GK_ADD && st !== "kept") continue;
-    const at = (rec: number, f: number): number | undefined => gf[rec * L.GAP_F_STRIDE + f];
-    push(i, m, kind === L.GK_ADD_ALL ? -1 : num, kind === L.GK_ADD ? "add" : kind === L.GK_REMOVE ? "remove" : "add_all", st, [
-      delta(at(k, L.GAP_F_RAW), at(base, L.GAP_F_RAW), 1e-12),
-      delta(at(k, L.GAP_F_NORMALIZED), at(base, L.GAP_F_NORMALIZED), step),
-      delta(at(k, L.GAP_F_RISK), at(base, L.GAP_F_RISK), step),
-      delta(at(k, L.GAP_F_PAYMENT), at(base, L.GAP_F_PAYMENT), step),
-    ]);
-    // the lists of this row (push() closed them empty; reopen by appending before the close)
-    const row = member.length - 1;
-    const hb = labels.hccBytes[m]!;
-    for (let j = ds; j < de; j++) {
-      const h = pool[j]!;
-      if (h > 0 && !(kind === L.GK_ADD && h === num)) appendItem(restored, row, hb[h]);
-      else if (h < 0 && !(kind === L.GK_REMOVE && -h === num)) appendItem(displaced, row, hb[-h]);
+    let st = ST.ok;
+    if (kind === L.GK_ADD) {
+      let addedKept = false;
+      for (let j = ds; j < de; j++) if (pool[j] === num) addedKept = true;
+      st = addedKept ? ST.kept : hasKept(r, i, m, num) ? ST.already_kept : ST.dominated;
+      if (opts.keptOnly && st !== ST.kept) continue;
+    }
+    const f = k * L.GAP_F_STRIDE;
+    member[n] = i;
+    model[n] = m;
+    hcc[n] = kind === L.GK_ADD_ALL ? -1 : num;
+    action[n] = kind === L.GK_ADD ? ACT_ADD : kind === L.GK_REMOVE ? ACT_REMOVE : ACT_ALL;
+    status[n] = st;
+    dRaw[n] = diff(gf[f + L.GAP_F_RAW]!, gf[base + L.GAP_F_RAW]!, 1e12);
+    dNorm[n] = diff(gf[f + L.GAP_F_NORMALIZED]!, gf[base + L.GAP_F_NORMALIZED]!, inv);
+    dRisk[n] = diff(gf[f + L.GAP_F_RISK]!, gf[base + L.GAP_F_RISK]!, inv);
+    dPay[n] = diff(gf[f + L.GAP_F_PAYMENT]!, gf[base + L.GAP_F_PAYMENT]!, inv);
+    if (de > ds) {
+      const hb = labels.hccBytes[m]!;
+      for (let j = ds; j < de; j++) {
+        const h = pool[j]!;
+        if (h > 0 && !(kind === L.GK_ADD && h === num)) restored.add(hb[h]);
+        else if (h < 0 && !(kind === L.GK_REMOVE && -h === num)) displaced.add(hb[-h]);
+      }
     }
     const vs = gi[w + L.GAP_I_VARS_START]!;
     const ve = vs + gi[w + L.GAP_I_VARS_COUNT]!;
-    const vb = gl.varBytes[m]!;
-    for (let j = vs; j < ve; j++) {
-      const v = pool[j]!;
-      appendItem(v > 0 ? on : off, row, vb[Math.abs(v) - 1]);
+    if (ve > vs) {
+      const vb = gl.varBytes[m]!;
+      for (let j = vs; j < ve; j++) {
+        const v = pool[j]!;
+        (v > 0 ? on : off).add(vb[Math.abs(v) - 1]);
+      }
     }
+    close();
   }
   // candidates without a value: the model did not score the member, or the member has an error
   const cands = gaps.request.candidates;
   const offs = gaps.request.offsets;
-  if (offs && (gaps.request.options & L.OPT_GAP_ADD) !== 0) {
+  if (offs && (gaps.request.options & L.OPT_GAP_ADD) !== 0 && !opts.keptOnly) {
     for (let i = 0; i < r.n; i++) {
+      const bad = errs[i] !== null;
+      if (!bad && opts.skipNotScored) continue;
       for (let c = offs[i]!; c < offs[i + 1]!; c++) {
         const m = cands[c * L.GAP_IN_STRIDE]!;
-        if ((valued[i]! & (1 << m)) !== 0) continue;
-        const num = engine.meta.models[m]!.ccNumbers[cands[c * L.GAP_IN_STRIDE + 1]!]!;
-        const st: GapStatus = errs[i] !== null ? "member_error" : "not_scored";
-        if (!opts.keptOnly && !(opts.skipNotScored && st === "not_scored")) push(i, m, num, "add", st, []);
+        if (!bad && (valued[i]! & (1 << m)) !== 0) continue;
+        empty(i, m, engine.meta.models[m]!.ccNumbers[cands[c * L.GAP_IN_STRIDE + 1]!]!, bad ? ST.member_error : ST.not_scored);
       }
     }
   }
   for (const x of gaps.rejected) {
+    // a model the payment year does not have cannot be a dictionary entry: counted, not a row
     const m = engine.meta.models.findIndex((mm) => mm.id === x.model);
-    if (m >= 0 && !opts.keptOnly) push(x.member, m, x.hcc, "add", errs[x.member] !== null ? "member_error" : x.status, []);
+    if (m >= 0 && !opts.keptOnly) empty(x.member, m, x.hcc, errs[x.member] !== null ? ST.member_error : ST[x.status]);
   }
-  // unknown models cannot be a dictionary entry: they are rejected at parse time (encodeGaps keeps them out)
-  const n = member.length;
   const cols = new Columns();
   cols.add("run_id", runIdColumn(runId, n), false);
   const pid = new Utf8Appender(n, n * 12);
-  for (const i of member) pid.append(idBytes, idOffsets[i]!, idOffsets[i + 1]!);
+  for (let k = 0; k < n; k++) pid.append(idBytes, idOffsets[member[k]!]!, idOffsets[member[k]! + 1]!);
   cols.add("participant_id", pid.finish(), false);
   cols.add("payment_year", i32Column(new Int32Array(n).fill(engine.meta.paymentYear)), false);
-  cols.add("model", labels.models.column(Int32Array.from(model), n), false);
+  cols.add("model", labels.models.column(model, n), false);
   const hccIdx = new Int32Array(n);
   const hccValid = new Uint8Array((n + 7) >> 3);
   let hccNulls = 0;
@@ -180,27 +212,24 @@ export function buildGapValuesBatch(
     }
   }
   cols.add("hcc", labels.factorNames.column(hccIdx, n, hccValid, hccNulls));
-  cols.add("action", gl.actions.column(Int32Array.from(action), n), false);
-  cols.add("status", gl.statuses.column(Int32Array.from(status), n), false);
-  const names = ["delta_raw_score", "delta_normalized_score", "delta_risk_score", "delta_payment_score"];
-  names.forEach((name, k) => cols.add(name, f64Column(Float64Array.from(d[k]!))));
+  cols.add("action", gl.actions.column(action, n), false);
+  cols.add("status", gl.statuses.column(status, n), false);
+  cols.add("delta_raw_score", f64Column(dRaw.subarray(0, n)));
+  cols.add("delta_normalized_score", f64Column(dNorm.subarray(0, n)));
+  cols.add("delta_risk_score", f64Column(dRisk.subarray(0, n)));
+  cols.add("delta_payment_score", f64Column(dPay.subarray(0, n)));
   const rate = opts.monthlyBaseRate;
-  cols.add(
-    "annual_value",
-    f64Column(Float64Array.from(d[3]!, (x) => (rate === null || Number.isNaN(x) ? NaN : Math.round(x * rate * 12 * 100) / 100))),
-  );
+  const annual = new Float64Array(n);
+  for (let k = 0; k < n; k++) {
+    const x = dPay[k]!;
+    annual[k] = rate === null || Number.isNaN(x) ? NaN : Math.round(x * rate * 12 * 100) / 100 + 0;
+  }
+  cols.add("annual_value", f64Column(annual));
   cols.add("hccs_displaced", displaced.data(), false);
   cols.add("hccs_restored", restored.data(), false);
   cols.add("terms_on", on.data(), false);
   cols.add("terms_off", off.data(), false);
   return cols.batch(n);
-}
-
-/** Append an item to the list of the row just pushed (its closing offset moves with it). */
-function appendItem(col: ListColumn, row: number, bytes: Uint8Array | undefined): void {
-  if (!bytes) return;
-  col.items.append(bytes, 0, bytes.length);
-  col.offsets[row + 1] = col.items.rows;
 }
 
 function hasKept(r: BatchResult, i: number, m: number, num: number): boolean {

@@ -167,8 +167,9 @@ export const delta = (after: number | undefined, before: number | undefined, ste
   const a = finite(after);
   const b = finite(before);
   if (a === null || b === null) return null;
-  const d = Math.round((a - b) / step) * step;
-  return Number(d.toFixed(step >= 1e-3 ? 3 : 12)) + 0; // + 0: no -0
+  // an integer count of steps divided by 1/step: the double nearest to the decimal (no -0)
+  const inv = Math.round(1 / step);
+  return Math.round((a - b) * inv) / inv + 0;
 };
 
 /**
