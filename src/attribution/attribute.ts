@@ -5,7 +5,10 @@
 import { membersToBatch, type MemberInput } from "../engine/member.js";
 import { encodeArrowBatch } from "../engine/arrow-encode.js";
 import type { OutputRecord } from "../engine/engine.js";
-import { blendPaymentScore, type AttributionYear } from "./payment-blend.js";
+import type { BatchResult } from "../engine/kernel.js";
+import * as L from "../engine/layout.js";
+import { InternalError } from "../errors.js";
+import { blendPaymentScore, type AttributionYear, type ModelScore } from "./payment-blend.js";
 import { computeShapley } from "./shapley.js";
 import { MEMBER_TEXT_FIELDS } from "../engine/member.js";
 
@@ -57,18 +60,59 @@ function sameDemographics(a: MemberInput, b: MemberInput): boolean {
 /** Scoring jobs of one engine: member variants, scored in one batch. */
 class JobList {
   readonly members: MemberInput[] = [];
-  records: OutputRecord[] = [];
   attrs: Int32Array = new Int32Array(0);
+  private result: BatchResult | null = null;
+  private errors: (string | null)[] = [];
+  constructor(readonly year: AttributionYear) {}
+
   add(m: MemberInput): number {
     this.members.push(m);
     return this.members.length - 1;
   }
-  score(year: AttributionYear): void {
+
+  score(): void {
     if (this.members.length === 0) return;
     const { batch, errors } = encodeArrowBatch(membersToBatch(this.members).batch);
-    const r = year.engine.scoreEncoded(batch);
+    this.result = this.year.engine.scoreEncoded(batch);
+    this.errors = errors;
     this.attrs = batch.attrs;
-    this.records = this.members.map((m, i) => year.engine.decodeRecord(r, i, m.member_id, errors[i] ?? null));
+  }
+
+  private get r(): BatchResult {
+    if (!this.result) throw new InternalError("attribution: a job read before its batch was scored");
+    return this.result;
+  }
+
+  /** The kernel's payment score of job `i` (null for an error row or no score), without decoding a record. */
+  paymentScore(i: number): number | null {
+    const r = this.r;
+    if (this.errors[i] || (r.memberI32[i * L.NOUT_I + L.OUT_ERROR] ?? 0) !== 0) return null;
+    const x = r.memberF64[i * L.NOUT_F + L.OUT_PAYMENT] ?? NaN;
+    return Number.isNaN(x) ? null : x;
+  }
+
+  /** Raw scores and segments of job `i` per model (BatchResult's per-model blocks). */
+  modelScores(i: number): ModelScore {
+    const r = this.r;
+    const models = this.year.engine.meta.models;
+    return (id) => {
+      const m = models.findIndex((x) => x.id === id);
+      const slot = m >= 0 ? (r.slotOf[m] ?? -1) : -1;
+      if (slot < 0 || this.errors[i] || (r.memberI32[i * L.NOUT_I + L.OUT_ERROR] ?? 0) !== 0)
+        return { rawScore: null, segment: null };
+      const at = slot * r.n + i;
+      const raw = r.modelF64[at * 2] ?? NaN;
+      const seg = r.modelI32[at * 3] ?? -1;
+      return {
+        rawScore: Number.isNaN(raw) ? null : raw,
+        segment: seg >= 0 ? (models[m]?.segments[seg]?.id ?? null) : null,
+      };
+    };
+  }
+
+  /** The full output record of job `i` (for an error message). */
+  record(i: number): OutputRecord {
+    return this.year.engine.decodeRecord(this.r, i, this.members[i]?.member_id ?? "", this.errors[i] ?? null);
   }
 }
 
@@ -96,11 +140,10 @@ function planPair(pair: MemberPair & { from: MemberInput; to: MemberInput }, yea
   if (yearsDiffer) groups.push(G_MODEL, G_NORMALIZATION);
   const variantJob = new Map<number, number>();
   const cells: [number, number, number][] = [];
+  const bitOf = [0, 0, 0, 0, 0];
+  groups.forEach((g, k) => (bitOf[g] = 1 << k));
   for (let mask = 0; mask < 1 << groups.length; mask++) {
-    const fromB = (g: number): boolean => {
-      const k = groups.indexOf(g);
-      return k >= 0 && (mask & (1 << k)) !== 0;
-    };
+    const fromB = (g: number): boolean => (mask & (bitOf[g] ?? 0)) !== 0;
     const side = fromB(G_MODEL) ? 1 : 0;
     const key = (fromB(G_DEMOGRAPHICS) ? 1 : 0) | (fromB(G_GAINED) ? 2 : 0) | (fromB(G_LOST) ? 4 : 0) | (side << 3);
     let job = variantJob.get(key);
@@ -149,7 +192,7 @@ function cornerProblem(rec: OutputRecord, side: "from" | "to", year: Attribution
 export function attributeChanges(pairs: readonly MemberPair[], from: AttributionYear, to: AttributionYear): AttributionRow[] {
   const years = [from, to];
   const yearsDiffer = from !== to;
-  const jobs = [new JobList(), new JobList()];
+  const jobs = [new JobList(from), new JobList(to)];
   const plans: (Plan | [number, number])[] = pairs.map((p) => {
     if (p.from && p.to) return planPair({ ...p, from: p.from, to: p.to }, yearsDiffer, jobs);
     const side = p.to ? 1 : 0;
@@ -157,12 +200,12 @@ export function attributeChanges(pairs: readonly MemberPair[], from: Attribution
     if (!m) throw new RangeError("a member pair needs at least one side");
     return [side, (jobs[side] as JobList).add({ ...m, member_id: p.participantId })];
   });
-  jobs.forEach((j, s) => j.score(years[s] as AttributionYear));
+  for (const j of jobs) j.score();
   return plans.map((plan, i) => {
     const pair = pairs[i] as MemberPair;
     if (Array.isArray(plan)) {
       const [side, job] = plan;
-      return oneSidedRow(pair, (jobs[side] as JobList).records[job] as OutputRecord, side === 1 ? "added" : "removed");
+      return oneSidedRow(pair, (jobs[side] as JobList).record(job), side === 1 ? "added" : "removed");
     }
     return attributePlan(plan, jobs, years);
   });
@@ -171,9 +214,8 @@ export function attributeChanges(pairs: readonly MemberPair[], from: Attribution
 function attributePlan(plan: Plan, jobs: JobList[], years: AttributionYear[]): AttributionRow {
   const values = plan.cells.map(([side, job, nfSide]) => {
     const list = jobs[side] as JobList;
-    const rec = list.records[job] as OutputRecord;
-    if (side === nfSide) return rec.payment_score;
-    return blendPaymentScore(rec, list.attrs, job, years[side] as AttributionYear, years[nfSide] as AttributionYear);
+    if (side === nfSide) return list.paymentScore(job);
+    return blendPaymentScore(list.modelScores(job), list.attrs, job, list.year, years[nfSide] as AttributionYear);
   });
   const full = values.length - 1;
   const first = values[0] ?? null;
@@ -188,7 +230,7 @@ function attributePlan(plan: Plan, jobs: JobList[], years: AttributionYear[]): A
     status: "ok",
     error: null,
   };
-  const recOf = ([side, job]: [number, number, number]): OutputRecord => (jobs[side] as JobList).records[job] as OutputRecord;
+  const recOf = ([side, job]: [number, number, number]): OutputRecord => (jobs[side] as JobList).record(job);
   const problems: string[] = [];
   if (first === null)
     problems.push(cornerProblem(recOf(plan.cells[0] as [number, number, number]), "from", years[0] as AttributionYear));

@@ -85,34 +85,44 @@ function normalizationFactor(pop: PopulationSpec | undefined, model: string, seg
   return comp?.nf.find((r) => ruleCovers(r, segmentId))?.value ?? null;
 }
 
+/** A member's raw score and segment id under one model (null when it has none). */
+export type ModelScore = (modelId: string) => { rawScore: number | null; segment: string | null };
+
+/** ModelScore from an output record's `<model>_raw_score` / `<model>_segment` columns. */
+export function modelScoresOf(rec: OutputRecord): ModelScore {
+  return (id) => {
+    const p = Engine.columnPrefix(id);
+    const raw = rec[`${p}_raw_score`];
+    const seg = rec[`${p}_segment`];
+    return { rawScore: typeof raw === "number" ? raw : null, segment: typeof seg === "string" ? seg : null };
+  };
+}
+
 /**
- * Payment score of member `i` from `rec` (its scoring by `structure`'s engine: raw scores and
- * segments) with `structure`'s population, models and weights, normalized with `nfYear`'s factors
- * and MACI. Where `nfYear` has no factor for a component's model and segment (the model is not in
- * its population, or the value is unpublished), the structure year's own factor is used
- * (docs/attribution.md "Missing factors"). Null when the member cannot be blended.
+ * Payment score of member `i` of the encoded `attrs` from its raw scores and segments under
+ * `structure`'s engine, with `structure`'s population, models and weights, normalized with
+ * `nfYear`'s factors and MACI. Where `nfYear` has no factor for a component's model and segment
+ * (the model is not in its population, or the value is unpublished), the structure year's own
+ * factor is used (docs/attribution.md "Missing factors"). Null when the member cannot be blended.
  */
 export function blendPaymentScore(
-  rec: OutputRecord,
+  scores: ModelScore,
   attrs: Int32Array,
   i: number,
   structure: AttributionYear,
   nfYear: AttributionYear,
 ): number | null {
-  if (rec.error !== null) return null;
   const pop = selectPopulation(structure, attrs, i);
   if (!pop) return null;
   const nfPop = nfYear === structure ? pop : selectPopulation(nfYear, attrs, i);
   const r3 = (x: number): number => (structure.round ? structure.engine.kernel.roundScore(x) : x);
   let risk = 0;
   for (const c of pop.components) {
-    const prefix = Engine.columnPrefix(c.model);
-    const raw = rec[`${prefix}_raw_score`];
-    const seg = rec[`${prefix}_segment`];
-    if (typeof raw !== "number" || typeof seg !== "string") return null;
-    const nf = normalizationFactor(nfPop, c.model, seg) ?? normalizationFactor(pop, c.model, seg);
+    const { rawScore, segment } = scores(c.model);
+    if (rawScore === null || segment === null) return null;
+    const nf = normalizationFactor(nfPop, c.model, segment) ?? normalizationFactor(pop, c.model, segment);
     if (nf === null) return null;
-    risk += c.weight * r3(raw / nf);
+    risk += c.weight * r3(rawScore / nf);
   }
   risk = r3(risk);
   const maci = nfPop ? (nfPop.maci ?? nfYear.maci) : (pop.maci ?? structure.maci);

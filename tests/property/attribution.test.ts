@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { loadAttributionYear } from "../../src/load.js";
 import { attributeChanges, GROUPS, type AttributionRow, type MemberPair } from "../../src/attribution/attribute.js";
-import { blendPaymentScore, type AttributionYear } from "../../src/attribution/payment-blend.js";
+import { blendPaymentScore, modelScoresOf, type AttributionYear } from "../../src/attribution/payment-blend.js";
 import { buildShapleyWeights, computeShapley } from "../../src/attribution/shapley.js";
 import { encodeArrowBatch } from "../../src/engine/arrow-encode.js";
 import { membersToBatch, type MemberInput } from "../../src/engine/member.js";
@@ -194,7 +194,7 @@ describe("the TypeScript blend equals the kernel's payment score", () => {
       let compared = 0;
       members.forEach((m, i) => {
         const rec = ay.engine.decodeRecord(r, i, m.member_id, errors[i] ?? null);
-        expect(blendPaymentScore(rec, batch.attrs, i, ay, ay)).toBe(rec.payment_score);
+        expect(blendPaymentScore(modelScoresOf(rec), batch.attrs, i, ay, ay)).toBe(rec.payment_score);
         if (rec.payment_score !== null) compared++;
       });
       // PY2025 has no published ESRD or PACE factors: those members have no payment score
