@@ -212,12 +212,16 @@ export function attributeChanges(pairs: readonly MemberPair[], from: Attribution
 }
 
 function attributePlan(plan: Plan, jobs: JobList[], years: AttributionYear[]): AttributionRow {
-  const values = plan.cells.map(([side, job, nfSide]) => {
+  const full = plan.cells.length - 1;
+  const values = plan.cells.map(([side, job, nfSide], mask) => {
     const list = jobs[side] as JobList;
-    if (side === nfSide) return list.paymentScore(job);
-    return blendPaymentScore(list.modelScores(job), list.attrs, job, list.year, years[nfSide] as AttributionYear);
+    if (side !== nfSide)
+      return blendPaymentScore(list.modelScores(job), list.attrs, job, list.year, years[nfSide] as AttributionYear);
+    const kernelScore = list.paymentScore(job);
+    if (kernelScore !== null || mask === 0 || mask === full || years[0] === years[1]) return kernelScore;
+    // a mixed scoring in a year that publishes no factor for the member: the other year's factor
+    return blendPaymentScore(list.modelScores(job), list.attrs, job, list.year, list.year, years[1 - side]);
   });
-  const full = values.length - 1;
   const first = values[0] ?? null;
   const last = values[full] ?? null;
   const row: AttributionRow = {
@@ -236,8 +240,7 @@ function attributePlan(plan: Plan, jobs: JobList[], years: AttributionYear[]): A
     problems.push(cornerProblem(recOf(plan.cells[0] as [number, number, number]), "from", years[0] as AttributionYear));
   if (last === null)
     problems.push(cornerProblem(recOf(plan.cells[full] as [number, number, number]), "to", years[1] as AttributionYear));
-  if (problems.length === 0 && values.some((v) => v === null))
-    problems.push("a mixed scoring has no payment score (a normalization factor missing in both years)");
+  if (problems.length === 0 && values.some((v) => v === null)) problems.push("a mixed scoring has no payment score");
   if (problems.length > 0) return { ...row, status: "error", error: problems.join("; ") };
   const phi = computeShapley(values as number[], plan.groups.length);
   let dominant: Group | "none" = "none";

@@ -103,7 +103,8 @@ export function modelScoresOf(rec: OutputRecord): ModelScore {
  * `structure`'s engine, with `structure`'s population, models and weights, normalized with
  * `nfYear`'s factors and MACI. Where `nfYear` has no factor for a component's model and segment
  * (the model is not in its population, or the value is unpublished), the structure year's own
- * factor is used (docs/attribution.md "Missing factors"). Null when the member cannot be blended.
+ * factor is used, and failing that `lastResort`'s (the other year of the pair, for the mixed
+ * scorings only: docs/attribution.md "Missing factors"). Null when the member cannot be blended.
  */
 export function blendPaymentScore(
   scores: ModelScore,
@@ -111,16 +112,21 @@ export function blendPaymentScore(
   i: number,
   structure: AttributionYear,
   nfYear: AttributionYear,
+  lastResort?: AttributionYear,
 ): number | null {
   const pop = selectPopulation(structure, attrs, i);
   if (!pop) return null;
   const nfPop = nfYear === structure ? pop : selectPopulation(nfYear, attrs, i);
+  const lastPop = lastResort && lastResort !== structure ? selectPopulation(lastResort, attrs, i) : undefined;
   const r3 = (x: number): number => (structure.round ? structure.engine.kernel.roundScore(x) : x);
   let risk = 0;
   for (const c of pop.components) {
     const { rawScore, segment } = scores(c.model);
     if (rawScore === null || segment === null) return null;
-    const nf = normalizationFactor(nfPop, c.model, segment) ?? normalizationFactor(pop, c.model, segment);
+    const nf =
+      normalizationFactor(nfPop, c.model, segment) ??
+      normalizationFactor(pop, c.model, segment) ??
+      normalizationFactor(lastPop, c.model, segment);
     if (nf === null) return null;
     risk += c.weight * r3(rawScore / nf);
   }

@@ -7,6 +7,7 @@ import { loadAttributionYear } from "../../src/load.js";
 import { attributeChanges, GROUPS, type AttributionRow, type MemberPair } from "../../src/attribution/attribute.js";
 import { blendPaymentScore, modelScoresOf, type AttributionYear } from "../../src/attribution/payment-blend.js";
 import { buildShapleyWeights, computeShapley } from "../../src/attribution/shapley.js";
+import { RollupBuilder } from "../../src/attribution/rollup.js";
 import { encodeArrowBatch } from "../../src/engine/arrow-encode.js";
 import { membersToBatch, type MemberInput } from "../../src/engine/member.js";
 import { generateMembers, mulberry32, readCrosswalk, MODEL_IDS, type ModelId } from "../differential/generate-members.js";
@@ -158,6 +159,47 @@ describe("hand-checked vectors (cms-algorithm.md §12.1–12.2, member V28-01 / 
   it("codes compare as the kernel normalizes them: 'e11.22' and 'E1122' are the same diagnosis", () => {
     const [row] = attributeChanges([{ participantId: "n", from: f70(["e11.22"]), to: f70(["E1122 "]) }], year(2026), year(2026));
     expect(partsOf(row as AttributionRow)).toEqual([0, 0, 0, 0, 0]);
+  });
+});
+
+describe("missing normalization factors (docs/attribution.md)", () => {
+  const m: MemberInput = { member_id: "x", age: 70, sex: "F", orec: "0", diagnosis_codes: ["E11.22", "N18.6"] };
+  const dialysis: MemberInput = { ...m, esrd_status: "dialysis" };
+
+  it("a member who starts dialysis between PY2025 and PY2026 is attributed: PY2025's mixed scorings use PY2026's ESRD factor", () => {
+    const [row] = attributeChanges([{ participantId: "e", from: m, to: dialysis }], year(2025), year(2026));
+    const [back] = attributeChanges([{ participantId: "e", from: dialysis, to: m }], year(2026), year(2025));
+    expect(row?.status).toBe("ok");
+    const parts = partsOf(row as AttributionRow);
+    expect(Math.abs(parts.reduce((s, x) => s + x, 0) - (row?.total_change ?? NaN))).toBeLessThan(1e-9);
+    expect(row?.demographics).toBeLessThan(-0.3); // the ESRD dialysis model zeroes the renal HCC
+    expect(row?.dominant_cause).toBe("demographics");
+    const mirrored = [back?.demographics, back?.diagnoses_lost, back?.diagnoses_gained, back?.model, back?.normalization];
+    mirrored.forEach((x, g) => expect(Math.abs((x as number) + (parts[g] as number))).toBeLessThan(1e-12));
+  });
+
+  it("a side scored where no factor is published stays an error row, with the reason", () => {
+    const [row] = attributeChanges([{ participantId: "e", from: dialysis, to: dialysis }], year(2025), year(2026));
+    expect(row).toMatchObject({ status: "error", error: "from: no payment score in PY2025", from_payment_score: null });
+    expect(row?.to_payment_score).toBeGreaterThan(0);
+  });
+});
+
+describe("rollup", () => {
+  it("average contributions sum to the average change; members counted by dominant cause and status", () => {
+    const pairs = memberPairs("V28", 200, 5);
+    pairs.push({ participantId: "new", from: null, to: pairs[0]?.from ?? null });
+    const rows = attributeChanges(pairs, year(2025), year(2026));
+    const b = new RollupBuilder();
+    b.add(rows.slice(0, 50));
+    b.add(rows.slice(50));
+    const r = b.finish();
+    expect(r.members).toBe(201);
+    expect(r.added).toBe(1);
+    expect(r.attributed + r.errors + r.added + r.removed).toBe(201);
+    const sum = GROUPS.reduce((s, g) => s + (r.averageParts[g] ?? NaN), 0);
+    expect(Math.abs(sum - (r.averageChange ?? NaN))).toBeLessThan(1e-9);
+    expect(Object.values(r.dominantCauses).reduce((s, x) => s + x, 0)).toBe(r.attributed);
   });
 });
 
