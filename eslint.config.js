@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ["src/engine/**/*.ts"],
+    files: ["src/engine/**/*.ts", "src/attribution/**/*.ts"],
     rules: {
       "no-restricted-imports": [
         "error",

@@ -5,7 +5,9 @@ import { fileURLToPath } from "node:url";
 import { Engine, type EngineOptions } from "./engine/engine.js";
 import { buildPack, type Pack } from "./engine/pack-builder.js";
 import { loadPaymentYear } from "./data/load.js";
+import type { PaymentYearTables } from "./engine/tables.js";
 import { UnavailableError } from "./errors.js";
+import { buildAttributionYear, type AttributionYear } from "./attribution/payment-blend.js";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -33,14 +35,25 @@ export interface LoadOptions extends EngineOptions {
   coefficientSet?: string;
 }
 
-export function loadPack(opts: { paymentYear: number; dataDir?: string; coefficientSet?: string }): Pack {
-  const tables = loadPaymentYear(opts.paymentYear, {
+type YearOptions = { paymentYear: number; dataDir?: string; coefficientSet?: string };
+
+function loadTables(opts: YearOptions): PaymentYearTables {
+  return loadPaymentYear(opts.paymentYear, {
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(opts.coefficientSet ? { coefficientSet: opts.coefficientSet } : {}),
   });
-  return buildPack(tables);
+}
+
+export function loadPack(opts: YearOptions): Pack {
+  return buildPack(loadTables(opts));
 }
 
 export function loadEngine(opts: LoadOptions): Engine {
   return new Engine(loadKernelModule(), loadPack(opts), opts);
+}
+
+/** A payment year for change attribution: its engine and the tables (NFs, weights, MACI) its pack was built from. */
+export function loadAttributionYear(opts: LoadOptions): AttributionYear {
+  const tables = loadTables(opts);
+  return buildAttributionYear(new Engine(loadKernelModule(), buildPack(tables), opts), tables);
 }

@@ -9,6 +9,7 @@ import { registerValidate } from "./validate.js";
 import { registerNightly } from "./nightly.js";
 import { registerIngest } from "./ingest.js";
 import { registerUdf } from "./udf.js";
+import { registerDiff } from "./diff.js";
 import { HccError } from "../errors.js";
 
 export function buildProgram(): Command {
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerNightly(program);
   registerIngest(program);
   registerUdf(program);
+  registerDiff(program);
   return program;
 }
 
