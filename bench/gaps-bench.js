@@ -5,18 +5,16 @@
 //
 //   node --single-threaded-gc bench/gaps-bench.js [--members N] [--smoke] [--db FILE]
 //     --db: score a copy of an existing warehouse (e.g. one `hcc generate` made) instead of generating
-import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { generateWarehouse } from "../dist/cli/generate.js";
 import { openSink, openSource } from "../dist/io/open.js";
 import { runScoring } from "../dist/pipeline/score-run.js";
 import { defaultDataDir } from "../dist/data/load.js";
+import { writeResult } from "./record.js";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({
   options: { members: { type: "string" }, smoke: { type: "boolean", default: false }, db: { type: "string" } },
 });
@@ -89,53 +87,19 @@ console.log(
 );
 
 if (!args.smoke) {
-  let commit = "unknown";
-  let dirty = null;
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
-  } catch {
-    /* not a git checkout */
-  }
-  const out = join(
-    ROOT,
-    "bench",
-    "results",
-    `gaps-${new Date().toISOString().slice(0, 10)}-${commit}${dirty ? "-dirty" : ""}-${members}.json`,
-  );
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        benchmark: "gaps",
-        environment: {
-          node: process.version,
-          cpu: os.cpus()[0]?.model,
-          cores: os.cpus().length,
-          total_memory_gib: os.totalmem() / 2 ** 30,
-          commit,
-          dirty,
-          exec_argv: process.execArgv,
-          load_average: os.loadavg(),
-          date: new Date().toISOString(),
-        },
-        config: {
-          members,
-          candidates: CANDIDATES,
-          remove: true,
-          together: true,
-          workers: 2,
-          factors: true,
-          sink: "duckdb (parquet views)",
-        },
-        runs,
-        best_ratio: ratio,
-      },
-      null,
-      1,
-    ) + "\n",
-  );
+  const out = writeResult("gaps", `-${members}`, {
+    config: {
+      members,
+      candidates: CANDIDATES,
+      remove: true,
+      together: true,
+      workers: 2,
+      factors: true,
+      sink: "duckdb (parquet views)",
+    },
+    runs,
+    best_ratio: ratio,
+  });
   console.log(`wrote ${out}`);
 }
 rmSync(dir, { recursive: true, force: true });

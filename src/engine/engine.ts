@@ -13,6 +13,7 @@ import { KERNEL_ERRORS } from "./kernel-errors.js";
 import {
   batchCandidates,
   decodeGaps,
+  emptyValue,
   encodeGaps,
   gapOptionBits,
   type GapCandidate,
@@ -69,21 +70,6 @@ const blendOf = (v: GapValue): { delta_risk_score: number | null; delta_payment_
   delta_risk_score: v.delta_risk_score,
   delta_payment_score: v.delta_payment_score,
 });
-
-function voidValue(g: GapValue): Partial<GapValue> {
-  return {
-    status: "member_error",
-    delta_raw_score: null,
-    delta_normalized_score: null,
-    delta_risk_score: null,
-    delta_payment_score: null,
-    hccs_displaced: [],
-    hccs_restored: [],
-    terms_on: [],
-    terms_off: [],
-    action: g.action,
-  };
-}
 
 export class Engine {
   readonly meta: PackMeta;
@@ -282,7 +268,7 @@ export class Engine {
     // members with a value error were still scored by the kernel from defaults: drop their values
     const ok = (i: number): boolean => records[i]?.error === null;
     const gaps = decodeGaps(this.meta, r, enc, ok, (this.options & L.OPT_ROUND3) !== 0).map((g) =>
-      ok(g.member) ? g : { ...g, ...voidValue(g) },
+      ok(g.member) ? g : emptyValue(g.member, g.model, g.hcc, "member_error", g.action),
     );
     return { records, gaps };
   }

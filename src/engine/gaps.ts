@@ -265,12 +265,13 @@ export function decodeGaps(
   return out;
 }
 
-function emptyValue(member: number, model: string, hcc: string, status: GapStatus): GapValue {
+/** A what-if without a value (status says why). */
+export function emptyValue(member: number, model: string, hcc: string | null, status: GapStatus, action: GapAction = "add"): GapValue {
   return {
     member,
     model,
     hcc,
-    action: "add",
+    action,
     status,
     delta_raw_score: null,
     delta_normalized_score: null,

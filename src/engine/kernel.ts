@@ -47,6 +47,17 @@ export interface BatchResult {
   gapPool: Int32Array;
 }
 
+/** What scoreBatch is asked for (layout.ts D_MODEL_MASK, D_OPTIONS, D_ASOF_DAYS, D_TRACE_CAP, D_GAP*). */
+export interface ScoreOptions {
+  modelMask: number;
+  options: number;
+  asOfDays: number;
+  /** Pack model indices whose per-model results are copied out. */
+  models: readonly number[];
+  traceCap?: number;
+  gaps?: GapRequest;
+}
+
 /** What-if requests for a batch (layout.ts OPT_GAP_*, D_GAP*). */
 export interface GapRequest {
   options: number; // OPT_GAP_ADD | OPT_GAP_REMOVE | OPT_GAP_ALL
@@ -125,14 +136,7 @@ export class Kernel {
    */
   score(
     b: EncodedBatch,
-    opts: {
-      modelMask: number;
-      options: number;
-      asOfDays: number;
-      models: readonly number[];
-      traceCap?: number;
-      gaps?: GapRequest;
-    },
+    opts: ScoreOptions,
   ): BatchResult {
     // what-if output: a base record per member and model, one per candidate and per kept HCC
     // (bounded by the HCC pool), one add-all per model; grown and scored again when short
@@ -151,14 +155,7 @@ export class Kernel {
 
   private scoreOnce(
     b: EncodedBatch,
-    opts: {
-      modelMask: number;
-      options: number;
-      asOfDays: number;
-      models: readonly number[];
-      traceCap?: number;
-      gaps?: GapRequest;
-    },
+    opts: ScoreOptions,
     gapCap: number,
     gapPoolCap: number,
   ): BatchResult | null {

@@ -3,33 +3,17 @@
 // engine's own what-if for the same member (scored independently, from the warehouse rows read
 // back here); a later run without --gaps leaves no stale values; bad combinations are refused.
 import { beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { hcc, sql } from "../support/warehouse.js";
 import { loadEngine } from "../../src/load.js";
 import type { MemberInput } from "../../src/engine/member.js";
 import type { GapCandidate } from "../../src/engine/gaps.js";
 
-const bin = fileURLToPath(new URL("../../bin/hcc.js", import.meta.url));
-const hcc = (...args: string[]) => spawnSync("node", [bin, ...args], { encoding: "utf8" });
 const dir = mkdtempSync(join(tmpdir(), "hcc-gaps-"));
 const base = join(dir, "base.duckdb");
 
-async function sql<T = Record<string, unknown>>(wh: string, ...statements: string[]): Promise<T[]> {
-  const db = await DuckDBInstance.create(wh);
-  const c = await db.connect();
-  try {
-    let last: T[] = [];
-    for (const s of statements) last = (await c.runAndReadAll(s)).getRowObjectsJson() as T[];
-    return last;
-  } finally {
-    c.closeSync();
-    db.closeSync();
-  }
-}
 
 interface GapRow {
   participant_id: string;

@@ -2,30 +2,14 @@
 // each case failed before its fix. Runs go through the CLI, so exit codes and messages are
 // what a user sees; the warehouse is inspected with DuckDB afterwards.
 import { beforeAll, describe, expect, it } from "vitest";
-import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { DuckDBInstance } from "@duckdb/node-api";
+import { hcc, sql } from "../support/warehouse.js";
 
-const bin = fileURLToPath(new URL("../../bin/hcc.js", import.meta.url));
-const hcc = (...args: string[]) => spawnSync("node", [bin, ...args], { encoding: "utf8" });
 const dir = mkdtempSync(join(tmpdir(), "hcc-reliability-"));
 const base = join(dir, "base.duckdb");
 
-async function sql<T = Record<string, unknown>>(wh: string, ...statements: string[]): Promise<T[]> {
-  const db = await DuckDBInstance.create(wh);
-  const c = await db.connect();
-  try {
-    let last: T[] = [];
-    for (const s of statements) last = (await c.runAndReadAll(s)).getRowObjectsJson() as T[];
-    return last;
-  } finally {
-    c.closeSync();
-    db.closeSync();
-  }
-}
 
 /** A scored copy of the base warehouse (results in table storage: one self-contained file). */
 function scoredCopy(name: string): string {

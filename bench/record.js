@@ -1,0 +1,49 @@
+// Shared by the benchmarks that record their runs: the machine and commit a result was measured
+// on, and the results file it goes to (bench/results/<name>-<date>-<commit>[-dirty]<suffix>.json).
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The git commit (short) and whether tracked files differ from it; "unknown" outside a checkout. */
+export function gitState() {
+  try {
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const dirty =
+      execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
+    return { commit, dirty };
+  } catch {
+    return { commit: "unknown", dirty: null };
+  }
+}
+
+/** The machine, Node and load the run saw. */
+export function environment() {
+  return {
+    node: process.version,
+    cpu: os.cpus()[0]?.model,
+    cores: os.cpus().length,
+    total_memory_gib: os.totalmem() / 2 ** 30,
+    ...gitState(),
+    exec_argv: process.execArgv,
+    load_average: os.loadavg(),
+    date: new Date().toISOString(),
+  };
+}
+
+/** Write `result` (with `environment`) to bench/results; returns the file. */
+export function writeResult(name, suffix, result) {
+  const env = environment();
+  const out = join(
+    ROOT,
+    "bench",
+    "results",
+    `${name}-${env.date.slice(0, 10)}-${env.commit}${env.dirty ? "-dirty" : ""}${suffix}.json`,
+  );
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, JSON.stringify({ benchmark: name, environment: env, ...result }, null, 1) + "\n");
+  return out;
+}
