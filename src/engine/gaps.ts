@@ -266,7 +266,13 @@ export function decodeGaps(
 }
 
 /** A what-if without a value (status says why). */
-export function emptyValue(member: number, model: string, hcc: string | null, status: GapStatus, action: GapAction = "add"): GapValue {
+export function emptyValue(
+  member: number,
+  model: string,
+  hcc: string | null,
+  status: GapStatus,
+  action: GapAction = "add",
+): GapValue {
   return {
     member,
     model,

@@ -134,10 +134,7 @@ export class Kernel {
    * Score a batch. `models` are the pack model indices whose per-model results are copied out
    * (the kernel writes every model's block; copying only these saves memory traffic).
    */
-  score(
-    b: EncodedBatch,
-    opts: ScoreOptions,
-  ): BatchResult {
+  score(b: EncodedBatch, opts: ScoreOptions): BatchResult {
     // what-if output: a base record per member and model, one per candidate and per kept HCC
     // (bounded by the HCC pool), one add-all per model; grown and scored again when short
     let gapCap = 0;
@@ -153,12 +150,7 @@ export class Kernel {
     }
   }
 
-  private scoreOnce(
-    b: EncodedBatch,
-    opts: ScoreOptions,
-    gapCap: number,
-    gapPoolCap: number,
-  ): BatchResult | null {
+  private scoreOnce(b: EncodedBatch, opts: ScoreOptions, gapCap: number, gapPoolCap: number): BatchResult | null {
     const n = b.n;
     const nm = this.nModels;
     const nCodes = b.memberOffsets[n] ?? 0;

@@ -14,7 +14,6 @@ import type { GapCandidate } from "../../src/engine/gaps.js";
 const dir = mkdtempSync(join(tmpdir(), "hcc-gaps-"));
 const base = join(dir, "base.duckdb");
 
-
 interface GapRow {
   participant_id: string;
   model: string;

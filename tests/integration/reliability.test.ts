@@ -10,7 +10,6 @@ import { hcc, sql } from "../support/warehouse.js";
 const dir = mkdtempSync(join(tmpdir(), "hcc-reliability-"));
 const base = join(dir, "base.duckdb");
 
-
 /** A scored copy of the base warehouse (results in table storage: one self-contained file). */
 function scoredCopy(name: string): string {
   const wh = join(dir, `${name}.duckdb`);
