@@ -20,6 +20,9 @@ const NULLABLE_GRAIN_COLUMNS: Record<string, Record<string, string>> = {
     service_date: "optional source column",
     diagnosis_source: "optional source column",
   },
+  stg_risk_score_gap_values: {
+    hcc_code: "null on add_all rows (every candidate of the model together)",
+  },
   stg_hcc_opportunities: {
     opportunity_source: "free text a plan may leave empty",
     evidence: "free text a plan may leave empty",

@@ -81,7 +81,7 @@ describe("a schema that cannot describe members fails (exit 65), previous result
     const before = await sql(wh, "SELECT run_id, count(*) AS n FROM sgv_reporting.risk_scores GROUP BY 1");
     await sql(wh, alter);
     const r = hcc("score", "--source", wh, "--output", wh, "--quiet");
-    expect(r.status).toBe(65);
+    expect(r.status, `${r.stderr} signal ${String(r.signal)}`).toBe(65);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).toMatch(/no member can be scored/);
     expect(await sql(wh, "SELECT run_id, count(*) AS n FROM sgv_reporting.risk_scores GROUP BY 1")).toEqual(before);
@@ -91,7 +91,7 @@ describe("a schema that cannot describe members fails (exit 65), previous result
     const wh = scoredCopy("error-rate");
     await sql(wh, "UPDATE sgv_reporting.participants SET sex = 'X' WHERE hash(participant_id) % 10 < 3");
     const r = hcc("score", "--source", wh, "--output", wh, "--quiet");
-    expect(r.status).toBe(65);
+    expect(r.status, `${r.stderr} signal ${String(r.signal)}`).toBe(65);
     expect(r.stderr).toMatch(/members \(\d+\.\d%\) could not be scored \(by field: sex \d+\), more than --max-error-rate 0\.01/);
     const c = await counts(wh);
     expect([Number(c?.scores), Number(c?.runs), Number(c?.ids)]).toEqual([400, 1, 1]);
@@ -109,7 +109,7 @@ describe("a schema that cannot describe members fails (exit 65), previous result
     const wh = scoredCopy("ambiguous");
     await sql(wh, "ALTER TABLE sgv_reporting.participants ADD COLUMN diagnosis_codes VARCHAR[]");
     const r = hcc("score", "--source", wh, "--output", wh, "--quiet");
-    expect(r.status).toBe(65);
+    expect(r.status, `${r.stderr} signal ${String(r.signal)}`).toBe(65);
     expect(r.stderr).toMatch(
       /layout auto is ambiguous: sgv_reporting\.participants\.diagnosis_codes and table sgv_reporting\.participant_diagnosis_codes/,
     );
@@ -164,7 +164,7 @@ describe("more clean failures", () => {
       `INSERT INTO sgv_reporting.participant_diagnosis_codes (participant_id, diagnosis_code) SELECT min(participant_id), 'E11' || chr(31) || '9' FROM sgv_reporting.participants`,
     );
     const r = hcc("score", "--source", wh, "--output", wh, "--quiet");
-    expect(r.status).toBe(65);
+    expect(r.status, `${r.stderr} signal ${String(r.signal)}`).toBe(65);
     expect(r.stderr).toMatch(
       /participant_diagnosis_codes: row \d+: column diagnosis_code: contains the control character U\+001F \(1 rows\)/,
     );
