@@ -2,6 +2,8 @@
 // kernel's what-if records with typed arrays and dictionaries, as arrow-results.ts builds
 // risk_scores: one row per candidate added, kept HCC removed, and model's candidates added
 // together; candidates the kernel could not value get a row with their status and no value.
+// The only decoder of the kernel's what-if records: Engine.valueGaps reads these rows too
+// (gaps.ts gapValuesOf).
 import { Field, List, Utf8, makeData, type Data, type RecordBatch, type Vector } from "apache-arrow";
 import * as L from "./layout.js";
 import type { BatchResult } from "./kernel.js";
@@ -77,7 +79,7 @@ export function buildGapValuesBatch(
   errs: readonly (string | null)[],
   runId: string,
   opts: GapBatchOptions,
-): RecordBatch {
+): { batch: RecordBatch; members: Int32Array } {
   const idData = ids.data[0];
   if (!idData || ids.data.length !== 1) throw new Error("participant_id must be one chunk");
   const idOffsets = idData.valueOffsets as Int32Array;
@@ -229,7 +231,7 @@ export function buildGapValuesBatch(
   cols.add("hccs_restored", restored.data(), false);
   cols.add("terms_on", on.data(), false);
   cols.add("terms_off", off.data(), false);
-  return cols.batch(n);
+  return { batch: cols.batch(n), members: member.subarray(0, n) };
 }
 
 function hasKept(r: BatchResult, i: number, m: number, num: number): boolean {

@@ -12,9 +12,8 @@ import { buildFactorsBatch, buildLabelBytes, buildScoresBatch, errorsOf, type La
 import { KERNEL_ERRORS } from "./kernel-errors.js";
 import {
   batchCandidates,
-  decodeGaps,
-  emptyValue,
   encodeGaps,
+  gapValuesOf,
   gapOptionBits,
   type GapCandidate,
   type GapOptions,
@@ -241,7 +240,7 @@ export class Engine {
         skipNotScored: g.source.kind !== "column",
         monthlyBaseRate: g.monthlyBaseRate,
         rounded: (this.options & L.OPT_ROUND3) !== 0,
-      });
+      }).batch;
     }
     return { scores, factors, gapValues };
   }
@@ -255,7 +254,8 @@ export class Engine {
     candidates: readonly (readonly GapCandidate[])[],
     opts: GapOptions,
   ): { records: OutputRecord[]; gaps: GapValue[] } {
-    const { batch, errors } = encodeArrowBatch(membersToBatch(members).batch);
+    const rb = membersToBatch(members).batch;
+    const { batch, errors } = encodeArrowBatch(rb);
     const enc = encodeGaps(this.meta, this.scoredModels, candidates, opts);
     const r = this.kernel.score(batch, {
       modelMask: this.modelMask,
@@ -265,11 +265,37 @@ export class Engine {
       gaps: enc.request,
     });
     const records = members.map((m, i) => this.decodeRecord(r, i, m.member_id, errors[i] ?? null));
-    // members with a value error were still scored by the kernel from defaults: drop their values
-    const ok = (i: number): boolean => records[i]?.error === null;
-    const gaps = decodeGaps(this.meta, r, enc, ok, (this.options & L.OPT_ROUND3) !== 0).map((g) =>
-      ok(g.member) ? g : emptyValue(g.member, g.model, g.hcc, "member_error", g.action),
-    );
+    const ids = rb.getChild("participant_id");
+    if (!ids) throw new UsageError("member batch has no participant_id column");
+    this.labelBytes ??= buildLabelBytes(this);
+    this.gapLabels ??= buildGapLabels(this);
+    // the rows hcc score --gaps writes, read back: one decoder for both paths
+    const built = buildGapValuesBatch(this, this.labelBytes, this.gapLabels, ids, r, enc, errorsOf(r, errors), "", {
+      keptOnly: false,
+      skipNotScored: false,
+      monthlyBaseRate: null,
+      rounded: (this.options & L.OPT_ROUND3) !== 0,
+    });
+    const gaps = gapValuesOf(built.batch, built.members);
+    // a candidate naming a model the pack does not have cannot be a row of the table; say so here
+    for (const x of enc.rejected) {
+      if (this.meta.models.some((m) => m.id === x.model)) continue;
+      gaps.push({
+        member: x.member,
+        model: x.model,
+        hcc: `HCC${x.hcc}`,
+        action: "add",
+        status: records[x.member]?.error === null ? x.status : "member_error",
+        delta_raw_score: null,
+        delta_normalized_score: null,
+        delta_risk_score: null,
+        delta_payment_score: null,
+        hccs_displaced: [],
+        hccs_restored: [],
+        terms_on: [],
+        terms_off: [],
+      });
+    }
     return { records, gaps };
   }
 

@@ -4,7 +4,8 @@
 // (model, HCC number) candidates into the kernel's (model index, CC index) pairs and the
 // kernel's records back into deltas.
 import * as L from "./layout.js";
-import type { BatchResult, GapRequest } from "./kernel.js";
+import type { RecordBatch, Utf8, Vector } from "apache-arrow";
+import type { GapRequest } from "./kernel.js";
 import type { PackMeta } from "./pack-builder.js";
 import { UsageError } from "../errors.js";
 
@@ -156,148 +157,50 @@ export function encodeGaps(
   };
 }
 
-const ACTIONS: Record<number, GapAction> = { [L.GK_ADD]: "add", [L.GK_REMOVE]: "remove", [L.GK_ADD_ALL]: "add_all" };
-
-const finite = (x: number | undefined): number | null => (x === undefined || Number.isNaN(x) ? null : x);
 /**
- * after − before, snapped to `step` (1e-3 for scores rounded to 3 decimals, where the difference
- * of two such values is a multiple of 0.001 up to binary noise; 1e-12 for full precision).
+ * The rows of a risk_score_gap_values batch (arrow-gaps.ts, the one decoder of the kernel's
+ * what-if records) as values; `members[k]` is row k's member index in the scored batch.
  */
-export const delta = (after: number | undefined, before: number | undefined, step: number): number | null => {
-  const a = finite(after);
-  const b = finite(before);
-  if (a === null || b === null) return null;
-  // an integer count of steps divided by 1/step: the double nearest to the decimal (no -0)
-  const inv = Math.round(1 / step);
-  return Math.round((a - b) * inv) / inv + 0;
-};
-
-/**
- * The kernel's what-if records as values, in kernel order (per member, per model: adds in
- * candidate order, removes in HCC order, then add-all). `memberOk(i)`: false for members with an
- * error (they get no kernel records; their candidates come back as member_error).
- */
-export function decodeGaps(
-  meta: PackMeta,
-  r: BatchResult,
-  enc: EncodedGaps,
-  memberOk: (i: number) => boolean,
-  rounded: boolean,
-): GapValue[] {
-  const step = rounded ? 1e-3 : 1e-12;
+export function gapValuesOf(batch: RecordBatch, members: Int32Array): GapValue[] {
+  const col = (name: string): Vector => {
+    const c = batch.getChild(name);
+    if (!c) throw new Error(`gap values batch has no ${name} column`);
+    return c;
+  };
+  const [model, hcc, action, status, dRaw, dNorm, dRisk, dPay, displaced, restored, on, off] = [
+    "model",
+    "hcc",
+    "action",
+    "status",
+    "delta_raw_score",
+    "delta_normalized_score",
+    "delta_risk_score",
+    "delta_payment_score",
+    "hccs_displaced",
+    "hccs_restored",
+    "terms_on",
+    "terms_off",
+  ].map(col);
+  const list = (v: Vector, k: number): string[] => [...((v.get(k) as Vector<Utf8> | null) ?? [])] as string[];
   const out: GapValue[] = [];
-  const gi = r.gapI;
-  const gf = r.gapF;
-  const pool = r.gapPool;
-  const nRec = gi.length / L.GAP_I_STRIDE;
-  let base = -1;
-  for (let k = 0; k < nRec; k++) {
-    const w = k * L.GAP_I_STRIDE;
-    const kind = gi[w + L.GAP_I_KIND]!;
-    if (kind === L.GK_BASE) {
-      base = k;
-      continue;
-    }
-    const mi = gi[w + L.GAP_I_MODEL]!;
-    const mm = meta.models[mi]!;
-    const label = (num: number): string => `${mm.hccPrefix}${num}`;
-    const num = gi[w + L.GAP_I_HCC]!;
-    const hcc = num >= 0 ? label(num) : null;
-    const displaced: string[] = [];
-    const restored: string[] = [];
-    let addedKept = false;
-    const ds = gi[w + L.GAP_I_DIFF_START]!;
-    for (let j = ds; j < ds + gi[w + L.GAP_I_DIFF_COUNT]!; j++) {
-      const h = pool[j]!;
-      if (h > 0 && h === num && kind === L.GK_ADD) addedKept = true;
-      else if (h > 0) restored.push(label(h));
-      else if (!(kind === L.GK_REMOVE && -h === num)) displaced.push(label(-h));
-    }
-    const termsOn: string[] = [];
-    const termsOff: string[] = [];
-    const vs = gi[w + L.GAP_I_VARS_START]!;
-    for (let j = vs; j < vs + gi[w + L.GAP_I_VARS_COUNT]!; j++) {
-      const v = pool[j]!;
-      (v > 0 ? termsOn : termsOff).push(mm.variables[Math.abs(v) - 1] ?? String(Math.abs(v) - 1));
-    }
-    const at = (rec: number, f: number): number | undefined => gf[rec * L.GAP_F_STRIDE + f];
-    let status: GapStatus = "ok";
-    if (kind === L.GK_ADD) {
-      const member = gi[w + L.GAP_I_MEMBER]!;
-      const kept = keptHccs(r, member, mi);
-      status = kept.has(num) ? "already_kept" : addedKept ? "kept" : "dominated";
-    }
+  for (let k = 0; k < batch.numRows; k++) {
     out.push({
-      member: gi[w + L.GAP_I_MEMBER]!,
-      model: mm.id,
-      hcc,
-      action: ACTIONS[kind] ?? "add",
-      status,
-      delta_raw_score: delta(at(k, L.GAP_F_RAW), at(base, L.GAP_F_RAW), 1e-12),
-      delta_normalized_score: delta(at(k, L.GAP_F_NORMALIZED), at(base, L.GAP_F_NORMALIZED), step),
-      delta_risk_score: delta(at(k, L.GAP_F_RISK), at(base, L.GAP_F_RISK), step),
-      delta_payment_score: delta(at(k, L.GAP_F_PAYMENT), at(base, L.GAP_F_PAYMENT), step),
-      hccs_displaced: displaced,
-      hccs_restored: restored,
-      terms_on: termsOn,
-      terms_off: termsOff,
+      member: members[k]!,
+      model: model!.get(k) as string,
+      hcc: hcc!.get(k) as string | null,
+      action: action!.get(k) as GapAction,
+      status: status!.get(k) as GapStatus,
+      delta_raw_score: dRaw!.get(k) as number | null,
+      delta_normalized_score: dNorm!.get(k) as number | null,
+      delta_risk_score: dRisk!.get(k) as number | null,
+      delta_payment_score: dPay!.get(k) as number | null,
+      hccs_displaced: list(displaced!, k),
+      hccs_restored: list(restored!, k),
+      terms_on: list(on!, k),
+      terms_off: list(off!, k),
     });
   }
-  // candidates the kernel did not value: unknown, unscored, or the member had no segment/error
-  const valued = new Set(out.map((g) => `${g.member}\u0000${g.model}\u0000${g.hcc ?? ""}\u0000${g.action}`));
-  const cands = enc.request.candidates;
-  const offs = enc.request.offsets;
-  if ((enc.request.options & L.OPT_GAP_ADD) !== 0 && offs) {
-    for (let i = 0; i + 1 < offs.length; i++) {
-      for (let c = offs[i]!; c < offs[i + 1]!; c++) {
-        const mm = meta.models[cands[c * L.GAP_IN_STRIDE]!]!;
-        const num = mm.ccNumbers[cands[c * L.GAP_IN_STRIDE + 1]!]!;
-        const hcc = `${mm.hccPrefix}${num}`;
-        if (valued.has(`${i}\u0000${mm.id}\u0000${hcc}\u0000add`)) continue;
-        out.push(emptyValue(i, mm.id, hcc, memberOk(i) ? "not_scored" : "member_error"));
-      }
-    }
-  }
-  for (const x of enc.rejected) {
-    const mm = meta.models.find((m) => m.id === x.model);
-    out.push(emptyValue(x.member, x.model, `${mm?.hccPrefix ?? "HCC"}${x.hcc}`, memberOk(x.member) ? x.status : "member_error"));
-  }
   return out;
-}
-
-/** A what-if without a value (status says why). */
-export function emptyValue(
-  member: number,
-  model: string,
-  hcc: string | null,
-  status: GapStatus,
-  action: GapAction = "add",
-): GapValue {
-  return {
-    member,
-    model,
-    hcc,
-    action,
-    status,
-    delta_raw_score: null,
-    delta_normalized_score: null,
-    delta_risk_score: null,
-    delta_payment_score: null,
-    hccs_displaced: [],
-    hccs_restored: [],
-    terms_on: [],
-    terms_off: [],
-  };
-}
-
-/** HCC numbers model `m` kept for member i in the base scoring. */
-function keptHccs(r: BatchResult, i: number, m: number): Set<number> {
-  const slot = r.slotOf[m] ?? -1;
-  if (slot < 0) return new Set();
-  const o = (slot * r.n + i) * 3;
-  const start = r.modelI32[o + 1] ?? 0;
-  const count = r.modelI32[o + 2] ?? 0;
-  return new Set(r.hccs.subarray(start, start + count));
 }
 
 /** Where a batch's candidates come from (hcc score --gaps). */
