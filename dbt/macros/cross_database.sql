@@ -66,6 +66,28 @@
   array_to_string(list_sort(list({{ expr }}) filter (where {{ expr }} is not null)), {{ delimiter }})
 {%- endmacro %}
 
+{#- A list of ICD-10 codes as one string: each normalized (hcc_normalize_dx), blanks and
+    duplicates dropped, sorted, joined by ', '; null when none is left. Per row, no unnest or
+    aggregate: the engine's per-term code lists (risk_score_factors.dx_codes) become the marts'
+    dx_codes text without expanding 7M term rows into codes and grouping them back. -#}
+{% macro hcc_dx_list_text(list_expr) -%}
+  {{ return(adapter.dispatch('hcc_dx_list_text', 'hcc_wasm')(list_expr)) }}
+{%- endmacro %}
+
+{% macro default__hcc_dx_list_text(list_expr) -%}
+  {#- most terms have one code: skip the lambda for them (~1.5x faster over 4.6M HCC terms) -#}
+  case
+    when len({{ list_expr }}) = 1 then {{ hcc_normalize_dx(list_expr ~ '[1]') }}
+    else nullif(array_to_string(list_sort(list_distinct(list_transform({{ list_expr }}, _dx -> {{ hcc_normalize_dx('_dx') }}))), ', '), '')
+  end
+{%- endmacro %}
+
+{% macro bigquery__hcc_dx_list_text(list_expr) -%}
+  (select string_agg(_dx_norm, ', ' order by _dx_norm)
+   from (select distinct {{ hcc_normalize_dx('_dx') }} as _dx_norm from unnest({{ list_expr }}) as _dx)
+   where _dx_norm is not null)
+{%- endmacro %}
+
 {#- The SQL type of a list of strings (DuckDB VARCHAR[], BigQuery ARRAY<STRING>). -#}
 {% macro hcc_type_string_list() -%}
   {{ return(adapter.dispatch('hcc_type_string_list', 'hcc_wasm')()) }}

@@ -19,19 +19,6 @@ factors as (
 
 ),
 
-dx_codes as (
-
-    select
-        participant_id,
-        payment_year,
-        model,
-        hcc,
-        {{ hcc_listagg_sorted('diagnosis_code', "', '") }} as dx_codes
-    from {{ ref('int_hcc_dx_codes_unnested') }}
-    group by participant_id, payment_year, model, hcc
-
-),
-
 labels as (
 
     select payment_year, model, hcc, hcc_code, label from {{ ref('hcc_labels') }}
@@ -51,6 +38,9 @@ joined as (
         factors.coefficient,
         kept.hcc_code is not null as is_kept_hcc,
         factors.factor is not null as is_scored_term,
+        -- the codes behind an HCC term, from the engine's own list on the term (normalized,
+        -- sorted, distinct); a kept HCC with no term has none
+        case when factors.factor_type = 'hcc' then {{ hcc_dx_list_text('factors.dx_codes_raw') }} end as dx_codes,
         coalesce(factors.run_id, kept.run_id) as run_id
     from factors
     full outer join kept
@@ -64,7 +54,6 @@ joined as (
 final as (
 
     select
-        {{ hcc_surrogate_key(['joined.participant_id', 'joined.payment_year', 'joined.model', 'joined.factor']) }} as factor_key,
         joined.participant_id,
         joined.payment_year,
         joined.model,
@@ -76,20 +65,13 @@ final as (
         joined.coefficient,
         joined.is_kept_hcc,
         joined.is_scored_term,
-        case when joined.factor_type = 'hcc' then dx_codes.dx_codes end as dx_codes,
+        joined.dx_codes,
         joined.run_id
     from joined
     left join labels
         on labels.payment_year = joined.payment_year
         and labels.model = joined.model
         and labels.hcc = joined.hcc
-    -- equality keys only: a non-key predicate in this ON clause (e.g. on factor_type) turns the
-    -- join into a nested loop on DuckDB; non-HCC terms are masked in the select list instead
-    left join dx_codes
-        on dx_codes.participant_id = joined.participant_id
-        and dx_codes.payment_year = joined.payment_year
-        and dx_codes.model = joined.model
-        and dx_codes.hcc = joined.hcc
 
 )
 

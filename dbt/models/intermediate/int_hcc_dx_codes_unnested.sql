@@ -27,7 +27,6 @@ normalized as (
 final as (
 
     select
-        {{ hcc_surrogate_key(['participant_id', 'payment_year', 'model', 'hcc', 'diagnosis_code']) }} as hcc_dx_key,
         participant_id,
         payment_year,
         model,

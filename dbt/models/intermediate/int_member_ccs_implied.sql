@@ -42,7 +42,6 @@ implied as (
 final as (
 
     select
-        {{ hcc_surrogate_key(['participant_id', 'payment_year', 'model', 'cc']) }} as member_cc_key,
         participant_id,
         payment_year,
         model,

@@ -67,7 +67,6 @@ outranked as (
 final as (
 
     select
-        {{ hcc_surrogate_key(['participant_id', 'payment_year', 'model', 'hcc']) }} as member_hcc_key,
         participant_id,
         payment_year,
         model,

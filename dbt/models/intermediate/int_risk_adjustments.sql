@@ -134,7 +134,6 @@ joined as (
 final as (
 
     select
-        {{ hcc_surrogate_key(['participant_id', 'payment_year', 'model']) }} as member_model_key,
         joined.*,
         sum(weighted_normalized_score) over (partition by participant_id, payment_year, part) as blended_score,
         round(sum(weighted_normalized_score) over (partition by participant_id, payment_year, part), 3)

@@ -25,7 +25,6 @@ renamed as (
 final as (
 
     select
-        {{ hcc_surrogate_key(['participant_id', 'diagnosis_code_raw', 'service_date', 'diagnosis_source']) }} as diagnosis_row_key,
         renamed.*
     from renamed
 

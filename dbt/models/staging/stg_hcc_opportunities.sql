@@ -22,7 +22,6 @@ renamed as (
 final as (
 
     select
-        {{ hcc_surrogate_key(['participant_id', 'payment_year', 'model', 'hcc', 'opportunity_source', 'evidence']) }} as opportunity_key,
         renamed.*
     from renamed
 

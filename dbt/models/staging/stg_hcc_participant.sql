@@ -21,7 +21,6 @@ renamed as (
 final as (
 
     select
-        {{ hcc_surrogate_key(['participant_id', 'payment_year', 'model', 'hcc']) }} as cms_hcc_key,
         renamed.*
     from renamed
 

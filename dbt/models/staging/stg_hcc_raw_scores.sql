@@ -48,7 +48,6 @@ unpivoted as (
 final as (
 
     select
-        {{ hcc_surrogate_key(['participant_id', 'payment_year', 'model']) }} as member_model_key,
         unpivoted.*
     from unpivoted
 

@@ -26,7 +26,6 @@ renamed as (
 final as (
 
     select
-        {{ hcc_surrogate_key(['participant_id', 'payment_year', 'model', 'factor']) }} as factor_key,
         renamed.*
     from renamed
 

@@ -80,7 +80,6 @@ renamed as (
 final as (
 
     select
-        {{ hcc_surrogate_key(['participant_id', 'payment_year', 'model', 'hcc_code', 'action']) }} as gap_value_key,
         renamed.*
     from renamed
 

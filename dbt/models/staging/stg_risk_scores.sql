@@ -12,7 +12,6 @@ with source as (
 renamed as (
 
     select
-        {{ hcc_surrogate_key(['participant_id', 'payment_year']) }} as member_year_key,
         cast(participant_id as {{ dbt.type_string() }}) as participant_id,
         cast(payment_year as {{ dbt.type_int() }}) as payment_year,
         cast({{ hcc_column_or_null(cols, 'risk_score', hcc_type_double()) }} as {{ hcc_type_double() }}) as risk_score,

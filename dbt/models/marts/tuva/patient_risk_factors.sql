@@ -35,7 +35,7 @@ final as (
         {{ hcc_tuva_model_version('factors.model') }} as model_version,
         factors.payment_year,
         scores.scored_at as tuva_last_run,
-        factors.factor_key
+        {{ hcc_surrogate_key(['factors.participant_id', 'factors.payment_year', 'factors.model', 'factors.factor']) }} as factor_key
     from factors
     inner join scores
         on scores.participant_id = factors.participant_id
