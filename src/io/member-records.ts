@@ -6,6 +6,7 @@
 // member_id, a field of the wrong JSON type, a duplicate member id, ragged CSV rows, duplicate
 // CSV header columns, a header no member can be scored from, a line over the size cap.
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from "node:fs";
+import type { Writable } from "node:stream";
 import { parse as parseCsvStream } from "csv-parse";
 import type { RecordBatch } from "apache-arrow";
 import { DataError } from "../errors.js";
@@ -191,7 +192,10 @@ async function* csvRecords(path: string): AsyncGenerator<LocatedRecord> {
   });
   const feed = (async () => {
     try {
-      for await (const s of text()) if (!parser.write(s)) await new Promise((r) => parser.once("drain", r));
+      for await (const s of text()) {
+        if (!parser.write(s)) await drainedOrClosed(parser);
+        if (parser.destroyed) return; // a CSV error: the loop below reports it
+      }
       parser.end();
     } catch (e) {
       parser.destroy(e as Error);
@@ -233,6 +237,20 @@ async function* csvRecords(path: string): AsyncGenerator<LocatedRecord> {
     input.destroy();
   }
   if (header === null) throw new DataError(`${path}: empty CSV (no header)`, { file: path });
+}
+
+/** Resolves when the stream wants more input, or is closed (after an error it never drains). */
+function drainedOrClosed(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed) return resolve();
+    const done = (): void => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
 }
 
 function countNewlines(b: Uint8Array): number {
