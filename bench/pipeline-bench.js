@@ -6,11 +6,12 @@
 //
 //   node --single-threaded-gc bench/pipeline-bench.js [--members N] [--workers 1,2,4] [--smoke]
 //        [--no-factors] [--keep DIR] [--results-storage parquet|table] [--batch-size N]
-//        [--part-compression none|snappy|lz4_raw|zstd]
+//        [--part-compression none|snappy|lz4_raw|zstd] [--duckdb-threads N]
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { generateWarehouse } from "../dist/cli/generate.js";
@@ -29,6 +30,7 @@ const { values: args } = parseArgs({
     "results-storage": { type: "string" },
     "batch-size": { type: "string" },
     "part-compression": { type: "string" },
+    "duckdb-threads": { type: "string" },
     // internal: score the warehouse at this path once with --workers N and print the run as JSON
     child: { type: "string" },
   },
@@ -42,6 +44,12 @@ const workerCounts = args.workers.split(",").map((w) => {
 
 /** One scoring run in this process; the summary with this process's peak RSS. */
 async function scoreOnce(db, workers) {
+  if (args["duckdb-threads"]) {
+    // the source and sink open the warehouse through DuckDB's instance cache: set it up first
+    const c = await (await DuckDBInstance.fromCache(resolve(db))).connect();
+    await c.run(`SET threads = ${Number(args["duckdb-threads"])}`);
+    c.closeSync();
+  }
   const source = await openSource(db);
   const sink = await openSink(db, args["results-storage"] ? { resultStorage: args["results-storage"] } : {});
   const c0 = process.cpuUsage();
@@ -92,7 +100,7 @@ if (!existsSync(db)) {
   );
 }
 
-const passOn = ["members", "results-storage", "batch-size", "part-compression"].flatMap((k) =>
+const passOn = ["members", "results-storage", "batch-size", "part-compression", "duckdb-threads"].flatMap((k) =>
   args[k] ? [`--${k}`, args[k]] : [],
 );
 if (!factors) passOn.push("--no-factors");
@@ -123,7 +131,8 @@ if (!args.smoke) {
   const out = writeResult(
     "pipeline",
     `-${members}${factors ? "" : "-no-factors"}${args["results-storage"] === "table" ? "-tables" : ""}` +
-      (args["part-compression"] && args["part-compression"] !== "none" ? `-${args["part-compression"]}` : ""),
+      (args["part-compression"] && args["part-compression"] !== "none" ? `-${args["part-compression"]}` : "") +
+      (args["duckdb-threads"] ? `-duckdb${args["duckdb-threads"]}t` : ""),
     {
       config: {
         members,
@@ -134,6 +143,7 @@ if (!args.smoke) {
         results_storage: args["results-storage"] ?? "parquet",
         batch_size: Number(args["batch-size"] ?? 16384),
         part_compression: args["part-compression"] ?? "none",
+        duckdb_threads: args["duckdb-threads"] ? Number(args["duckdb-threads"]) : "default (cores)",
         workers: workerCounts,
       },
       runs,
