@@ -202,10 +202,14 @@ async function* csvRecords(path: string): AsyncGenerator<LocatedRecord> {
     }
   })();
   let header: string[] | null = null;
+  // csv-parse counts a CRLF inside a quoted field as two lines (CR and LF each end one); the
+  // fields hold those CRLFs as they were, so the count is corrected by the ones read so far
+  let quotedCrlf = 0;
   try {
     for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const fields = rec.record;
-      const line = rec.info.lines;
+      for (const f of fields) for (let i = f.indexOf("\r\n"); i >= 0; i = f.indexOf("\r\n", i + 2)) quotedCrlf++;
+      const line = rec.info.lines - quotedCrlf;
       if (header === null) {
         header = checkHeader(
           fields.map((h) => h.trim()),
@@ -220,7 +224,7 @@ async function* csvRecords(path: string): AsyncGenerator<LocatedRecord> {
     if (e instanceof DataError) throw e;
     const err = e as { code?: string; lines?: number; message?: string };
     if (typeof err.code === "string" && err.code.startsWith("CSV_")) {
-      const where = err.lines ? `line ${err.lines}: ` : "";
+      const where = err.lines ? `line ${err.lines - quotedCrlf}: ` : "";
       const what =
         err.code === "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH"
           ? "number of fields differs from the header"
@@ -229,7 +233,7 @@ async function* csvRecords(path: string): AsyncGenerator<LocatedRecord> {
             : err.code === "CSV_MAX_RECORD_SIZE"
               ? `record longer than ${MAX_RECORD_BYTES / 2 ** 20} MiB`
               : `malformed CSV (${err.code})`;
-      throw new DataError(`${path}: ${where}${what}`, { file: path, ...(err.lines ? { row: err.lines } : {}) }, e);
+      throw new DataError(`${path}: ${where}${what}`, { file: path, ...(err.lines ? { row: err.lines - quotedCrlf } : {}) }, e);
     }
     throw e;
   } finally {
