@@ -51,7 +51,7 @@ export interface ScoreRunOptions {
   gaps?: BatchGapOptions | null;
   /**
    * Page compression of the Parquet parts workers write (default none: the fast writer; a codec
-   * goes through parquet-wasm, ≈ 4× the encode time for ≈ 1/3 of the bytes: bench/README.md).
+   * goes through parquet-wasm, 2–3× the encode CPU for 23–42% of the bytes: bench/README.md).
    */
   partCompression?: PartCompression;
   /**
