@@ -70,8 +70,11 @@ function readParts(
   shifts: Record<string, Exclude<keyof StagedIngestPart, "part">>,
 ): string {
   const one = (p: StagedIngestPart): string => {
-    const replace = Object.entries(shifts).map(([column, offset]) => `${column} + ${p[offset]} AS ${column}`);
-    return `SELECT * REPLACE (${replace.join(", ")}) FROM ${CSV(stagingFile(stageDir, table, p.part), types)}`;
+    const replace = Object.entries(shifts)
+      .filter(([, offset]) => p[offset] !== 0)
+      .map(([column, offset]) => `${column} + ${p[offset]} AS ${column}`);
+    const scan = CSV(stagingFile(stageDir, table, p.part), types);
+    return replace.length ? `SELECT * REPLACE (${replace.join(", ")}) FROM ${scan}` : `SELECT * FROM ${scan}`;
   };
   return `(${parts.map(one).join(" UNION ALL ")})`;
 }
