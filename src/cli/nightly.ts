@@ -132,7 +132,14 @@ export function registerNightly(program: Command): void {
       const db = resolve(o.db);
       if (o.claims && o.claims.length > 0) {
         say(`nightly: ingesting ${o.claims.length} claim/enrollment files into ${db}`);
-        const r = await ingestFiles(o.claims, { paymentYear: o.year, out: db, format: "auto", tob87x: o.tob87x, quiet });
+        const r = await ingestFiles(o.claims, {
+          paymentYear: o.year,
+          out: db,
+          format: "auto",
+          tob87x: o.tob87x,
+          quiet,
+          ...(o.workers ? { workers: o.workers } : {}),
+        });
         if (!quiet) printIngestSummary(r);
         if (r.counts.participants === null && !(await hasParticipants(db)))
           throw new DataError(

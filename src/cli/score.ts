@@ -1,7 +1,7 @@
 // `hcc score`: the full-cohort run (--source warehouse/file/dir → --output warehouse/file/dir,
 // through the worker pool), or a member-record file (--input NDJSON/CSV → --output NDJSON/CSV).
 import type { Command } from "commander";
-import { engineOptions, type EngineFlags } from "./options.js";
+import { engineOptions, positiveInt, type EngineFlags } from "./options.js";
 import { formatOf, MemberRecordSource } from "../io/member-records.js";
 import { RecordFileSink } from "../io/record-file-sink.js";
 import { UsageError } from "../errors.js";
@@ -88,12 +88,6 @@ export async function runFileScore(o: ScoreFlags): Promise<ScoreRunSummary> {
     sink: new RecordFileSink(o.output, outFormat, o.input),
     factors: false,
   });
-}
-
-function positiveInt(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${name}: '${v}' is not a positive whole number`);
-  return Number(v);
 }
 
 function parseLayout(v: string | undefined): Layout | undefined {

@@ -19,7 +19,7 @@ import {
 } from "apache-arrow";
 import { Engine, type BatchGapOptions } from "../engine/engine.js";
 import { loadKernelModule, loadPack } from "../load.js";
-import { InternalError, HccError, DataError, InterruptedError, UsageError } from "../errors.js";
+import { InternalError, HccError, DataError, InterruptedError, rebuildWorkerError } from "../errors.js";
 import type { RecordRange } from "../io/member-records.js";
 import type { PartCompression } from "../io/parquet.js";
 import {
@@ -215,7 +215,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
         pool.run(task, { transferList, ...(o.signal ? { signal: o.signal } : {}) }) as Promise<ScoreTaskResult | WorkerErrorShape>
       )
         .then((out) => {
-          if ("code" in out) throw rebuildError(out);
+          if ("code" in out) throw rebuildWorkerError(out);
           const res = out;
           if (res.ids && res.idLines && ranged) {
             ranged.accept(res.ids, res.idLines, { dxItems: res.dxItems, nullCodes: res.nullCodes });
@@ -458,13 +458,6 @@ async function* exportedInputs(
       yield { input: { kind: "parquet", file: part.file, rowGroup: g.index, rows: g.rows, label: part.label }, rows: g.rows };
     }
   }
-}
-
-/** An HccError a worker returned as a plain object, with its class and exit code back. */
-function rebuildError(e: WorkerErrorShape): Error {
-  if (e.code === "E_DATA") return new DataError(e.message);
-  if (e.code === "E_USAGE") return new UsageError(e.message);
-  return new InternalError(e.message);
 }
 
 function wrapFailure(e: unknown): Error {
