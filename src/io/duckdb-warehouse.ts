@@ -8,7 +8,7 @@
 // twice as fast as list() — and split back into List<Utf8> while copying; orphans = non-null dx
 // rows − dx rows that reached a member.
 // For the pipeline the long layout is exported instead (exportParts; ADR 0002).
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { sweepLeftovers, workName } from "./leftovers.js";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
@@ -18,7 +18,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBResult } from "@duckd
 import type { RecordBatch } from "apache-arrow";
 import { DataError, InternalError, UsageError } from "../errors.js";
 import { ColumnBuilder, buildBatch, type ColumnKind } from "./duckdb-vectors.js";
-import type { ExportedMembers, PartExportingSource, ReadOptions, SourceStats } from "./types.js";
+import type { ExportedMembers, PartExportingSource, ReadOptions, SnapshottingSource, SourceStats } from "./types.js";
 
 export const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
@@ -131,7 +131,7 @@ interface Plan {
   layout: "long" | "grouped";
 }
 
-export class DuckDBWarehouseSource implements PartExportingSource {
+export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingSource {
   private readonly schema: string;
   private readonly participants: string;
   private readonly diagnoses: string;
@@ -435,6 +435,39 @@ export class DuckDBWarehouseSource implements PartExportingSource {
     this.counts.dxRowsRead = dx;
     this.counts.orphanDxRows = plan.nonNullDx - dx;
     this.counts.nullDxRows = plan.nullDx;
+  }
+
+  /**
+   * The members as one grouped, zstd-compressed Parquet file (a run's input snapshot,
+   * docs/attribution.md "Runs"): participant_id, the member columns and diagnosis_codes as
+   * VARCHAR[] (the `hcc score --input *.parquet` layout). After exportParts it re-reads the exported
+   * parts instead of grouping the diagnosis table again. Written beside `file` and renamed into place.
+   */
+  async snapshotMembers(file: string): Promise<number> {
+    const plan = await this.planOnce();
+    const c = await this.connect();
+    const cols = plan.names.filter((n) => !["gap_candidates", "diagnosis_codes", "n"].includes(n)).map((n) => `"${n}"`);
+    const codes =
+      plan.layout === "long"
+        ? "coalesce(string_split(diagnosis_codes, chr(31)), CAST([] AS VARCHAR[])) AS diagnosis_codes"
+        : "diagnosis_codes";
+    const exported =
+      this.exportDir && existsSync(this.exportDir) ? readdirSync(this.exportDir).filter((f) => f.endsWith(".parquet")) : [];
+    const from =
+      exported.length > 0
+        ? `read_parquet([${exported.map((f) => sqlString(join(this.exportDir ?? "", f))).join(", ")}])`
+        : `(${plan.sql(0, 1)})`;
+    const tmp = `${file}.tmp-${process.pid}`;
+    try {
+      await c.run(
+        `COPY (SELECT ${[...cols, codes].join(", ")} FROM ${from} ORDER BY participant_id) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+      const [n = 0] = await this.one(`SELECT count(*) FROM read_parquet(${sqlString(tmp)})`);
+      renameSync(tmp, file);
+      return n;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
   }
 
   /**

@@ -32,6 +32,13 @@ import {
   type ResultSink,
   type ScoreRunRow,
 } from "../io/types.js";
+import {
+  checkSnapshotSource,
+  pruneRunSnapshots,
+  removeRunSnapshot,
+  writeRunSnapshot,
+  type SnapshotOptions,
+} from "../io/run-snapshots.js";
 import type { ScoreTask, ScoreTaskResult, TaskInput, WorkerErrorShape, WorkerInit } from "../workers/protocol.js";
 
 export interface ScoreRunOptions {
@@ -60,6 +67,11 @@ export interface ScoreRunOptions {
    * results with error rows. docs/pipeline.md "Error rows".
    */
   maxErrorRate?: number;
+  /**
+   * Keep the run's members as `<dir>/<run_id>/members.parquet` (recorded in score_runs, the last
+   * `keep` runs kept) for `hcc diff --from-run/--to-run` (docs/attribution.md "Runs").
+   */
+  snapshot?: SnapshotOptions | null;
   /** Aborts the run (Ctrl-C): the sink is rolled back, InterruptedError thrown. */
   signal?: AbortSignal;
   onProgress?: (p: ScoreProgress) => void;
@@ -122,6 +134,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   const t0 = performance.now();
   const startedAt = new Date();
   const runId = newRunId();
+  if (o.snapshot) checkSnapshotSource(o.source, o.snapshot);
   const pack = loadPack({
     paymentYear: o.paymentYear,
     ...(o.dataDir ? { dataDir: o.dataDir } : {}),
@@ -296,7 +309,9 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       error: null,
     };
     const tw = performance.now();
+    if (o.snapshot) row.input_snapshot = await writeRunSnapshot(o.source, o.snapshot, runId, membersIn);
     await o.sink.commit(row);
+    if (o.snapshot) pruneRunSnapshots(o.snapshot);
     writeMs += performance.now() - tw;
     return {
       runId,
@@ -328,6 +343,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
         : caught;
     await Promise.allSettled(inflight); // no worker still writing into the staging being dropped
     await o.sink.abort(e);
+    if (o.snapshot) removeRunSnapshot(o.snapshot, runId);
     if (o.sink.recordFailure) {
       const stats = o.source.stats();
       const failed: ScoreRunRow = {

@@ -1,0 +1,171 @@
+// `hcc diff --from-run/--to-run` end to end: a generated warehouse scored twice with
+// --keep-inputs (the members edited in between, the second run in another payment year), then the
+// real bin compares the two runs from their input snapshots. The snapshots must reproduce each
+// run's own payment scores; parts sum to the change, swapping the runs negates them, rows land in
+// risk_score_changes (a pair re-run replaces its rows), retention removes older snapshots.
+// Workers run compiled code: `npm run build:ts` first.
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hcc, sql } from "../support/warehouse.js";
+
+const GROUPS = ["demographics", "diagnoses_gained", "diagnoses_lost", "model", "normalization"] as const;
+type Row = Record<string, string | number | null>;
+
+const dir = mkdtempSync(join(tmpdir(), "hcc-runs-diff-"));
+const wh = join(dir, "w.duckdb");
+const runsDir = join(dir, "w.duckdb.runs", "sgv_reporting");
+
+function scoreRun(year: string): string {
+  const r = hcc("score", "--source", wh, "--year", year, "--keep-inputs", "2", "--workers", "1", "--quiet");
+  expect(r.stderr).toBe("");
+  expect(r.status).toBe(0);
+  return r.stdout;
+}
+
+async function latestRun(): Promise<string> {
+  const [row] = await sql<{ run_id: string }>(
+    wh,
+    "SELECT run_id FROM sgv_reporting.score_runs ORDER BY finished_at DESC LIMIT 1",
+  );
+  return row?.run_id ?? "";
+}
+
+async function paymentScores(): Promise<Map<string, number | null>> {
+  const rows = await sql<{ participant_id: string; payment_score: number | null }>(
+    wh,
+    "SELECT participant_id, payment_score FROM sgv_reporting.risk_scores",
+  );
+  return new Map(rows.map((r) => [r.participant_id, r.payment_score]));
+}
+
+const readCsv = (f: string): Row[] => {
+  const [head = "", ...lines] = readFileSync(f, "utf8").trim().split("\n");
+  const cols = head.split(",");
+  return lines.map((l) => {
+    const v = l.split(","); // no commas in these values: errors here name a field only
+    return Object.fromEntries(
+      cols.map((c, i) => [c, v[i] === "" || v[i] === undefined ? null : /^-?[\d.e-]+$/.test(v[i]) ? Number(v[i]) : v[i]]),
+    );
+  });
+};
+
+describe("hcc diff between two warehouse runs", () => {
+  let runA = "";
+  let runB = "";
+  let scoresA = new Map<string, number | null>();
+  let scoresB = new Map<string, number | null>();
+
+  beforeAll(async () => {
+    expect(hcc("generate", "--members", "400", "--seed", "11", "--out", wh).status).toBe(0);
+    scoreRun("2026");
+    runA = await latestRun();
+    scoresA = await paymentScores();
+    // between the runs: codes dropped and added, a demographic changed, a member gone, one new
+    await sql(
+      wh,
+      "DELETE FROM sgv_reporting.participant_diagnosis_codes WHERE hash(participant_id || diagnosis_code) % 4 = 0",
+      "INSERT INTO sgv_reporting.participant_diagnosis_codes (participant_id, diagnosis_code) SELECT participant_id, 'I5022' FROM sgv_reporting.participants WHERE hash(participant_id) % 6 = 0",
+      "UPDATE sgv_reporting.participants SET sex = CASE WHEN sex = 'F' THEN 'M' ELSE 'F' END WHERE hash(participant_id) % 9 = 0",
+      "DELETE FROM sgv_reporting.participant_diagnosis_codes WHERE participant_id = (SELECT min(participant_id) FROM sgv_reporting.participants)",
+      "DELETE FROM sgv_reporting.participants WHERE participant_id = (SELECT min(participant_id) FROM sgv_reporting.participants)",
+      "INSERT INTO sgv_reporting.participants (participant_id, birth_date, sex, orec, crec, dual_elgbl_cd) VALUES ('ZZ-NEW', DATE '1950-03-01', 'F', '0', '0', '00')",
+    );
+    scoreRun("2025");
+    runB = await latestRun();
+    scoresB = await paymentScores();
+  }, 120_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("records each run's snapshot and average payment score in score_runs", async () => {
+    const runs = await sql<{ run_id: string; input_snapshot: string; mean_payment_score: number; payment_year: number }>(
+      wh,
+      "SELECT run_id, input_snapshot, mean_payment_score, payment_year FROM sgv_reporting.score_runs ORDER BY finished_at",
+    );
+    expect(runs.map((r) => r.run_id)).toEqual([runA, runB]);
+    for (const r of runs) expect(r.input_snapshot).toBe(join(runsDir, r.run_id, "members.parquet"));
+    const mean = (m: Map<string, number | null>): number => {
+      const xs = [...m.values()].filter((x): x is number => x !== null);
+      return xs.reduce((a, b) => a + b, 0) / xs.length;
+    };
+    expect(runs[0]?.mean_payment_score).toBeCloseTo(mean(scoresA), 9);
+    expect(runs[1]?.mean_payment_score).toBeCloseTo(mean(scoresB), 9);
+  });
+
+  it("attributes every member; the ends are the runs' own payment scores; parts sum to the change", () => {
+    const out = join(dir, "a-b.csv");
+    const r = hcc("diff", "--db", wh, "--from-run", runA, "--to-run", runB, "--out", out, "--quiet");
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("PY2026 → PY2025");
+    expect(r.stdout).not.toMatch(/M0000|ZZ-NEW/); // no member ids in the rollup
+    const rows = readCsv(out);
+    const ids = new Set([...scoresA.keys(), ...scoresB.keys()]);
+    expect(rows.length).toBe(ids.size);
+    const status = (s: string): number => rows.filter((x) => x["status"] === s).length;
+    expect(status("removed")).toBe(1);
+    expect(status("added")).toBe(1);
+    expect(rows.find((x) => x["participant_id"] === "ZZ-NEW")?.["status"]).toBe("added");
+    let gained = 0;
+    for (const row of rows) {
+      const id = String(row["participant_id"]);
+      if (row["status"] !== "ok") continue;
+      expect(row["from_payment_score"]).toBe(scoresA.get(id));
+      expect(row["to_payment_score"]).toBe(scoresB.get(id));
+      const sum = GROUPS.reduce((s, g) => s + Number(row[g]), 0);
+      expect(Math.abs(sum - Number(row["total_change"]))).toBeLessThan(1e-9);
+      if (Number(row["diagnoses_gained"]) !== 0) gained++;
+    }
+    expect(status("ok")).toBeGreaterThan(300);
+    expect(gained).toBeGreaterThan(0);
+    expect(rows.some((x) => Number(x["demographics"]) !== 0)).toBe(true);
+    expect(rows.every((x) => x["status"] !== "ok" || Number(x["model"]) !== 0 || Number(x["normalization"]) !== 0)).toBe(true);
+  });
+
+  it("swapping the runs negates every part (gained and lost trade places); the table keeps both pairs", async () => {
+    const r = hcc("diff", "--db", wh, "--from-run", runB, "--to-run", runA, "--quiet");
+    expect(r.status).toBe(0);
+    const rows = await sql<Row>(
+      wh,
+      `SELECT f.participant_id, f.total_change + b.total_change AS total,
+              f.demographics + b.demographics AS demographics, f.diagnoses_gained + b.diagnoses_lost AS gained,
+              f.diagnoses_lost + b.diagnoses_gained AS lost, f.model + b.model AS model, f.normalization + b.normalization AS normalization
+       FROM sgv_reporting.risk_score_changes f JOIN sgv_reporting.risk_score_changes b USING (participant_id)
+       WHERE f.from_run_id = '${runA}' AND f.to_run_id = '${runB}' AND b.from_run_id = '${runB}' AND b.to_run_id = '${runA}'
+         AND f.status = 'ok'`,
+    );
+    expect(rows.length).toBeGreaterThan(300);
+    for (const row of rows)
+      for (const k of ["total", "demographics", "gained", "lost", "model", "normalization"])
+        expect(Math.abs(Number(row[k]))).toBeLessThan(1e-9);
+    // re-running a pair replaces its rows
+    expect(hcc("diff", "--db", wh, "--from-run", runA, "--to-run", runB, "--quiet").status).toBe(0);
+    const counts = await sql<{ from_run_id: string; n: number }>(
+      wh,
+      "SELECT from_run_id, count(*)::INTEGER AS n FROM sgv_reporting.risk_score_changes GROUP BY 1 ORDER BY 1",
+    );
+    expect(counts.map((c) => c.n)).toEqual([scoresA.size + 1, scoresA.size + 1]);
+  });
+
+  it("keeps the last N snapshots; a pruned or unknown run is a usage error (64)", async () => {
+    scoreRun("2026");
+    const runC = await latestRun();
+    expect(readdirSync(runsDir).sort()).toEqual([runB, runC].sort());
+    expect(existsSync(join(runsDir, runA))).toBe(false);
+    const gone = hcc("diff", "--db", wh, "--from-run", runA, "--to-run", runC, "--quiet");
+    expect(gone.status).toBe(64);
+    expect(gone.stderr).toContain("is gone");
+    const unknown = hcc("diff", "--db", wh, "--from-run", "20200101000000-00000000", "--to-run", runC, "--quiet");
+    expect(unknown.status).toBe(64);
+    const mixed = hcc("diff", "--db", wh, "--from-run", runB, "--to-run", runC, "--from-year", "2025", "--quiet");
+    expect(mixed.status).toBe(64);
+  });
+
+  it("refuses --keep-inputs without a warehouse output", () => {
+    const r = hcc("score", "--source", wh, "--output", join(dir, "out-dir"), "--keep-inputs", "1", "--quiet");
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain("--keep-inputs");
+  });
+});
