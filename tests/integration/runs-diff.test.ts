@@ -4,12 +4,16 @@
 // run's own payment scores; parts sum to the change, swapping the runs negates them, rows land in
 // risk_score_changes (a pair re-run replaces its rows), retention removes older snapshots.
 // Workers run compiled code: `npm run build:ts` first.
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hcc, sql } from "../support/warehouse.js";
 
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const dbtBin = join(root, ".venv", "bin", "dbt");
 const GROUPS = ["demographics", "diagnoses_gained", "diagnoses_lost", "model", "normalization"] as const;
 type Row = Record<string, string | number | null>;
 
@@ -148,6 +152,58 @@ describe("hcc diff between two warehouse runs", () => {
     );
     expect(counts.map((c) => c.n)).toEqual([scoresA.size + 1, scoresA.size + 1]);
   });
+
+  it.skipIf(!existsSync(dbtBin) && !process.env["CI"])(
+    "dbt: fact_score_run_changes compares run B with run A and rolls up the pair by cause",
+    async () => {
+      const models = ["stg_score_runs", "stg_score_run_summaries", "stg_risk_score_changes", "fact_score_run_changes"];
+      const r = spawnSync(
+        "bash",
+        [
+          join(root, "scripts", "dbt.sh"),
+          "build",
+          "--target",
+          "duckdb",
+          "--indirect-selection",
+          "cautious",
+          "--select",
+          ...models,
+        ],
+        {
+          cwd: root,
+          env: { ...process.env, HCC_WAREHOUSE: wh, DBT_SEND_ANONYMOUS_USAGE_STATS: "false" },
+          encoding: "utf8",
+        },
+      );
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      const marts = await sql<Row>(wh, "SELECT * FROM hcc_marts.fact_score_run_changes ORDER BY finished_at");
+      expect(marts.map((m) => [m["run_id"], m["previous_run_id"], m["is_attributed"]])).toEqual([
+        [runA, null, false],
+        [runB, runA, true],
+      ]);
+      const [want] = await sql<Row>(
+        wh,
+        `SELECT count(*) FILTER (status = 'ok')::INTEGER AS attributed, count(*) FILTER (status = 'added')::INTEGER AS added,
+              count(*) FILTER (status = 'removed')::INTEGER AS removed, avg(total_change) FILTER (status = 'ok') AS change,
+              avg(diagnoses_lost) FILTER (status = 'ok') AS lost, avg(model) FILTER (status = 'ok') AS model
+       FROM sgv_reporting.risk_score_changes WHERE from_run_id = '${runA}' AND to_run_id = '${runB}'`,
+      );
+      const b = marts[1] ?? {};
+      expect([b["members_attributed"], b["members_added"], b["members_removed"]]).toEqual([want?.["attributed"], 1, 1]);
+      expect(Number(b["average_change"])).toBeCloseTo(Number(want?.["change"]), 12);
+      expect(Number(b["average_diagnoses_lost"])).toBeCloseTo(Number(want?.["lost"]), 12);
+      expect(Number(b["average_model"])).toBeCloseTo(Number(want?.["model"]), 12);
+      const parts = GROUPS.reduce((s, g) => s + Number(b[`average_${g}`]), 0);
+      expect(parts).toBeCloseTo(Number(b["average_change"]), 9);
+      const byCause = [...GROUPS.map((g) => `members_by_${g}`), "members_unchanged"].reduce((s, k) => s + Number(b[k]), 0);
+      expect(byCause).toBe(b["members_attributed"]);
+      expect(Number(b["mean_payment_score_change"])).toBeCloseTo(
+        Number(b["mean_payment_score"]) - Number(marts[0]?.["mean_payment_score"]),
+        12,
+      );
+    },
+    120_000,
+  );
 
   it("keeps the last N snapshots; a pruned or unknown run is a usage error (64)", async () => {
     scoreRun("2026");
