@@ -3,10 +3,8 @@
 -- snapshot. Both columns are null where score_runs does not have them (a warehouse last scored
 -- before they existed, BigQuery, the UDF pattern).
 {%- set rel = hcc_results_relation('score_runs') %}
-{%- set present = [] %}
-{%- if execute and var('hcc_introspect', true) and hcc_scoring_pattern() != 'udf' %}
-  {%- for col in adapter.get_columns_in_relation(rel) %}{% do present.append(col.name | lower) %}{% endfor %}
-{%- endif %}
+{%- set cols = hcc_relation_columns(rel) if hcc_scoring_pattern() != 'udf' else [] %}
+{%- set present = cols or [] %}
 
 with source as (
 
