@@ -219,9 +219,72 @@ describe("hcc diff between two warehouse runs", () => {
     expect(mixed.status).toBe(64);
   });
 
+  it("the same members in two runs differ only by payment year: every member-side part is exactly 0", async () => {
+    const runs = readdirSync(runsDir).sort();
+    const [runB2, runC] = runs as [string, string];
+    const r = hcc("diff", "--db", wh, "--from-run", runB2, "--to-run", runC, "--quiet");
+    expect(r.status, r.stderr).toBe(0);
+    const [row] = await sql<{ n: number; ok: number; member_side: number; year_side: number }>(
+      wh,
+      `SELECT count(*)::INTEGER AS n, count(*) FILTER (status = 'ok')::INTEGER AS ok,
+              count(*) FILTER (demographics <> 0 OR diagnoses_gained <> 0 OR diagnoses_lost <> 0 OR status IN ('added', 'removed'))::INTEGER AS member_side,
+              count(*) FILTER (model <> 0 OR normalization <> 0)::INTEGER AS year_side
+       FROM sgv_reporting.risk_score_changes WHERE from_run_id = '${runB2}' AND to_run_id = '${runC}'`,
+    );
+    expect(row?.n).toBe(scoresB.size);
+    expect(row?.ok).toBeGreaterThan(300);
+    expect(row?.member_side).toBe(0);
+    expect(row?.year_side).toBeGreaterThan(0);
+  });
+
   it("refuses --keep-inputs without a warehouse output", () => {
     const r = hcc("score", "--source", wh, "--output", join(dir, "out-dir"), "--keep-inputs", "1", "--quiet");
     expect(r.status).toBe(64);
     expect(r.stderr).toContain("--keep-inputs");
   });
+});
+
+describe("run snapshots of a grouped-layout warehouse (no export: the member query is written)", () => {
+  const gdir = mkdtempSync(join(tmpdir(), "hcc-runs-grouped-"));
+  const gwh = join(gdir, "g.duckdb");
+  afterAll(() => rmSync(gdir, { recursive: true, force: true }));
+
+  it("keeps the members with their code lists; a rerun attributes nothing to any group", async () => {
+    expect(hcc("generate", "--members", "200", "--seed", "4", "--layout", "grouped", "--out", gwh).status).toBe(0);
+    for (let k = 0; k < 2; k++) {
+      const r = hcc("score", "--source", gwh, "--keep-inputs", "3", "--workers", "1", "--quiet");
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const runs = await sql<{ run_id: string; input_snapshot: string }>(
+      gwh,
+      "SELECT run_id, input_snapshot FROM sgv_reporting.score_runs ORDER BY finished_at",
+    );
+    const [codes] = await sql<{ snapshot: number; warehouse: number }>(
+      gwh,
+      `SELECT (SELECT sum(len(diagnosis_codes))::INTEGER FROM read_parquet('${runs[0]?.input_snapshot ?? ""}')) AS snapshot,
+              (SELECT sum(len(diagnosis_codes))::INTEGER FROM sgv_reporting.participants) AS warehouse`,
+    );
+    expect(codes?.snapshot).toBe(codes?.warehouse);
+    const out = join(gdir, "d.csv");
+    const d = hcc(
+      "diff",
+      "--db",
+      gwh,
+      "--from-run",
+      runs[0]?.run_id ?? "",
+      "--to-run",
+      runs[1]?.run_id ?? "",
+      "--out",
+      out,
+      "--quiet",
+    );
+    expect(d.status, d.stderr).toBe(0);
+    const rows = readCsv(out);
+    expect(rows.length).toBe(200);
+    for (const row of rows) {
+      expect(row["status"]).toBe("ok");
+      expect(row["total_change"]).toBe(0);
+      expect(row["dominant_cause"]).toBe("none");
+    }
+  }, 120_000);
 });
