@@ -10,6 +10,7 @@ import { UnavailableError } from "../errors.js";
 import { ATTRIBUTION_COLUMNS, AttributionFileWriter } from "./attribution-file.js";
 import { checkIdent, sqlString } from "./duckdb-warehouse.js";
 import type { SnapshotRun } from "./run-snapshots.js";
+import { sweepLeftovers, workName } from "./leftovers.js";
 
 export const RUN_CHANGES_TABLE = "risk_score_changes";
 
@@ -30,7 +31,9 @@ export class RunChangesWriter {
   ) {
     this.schema = checkIdent(schema, "schema");
     const abs = resolvePath(warehouse);
-    this.csv = join(dirname(abs), `.hcc-changes-${basename(abs)}.${process.pid}.csv`);
+    const prefix = `.hcc-changes-${basename(abs)}`;
+    sweepLeftovers(dirname(abs), prefix); // a killed diff's working file
+    this.csv = join(dirname(abs), workName(prefix, "csv"));
     this.file = new AttributionFileWriter(this.csv, "csv", [from.snapshot, to.snapshot]);
   }
 

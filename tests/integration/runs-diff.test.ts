@@ -288,3 +288,24 @@ describe("run snapshots of a grouped-layout warehouse (no export: the member que
     }
   }, 120_000);
 });
+
+describe("hcc nightly --keep-inputs", () => {
+  const ndir = mkdtempSync(join(tmpdir(), "hcc-runs-nightly-"));
+  const nwh = join(ndir, "n.duckdb");
+  afterAll(() => rmSync(ndir, { recursive: true, force: true }));
+
+  it("keeps the nightly run's members (the last one only with 1)", async () => {
+    for (let k = 0; k < 2; k++) {
+      const r = hcc("nightly", "--db", nwh, "--members", "100", "--no-dbt", "--keep-inputs", "1", "--workers", "1", "--quiet");
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const runs = await sql<{ run_id: string; input_snapshot: string }>(
+      nwh,
+      "SELECT run_id, input_snapshot FROM sgv_reporting.score_runs ORDER BY finished_at",
+    );
+    expect(runs.length).toBe(2);
+    expect(existsSync(runs[0]?.input_snapshot ?? "")).toBe(false);
+    expect(existsSync(runs[1]?.input_snapshot ?? "")).toBe(true);
+    expect(readdirSync(join(ndir, "n.duckdb.runs", "sgv_reporting"))).toEqual([runs[1]?.run_id]);
+  }, 120_000);
+});
