@@ -66,6 +66,10 @@ export interface WarehouseOptions {
 const MODEL_ID_SQL = (e: string): string =>
   `replace(replace(replace(replace(upper(regexp_replace(${e}, '[^A-Za-z0-9]', '', 'g')), 'CMSHCC', ''), 'ESRDV', 'ESRD'), 'RXHCCV', 'RX'), 'RXV', 'RX')`;
 
+/** An opportunity row's model id and HCC number (text) in the gap-candidate queries. */
+const GAP_MODEL = MODEL_ID_SQL("CAST(o.model AS VARCHAR)");
+const GAP_HCC = "regexp_extract(CAST(o.hcc AS VARCHAR), '(\\d+)\\s*$', 1)";
+
 export interface WarehouseStats extends SourceStats {
   /** Diagnosis rows (long) or list items (grouped) with a null code: skipped, counted here. */
   nullDxRows: number;
@@ -372,17 +376,35 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
     for (const c of ["participant_id", "payment_year", "model", "hcc"]) {
       if (!cols.has(c)) throw new DataError(`${where}: column ${c} missing`, { file: where, column: c });
     }
-    const year = Math.trunc(g.paymentYear);
     return {
       cols: ["g.gaps AS gap_candidates"],
       join: `LEFT JOIN (SELECT CAST(o.participant_id AS VARCHAR) AS participant_id,
-                 string_agg(DISTINCT ${MODEL_ID_SQL("CAST(o.model AS VARCHAR)")} || ':' || regexp_extract(CAST(o.hcc AS VARCHAR), '(\\d+)\\s*$', 1), chr(31)) AS gaps
-               FROM ${this.schema}.${table} o
-               WHERE CAST(o.payment_year AS INTEGER) = ${year} AND regexp_extract(CAST(o.hcc AS VARCHAR), '(\\d+)\\s*$', 1) <> ''
-               GROUP BY 1) g ON ${memberKey} = g.participant_id`,
+                 string_agg(DISTINCT ${GAP_MODEL} || ':' || ${GAP_HCC}, chr(31)) AS gaps
+               ${this.gapRows(table)} GROUP BY 1) g ON ${memberKey} = g.participant_id`,
       kinds: ["utf8"],
       names: ["gap_candidates"],
     };
+  }
+
+  /** FROM/WHERE of the opportunity rows of the payment year that name an HCC number. */
+  private gapRows(table: string): string {
+    const year = Math.trunc(this.opts.gaps?.paymentYear ?? 0);
+    return `FROM ${this.schema}.${table} o WHERE CAST(o.payment_year AS INTEGER) = ${year} AND ${GAP_HCC} <> ''`;
+  }
+
+  /**
+   * The (model, HCC numbers) the opportunities name for the payment year, models as the pack
+   * spells them: the pipeline gives a model the year does not have model_not_scored rows.
+   */
+  async gapModelHccs(): Promise<{ model: string; hccs: number[] }[]> {
+    const g = this.opts.gaps;
+    if (!g) return [];
+    await this.planOnce(); // checks the table and its columns
+    const c = await this.connect();
+    const r = await c.runAndReadAll(
+      `SELECT ${GAP_MODEL} AS model, list_sort(list(DISTINCT CAST(${GAP_HCC} AS INTEGER))) ${this.gapRows(checkIdent(g.table, "table"))} GROUP BY 1 ORDER BY 1`,
+    );
+    return (r.getRowsJS() as [string, number[]][]).map(([model, hccs]) => ({ model, hccs: hccs.map(Number) }));
   }
 
   /** The checked plan, made once per source (read() and the export share it). */

@@ -180,6 +180,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   const partFormat = stagesParts(sink) ? (sink.partFormat?.() ?? "parquet") : "parquet";
   try {
     const batchSize = o.batchSize ?? 16_384;
+    const gaps = await withForeignModels(o.gaps ?? null, o.source, pack.meta.models);
     const exporter = o.exportParts !== false && exportsParts(o.source) && (await o.source.canExportParts()) ? o.source : null;
     const exporting = exporter !== null;
     if (exporter) {
@@ -214,7 +215,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
         factors: o.factors ?? true,
         partDir,
         partFormat,
-        gaps: o.gaps ?? null,
+        gaps,
       };
       const transferList = input.kind === "ipc" ? [input.ipc.buffer as ArrayBuffer] : [];
       const p = (
@@ -279,7 +280,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     checkErrorRate(errored, membersIn, errorFields, o.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE, o.source.describe());
     // every result table switches to this run, also to empty (a 0-row batch carries the schema)
     if (rowsOut === 0 || factorRows === 0 || (o.gaps && gapRows === 0)) {
-      const empty = emptyResults(init, pack, runId, o.gaps ?? null);
+      const empty = emptyResults(init, pack, runId, gaps);
       if (rowsOut === 0) await o.sink.write("risk_scores", empty.scores);
       if (factorRows === 0) await o.sink.write("risk_score_factors", empty.factors);
       if (o.gaps && gapRows === 0 && empty.gapValues) await o.sink.write("risk_score_gap_values", empty.gapValues);
@@ -425,6 +426,21 @@ function emptyResults(
   });
   if (!factors) throw new InternalError("empty factor batch missing");
   return { scores, factors, gapValues };
+}
+
+/**
+ * Candidates from the source's opportunities table may name models the payment year does not
+ * have: listed in the gap options, they get model_not_scored rows (docs/gap-values.md).
+ */
+async function withForeignModels(
+  gaps: BatchGapOptions | null,
+  source: MemberSource,
+  models: readonly { id: string }[],
+): Promise<BatchGapOptions | null> {
+  const s = source as MemberSource & { gapModelHccs?: () => Promise<{ model: string; hccs: number[] }[]> };
+  if (!gaps || gaps.source.kind !== "column" || typeof s.gapModelHccs !== "function") return gaps;
+  const foreign = (await s.gapModelHccs()).filter((f) => !models.some((m) => m.id === f.model));
+  return foreign.length > 0 ? { ...gaps, foreignModels: foreign } : gaps;
 }
 
 /** Ranges of a member-record file, parsed by the workers (rows are counted from their results). */
