@@ -156,7 +156,21 @@ describe("hcc diff between two warehouse runs", () => {
   it.skipIf(!existsSync(dbtBin) && !process.env["CI"])(
     "dbt: fact_score_run_changes compares run B with run A and rolls up the pair by cause",
     async () => {
-      const models = ["stg_score_runs", "stg_score_run_summaries", "stg_risk_score_changes", "fact_score_run_changes"];
+      // plans for the by-plan split (read by dbt only; the runs are already scored)
+      await sql(
+        wh,
+        "ALTER TABLE sgv_reporting.participants ADD COLUMN IF NOT EXISTS plan_id VARCHAR",
+        "UPDATE sgv_reporting.participants SET plan_id = CASE WHEN hash(participant_id) % 3 = 0 THEN 'H2' ELSE 'H1' END",
+      );
+      const models = [
+        "stg_participants",
+        "stg_score_runs",
+        "stg_score_run_summaries",
+        "stg_risk_score_changes",
+        "int_score_run_change_sums",
+        "fact_score_run_changes",
+        "fact_score_run_changes_by_plan",
+      ];
       const r = spawnSync(
         "bash",
         [
@@ -201,6 +215,13 @@ describe("hcc diff between two warehouse runs", () => {
         Number(b["mean_payment_score"]) - Number(marts[0]?.["mean_payment_score"]),
         12,
       );
+      // by plan: the plans' members add up to the run's, their weighted averages to its average
+      const plans = await sql<Row>(wh, `SELECT * FROM hcc_marts.fact_score_run_changes_by_plan WHERE run_id = '${runB}'`);
+      expect(plans.map((p) => p["plan_id"]).sort()).toEqual(["H1", "H2", null]); // the removed member has no plan now
+      const attributed = plans.reduce((n, p) => n + Number(p["members_attributed"]), 0);
+      expect(attributed).toBe(b["members_attributed"]);
+      const weighted = plans.reduce((x, p) => x + Number(p["members_attributed"]) * Number(p["average_change"] ?? 0), 0);
+      expect(weighted / attributed).toBeCloseTo(Number(b["average_change"]), 12);
     },
     120_000,
   );

@@ -5,13 +5,6 @@
 -- it) and the members each group dominates (docs/attribution.md "Runs").
 -- mean_payment_score_change also moves with members added or removed between the runs;
 -- average_change covers only members present in both, with a payment score on both sides.
-{%- set groups = ['demographics', 'diagnoses_gained', 'diagnoses_lost', 'model', 'normalization'] %}
-{%- set statuses = [('ok', 'members_attributed'), ('added', 'members_added'), ('removed', 'members_removed'), ('error', 'members_not_attributed')] %}
-{%- set rollup_columns = [] %}
-{%- for status, column in statuses %}{% do rollup_columns.append(column) %}{% endfor %}
-{%- do rollup_columns.append('average_change') %}
-{%- for g in groups %}{% do rollup_columns.extend(['average_' ~ g, 'members_by_' ~ g]) %}{% endfor %}
-{%- do rollup_columns.append('members_unchanged') %}
 
 with runs as (
 
@@ -34,9 +27,9 @@ summaries as (
 
 ),
 
-changes as (
+sums as (
 
-    select * from {{ ref('stg_risk_score_changes') }}
+    select * from {{ ref('int_score_run_change_sums') }}
 
 ),
 
@@ -61,19 +54,11 @@ compared as (
 rollup as (
 
     select
-        from_run_id,
-        to_run_id,
-        {%- for status, column in statuses %}
-        cast(sum(case when change_status = '{{ status }}' then 1 else 0 end) as {{ dbt.type_int() }}) as {{ column }},
-        {%- endfor %}
-        avg(case when change_status = 'ok' then total_change end) as average_change,
-        {%- for g in groups %}
-        avg(case when change_status = 'ok' then {{ g }}_part end) as average_{{ g }},
-        cast(sum(case when change_status = 'ok' and dominant_cause = '{{ g }}' then 1 else 0 end) as {{ dbt.type_int() }}) as members_by_{{ g }},
-        {%- endfor %}
-        cast(sum(case when change_status = 'ok' and dominant_cause = 'none' then 1 else 0 end) as {{ dbt.type_int() }}) as members_unchanged
-    from changes
-    group by from_run_id, to_run_id
+        sums.from_run_id,
+        sums.to_run_id,
+        {{- hcc_attribution_rollup('sums', summed=true) }}
+    from sums
+    group by sums.from_run_id, sums.to_run_id
 
 ),
 
@@ -92,8 +77,8 @@ final as (
         compared.previous_mean_payment_score,
         compared.mean_payment_score - compared.previous_mean_payment_score as mean_payment_score_change,
         rollup.to_run_id is not null as is_attributed,
-        {%- for column in rollup_columns %}
-        rollup.{{ column }}{{ ',' if not loop.last }}
+        {%- for c in hcc_attribution_rollup_columns() %}
+        rollup.{{ c }}{{ ',' if not loop.last }}
         {%- endfor %}
     from compared
     left join rollup
