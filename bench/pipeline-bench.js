@@ -1,34 +1,93 @@
 // End-to-end pipeline benchmark: a generated cohort in the embedded DuckDB warehouse (setup,
-// untimed) scored back into the warehouse through the worker pool, with 1 and 2 workers.
+// untimed) scored back into the warehouse through the worker pool, once per worker count.
+// Each worker count runs in its own Node process (same flags), so peak RSS is that run's.
 // Prints wall time, members/s, peak RSS and per-stage seconds; writes
-// bench/results/pipeline-<date>-<commit>.json (not with --smoke).
+// bench/results/pipeline-<date>-<commit>-<members>….json (not with --smoke).
 //
-//   node bench/pipeline-bench.js [--members N] [--smoke] [--no-factors] [--keep DIR]
-//                                [--results-storage parquet|table] [--batch-size N]
+//   node --single-threaded-gc bench/pipeline-bench.js [--members N] [--workers 1,2,4] [--smoke]
+//        [--no-factors] [--keep DIR] [--results-storage parquet|table] [--batch-size N]
+//        [--part-compression none|snappy|lz4_raw|zstd] [--duckdb-threads N]
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
-import { dirname, join } from "node:path";
+import { join, resolve } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { generateWarehouse } from "../dist/cli/generate.js";
 import { openSink, openSource } from "../dist/io/open.js";
 import { runScoring } from "../dist/pipeline/score-run.js";
 import { defaultDataDir } from "../dist/data/load.js";
+import { writeResult } from "./record.js";
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const { values: args } = parseArgs({
   options: {
     members: { type: "string" },
+    workers: { type: "string", default: "1,2" },
     smoke: { type: "boolean", default: false },
     "no-factors": { type: "boolean", default: false },
     keep: { type: "string" },
     "results-storage": { type: "string" },
     "batch-size": { type: "string" },
+    "part-compression": { type: "string" },
+    "duckdb-threads": { type: "string" },
+    // internal: score the warehouse at this path once with --workers N and print the run as JSON
+    child: { type: "string" },
   },
 });
 const members = Number(args.members ?? (args.smoke ? "20000" : "1000000"));
 const factors = !args["no-factors"];
+const workerCounts = args.workers.split(",").map((w) => {
+  if (!/^\d+$/.test(w.trim()) || Number(w) < 1) throw new Error(`--workers: '${w}' is not a positive whole number`);
+  return Number(w);
+});
+
+/** One scoring run in this process; the summary with this process's peak RSS. */
+async function scoreOnce(db, workers) {
+  if (args["duckdb-threads"]) {
+    // the source and sink open the warehouse through DuckDB's instance cache: set it up first
+    const c = await (await DuckDBInstance.fromCache(resolve(db))).connect();
+    await c.run(`SET threads = ${Number(args["duckdb-threads"])}`);
+    c.closeSync();
+  }
+  const source = await openSource(db);
+  const sink = await openSink(db, args["results-storage"] ? { resultStorage: args["results-storage"] } : {});
+  const c0 = process.cpuUsage();
+  const t = performance.now();
+  const s = await runScoring({
+    source,
+    sink,
+    paymentYear: 2026,
+    models: [],
+    mceEdits: true,
+    rounding: "round3",
+    workers,
+    factors,
+    ...(args["batch-size"] ? { batchSize: Number(args["batch-size"]) } : {}),
+    ...(args["part-compression"] ? { partCompression: args["part-compression"] } : {}),
+  });
+  await source.close();
+  const wall = (performance.now() - t) / 1000;
+  const cpu = process.cpuUsage(c0);
+  return {
+    workers,
+    members: s.membersIn,
+    factor_rows: s.factorRows,
+    wall_seconds: wall,
+    members_per_second: s.membersIn / wall,
+    // every thread of the process (main, workers, DuckDB): less sensitive to a busy machine
+    cpu_seconds: (cpu.user + cpu.system) / 1e6,
+    stage_seconds: s.stageSeconds,
+    peak_rss_mib: process.resourceUsage().maxRSS / 1024,
+    load_average: os.loadavg(),
+  };
+}
+
+if (args.child) {
+  process.stdout.write(JSON.stringify(await scoreOnce(args.child, workerCounts[0])) + "\n");
+  process.exit(0);
+}
+
 const dir = args.keep ?? mkdtempSync(join(os.tmpdir(), "hcc-pipeline-bench-"));
 mkdirSync(dir, { recursive: true });
 const db = join(dir, `warehouse-${members}.duckdb`);
@@ -41,90 +100,54 @@ if (!existsSync(db)) {
   );
 }
 
+const passOn = ["members", "results-storage", "batch-size", "part-compression", "duckdb-threads"].flatMap((k) =>
+  args[k] ? [`--${k}`, args[k]] : [],
+);
+if (!factors) passOn.push("--no-factors");
 const runs = [];
-for (const workers of [1, 2]) {
-  const source = await openSource(db);
-  const sink = await openSink(db, args["results-storage"] ? { resultStorage: args["results-storage"] } : {});
-  const t = performance.now();
-  const s = await runScoring({
-    source,
-    sink,
-    paymentYear: 2026,
-    models: [],
-    mceEdits: true,
-    rounding: "round3",
-    workers,
-    factors,
-    ...(args["batch-size"] ? { batchSize: Number(args["batch-size"]) } : {}),
-  });
-  await source.close();
-  const wall = (performance.now() - t) / 1000;
-  const r = {
-    workers,
-    members: s.membersIn,
-    factor_rows: s.factorRows,
-    wall_seconds: wall,
-    members_per_second: s.membersIn / wall,
-    stage_seconds: s.stageSeconds,
-    peak_rss_mib: process.resourceUsage().maxRSS / 1024,
-  };
+for (const workers of workerCounts) {
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, fileURLToPath(import.meta.url), ...passOn, "--workers", String(workers), "--child", db],
+    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+  );
+  const r = JSON.parse(out.trim().split("\n").pop());
   runs.push(r);
+  const st = r.stage_seconds;
   console.log(
-    `${workers} worker(s): ${wall.toFixed(2)} s, ${Math.round(r.members_per_second).toLocaleString("en-US")} members/s; ` +
-      `read ${s.stageSeconds.read.toFixed(2)} s, kernel ${s.stageSeconds.kernel.toFixed(2)} s, encode ${s.stageSeconds.encode.toFixed(2)} s, write ${s.stageSeconds.write.toFixed(2)} s; ` +
-      `peak RSS ${Math.round(r.peak_rss_mib)} MiB`,
+    `${workers} worker(s): ${r.wall_seconds.toFixed(2)} s, ${Math.round(r.members_per_second).toLocaleString("en-US")} members/s; ` +
+      `read ${st.read.toFixed(2)} s, kernel ${st.kernel.toFixed(2)} s, encode ${st.encode.toFixed(2)} s, write ${st.write.toFixed(2)} s; ` +
+      `CPU ${r.cpu_seconds.toFixed(2)} s; peak RSS ${Math.round(r.peak_rss_mib)} MiB; load ${r.load_average.map((l) => l.toFixed(2)).join(" ")}`,
   );
 }
-const k1 = runs[0]?.stage_seconds.kernel ?? 0;
-const k2 = runs[1]?.stage_seconds.kernel ?? 0;
-console.log(`kernel stage scaling 1 → 2 workers: ${(k1 / Math.max(k2, 1e-9)).toFixed(2)}×`);
+const base = runs[0];
+for (const r of runs.slice(1)) {
+  console.log(
+    `kernel stage scaling ${base.workers} → ${r.workers} workers: ${(base.stage_seconds.kernel / Math.max(r.stage_seconds.kernel, 1e-9)).toFixed(2)}×`,
+  );
+}
 
 if (!args.smoke) {
-  let commit = "unknown";
-  let dirty = null;
-  try {
-    commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
-    dirty = execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
-  } catch {
-    /* not a git checkout */
-  }
-  const out = join(
-    ROOT,
-    "bench",
-    "results",
-    `pipeline-${new Date().toISOString().slice(0, 10)}-${commit}${dirty ? "-dirty" : ""}-${members}${factors ? "" : "-no-factors"}${args["results-storage"] === "table" ? "-tables" : ""}.json`,
-  );
-  mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(
-    out,
-    JSON.stringify(
-      {
-        benchmark: "pipeline",
-        environment: {
-          node: process.version,
-          cpu: os.cpus()[0]?.model,
-          cores: os.cpus().length,
-          total_memory_gib: os.totalmem() / 2 ** 30,
-          commit,
-          dirty,
-          exec_argv: process.execArgv,
-          load_average: os.loadavg(),
-          date: new Date().toISOString(),
-        },
-        config: {
-          members,
-          factors,
-          payment_year: 2026,
-          source: "duckdb long layout",
-          sink: "duckdb",
-          results_storage: args["results-storage"] ?? "parquet",
-          batch_size: Number(args["batch-size"] ?? 16384),
-        },
-        runs,
+  const out = writeResult(
+    "pipeline",
+    `-${members}${factors ? "" : "-no-factors"}${args["results-storage"] === "table" ? "-tables" : ""}` +
+      (args["part-compression"] && args["part-compression"] !== "none" ? `-${args["part-compression"]}` : "") +
+      (args["duckdb-threads"] ? `-duckdb${args["duckdb-threads"]}t` : ""),
+    {
+      config: {
+        members,
+        factors,
+        payment_year: 2026,
+        source: "duckdb long layout",
+        sink: "duckdb",
+        results_storage: args["results-storage"] ?? "parquet",
+        batch_size: Number(args["batch-size"] ?? 16384),
+        part_compression: args["part-compression"] ?? "none",
+        duckdb_threads: args["duckdb-threads"] ? Number(args["duckdb-threads"]) : "default (cores)",
+        workers: workerCounts,
       },
-      null,
-      1,
-    ) + "\n",
+      runs,
+    },
   );
   console.log(`wrote ${out}`);
 }

@@ -65,3 +65,10 @@ export class InterruptedError extends HccError {
     );
   }
 }
+
+/** An HccError a worker returned as a plain `{name, code, message}`, with its class and exit code back. */
+export function rebuildWorkerError(e: { code: string; message: string }): HccError {
+  if (e.code === "E_DATA") return new DataError(e.message);
+  if (e.code === "E_USAGE") return new UsageError(e.message);
+  return new InternalError(e.message);
+}

@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import type { FileFormat, IngestResult } from "../ingest/run.js";
 import { defaultDataDir } from "../data/load.js";
 import { UsageError } from "../errors.js";
+import { positiveInt } from "./options.js";
 
 export interface IngestFlags {
   paymentYear: string;
@@ -14,6 +15,7 @@ export interface IngestFlags {
   tob87x: string;
   cptListYear?: string;
   data?: string;
+  workers?: string;
   quiet?: boolean;
 }
 
@@ -44,6 +46,7 @@ export async function ingestFiles(files: string[], o: IngestFlags): Promise<Inge
     tob87x: o.tob87x === "include",
     ...(o.cptListYear ? { cptListYear: Number(o.cptListYear) } : {}),
     dataDir: o.data ? resolve(o.data) : defaultDataDir(),
+    ...(o.workers !== undefined ? { workers: positiveInt(o.workers, "--workers")! } : {}),
     ...(o.quiet ? {} : { onProgress: (m: string): void => void process.stderr.write(m + "\n") }),
   });
 }
@@ -83,6 +86,7 @@ export function registerIngest(program: Command): void {
     )
     .option("--format <auto|x12|ndjson|json>", "override format detection for every file", "auto")
     .option("--data <dir>", "reference data directory (default: the package's data/)")
+    .option("--workers <n>", "files parsed at once on worker threads (default: available cores; 1 = no threads)")
     .option("--quiet", "no progress output")
     .action(async (files: string[], o: IngestFlags) => {
       printIngestSummary(await ingestFiles(files, o));

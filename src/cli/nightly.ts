@@ -31,6 +31,7 @@ interface NightlyFlags extends BigQueryFlags {
   tob87x: string;
   gaps: boolean;
   baseRate?: string;
+  keepInputs?: string;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -95,6 +96,7 @@ export function registerNightly(program: Command): void {
     .option("--tob-87x <include|exclude>", "with --claims: type of bill 87x as an outpatient source", "include")
     .option("--no-gaps", "do not value the open gaps of hcc_opportunities (risk_score_gap_values)")
     .option("--base-rate <usd>", "monthly base rate in dollars for the gaps' annual_value")
+    .option("--keep-inputs <n>", "keep the members of the last n runs for hcc diff --from-run/--to-run (embedded warehouse)")
     .option("--quiet", "less output")
     .action(async (o: NightlyFlags) => {
       const quiet = o.quiet === true;
@@ -132,7 +134,14 @@ export function registerNightly(program: Command): void {
       const db = resolve(o.db);
       if (o.claims && o.claims.length > 0) {
         say(`nightly: ingesting ${o.claims.length} claim/enrollment files into ${db}`);
-        const r = await ingestFiles(o.claims, { paymentYear: o.year, out: db, format: "auto", tob87x: o.tob87x, quiet });
+        const r = await ingestFiles(o.claims, {
+          paymentYear: o.year,
+          out: db,
+          format: "auto",
+          tob87x: o.tob87x,
+          quiet,
+          ...(o.workers ? { workers: o.workers } : {}),
+        });
         if (!quiet) printIngestSummary(r);
         if (r.counts.participants === null && !(await hasParticipants(db)))
           throw new DataError(
@@ -163,6 +172,7 @@ export function registerNightly(program: Command): void {
         ...(o.resultsStorage ? { resultsStorage: o.resultsStorage } : {}),
         ...(gaps ? { gaps: true } : {}),
         ...(gaps && o.baseRate !== undefined ? { baseRate: o.baseRate } : {}),
+        ...(o.keepInputs !== undefined ? { keepInputs: o.keepInputs } : {}),
       });
       printRunSummary(s);
       if (!o.dbt) return;

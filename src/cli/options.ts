@@ -7,6 +7,12 @@ export function parseYear(v: string): number {
   return Number(v);
 }
 
+export function positiveInt(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${name}: '${v}' is not a positive whole number`);
+  return Number(v);
+}
+
 export function parseModels(v: string | undefined): string[] {
   if (v === undefined || v.trim() === "") return [];
   const ids = v

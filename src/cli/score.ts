@@ -1,11 +1,13 @@
 // `hcc score`: the full-cohort run (--source warehouse/file/dir → --output warehouse/file/dir,
 // through the worker pool), or a member-record file (--input NDJSON/CSV → --output NDJSON/CSV).
 import type { Command } from "commander";
-import { engineOptions, type EngineFlags } from "./options.js";
+import { engineOptions, positiveInt, type EngineFlags } from "./options.js";
 import { formatOf, MemberRecordSource } from "../io/member-records.js";
 import { RecordFileSink } from "../io/record-file-sink.js";
 import { UsageError } from "../errors.js";
-import { isWarehouseSpec, openSink, openSource } from "../io/open.js";
+import { isWarehouseSpec, openSink, openSource, warehousePath } from "../io/open.js";
+import { runSnapshotsRoot, type SnapshotOptions } from "../io/run-snapshots.js";
+import { checkIdent } from "../io/duckdb-warehouse.js";
 import { runScoring, type ScoreRunSummary } from "../pipeline/score-run.js";
 import { ProgressBar } from "./progress.js";
 import type { Layout } from "../io/duckdb-warehouse.js";
@@ -35,6 +37,8 @@ interface ScoreFlags extends EngineFlags, BigQueryFlags {
   atRisk?: boolean;
   gapsTogether?: boolean;
   baseRate?: string;
+  keepInputs?: string;
+  inputsDir?: string;
 }
 
 /**
@@ -90,12 +94,6 @@ export async function runFileScore(o: ScoreFlags): Promise<ScoreRunSummary> {
   });
 }
 
-function positiveInt(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`${name}: '${v}' is not a positive whole number`);
-  return Number(v);
-}
-
 function parseLayout(v: string | undefined): Layout | undefined {
   if (v === undefined) return undefined;
   if (v === "long" || v === "grouped" || v === "auto") return v;
@@ -106,6 +104,18 @@ function parseResultStorage(v: string | undefined): ResultStorage | undefined {
   if (v === undefined) return undefined;
   if (v === "parquet" || v === "table") return v;
   throw new UsageError(`--results-storage: '${v}' is not parquet or table`);
+}
+
+/** --keep-inputs N [--inputs-dir dir]: keep the last N runs' members beside the output warehouse (docs/attribution.md "Runs"). */
+function snapshotOptions(o: ScoreFlags & { output?: string }): SnapshotOptions | null {
+  if (o.keepInputs === undefined) {
+    if (o.inputsDir !== undefined) throw new UsageError("--inputs-dir needs --keep-inputs");
+    return null;
+  }
+  const keep = Number(o.keepInputs); // checked by the pipeline (checkSnapshotSource)
+  const wh = o.output && o.warehouse !== "bigquery" ? warehousePath(o.output) : null;
+  if (!wh) throw new UsageError("--keep-inputs records the snapshot in score_runs: the output must be a DuckDB warehouse");
+  return { dir: o.inputsDir ?? runSnapshotsRoot(wh, checkIdent(o.schema ?? "sgv_reporting", "schema")), keep };
 }
 
 /** The pipeline run behind `hcc score` and `hcc nightly` (`given`: an already opened source and sink). */
@@ -127,6 +137,7 @@ export async function runPipelineScore(
       ? { gaps: { table: o.gapsTable ?? "hcc_opportunities", paymentYear: eo.paymentYear } }
       : {}),
   };
+  const snapshot = snapshotOptions(o);
   let source: MemberSource;
   let sink: ResultSink;
   if (given) {
@@ -173,6 +184,7 @@ export async function runPipelineScore(
       ...(batchSize ? { batchSize } : {}),
       factors: given ? given.factors : o.factors,
       gaps,
+      snapshot,
       ...(maxErrorRate !== undefined ? { maxErrorRate } : {}),
       signal: ac.signal,
       onProgress: (p) => bar.update(p),
@@ -245,6 +257,8 @@ export function registerScore(program: Command): void {
     .option("--no-at-risk", "with --gaps: leave out the value of each kept HCC (removed alone)")
     .option("--no-gaps-together", "with --gaps: leave out each model's candidates added together")
     .option("--base-rate <usd>", "with --gaps: monthly base rate in dollars; annual_value = Δ payment score × rate × 12")
+    .option("--keep-inputs <n>", "keep the members of the last n runs (warehouse output) for hcc diff --from-run/--to-run")
+    .option("--inputs-dir <dir>", "with --keep-inputs: where run snapshots go (default <warehouse>.runs/<schema>/)")
     .option("--quiet", "no progress bar or summary")
     .option(
       "--warehouse <kind>",

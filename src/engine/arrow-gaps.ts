@@ -23,19 +23,56 @@ export interface GapBatchOptions {
   rounded: boolean;
 }
 
-/** Dictionaries and pre-encoded names for the gap table, built once per engine. */
+/**
+ * A model opportunities name that the payment year does not have (V24 in PY2027), with the HCC
+ * numbers named for it: its candidates get model_not_scored rows, so the table's model and hcc
+ * dictionaries must hold their names.
+ */
+export interface ForeignModel {
+  model: string;
+  hccs: readonly number[];
+}
+
+/** Dictionaries and pre-encoded names for the gap table, built once per engine and foreign-model set. */
 export interface GapLabels {
   actions: Dict;
   statuses: Dict;
   /** [model][variable] → UTF-8 name */
   varBytes: Uint8Array[][];
+  /** The pack's model ids, then the foreign models' (index pack models + f). */
+  models: Dict;
+  /** The factor names (LabelBytes.factorNames, same indices), then the foreign models' HCC names. */
+  hccNames: Dict;
+  foreignIndex: Map<string, number>;
+  /** [foreign model] HCC number → index in hccNames */
+  foreignHcc: Map<number, number>[];
 }
 
-export function buildGapLabels(engine: Engine): GapLabels {
+export function buildGapLabels(engine: Engine, labels: LabelBytes, foreign: readonly ForeignModel[] = []): GapLabels {
+  const names: string[] = Array.from(labels.factorNames.vector, (x) => String(x));
+  const nameIdx = new Map(names.map((x, i) => [x, i]));
+  const foreignHcc = foreign.map((f) => {
+    const idx = new Map<number, number>();
+    for (const h of f.hccs) {
+      const label = `HCC${h}`;
+      let i = nameIdx.get(label);
+      if (i === undefined) {
+        i = names.length;
+        names.push(label);
+        nameIdx.set(label, i);
+      }
+      idx.set(h, i);
+    }
+    return idx;
+  });
   return {
     actions: new Dict(GAP_ACTIONS),
     statuses: new Dict(GAP_STATUSES),
     varBytes: engine.meta.models.map((m) => m.variables.map((v) => enc.encode(v))),
+    models: new Dict([...engine.meta.models.map((m) => m.id), ...foreign.map((f) => f.model)]),
+    hccNames: new Dict(names),
+    foreignIndex: new Map(foreign.map((f, i) => [f.model, i])),
+    foreignHcc,
   };
 }
 
@@ -189,10 +226,17 @@ export function buildGapValuesBatch(
       }
     }
   }
+  const packModels = engine.meta.models.length;
   for (const x of gaps.rejected) {
-    // a model the payment year does not have cannot be a dictionary entry: counted, not a row
-    const m = engine.meta.models.findIndex((mm) => mm.id === x.model);
-    if (m >= 0 && !opts.keptOnly) empty(x.member, m, x.hcc, errs[x.member] !== null ? ST.member_error : ST[x.status]);
+    if (opts.keptOnly) break;
+    // a model the payment year does not have: a row when the run named it (gl.foreignIndex)
+    let m = engine.meta.models.findIndex((mm) => mm.id === x.model);
+    if (m < 0) {
+      const f = gl.foreignIndex.get(x.model);
+      if (f === undefined || !gl.foreignHcc[f]?.has(x.hcc)) continue;
+      m = packModels + f;
+    }
+    empty(x.member, m, x.hcc, errs[x.member] !== null ? ST.member_error : ST[x.status]);
   }
   const cols = new Columns();
   cols.add("run_id", runIdColumn(runId, n), false);
@@ -200,20 +244,22 @@ export function buildGapValuesBatch(
   for (let k = 0; k < n; k++) pid.append(idBytes, idOffsets[member[k]!]!, idOffsets[member[k]! + 1]!);
   cols.add("participant_id", pid.finish(), false);
   cols.add("payment_year", i32Column(new Int32Array(n).fill(engine.meta.paymentYear)), false);
-  cols.add("model", labels.models.column(model, n), false);
+  cols.add("model", gl.models.column(model, n), false);
   const hccIdx = new Int32Array(n);
   const hccValid = new Uint8Array((n + 7) >> 3);
   let hccNulls = 0;
   for (let k = 0; k < n; k++) {
     const num = hcc[k]!;
-    const ix = num >= 0 ? labels.hccFactorIndex[model[k]!]?.[num] : undefined;
+    const mk = model[k]!;
+    const ix =
+      num < 0 ? undefined : mk < packModels ? labels.hccFactorIndex[mk]?.[num] : gl.foreignHcc[mk - packModels]?.get(num);
     if (ix === undefined) hccNulls++;
     else {
       hccIdx[k] = ix;
       hccValid[k >> 3]! |= 1 << (k & 7);
     }
   }
-  cols.add("hcc", labels.factorNames.column(hccIdx, n, hccValid, hccNulls));
+  cols.add("hcc", gl.hccNames.column(hccIdx, n, hccValid, hccNulls));
   cols.add("action", gl.actions.column(action, n), false);
   cols.add("status", gl.statuses.column(status, n), false);
   cols.add("delta_raw_score", f64Column(dRaw.subarray(0, n)));

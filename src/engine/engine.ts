@@ -20,13 +20,15 @@ import {
   type GapSource,
   type GapValue,
 } from "./gaps.js";
-import { buildGapLabels, buildGapValuesBatch, type GapLabels } from "./arrow-gaps.js";
+import { buildGapLabels, buildGapValuesBatch, type ForeignModel, type GapLabels } from "./arrow-gaps.js";
 
 /** Gap values in batch scoring (hcc score --gaps; docs/gap-values.md). */
 export interface BatchGapOptions extends GapOptions {
   source: GapSource;
   /** Monthly base rate in dollars for annual_value (null: annual_value is null). */
   monthlyBaseRate: number | null;
+  /** Models the candidates name that the payment year does not have: model_not_scored rows (arrow-gaps.ts). */
+  foreignModels?: readonly ForeignModel[];
 }
 
 export interface EngineOptions {
@@ -168,7 +170,7 @@ export class Engine {
   }
 
   private labelBytes: LabelBytes | undefined;
-  private gapLabels: GapLabels | undefined;
+  private gapLabels: { key: string; labels: GapLabels } | undefined;
 
   /**
    * Score an Arrow member batch (docs/pipeline.md) into a risk_scores batch and, with
@@ -234,15 +236,34 @@ export class Engine {
       : null;
     let gapValues: RecordBatch | null = null;
     if (g && gaps) {
-      this.gapLabels ??= buildGapLabels(this);
-      gapValues = buildGapValuesBatch(this, this.labelBytes, this.gapLabels, ids, r, gaps, errorsOf(r, errors), runId, {
-        keptOnly: g.source.kind === "lacking",
-        skipNotScored: g.source.kind !== "column",
-        monthlyBaseRate: g.monthlyBaseRate,
-        rounded: (this.options & L.OPT_ROUND3) !== 0,
-      }).batch;
+      gapValues = buildGapValuesBatch(
+        this,
+        this.labelBytes,
+        this.gapLabelsFor(g.foreignModels ?? []),
+        ids,
+        r,
+        gaps,
+        errorsOf(r, errors),
+        runId,
+        {
+          keptOnly: g.source.kind === "lacking",
+          skipNotScored: g.source.kind !== "column",
+          monthlyBaseRate: g.monthlyBaseRate,
+          rounded: (this.options & L.OPT_ROUND3) !== 0,
+        },
+      ).batch;
     }
     return { scores, factors, gapValues };
+  }
+
+  /** The gap table's dictionaries for a set of foreign models (one set per run: built once). */
+  private gapLabelsFor(foreign: readonly ForeignModel[]): GapLabels {
+    const key = JSON.stringify(foreign);
+    if (this.gapLabels?.key !== key) {
+      this.labelBytes ??= buildLabelBytes(this);
+      this.gapLabels = { key, labels: buildGapLabels(this, this.labelBytes, foreign) };
+    }
+    return this.gapLabels.labels;
   }
 
   /**
@@ -268,9 +289,9 @@ export class Engine {
     const ids = rb.getChild("participant_id");
     if (!ids) throw new UsageError("member batch has no participant_id column");
     this.labelBytes ??= buildLabelBytes(this);
-    this.gapLabels ??= buildGapLabels(this);
+    const gapLabels = this.gapLabelsFor([]);
     // the rows hcc score --gaps writes, read back: one decoder for both paths
-    const built = buildGapValuesBatch(this, this.labelBytes, this.gapLabels, ids, r, enc, errorsOf(r, errors), "", {
+    const built = buildGapValuesBatch(this, this.labelBytes, gapLabels, ids, r, enc, errorsOf(r, errors), "", {
       keptOnly: false,
       skipNotScored: false,
       monthlyBaseRate: null,

@@ -23,9 +23,18 @@ export type GapAction = "add" | "remove" | "add_all";
  * HCC above it in a hierarchy, or a model rule, drops it), already_kept (the member has it);
  * remove/add_all: ok. No value: unknown_hcc (not an HCC of the model this payment year),
  * not_scored (the model does not score this member: not in its population, or no segment),
- * member_error (the member has an error row).
+ * member_error (the member has an error row), model_not_scored (the payment year has no such
+ * model at all, e.g. V24 in PY2027).
  */
-export type GapStatus = "kept" | "dominated" | "already_kept" | "ok" | "unknown_hcc" | "not_scored" | "member_error";
+export type GapStatus =
+  | "kept"
+  | "dominated"
+  | "already_kept"
+  | "ok"
+  | "unknown_hcc"
+  | "not_scored"
+  | "member_error"
+  | "model_not_scored";
 
 export const GAP_STATUSES: readonly GapStatus[] = [
   "kept",
@@ -35,6 +44,7 @@ export const GAP_STATUSES: readonly GapStatus[] = [
   "unknown_hcc",
   "not_scored",
   "member_error",
+  "model_not_scored",
 ];
 export const GAP_ACTIONS: readonly GapAction[] = ["add", "remove", "add_all"];
 
@@ -138,7 +148,7 @@ export function encodeGaps(
       const m = modelIndex.get(id);
       const cc = m === undefined ? undefined : ccIndex[m]?.get(c.hcc);
       if (m === undefined || cc === undefined) {
-        rejected.push({ member: i, model: id, hcc: c.hcc, status: "unknown_hcc" });
+        rejected.push({ member: i, model: id, hcc: c.hcc, status: m === undefined ? "model_not_scored" : "unknown_hcc" });
         continue;
       }
       if (!scored.has(m)) {
@@ -211,7 +221,8 @@ export type GapSource =
 
 /**
  * Candidates for a batch of n members, in the kernel's form. Column items name a model the
- * payment year does not have, or no HCC, are rejected with unknown_hcc (a row says so).
+ * payment year does not have are rejected with model_not_scored, items naming no HCC of the model
+ * with unknown_hcc (a row says so).
  */
 export function batchCandidates(
   meta: PackMeta,
@@ -259,7 +270,12 @@ export function batchCandidates(
       const m = modelIndex.get(id);
       const cc = m === undefined ? undefined : ccIndex[m]?.get(num);
       if (m === undefined || cc === undefined || !Number.isInteger(num)) {
-        rejected.push({ member: i, model: m === undefined ? id : meta.models[m]!.id, hcc: num, status: "unknown_hcc" });
+        rejected.push({
+          member: i,
+          model: m === undefined ? id : meta.models[m]!.id,
+          hcc: num,
+          status: m === undefined ? "model_not_scored" : "unknown_hcc",
+        });
         continue;
       }
       if (!scored.has(m)) {

@@ -1,21 +1,28 @@
-// `hcc ingest`: claim and enrollment files → the warehouse. Each file's format is detected (or
-// given), parsed as a stream, every claim decided (filter.ts) and streamed to the staging files;
-// then warehouse.ts resolves voids/replacements and publishes atomically. Progress and errors
-// name files, lines and counts, never member ids or codes.
-import { createHash, randomBytes } from "node:crypto";
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, rmSync, statSync } from "node:fs";
-import { basename, dirname, extname, join, resolve } from "node:path";
-import { DataError, UsageError } from "../errors.js";
+// `hcc ingest`: claim and enrollment files → the warehouse. Each file is parsed into its own
+// staging part (parse-file.ts: format detection, parsing, every claim decided by filter.ts) —
+// inline, or on worker threads one file per task when there are several files and cores —
+// then warehouse.ts loads the parts in file order, resolves voids/replacements and publishes
+// atomically. Progress and errors name files, lines and counts, never member ids or codes.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { basename, dirname, join, resolve } from "node:path";
+import { Piscina } from "piscina";
+import { UsageError, rebuildWorkerError } from "../errors.js";
+import type { WorkerErrorShape } from "../workers/protocol.js";
 import { parseIsoDate } from "./dates.js";
-import { buildProcedureLists, decideClaim, type FilterOptions } from "./filter.js";
-import { readBundleFile, readNdjsonFile } from "./fhir-files.js";
-import { readEob } from "./fhir-eob.js";
-import { StagingWriter } from "./staging.js";
-import type { Claim, Rejection, RejectCode, SourceLocation, EnrollmentMember } from "./types.js";
-import { publishIngest, type IngestCounts } from "./warehouse.js";
-import { readX12File, type X12Sink } from "./x12-interchange.js";
+import {
+  parseIngestFile,
+  readProcedureLists,
+  type FileFormat,
+  type IngestFileReport,
+  type ParseFileResult,
+  type ParseFileTask,
+  type ParseFilterSettings,
+} from "./parse-file.js";
+import { publishIngest, type IngestCounts, type StagedIngestPart } from "./warehouse.js";
 
-export type FileFormat = "x12" | "ndjson" | "json";
+export { detectFormat, readProcedureLists, type FileFormat, type IngestFileReport } from "./parse-file.js";
 
 export interface IngestOptions {
   files: string[];
@@ -29,17 +36,9 @@ export interface IngestOptions {
   cptListYear?: number;
   dataDir: string;
   engineVersion?: string;
+  /** Files parsed at once on worker threads (default: available cores, at most one per file; 1 = inline). */
+  workers?: number;
   onProgress?: (msg: string) => void;
-}
-
-export interface IngestFileReport {
-  path: string;
-  format: string;
-  bytes: number;
-  sha256: string;
-  claims: number;
-  members: number;
-  seconds: number;
 }
 
 export interface IngestResult {
@@ -53,69 +52,6 @@ export interface IngestResult {
   parsePeakRssMb: number;
 }
 
-export function readProcedureLists(dataDir: string, onlyYear?: number): FilterOptions["procedures"] {
-  const dir = join(dataDir, "procedures");
-  if (!existsSync(dir)) throw new DataError(`${dir}: not found; run 'hcc data import' (the CPT/HCPCS lists)`, { file: dir });
-  const byYear = new Map<number, Set<string>>();
-  for (const f of readdirSync(dir)) {
-    const m = /^ra-eligible-cpt-hcpcs-(\d{4})\.tsv$/.exec(f);
-    if (!m) continue;
-    const codes = readFileSync(join(dir, f), "utf8")
-      .split("\n")
-      .slice(1)
-      .filter((c) => c !== "");
-    byYear.set(Number(m[1]), new Set(codes));
-  }
-  try {
-    return buildProcedureLists(byYear, onlyYear);
-  } catch (e) {
-    throw new UsageError(`--cpt-list-year: ${(e as Error).message}`, e);
-  }
-}
-
-/** x12 when the file starts with ISA; JSON files by extension or by their first line. */
-export function detectFormat(file: string): FileFormat {
-  const fd = openSync(file, "r");
-  const head = Buffer.alloc(65536);
-  const n = readSync(fd, head, 0, head.length, 0);
-  closeSync(fd);
-  const text = head
-    .subarray(0, n)
-    .toString("latin1")
-    .replace(/^\ufeff|^\xef\xbb\xbf/, "")
-    .trimStart();
-  if (text.startsWith("ISA")) return "x12";
-  const ext = extname(file).toLowerCase();
-  if (ext === ".ndjson" || ext === ".jsonl") return "ndjson";
-  if (text.startsWith("{")) {
-    const first = text.split("\n", 1)[0] ?? "";
-    if (ext !== ".json" && text.includes("\n") && first.trimEnd().endsWith("}")) return "ndjson";
-    return "json";
-  }
-  throw new DataError(`${file}: unknown format (not X12 starting with ISA, not FHIR JSON/NDJSON); use --format`, { file });
-}
-
-const JSON_WHOLE_LIMIT = 32 << 20;
-
-function readJsonFile(file: string, sink: X12Sink, onBytes: (b: Buffer) => void): number {
-  if (statSync(file).size > JSON_WHOLE_LIMIT) return readBundleFile(file, sink, onBytes).records;
-  const buf = readFileSync(file);
-  onBytes(buf);
-  let v: unknown;
-  try {
-    v = JSON.parse(buf.toString("utf8"));
-  } catch {
-    throw new DataError(`${file}: not valid JSON`, { file });
-  }
-  const o = v as Record<string, unknown> | null;
-  if (o?.["resourceType"] === "Bundle") return readBundleFile(file, sink, () => undefined).records;
-  const location = { file, line: 1, offset: 0 };
-  const r = readEob(v, location);
-  if ("message" in r) sink.reject(r);
-  else sink.claim(r);
-  return 1;
-}
-
 function defaultPeriod(paymentYear: number): { from: string; to: string } {
   return { from: `${paymentYear - 1}-01-01`, to: `${paymentYear - 1}-12-31` };
 }
@@ -123,6 +59,49 @@ function defaultPeriod(paymentYear: number): { from: string; to: string } {
 export function newRunId(): string {
   const t = new Date().toISOString().replace(/[-:T]/g, "").slice(0, 14);
   return `${t}_${randomBytes(4).toString("hex")}`;
+}
+
+// The worker runs compiled JS: from dist/ it sits beside this tree; when this module is loaded
+// from src/ (vitest), the build's copy is used.
+const workerUrl = (
+  import.meta.url.endsWith(".ts")
+    ? new URL("../../dist/workers/ingest-worker.js", import.meta.url)
+    : new URL("../workers/ingest-worker.js", import.meta.url)
+).href;
+
+/**
+ * Parse every file into its staging part; results in file order. Several threads take the
+ * largest files first (the run ends with the slowest file, so it should start first); a file
+ * that cannot be read fails the ingest, the first such file in input order being reported.
+ */
+async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: string) => void): Promise<ParseFileResult[]> {
+  const done = (r: ParseFileResult): ParseFileResult => {
+    const f = r.report;
+    say(
+      `ingest: ${tasks[r.part]!.file}: ${f.format}, ${f.claims} claims, ${f.members} members, ${(f.bytes / 1e6).toFixed(1)} MB in ${f.seconds.toFixed(2)} s`,
+    );
+    return r;
+  };
+  if (workers <= 1) return tasks.map((t) => done(parseIngestFile(t)));
+  const pool = new Piscina({ filename: workerUrl, minThreads: workers, maxThreads: workers });
+  try {
+    const bySize = [...tasks].sort((a, b) => statSync(b.file).size - statSync(a.file).size || a.part - b.part);
+    const runs = new Map<number, Promise<ParseFileResult>>();
+    for (const t of bySize)
+      runs.set(
+        t.part,
+        (pool.run(t) as Promise<ParseFileResult | WorkerErrorShape>).then((r) => {
+          if ("code" in r) throw rebuildWorkerError(r);
+          return done(r);
+        }),
+      );
+    const settled = await Promise.allSettled(tasks.map((t) => runs.get(t.part)!));
+    const failed = settled.find((r) => r.status === "rejected");
+    if (failed) throw failed.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<ParseFileResult>).value);
+  } finally {
+    await pool.destroy();
+  }
 }
 
 export async function runIngest(o: IngestOptions): Promise<IngestResult> {
@@ -136,12 +115,15 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
     if (d === null) throw new UsageError(`--collection-period: ${what} '${s}' is not YYYY-MM-DD`);
     return d;
   };
-  const filter: FilterOptions = {
+  const filter: ParseFilterSettings = {
     period: period ? { from: days(period.from, "start"), to: days(period.to, "end") } : null,
-    procedures: readProcedureLists(o.dataDir, o.cptListYear),
     tob87x: o.tob87x ?? true,
+    dataDir: o.dataDir,
+    cptListYear: o.cptListYear ?? null,
   };
   if (filter.period && filter.period.from > filter.period.to) throw new UsageError("--collection-period: start after end");
+  readProcedureLists(o.dataDir, o.cptListYear); // a bad --cpt-list-year fails here, before any thread starts
+  const workers = Math.min(o.files.length, Math.max(1, o.workers ?? availableParallelism()));
   const runId = newRunId();
   const db = resolve(o.db);
   mkdirSync(dirname(db), { recursive: true });
@@ -150,77 +132,27 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   for (const f of readdirSync(dirname(db)))
     if (f.startsWith(`${basename(db)}.ingest-`)) rmSync(join(dirname(db), f), { recursive: true, force: true });
   mkdirSync(stageDir, { recursive: true });
-  const stage = new StagingWriter(stageDir);
-  const warnings: string[] = [];
-  let warningCount = 0;
-  let tx = 0;
-  let hasMembers = false;
-  const reports: IngestFileReport[] = [];
-  const where = (l: SourceLocation): string => `${l.file}: line ${l.line}${l.segment ? ` (${l.segment})` : ""}`;
   try {
-    for (const file of o.files) {
-      const t1 = performance.now();
-      const format = o.format && o.format !== "auto" ? o.format : detectFormat(file);
-      const hash = createHash("sha256");
-      let claims = 0;
-      let members = 0;
-      let bytes = 0;
-      const sink: X12Sink = {
-        claim(c: Claim): void {
-          claims++;
-          stage.writeClaim(c, decideClaim(c, filter));
-        },
-        reject(r: Rejection): void {
-          claims++;
-          stage.writeRejection(r);
-        },
-        member(m: EnrollmentMember): void {
-          members++;
-          hasMembers = true;
-          stage.writeMember(m, null, m.location);
-        },
-        memberProblem(message: string, at: SourceLocation): void {
-          members++;
-          hasMembers = true;
-          stage.writeMember(null, message, at);
-        },
-        nextTransaction: () => ++tx,
-        badTransaction(id: number, code: RejectCode, message: string, at: SourceLocation): void {
-          stage.writeBadTransaction(id, code, message, at);
-        },
-        warn(message: string, at: SourceLocation): void {
-          warningCount++;
-          if (warnings.length < 1000) warnings.push(`${where(at)}: ${message}`);
-        },
-      };
-      const onBytes = (b: Buffer): void => {
-        bytes += b.length;
-        hash.update(b);
-      };
-      let kinds: string = format;
-      if (format === "x12") {
-        const st = readX12File(file, sink, onBytes);
-        kinds = [...st.kinds].join("+") || "x12";
-        if (st.clmSegments !== claims)
-          throw new DataError(`${file}: ${st.clmSegments} CLM segments but ${claims} claim outcomes (internal count mismatch)`, {
-            file,
-          });
-      } else if (format === "ndjson") {
-        const st = readNdjsonFile(file, sink, onBytes);
-        if (st.records !== claims) throw new DataError(`${file}: ${st.records} records but ${claims} claim outcomes`, { file });
-      } else readJsonFile(file, sink, onBytes);
-      const seconds = (performance.now() - t1) / 1000;
-      reports.push({ path: resolve(file), format: kinds, bytes, sha256: hash.digest("hex"), claims, members, seconds });
-      say(
-        `ingest: ${file}: ${kinds}, ${claims} claims, ${members} members, ${(bytes / 1e6).toFixed(1)} MB in ${seconds.toFixed(2)} s`,
-      );
-    }
-    stage.close();
+    const format = o.format ?? "auto";
+    const tasks = o.files.map((file, part): ParseFileTask => ({ file, part, stageDir, format, filter }));
+    const results = await parseFiles(tasks, workers, say);
     const parseSeconds = (performance.now() - t0) / 1000;
     const parsePeakRssMb = process.resourceUsage().maxRSS / 1024;
+    // each part's sequence numbers continue the previous parts', as if the files were read in one pass
+    const parts: StagedIngestPart[] = [];
+    const next = { claimOffset: 0, transactionOffset: 0, memberOffset: 0 };
+    for (const r of results) {
+      parts.push({ part: r.part, ...next });
+      next.claimOffset += r.claimRows;
+      next.transactionOffset += r.transactions;
+      next.memberOffset += r.memberRows;
+    }
+    const warnings = results.flatMap((r) => r.warnings);
+    const warningCount = results.reduce((n, r) => n + r.warningCount, 0);
     const counts = await publishIngest(
       db,
       stageDir,
+      parts,
       {
         runId,
         startedAt: new Date(Date.now() - (performance.now() - t0)).toISOString(),
@@ -228,25 +160,24 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
         collectionFrom: period?.from ?? null,
         collectionTo: period?.to ?? null,
         tob87x: filter.tob87x,
-        files: reports,
+        files: results.map((r) => r.report),
         warnings: { count: warningCount, first: warnings.slice(0, 100) },
         engineVersion: o.engineVersion ?? "0.1.0",
       },
-      hasMembers,
+      next.memberOffset > 0,
     );
     for (const w of warnings.slice(0, 20)) say(`ingest: warning: ${w}`);
-    if (warningCount > 20) say(`ingest: … ${warningCount - 20} more warnings (sgv_reporting.ingest_runs.warnings)`);
+    if (warningCount > 20) say(`ingest: … ${warningCount - 20} more warnings (sgv_reporting.ingest_runs)`);
     return {
       runId,
       counts,
-      files: reports,
+      files: results.map((r) => r.report),
       warnings: warningCount,
       seconds: (performance.now() - t0) / 1000,
       parseSeconds,
       parsePeakRssMb,
     };
   } finally {
-    stage.close();
     rmSync(stageDir, { recursive: true, force: true });
   }
 }

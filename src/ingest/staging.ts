@@ -1,7 +1,8 @@
 // Streams ingest records to CSV staging files (beside the warehouse, never in a shared temp
 // directory) in large buffered writes; the warehouse step loads them with DuckDB's CSV reader.
-// One row per claim (claims.csv), per claim diagnosis (dx.csv), per 834 member (members.csv) and
-// per failed transaction envelope (transactions.csv). Nothing is kept per claim in memory.
+// One row per claim (claims-<part>.csv), per claim diagnosis (dx-<part>.csv), per 834 member
+// (members-<part>.csv) and per failed transaction envelope (transactions-<part>.csv); one part per
+// input file, so files can be parsed concurrently. Nothing is kept per claim in memory.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Claim, Decision, EnrollmentMember, Rejection, RejectCode, SourceLocation } from "./types.js";
@@ -118,6 +119,13 @@ export const TX_COLUMNS = [
   "segment_index",
 ] as const;
 
+export type StagingTable = "claims" | "dx" | "members" | "transactions";
+
+/** The staging file of one table and part. */
+export function stagingFile(dir: string, table: StagingTable, part: number): string {
+  return join(dir, `${table}-${part}.csv`);
+}
+
 export class StagingWriter {
   readonly claims: CsvFile;
   readonly dx: CsvFile;
@@ -125,11 +133,23 @@ export class StagingWriter {
   readonly transactions: CsvFile;
   private seq = 0;
   private memberSeq = 0;
-  constructor(readonly dir: string) {
-    this.claims = new CsvFile(join(dir, "claims.csv"), CLAIM_COLUMNS);
-    this.dx = new CsvFile(join(dir, "dx.csv"), DX_COLUMNS);
-    this.members = new CsvFile(join(dir, "members.csv"), MEMBER_COLUMNS);
-    this.transactions = new CsvFile(join(dir, "transactions.csv"), TX_COLUMNS);
+  constructor(
+    readonly dir: string,
+    readonly part: number,
+  ) {
+    this.claims = new CsvFile(stagingFile(dir, "claims", part), CLAIM_COLUMNS);
+    this.dx = new CsvFile(stagingFile(dir, "dx", part), DX_COLUMNS);
+    this.members = new CsvFile(stagingFile(dir, "members", part), MEMBER_COLUMNS);
+    this.transactions = new CsvFile(stagingFile(dir, "transactions", part), TX_COLUMNS);
+  }
+
+  /** Claims (and rejections) written: their claim_seq runs 1..claimRows within the part. */
+  get claimRows(): number {
+    return this.seq;
+  }
+
+  get memberRows(): number {
+    return this.memberSeq;
   }
 
   private where(l: SourceLocation): string {

@@ -4,9 +4,9 @@
 // row. An error before COMMIT (or a kill) leaves the previous tables; leftovers of a killed run are
 // dropped by the next one. Schemas: docs/ingest.md#warehouse-tables.
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { join } from "node:path";
 import { sqlString } from "../io/duckdb-warehouse.js";
 import { InternalError } from "../errors.js";
+import { stagingFile, type StagingTable } from "./staging.js";
 
 const S = "sgv_reporting";
 
@@ -20,6 +20,14 @@ export interface IngestRunRow {
   files: unknown[];
   warnings: { count: number; first: string[] };
   engineVersion: string;
+}
+
+/** A staging part (one input file) and what its local sequence numbers are shifted by. */
+export interface StagedIngestPart {
+  part: number;
+  claimOffset: number;
+  transactionOffset: number;
+  memberOffset: number;
 }
 
 export interface IngestCounts {
@@ -53,12 +61,36 @@ const MEMBER_TYPES = `'member_seq': 'BIGINT', 'participant_id': 'VARCHAR', 'birt
 const TX_TYPES = `'transaction_id': 'BIGINT', 'code': 'VARCHAR', 'message': 'VARCHAR', 'source_file': 'VARCHAR', 'source_line': 'BIGINT',
   'source_offset': 'BIGINT', 'segment': 'VARCHAR', 'segment_index': 'BIGINT'`;
 
+/** Every part of one staging table as one relation, with sequence numbers shifted to run-wide ones. */
+function readParts(
+  stageDir: string,
+  table: StagingTable,
+  types: string,
+  parts: StagedIngestPart[],
+  shifts: Record<string, Exclude<keyof StagedIngestPart, "part">>,
+): string {
+  const one = (p: StagedIngestPart): string => {
+    const replace = Object.entries(shifts)
+      .filter(([, offset]) => p[offset] !== 0)
+      .map(([column, offset]) => `${column} + ${p[offset]} AS ${column}`);
+    const scan = CSV(stagingFile(stageDir, table, p.part), types);
+    return replace.length ? `SELECT * REPLACE (${replace.join(", ")}) FROM ${scan}` : `SELECT * FROM ${scan}`;
+  };
+  return `(${parts.map(one).join(" UNION ALL ")})`;
+}
+
 async function scalar(c: DuckDBConnection, sql: string): Promise<number> {
   return Number((await c.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
 }
 
 /** Build, resolve and publish. `hasMembers`: replace participants from the 834 rows. */
-export async function publishIngest(db: string, stageDir: string, run: IngestRunRow, hasMembers: boolean): Promise<IngestCounts> {
+export async function publishIngest(
+  db: string,
+  stageDir: string,
+  parts: StagedIngestPart[],
+  run: IngestRunRow,
+  hasMembers: boolean,
+): Promise<IngestCounts> {
   const inst = await DuckDBInstance.create(db, { temp_directory: stageDir, memory_limit: "3GB" });
   const c = await inst.connect();
   const t = (name: string): string => `${S}.hcc_ingest_${run.runId}_${name}`;
@@ -76,14 +108,14 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
     // one pass over the claims: a broken envelope rejects every claim of its transaction; a
     // replacement (7) or void (8) supersedes every earlier claim of its (family, member, key) —
     // originals with the same key both stand; the last replacement/void decides voided vs replaced
-    await c.run(`CREATE TEMP TABLE bad_tx AS SELECT * FROM ${CSV(join(stageDir, "transactions.csv"), TX_TYPES)};
+    await c.run(`CREATE TEMP TABLE bad_tx AS SELECT * FROM ${readParts(stageDir, "transactions", TX_TYPES, parts, { transaction_id: "transactionOffset" })};
       CREATE TEMP TABLE claims AS
       WITH raw AS (
         SELECT r.*, b.code AS env_code,
                b.message || ' (' || b.segment || ' at line ' || b.source_line || ')' AS env_message,
                CASE WHEN r.claim_format = 'fhir-eob' THEN 'fhir' ELSE 'x12' END AS fam,
                CASE WHEN r.frequency IN ('7', '8') THEN coalesce(r.original_ref, r.claim_id) ELSE r.claim_id END AS vkey
-        FROM ${CSV(join(stageDir, "claims.csv"), CLAIM_TYPES)} r LEFT JOIN bad_tx b USING (transaction_id)
+        FROM ${readParts(stageDir, "claims", CLAIM_TYPES, parts, { claim_seq: "claimOffset", transaction_id: "transactionOffset" })} r LEFT JOIN bad_tx b USING (transaction_id)
       ),
       latest AS (
         SELECT fam, participant_id, vkey, max(claim_seq) AS last_seq, arg_max(frequency, claim_seq) AS last_freq
@@ -108,7 +140,7 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
              coalesce(d.line_rendering_npi, k.rendering_npi) AS rendering_npi, k.billing_npi,
              k.source_file, k.source_line, k.source_offset, k.json_pointer,
              k.outcome AS decision, k.reason AS filter_reason, k.diagnosis_source
-      FROM ${CSV(join(stageDir, "dx.csv"), DX_TYPES)} d JOIN claims k USING (claim_seq) WHERE k.outcome <> 'rejected';
+      FROM ${readParts(stageDir, "dx", DX_TYPES, parts, { claim_seq: "claimOffset" })} d JOIN claims k USING (claim_seq) WHERE k.outcome <> 'rejected';
       CREATE TABLE ${t("pdx")} AS
       SELECT DISTINCT participant_id, diagnosis_code, service_date, diagnosis_source AS "source"
       FROM ${t("provenance")} WHERE decision = 'accepted';
@@ -118,7 +150,7 @@ export async function publishIngest(db: string, stageDir: string, run: IngestRun
              source_file, source_line, source_offset, segment, segment_index, element, json_pointer
       FROM claims;`);
     if (hasMembers) {
-      await c.run(`CREATE TEMP TABLE m AS SELECT * FROM ${CSV(join(stageDir, "members.csv"), MEMBER_TYPES)};
+      await c.run(`CREATE TEMP TABLE m AS SELECT * FROM ${readParts(stageDir, "members", MEMBER_TYPES, parts, { member_seq: "memberOffset" })};
         CREATE TABLE ${t("participants")} AS
         SELECT participant_id, birth_date, sex, NULL::VARCHAR AS orec, NULL::VARCHAR AS crec, dual_elgbl_cd,
                CASE WHEN medicaid THEN true END AS medicaid, NULL::BOOLEAN AS lti, NULL::BOOLEAN AS new_enrollee, NULL::BOOLEAN AS snp,

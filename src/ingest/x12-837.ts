@@ -95,9 +95,8 @@ export class Claim837Builder {
     // a bad CLM or HL belongs to the claim / loop it starts, so it is flagged after starting it
     const starts = seg.tag === "CLM" || seg.tag === "HL";
     if (seg.badEncoding && !starts) this.bad(seg, "E_ENCODING", `${seg.tag}: bytes that are not valid UTF-8`);
-    const el = seg.el;
     if (starts) {
-      if (seg.tag === "HL") this.hl(el[3] ?? "");
+      if (seg.tag === "HL") this.hl(seg.element(3));
       else this.clm(seg);
       if (seg.badEncoding) this.bad(seg, "E_ENCODING", `${seg.tag}: bytes that are not valid UTF-8`);
       return;
@@ -106,14 +105,14 @@ export class Claim837Builder {
       case "NM1":
         return this.nm1(seg);
       case "REF":
-        if (this.open && !this.open.line && el[1] === "F8") this.open.claim.originalRef = (el[2] ?? "").trim() || null;
+        if (this.open && !this.open.line && seg.element(1) === "F8") this.open.claim.originalRef = seg.element(2).trim() || null;
         return;
       case "DTP":
         return this.dtp(seg);
       case "HI":
         return this.hi(seg);
       case "LX":
-        this.lineNo = Number(el[1]) || this.lineNo + 1;
+        this.lineNo = Number(seg.element(1)) || this.lineNo + 1;
         return;
       case "SV1":
       case "SV2":
@@ -148,17 +147,18 @@ export class Claim837Builder {
   }
 
   private nm1(seg: X12Segment): void {
-    const el = seg.el;
-    const q = el[1] ?? "";
-    const id = (el[9] ?? "").trim();
+    const q = seg.element(1);
+    if (q !== "82" && q !== "85" && q !== "IL" && q !== "QC") return;
+    const xx = seg.element(8) === "XX";
+    const id = seg.element(9).trim();
     if (this.open) {
-      if (q === "82" && el[8] === "XX") {
+      if (q === "82" && xx) {
         if (this.open.line) this.open.line.renderingNpi = id || null;
         else this.open.claim.renderingNpi = id || null;
       }
       return;
     }
-    if (q === "85" && el[8] === "XX") this.billingNpi = id || null;
+    if (q === "85" && xx) this.billingNpi = id || null;
     else if (q === "IL") {
       if (this.level === "23") this.patientId = id || null;
       else this.subscriberId = id || null;
@@ -222,13 +222,13 @@ export class Claim837Builder {
   private dtp(seg: X12Segment): void {
     const o = this.open;
     if (!o) return;
-    const q = seg.el[1] ?? "";
+    const q = seg.element(1);
     if (q !== "434" && q !== "472") return;
-    const range = readDateRange(seg.el[2] ?? "", seg.el[3] ?? "");
+    const range = readDateRange(seg.element(2), seg.element(3));
     if (!range) {
       o.problem ??= {
         code: "E_DATE",
-        message: `DTP*${q}: '${seg.el[2] ?? ""}' date value is not a valid CCYYMMDD date or range`,
+        message: `DTP*${q}: '${seg.element(2)}' date value is not a valid CCYYMMDD date or range`,
         at: this.at(seg, "DTP03"),
       };
       return;
@@ -266,12 +266,13 @@ export class Claim837Builder {
     const o = this.open;
     if (!o) return this.bad(seg, "E_SEGMENT", `${seg.tag} outside a claim (no CLM before it)`);
     const sv1 = seg.tag === "SV1";
-    const comp = (seg.el[sv1 ? 1 : 2] ?? "").split(this.d.component);
+    const comp = seg.element(sv1 ? 1 : 2).split(this.d.component);
     const procedure = (comp[1] ?? "").trim().toUpperCase() || null;
     if (sv1 && !procedure)
       o.problem ??= { code: "E_ELEMENT", message: "SV101-2 (procedure code) is empty", at: this.at(seg, "SV101-2") };
     const pointers = sv1
-      ? (seg.el[7] ?? "")
+      ? seg
+          .element(7)
           .split(this.d.component)
           .map((p) => Number(p))
           .filter((n) => Number.isInteger(n) && n > 0)
@@ -279,7 +280,7 @@ export class Claim837Builder {
     const line: ClaimLine = {
       number: this.lineNo || o.claim.lines.length + 1,
       procedure,
-      revenueCode: sv1 ? null : (seg.el[1] ?? "").trim() || null,
+      revenueCode: sv1 ? null : seg.element(1).trim() || null,
       pointers,
       from: null,
       to: null,

@@ -9,19 +9,52 @@ import { closeSync, openSync, readSync } from "node:fs";
 import { isAscii, isUtf8 } from "node:buffer";
 import { DataError } from "../errors.js";
 
-export interface X12Segment {
-  tag: string;
+/**
+ * One segment. Its elements are strings made on demand: `element(i)` cuts one out of the text,
+ * `el` splits the whole segment once (most segments of an 837 are read for two or three of
+ * their elements, and making a string per element was most of the reader's time).
+ */
+export class X12Segment {
+  readonly tag: string;
+  private split: string[] | null = null;
+  constructor(
+    /** The segment's text, without its terminator. */
+    readonly text: string,
+    /** The interchange's element separator. */
+    private readonly separator: string,
+    /** 1-based line where the segment starts. */
+    readonly line: number,
+    /** Byte offset of the segment's first byte. */
+    readonly offset: number,
+    /** 1-based segment number in the file. */
+    readonly index: number,
+    readonly badEncoding: boolean,
+    /** The file ended inside this segment (no terminator). */
+    readonly truncated = false,
+  ) {
+    const end = text.indexOf(separator);
+    this.tag = end < 0 ? text : text.slice(0, end);
+  }
+
   /** Elements; el[0] is the tag. */
-  el: string[];
-  /** 1-based line where the segment starts. */
-  line: number;
-  /** Byte offset of the segment's first byte. */
-  offset: number;
-  /** 1-based segment number in the file. */
-  index: number;
-  badEncoding: boolean;
-  /** The file ended inside this segment (no terminator). */
-  truncated?: boolean;
+  get el(): string[] {
+    return (this.split ??= this.text.split(this.separator));
+  }
+
+  /** Element i (0 is the tag), "" when the segment has fewer elements. */
+  element(i: number): string {
+    if (this.split) return this.split[i] ?? "";
+    const t = this.text;
+    const sep = this.separator;
+    let start = 0;
+    for (let k = 0; k < i; k++) {
+      const p = t.indexOf(sep, start);
+      if (p < 0) return "";
+      start = p + sep.length;
+    }
+    const end = t.indexOf(sep, start);
+    return end < 0 ? t.slice(start) : t.slice(start, end);
+  }
 }
 
 export interface X12Delimiters {
@@ -108,11 +141,10 @@ export class X12SegmentReader {
           if (isUtf8(bytes)) text = bytes.toString("utf8");
           else badEncoding = true;
         }
-        const el = text.split(d.element);
         index++;
         const segLine = line;
         for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) line++;
-        yield { tag: el[0] ?? "", el, line: segLine, offset: base + pos, index, badEncoding };
+        yield new X12Segment(text, d.element, segLine, base + pos, index, badEncoding);
         pos = t + d.segment.length;
         if (d.segment === "\n") line++;
       }
@@ -124,9 +156,8 @@ export class X12SegmentReader {
         if (buf.length > 0 && buf.toString("latin1").trim() !== "") {
           // a last segment without its terminator: hand it over so the caller can reject its claim
           const text = buf.toString("latin1").replace(/[\r\n]+$/, "");
-          const el = text.split(d?.element ?? "*");
           index++;
-          yield { tag: el[0] ?? "", el, line, offset: base, index, badEncoding: !isUtf8(buf), truncated: true };
+          yield new X12Segment(text, d?.element ?? "*", line, base, index, !isUtf8(buf), true);
         }
         return;
       }

@@ -30,7 +30,7 @@ const SCORE_RUNS_DDL = `run_id VARCHAR PRIMARY KEY, started_at TIMESTAMPTZ, fini
   payment_year INTEGER, models VARCHAR, data_version VARCHAR, data_manifest_sha256 VARCHAR, source VARCHAR, members_in BIGINT,
   rows_out BIGINT, members_errored BIGINT, orphan_dx_rows BIGINT, status VARCHAR, null_dx_codes BIGINT, error VARCHAR`;
 /** Columns added to score_runs after its first release (older warehouses get them on the next run). */
-const SCORE_RUNS_ADDED = ["null_dx_codes BIGINT", "error VARCHAR"];
+const SCORE_RUNS_ADDED = ["null_dx_codes BIGINT", "error VARCHAR", "input_snapshot VARCHAR", "mean_payment_score DOUBLE"];
 
 export type ResultStorage = "parquet" | "table";
 
@@ -164,6 +164,7 @@ export class DuckDBWarehouseSink implements PartStagingSink {
       for (const [t, files] of tables)
         await c.run(`CREATE TABLE ${this.stage(t)} AS SELECT * FROM read_parquet([${files.map(sqlString).join(", ")}])`);
     }
+    const mean = await this.meanPaymentScore(tables.find(([t]) => t === "risk_scores")?.[1] ?? []);
     const previous = new Map<ResultTable, "table" | "view" | null>();
     for (const [t] of tables) previous.set(t, await this.kindOf(t));
     const stale: [ResultTable, "table" | "view"][] = [];
@@ -183,7 +184,7 @@ export class DuckDBWarehouseSink implements PartStagingSink {
         }
       }
       for (const [t, was] of stale) await c.run(`DROP ${was === "view" ? "VIEW" : "TABLE"} ${this.schema}.${t}`);
-      await this.insertRun(c, run);
+      await this.insertRun(c, run, mean);
       await c.run("COMMIT");
     } catch (e) {
       await c.run("ROLLBACK");
@@ -195,14 +196,25 @@ export class DuckDBWarehouseSink implements PartStagingSink {
     this.close();
   }
 
+  /** The run's average payment score (for run-over-run marts: fact_score_run_changes); null without one. */
+  private async meanPaymentScore(files: readonly string[]): Promise<number | null> {
+    if (files.length === 0) return null;
+    const src = `read_parquet([${files.map(sqlString).join(", ")}])`;
+    const cols = await this.c.runAndReadAll(`SELECT column_name FROM (DESCRIBE SELECT * FROM ${src})`);
+    if (!(cols.getRows() as [string][]).some(([n]) => n === "payment_score")) return null;
+    const v = (await this.c.runAndReadAll(`SELECT avg(payment_score) FROM ${src}`)).getRows()[0]?.[0];
+    return typeof v === "number" ? v : null;
+  }
+
   /** Appends the score_runs row (creating or migrating the table). */
-  private async insertRun(c: DuckDBConnection, run: ScoreRunRow): Promise<void> {
+  private async insertRun(c: DuckDBConnection, run: ScoreRunRow, meanPaymentScore: number | null = null): Promise<void> {
     await c.run(`CREATE TABLE IF NOT EXISTS ${this.schema}.score_runs (${SCORE_RUNS_DDL})`);
     for (const col of SCORE_RUNS_ADDED) await c.run(`ALTER TABLE ${this.schema}.score_runs ADD COLUMN IF NOT EXISTS ${col}`);
     await c.run(
       `INSERT INTO ${this.schema}.score_runs (run_id, started_at, finished_at, engine_version, payment_year, models, data_version,
-         data_manifest_sha256, source, members_in, rows_out, members_errored, orphan_dx_rows, status, null_dx_codes, error)
-       VALUES ($1, CAST($2 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+         data_manifest_sha256, source, members_in, rows_out, members_errored, orphan_dx_rows, status, null_dx_codes, error,
+         input_snapshot, mean_payment_score)
+       VALUES ($1, CAST($2 AS TIMESTAMPTZ), CAST($3 AS TIMESTAMPTZ), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
       [
         run.run_id,
         run.started_at,
@@ -220,6 +232,8 @@ export class DuckDBWarehouseSink implements PartStagingSink {
         run.status,
         run.null_dx_codes,
         run.error,
+        run.input_snapshot ?? null,
+        meanPaymentScore,
       ],
     );
   }

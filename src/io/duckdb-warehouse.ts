@@ -8,7 +8,7 @@
 // twice as fast as list() — and split back into List<Utf8> while copying; orphans = non-null dx
 // rows − dx rows that reached a member.
 // For the pipeline the long layout is exported instead (exportParts; ADR 0002).
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { sweepLeftovers, workName } from "./leftovers.js";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
@@ -18,7 +18,7 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBResult } from "@duckd
 import type { RecordBatch } from "apache-arrow";
 import { DataError, InternalError, UsageError } from "../errors.js";
 import { ColumnBuilder, buildBatch, type ColumnKind } from "./duckdb-vectors.js";
-import type { ExportedMembers, PartExportingSource, ReadOptions, SourceStats } from "./types.js";
+import type { ExportedMembers, PartExportingSource, ReadOptions, SnapshottingSource, SourceStats } from "./types.js";
 
 export const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
 
@@ -65,6 +65,10 @@ export interface WarehouseOptions {
 /** A model name as written in opportunity tables (CMS-HCC V28, v24, RxHCC V08) → the pack's id (dbt hcc_normalize_model). */
 const MODEL_ID_SQL = (e: string): string =>
   `replace(replace(replace(replace(upper(regexp_replace(${e}, '[^A-Za-z0-9]', '', 'g')), 'CMSHCC', ''), 'ESRDV', 'ESRD'), 'RXHCCV', 'RX'), 'RXV', 'RX')`;
+
+/** An opportunity row's model id and HCC number (text) in the gap-candidate queries. */
+const GAP_MODEL = MODEL_ID_SQL("CAST(o.model AS VARCHAR)");
+const GAP_HCC = "regexp_extract(CAST(o.hcc AS VARCHAR), '(\\d+)\\s*$', 1)";
 
 export interface WarehouseStats extends SourceStats {
   /** Diagnosis rows (long) or list items (grouped) with a null code: skipped, counted here. */
@@ -131,7 +135,7 @@ interface Plan {
   layout: "long" | "grouped";
 }
 
-export class DuckDBWarehouseSource implements PartExportingSource {
+export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingSource {
   private readonly schema: string;
   private readonly participants: string;
   private readonly diagnoses: string;
@@ -372,17 +376,35 @@ export class DuckDBWarehouseSource implements PartExportingSource {
     for (const c of ["participant_id", "payment_year", "model", "hcc"]) {
       if (!cols.has(c)) throw new DataError(`${where}: column ${c} missing`, { file: where, column: c });
     }
-    const year = Math.trunc(g.paymentYear);
     return {
       cols: ["g.gaps AS gap_candidates"],
       join: `LEFT JOIN (SELECT CAST(o.participant_id AS VARCHAR) AS participant_id,
-                 string_agg(DISTINCT ${MODEL_ID_SQL("CAST(o.model AS VARCHAR)")} || ':' || regexp_extract(CAST(o.hcc AS VARCHAR), '(\\d+)\\s*$', 1), chr(31)) AS gaps
-               FROM ${this.schema}.${table} o
-               WHERE CAST(o.payment_year AS INTEGER) = ${year} AND regexp_extract(CAST(o.hcc AS VARCHAR), '(\\d+)\\s*$', 1) <> ''
-               GROUP BY 1) g ON ${memberKey} = g.participant_id`,
+                 string_agg(DISTINCT ${GAP_MODEL} || ':' || ${GAP_HCC}, chr(31)) AS gaps
+               ${this.gapRows(table)} GROUP BY 1) g ON ${memberKey} = g.participant_id`,
       kinds: ["utf8"],
       names: ["gap_candidates"],
     };
+  }
+
+  /** FROM/WHERE of the opportunity rows of the payment year that name an HCC number. */
+  private gapRows(table: string): string {
+    const year = Math.trunc(this.opts.gaps?.paymentYear ?? 0);
+    return `FROM ${this.schema}.${table} o WHERE CAST(o.payment_year AS INTEGER) = ${year} AND ${GAP_HCC} <> ''`;
+  }
+
+  /**
+   * The (model, HCC numbers) the opportunities name for the payment year, models as the pack
+   * spells them: the pipeline gives a model the year does not have model_not_scored rows.
+   */
+  async gapModelHccs(): Promise<{ model: string; hccs: number[] }[]> {
+    const g = this.opts.gaps;
+    if (!g) return [];
+    await this.planOnce(); // checks the table and its columns
+    const c = await this.connect();
+    const r = await c.runAndReadAll(
+      `SELECT ${GAP_MODEL} AS model, list_sort(list(DISTINCT CAST(${GAP_HCC} AS INTEGER))) ${this.gapRows(checkIdent(g.table, "table"))} GROUP BY 1 ORDER BY 1`,
+    );
+    return (r.getRowsJS() as [string, number[]][]).map(([model, hccs]) => ({ model, hccs: hccs.map(Number) }));
   }
 
   /** The checked plan, made once per source (read() and the export share it). */
@@ -435,6 +457,39 @@ export class DuckDBWarehouseSource implements PartExportingSource {
     this.counts.dxRowsRead = dx;
     this.counts.orphanDxRows = plan.nonNullDx - dx;
     this.counts.nullDxRows = plan.nullDx;
+  }
+
+  /**
+   * The members as one grouped, zstd-compressed Parquet file (a run's input snapshot,
+   * docs/attribution.md "Runs"): participant_id, the member columns and diagnosis_codes as
+   * VARCHAR[] (the `hcc score --input *.parquet` layout). After exportParts it re-reads the exported
+   * parts instead of grouping the diagnosis table again. Written beside `file` and renamed into place.
+   */
+  async snapshotMembers(file: string): Promise<number> {
+    const plan = await this.planOnce();
+    const c = await this.connect();
+    const cols = plan.names.filter((n) => !["gap_candidates", "diagnosis_codes", "n"].includes(n)).map((n) => `"${n}"`);
+    const codes =
+      plan.layout === "long"
+        ? "coalesce(string_split(diagnosis_codes, chr(31)), CAST([] AS VARCHAR[])) AS diagnosis_codes"
+        : "diagnosis_codes";
+    const exported =
+      this.exportDir && existsSync(this.exportDir) ? readdirSync(this.exportDir).filter((f) => f.endsWith(".parquet")) : [];
+    const from =
+      exported.length > 0
+        ? `read_parquet([${exported.map((f) => sqlString(join(this.exportDir ?? "", f))).join(", ")}])`
+        : `(${plan.sql(0, 1)})`;
+    const tmp = `${file}.tmp-${process.pid}`;
+    try {
+      await c.run(
+        `COPY (SELECT ${[...cols, codes].join(", ")} FROM ${from} ORDER BY participant_id) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+      const [n = 0] = await this.one(`SELECT count(*) FROM read_parquet(${sqlString(tmp)})`);
+      renameSync(tmp, file);
+      return n;
+    } finally {
+      rmSync(tmp, { force: true });
+    }
   }
 
   /**

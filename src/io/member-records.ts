@@ -6,6 +6,7 @@
 // member_id, a field of the wrong JSON type, a duplicate member id, ragged CSV rows, duplicate
 // CSV header columns, a header no member can be scored from, a line over the size cap.
 import { closeSync, createReadStream, fstatSync, openSync, readSync } from "node:fs";
+import type { Writable } from "node:stream";
 import { parse as parseCsvStream } from "csv-parse";
 import type { RecordBatch } from "apache-arrow";
 import { DataError } from "../errors.js";
@@ -191,17 +192,24 @@ async function* csvRecords(path: string): AsyncGenerator<LocatedRecord> {
   });
   const feed = (async () => {
     try {
-      for await (const s of text()) if (!parser.write(s)) await new Promise((r) => parser.once("drain", r));
+      for await (const s of text()) {
+        if (!parser.write(s)) await drainedOrClosed(parser);
+        if (parser.destroyed) return; // a CSV error: the loop below reports it
+      }
       parser.end();
     } catch (e) {
       parser.destroy(e as Error);
     }
   })();
   let header: string[] | null = null;
+  // csv-parse counts a CRLF inside a quoted field as two lines (CR and LF each end one); the
+  // fields hold those CRLFs as they were, so the count is corrected by the ones read so far
+  let quotedCrlf = 0;
   try {
     for await (const rec of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const fields = rec.record;
-      const line = rec.info.lines;
+      for (const f of fields) for (let i = f.indexOf("\r\n"); i >= 0; i = f.indexOf("\r\n", i + 2)) quotedCrlf++;
+      const line = rec.info.lines - quotedCrlf;
       if (header === null) {
         header = checkHeader(
           fields.map((h) => h.trim()),
@@ -216,7 +224,7 @@ async function* csvRecords(path: string): AsyncGenerator<LocatedRecord> {
     if (e instanceof DataError) throw e;
     const err = e as { code?: string; lines?: number; message?: string };
     if (typeof err.code === "string" && err.code.startsWith("CSV_")) {
-      const where = err.lines ? `line ${err.lines}: ` : "";
+      const where = err.lines ? `line ${err.lines - quotedCrlf}: ` : "";
       const what =
         err.code === "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH"
           ? "number of fields differs from the header"
@@ -225,7 +233,7 @@ async function* csvRecords(path: string): AsyncGenerator<LocatedRecord> {
             : err.code === "CSV_MAX_RECORD_SIZE"
               ? `record longer than ${MAX_RECORD_BYTES / 2 ** 20} MiB`
               : `malformed CSV (${err.code})`;
-      throw new DataError(`${path}: ${where}${what}`, { file: path, ...(err.lines ? { row: err.lines } : {}) }, e);
+      throw new DataError(`${path}: ${where}${what}`, { file: path, ...(err.lines ? { row: err.lines - quotedCrlf } : {}) }, e);
     }
     throw e;
   } finally {
@@ -233,6 +241,20 @@ async function* csvRecords(path: string): AsyncGenerator<LocatedRecord> {
     input.destroy();
   }
   if (header === null) throw new DataError(`${path}: empty CSV (no header)`, { file: path });
+}
+
+/** Resolves when the stream wants more input, or is closed (after an error it never drains). */
+function drainedOrClosed(stream: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    if (stream.destroyed) return resolve();
+    const done = (): void => {
+      stream.off("drain", done);
+      stream.off("close", done);
+      resolve();
+    };
+    stream.on("drain", done);
+    stream.on("close", done);
+  });
 }
 
 function countNewlines(b: Uint8Array): number {

@@ -72,7 +72,8 @@ export function isWarehouseSpec(spec: string): boolean {
   return warehousePath(spec) !== null;
 }
 
-function warehousePath(spec: string): string | null {
+/** The warehouse file a --source/--output string names, or null when it names none. */
+export function warehousePath(spec: string): string | null {
   if (spec.startsWith("duckdb:")) return spec.slice("duckdb:".length) || "./warehouse.duckdb";
   return spec.endsWith(".duckdb") ? spec : null;
 }

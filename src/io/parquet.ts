@@ -7,15 +7,26 @@ import * as pw from "parquet-wasm";
 import { DataError } from "../errors.js";
 import { fastParquet, fastParquetSupports } from "./parquet-writer.js";
 
+/** Parquet page compression of result parts (bench/README.md "Result-part Parquet writers"). */
+export type PartCompression = "none" | "snappy" | "lz4_raw" | "zstd";
+
+const CODECS: Record<PartCompression, pw.Compression> = {
+  none: pw.Compression.UNCOMPRESSED,
+  snappy: pw.Compression.SNAPPY,
+  lz4_raw: pw.Compression.LZ4_RAW,
+  zstd: pw.Compression.ZSTD,
+};
+
 /**
  * Parquet bytes of the given batches (one schema). Dictionary encoding is off: it costs ~5× the
  * write time in parquet-wasm (1.7 s vs 0.3 s per 1M result rows), and these files are staging
  * that DuckDB reads once (final Parquet outputs are rewritten by DuckDB with zstd).
  */
-export function encodeParquet(batches: readonly RecordBatch[], compression: "none" | "snappy" = "snappy"): Uint8Array {
+export function encodeParquet(batches: readonly RecordBatch[], compression: PartCompression = "snappy"): Uint8Array {
   const ipc = tableToIPC(new Table(batches as RecordBatch[]), "stream");
+  // built per call: writeParquet takes ownership of the properties
   const props = new pw.WriterPropertiesBuilder()
-    .setCompression(compression === "none" ? pw.Compression.UNCOMPRESSED : pw.Compression.SNAPPY)
+    .setCompression(CODECS[compression])
     .setDictionaryEnabled(false)
     .setMaxRowGroupSize(128 * 1024)
     .build();
@@ -23,12 +34,13 @@ export function encodeParquet(batches: readonly RecordBatch[], compression: "non
 }
 
 /**
- * Parquet bytes of a staged result part: the fast writer (io/parquet-writer.ts) for the types
- * result batches use, parquet-wasm (uncompressed) for anything else.
+ * Parquet bytes of a staged result part: uncompressed, the fast writer (io/parquet-writer.ts) for
+ * the types result batches use, parquet-wasm for anything else; compressed, parquet-wasm.
  */
-export function encodePart(batches: readonly RecordBatch[]): Uint8Array {
+export function encodePart(batches: readonly RecordBatch[], compression: PartCompression = "none"): Uint8Array {
   const first = batches[0];
-  return first && fastParquetSupports(first.schema) ? fastParquet(batches) : encodeParquet(batches, "none");
+  if (compression === "none" && first && fastParquetSupports(first.schema)) return fastParquet(batches);
+  return encodeParquet(batches, compression);
 }
 
 /** One string per schema (field names and Arrow types, in order), to check that parts agree. */

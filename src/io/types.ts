@@ -75,6 +75,19 @@ export function exportsParts(s: MemberSource): s is PartExportingSource {
   return typeof (s as Partial<PartExportingSource>).exportParts === "function";
 }
 
+/**
+ * A source that can write the members it scored as one grouped Parquet file: a run's input
+ * snapshot, which `hcc diff --from-run/--to-run` reads back (docs/attribution.md "Runs").
+ */
+export interface SnapshottingSource extends MemberSource {
+  /** Writes the members (participant_id, member columns, diagnosis_codes VARCHAR[]) to `file`; returns the member count. */
+  snapshotMembers(file: string): Promise<number>;
+}
+
+export function snapshotsMembers(s: MemberSource): s is SnapshottingSource {
+  return typeof (s as Partial<SnapshottingSource>).snapshotMembers === "function";
+}
+
 export type ResultTable = "risk_scores" | "risk_score_factors" | "risk_score_gap_values";
 
 /**
@@ -109,6 +122,8 @@ export interface ScoreRunRow {
   status: "succeeded" | "failed";
   /** Why a failed run failed (no member data in it); null when it succeeded. */
   error: string | null;
+  /** The run's input snapshot (members.parquet), when one was kept; only the DuckDB sink records it. */
+  input_snapshot?: string | null;
 }
 
 export interface ResultSink {

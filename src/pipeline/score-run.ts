@@ -19,8 +19,9 @@ import {
 } from "apache-arrow";
 import { Engine, type BatchGapOptions } from "../engine/engine.js";
 import { loadKernelModule, loadPack } from "../load.js";
-import { InternalError, HccError, DataError, InterruptedError, UsageError } from "../errors.js";
+import { InternalError, HccError, DataError, InterruptedError, rebuildWorkerError } from "../errors.js";
 import type { RecordRange } from "../io/member-records.js";
+import type { PartCompression } from "../io/parquet.js";
 import {
   exportsParts,
   missingMemberColumns,
@@ -32,6 +33,13 @@ import {
   type ResultSink,
   type ScoreRunRow,
 } from "../io/types.js";
+import {
+  checkSnapshotSource,
+  pruneRunSnapshots,
+  removeRunSnapshot,
+  writeRunSnapshot,
+  type SnapshotOptions,
+} from "../io/run-snapshots.js";
 import type { ScoreTask, ScoreTaskResult, TaskInput, WorkerErrorShape, WorkerInit } from "../workers/protocol.js";
 
 export interface ScoreRunOptions {
@@ -49,6 +57,11 @@ export interface ScoreRunOptions {
   /** Value gaps into risk_score_gap_values (docs/gap-values.md). */
   gaps?: BatchGapOptions | null;
   /**
+   * Page compression of the Parquet parts workers write (default none: the fast writer; a codec
+   * goes through parquet-wasm, 2–3× the encode CPU for 23–42% of the bytes: bench/README.md).
+   */
+  partCompression?: PartCompression;
+  /**
    * Let a source that can (the DuckDB warehouse, long layout) export its members as Parquet parts
    * that the workers read, instead of streaming batches through this thread (default true).
    */
@@ -60,6 +73,11 @@ export interface ScoreRunOptions {
    * results with error rows. docs/pipeline.md "Error rows".
    */
   maxErrorRate?: number;
+  /**
+   * Keep the run's members as `<dir>/<run_id>/members.parquet` (recorded in score_runs, the last
+   * `keep` runs kept) for `hcc diff --from-run/--to-run` (docs/attribution.md "Runs").
+   */
+  snapshot?: SnapshotOptions | null;
   /** Aborts the run (Ctrl-C): the sink is rolled back, InterruptedError thrown. */
   signal?: AbortSignal;
   onProgress?: (p: ScoreProgress) => void;
@@ -122,6 +140,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   const t0 = performance.now();
   const startedAt = new Date();
   const runId = newRunId();
+  if (o.snapshot) checkSnapshotSource(o.source, o.snapshot);
   const pack = loadPack({
     paymentYear: o.paymentYear,
     ...(o.dataDir ? { dataDir: o.dataDir } : {}),
@@ -167,6 +186,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   const partFormat = stagesParts(sink) ? (sink.partFormat?.() ?? "parquet") : "parquet";
   try {
     const batchSize = o.batchSize ?? 16_384;
+    const gaps = await withForeignModels(o.gaps ?? null, o.source, pack.meta.models);
     const exporter = o.exportParts !== false && exportsParts(o.source) && (await o.source.canExportParts()) ? o.source : null;
     const exporting = exporter !== null;
     if (exporter) {
@@ -201,14 +221,15 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
         factors: o.factors ?? true,
         partDir,
         partFormat,
-        gaps: o.gaps ?? null,
+        partCompression: o.partCompression ?? "none",
+        gaps,
       };
       const transferList = input.kind === "ipc" ? [input.ipc.buffer as ArrayBuffer] : [];
       const p = (
         pool.run(task, { transferList, ...(o.signal ? { signal: o.signal } : {}) }) as Promise<ScoreTaskResult | WorkerErrorShape>
       )
         .then((out) => {
-          if ("code" in out) throw rebuildError(out);
+          if ("code" in out) throw rebuildWorkerError(out);
           const res = out;
           if (res.ids && res.idLines && ranged) {
             ranged.accept(res.ids, res.idLines, { dxItems: res.dxItems, nullCodes: res.nullCodes });
@@ -266,7 +287,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     checkErrorRate(errored, membersIn, errorFields, o.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE, o.source.describe());
     // every result table switches to this run, also to empty (a 0-row batch carries the schema)
     if (rowsOut === 0 || factorRows === 0 || (o.gaps && gapRows === 0)) {
-      const empty = emptyResults(init, pack, runId, o.gaps ?? null);
+      const empty = emptyResults(init, pack, runId, gaps);
       if (rowsOut === 0) await o.sink.write("risk_scores", empty.scores);
       if (factorRows === 0) await o.sink.write("risk_score_factors", empty.factors);
       if (o.gaps && gapRows === 0 && empty.gapValues) await o.sink.write("risk_score_gap_values", empty.gapValues);
@@ -296,7 +317,9 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       error: null,
     };
     const tw = performance.now();
+    if (o.snapshot) row.input_snapshot = await writeRunSnapshot(o.source, o.snapshot, runId, membersIn);
     await o.sink.commit(row);
+    if (o.snapshot) pruneRunSnapshots(o.snapshot);
     writeMs += performance.now() - tw;
     return {
       runId,
@@ -328,6 +351,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
         : caught;
     await Promise.allSettled(inflight); // no worker still writing into the staging being dropped
     await o.sink.abort(e);
+    if (o.snapshot) removeRunSnapshot(o.snapshot, runId);
     if (o.sink.recordFailure) {
       const stats = o.source.stats();
       const failed: ScoreRunRow = {
@@ -411,6 +435,21 @@ function emptyResults(
   return { scores, factors, gapValues };
 }
 
+/**
+ * Candidates from the source's opportunities table may name models the payment year does not
+ * have: listed in the gap options, they get model_not_scored rows (docs/gap-values.md).
+ */
+async function withForeignModels(
+  gaps: BatchGapOptions | null,
+  source: MemberSource,
+  models: readonly { id: string }[],
+): Promise<BatchGapOptions | null> {
+  const s = source as MemberSource & { gapModelHccs?: () => Promise<{ model: string; hccs: number[] }[]> };
+  if (!gaps || gaps.source.kind !== "column" || typeof s.gapModelHccs !== "function") return gaps;
+  const foreign = (await s.gapModelHccs()).filter((f) => !models.some((m) => m.id === f.model));
+  return foreign.length > 0 ? { ...gaps, foreignModels: foreign } : gaps;
+}
+
 /** Ranges of a member-record file, parsed by the workers (rows are counted from their results). */
 // eslint-disable-next-line @typescript-eslint/require-await
 async function* rangeInputs(ranges: RecordRange[]): AsyncGenerator<{ input: TaskInput; rows: number }> {
@@ -451,13 +490,6 @@ async function* exportedInputs(
       yield { input: { kind: "parquet", file: part.file, rowGroup: g.index, rows: g.rows, label: part.label }, rows: g.rows };
     }
   }
-}
-
-/** An HccError a worker returned as a plain object, with its class and exit code back. */
-function rebuildError(e: WorkerErrorShape): Error {
-  if (e.code === "E_DATA") return new DataError(e.message);
-  if (e.code === "E_USAGE") return new UsageError(e.message);
-  return new InternalError(e.message);
 }
 
 function wrapFailure(e: unknown): Error {

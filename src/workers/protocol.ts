@@ -3,6 +3,7 @@
 // when the sink stages Parquet parts (io/types.ts PartStagingSink) — the worker writes them as
 // Parquet files into the sink's staging directory and returns only their names and counts.
 import type { PartFormat, StagedPart } from "../io/types.js";
+import type { PartCompression } from "../io/parquet.js";
 import type { RecordRange } from "../io/member-records.js";
 import type { BatchGapOptions } from "../engine/engine.js";
 
@@ -29,6 +30,8 @@ export interface ScoreTask {
   /** The sink's staging directory: write results there as parts instead of returning them. */
   partDir: string | null;
   partFormat: PartFormat;
+  /** Page compression of Parquet parts (none: the fast writer). */
+  partCompression: PartCompression;
   /** Value gaps (risk_score_gap_values; docs/gap-values.md), or null. */
   gaps: BatchGapOptions | null;
 }

@@ -8,7 +8,7 @@ import { tableFromIPC, tableToIPC, Table, type RecordBatch } from "apache-arrow"
 import { Engine } from "../engine/engine.js";
 import type { Pack, PackMeta } from "../engine/pack-builder.js";
 import { encodePart, schemaSignature } from "../io/parquet.js";
-import type { PartFormat, ResultTable, StagedPart } from "../io/types.js";
+import type { ResultTable, StagedPart } from "../io/types.js";
 import { encodeText, OUTPUT_RECORD } from "../io/record-text.js";
 import { readRowGroup, splitJoinedCodes } from "./member-parts.js";
 import { parseRange } from "../io/member-records.js";
@@ -21,10 +21,11 @@ const pack: Pack = { bytes: init.pack, meta: init.packMeta as PackMeta };
 const engine = new Engine(init.module, pack, { models: init.models, mceEdits: init.mceEdits, rounding: init.rounding });
 
 /** A part in dir, named by batch so parts of concurrent workers never collide (and sort in input order). */
-function writePart(dir: string, format: PartFormat, table: ResultTable, batchIndex: number, rb: RecordBatch): StagedPart {
+function writePart(task: ScoreTask, dir: string, table: ResultTable, rb: RecordBatch): StagedPart {
+  const format = task.partFormat;
   const text = format === "records-csv" ? "csv" : format === "records-ndjson" ? "ndjson" : null;
-  const file = join(dir, `${table}-b${batchIndex}.${text ? "txt" : "parquet"}`);
-  writeFileSync(file, text ? encodeText(rb, text, { ...OUTPUT_RECORD, header: true }) : encodePart([rb]));
+  const file = join(dir, `${table}-b${task.batchIndex}.${text ? "txt" : "parquet"}`);
+  writeFileSync(file, text ? encodeText(rb, text, { ...OUTPUT_RECORD, header: true }) : encodePart([rb], task.partCompression));
   return { table, file, rows: rb.numRows, schema: schemaSignature(rb.schema) };
 }
 
@@ -101,11 +102,9 @@ async function scoreTask(task: ScoreTask): Promise<ScoreTaskResult> {
     kernelMs: t1 - t0,
   };
   if (task.partDir !== null) {
-    const parts = [writePart(task.partDir, task.partFormat, "risk_scores", task.batchIndex, scores)];
-    if (factors && factors.numRows > 0)
-      parts.push(writePart(task.partDir, task.partFormat, "risk_score_factors", task.batchIndex, factors));
-    if (gapValues && gapValues.numRows > 0)
-      parts.push(writePart(task.partDir, task.partFormat, "risk_score_gap_values", task.batchIndex, gapValues));
+    const parts = [writePart(task, task.partDir, "risk_scores", scores)];
+    if (factors && factors.numRows > 0) parts.push(writePart(task, task.partDir, "risk_score_factors", factors));
+    if (gapValues && gapValues.numRows > 0) parts.push(writePart(task, task.partDir, "risk_score_gap_values", gapValues));
     return { ...base, scores: null, factors: null, gapValues: null, parts, encodeMs: performance.now() - t1 };
   }
   const s = tableToIPC(new Table(scores), "stream");

@@ -63,6 +63,21 @@ describe("hcc score", () => {
     expect(r2.stderr).toMatch(/line 2: not valid JSON/);
   });
 
+  it("--workers is the pool size a warehouse run reports; anything but a positive whole number exits 64", () => {
+    const wh = join(dir, "workers.duckdb");
+    expect(run("generate", "--members", "2000", "--out", wh).status).toBe(0);
+    for (const n of ["1", "3"]) {
+      const r = run("score", "--source", wh, "--output", wh, "--workers", n, "--batch-size", "300");
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout + r.stderr).toMatch(new RegExp(`members/s with ${n} workers`));
+    }
+    for (const bad of ["0", "1.5", "two"]) {
+      const r = run("score", "--source", wh, "--output", wh, "--workers", bad);
+      expect(r.status).toBe(64);
+      expect(r.stderr).toMatch(/--workers: .* is not a positive whole number/);
+    }
+  });
+
   it("usage errors exit 64", () => {
     expect(run("score", "--input", "x.ndjson").status).toBe(64);
     expect(run("explain", "--age", "70", "--sex", "F", "--models", "V99", "E11.9").status).toBe(64);

@@ -23,6 +23,11 @@ const NULLABLE_GRAIN_COLUMNS: Record<string, Record<string, string>> = {
   stg_risk_score_gap_values: {
     hcc_code: "null on add_all rows (every candidate of the model together)",
   },
+  stg_plan_base_rates: {
+    county_code: "null = the plan's rate in every county without its own row",
+  },
+  int_score_run_change_sums: { plan_id: "members without a plan are one group" },
+  fact_score_run_changes_by_plan: { plan_id: "members without a plan are one group" },
   stg_hcc_opportunities: {
     opportunity_source: "free text a plan may leave empty",
     evidence: "free text a plan may leave empty",

@@ -45,6 +45,11 @@ describe("hcc score --gaps (opportunities from the warehouse)", () => {
        SELECT participant_id, 2026, 17, 'CMS-HCC V28', 'test', 'spelling' FROM sgv_reporting.participants LIMIT 5`,
       `INSERT INTO sgv_reporting.hcc_opportunities (participant_id, payment_year, hcc, model, source, evidence)
        SELECT participant_id, 2026, 9999, 'V28', 'test', 'not an HCC' FROM sgv_reporting.participants LIMIT 2`,
+      // a model PY2026 does not have (V21), in two spellings: one row per member and HCC, model_not_scored
+      `INSERT INTO sgv_reporting.hcc_opportunities (participant_id, payment_year, hcc, model, source, evidence)
+       SELECT participant_id, 2026, 18, 'CMS-HCC V21', 'test', 'old model' FROM sgv_reporting.participants ORDER BY participant_id LIMIT 3`,
+      `INSERT INTO sgv_reporting.hcc_opportunities (participant_id, payment_year, hcc, model, source, evidence)
+       SELECT participant_id, 2026, 18, 'V21', 'test', 'old model' FROM sgv_reporting.participants ORDER BY participant_id LIMIT 3`,
     );
     const r = hcc("score", "--source", wh, "--gaps", "--base-rate", "1000", "--results-storage", "table");
     expect(r.status, r.stderr).toBe(0);
@@ -60,6 +65,19 @@ describe("hcc score --gaps (opportunities from the warehouse)", () => {
     expect(adds.length).toBeGreaterThan(100);
     expect(adds.length).toBeLessThanOrEqual(Number(opps[0]!.n));
     expect(adds.filter((x) => x.status === "unknown_hcc").length).toBe(2);
+    const foreign = adds.filter((x) => x.status === "model_not_scored");
+    expect(foreign.map((x) => [x.model, x.hcc, x.delta_payment_score, x.annual_value])).toEqual([
+      ["V21", "HCC18", null, null],
+      ["V21", "HCC18", null, null],
+      ["V21", "HCC18", null, null],
+    ]);
+    // every opportunity (member × model × HCC, model spellings folded) has exactly one add row
+    const [distinct] = await sql<{ n: number }>(
+      wh,
+      `SELECT count(DISTINCT (participant_id, replace(model, 'CMS-HCC ', ''), hcc))::INTEGER AS n
+       FROM sgv_reporting.hcc_opportunities WHERE payment_year = 2026`,
+    );
+    expect(adds.length).toBe(distinct?.n);
     expect(rows.some((x) => x.action === "remove")).toBe(true);
     for (const x of rows) {
       if (x.delta_payment_score !== null) expect(x.annual_value).toBeCloseTo(x.delta_payment_score * 12_000, 2);
@@ -71,7 +89,7 @@ describe("hcc score --gaps (opportunities from the warehouse)", () => {
       `SELECT p.*, (SELECT list(diagnosis_code) FROM sgv_reporting.participant_diagnosis_codes d
                     WHERE d.participant_id = p.participant_id AND diagnosis_code IS NOT NULL) AS diagnosis_codes,
               (SELECT list(DISTINCT regexp_extract(CAST(o.hcc AS VARCHAR), '(\\d+)$', 1)) FROM sgv_reporting.hcc_opportunities o
-                    WHERE o.participant_id = p.participant_id AND o.payment_year = 2026) AS gaps
+                    WHERE o.participant_id = p.participant_id AND o.payment_year = 2026 AND o.model LIKE '%V28') AS gaps
        FROM sgv_reporting.participants p ORDER BY participant_id LIMIT 300`,
     );
     const engine = loadEngine({ paymentYear: 2026 });

@@ -177,38 +177,40 @@ describe("scoring run with the worker pool", () => {
     expect(checked).toBeGreaterThan(4000);
   });
 
-  it("workers staging Parquet parts in the sink give the same rows as results sent back to the main thread", async () => {
+  it("workers staging Parquet parts in the sink give the same rows as results sent back to the main thread, compressed or not", async () => {
     const ms = members.slice(0, 3000);
     const opts = { paymentYear: 2026, models: [], mceEdits: true, rounding: "round3" as const, workers: 2, factors: true };
     const viaMain = new CollectingSink();
     await runScoring({ ...opts, source: new ArrowBatchesSource(toBatches(ms, 400)), sink: viaMain });
-    const dir = mkdtempSync(join(tmpdir(), "hcc-parts-"));
-    try {
-      const sink = new DirectorySink(dir, "parquet");
-      const s = await runScoring({ ...opts, source: new ArrowBatchesSource(toBatches(ms, 400)), sink });
-      expect(s.rowsOut).toBe(3000);
-      expect(s.stageSeconds.encode).toBeGreaterThan(0);
-      // the published files (links into .hcc-runs/current) and the runs directory, nothing else
-      expect(readdirSync(dir).sort()).toEqual([
-        ".hcc-runs",
-        "risk_score_factors.parquet",
-        "risk_scores.parquet",
-        "score_runs.parquet",
-      ]);
-      const rowsOf = async (file: string): Promise<string[]> => {
-        const batches: RecordBatch[] = [];
-        for await (const b of readParquetBatches(join(dir, file))) batches.push(b);
-        return rowsJson(batches);
-      };
-      const expected = (t: ResultTable): string[] => rowsJson(viaMain.committed?.tables[t] ?? []);
-      const scores = await rowsOf("risk_scores.parquet");
-      expect(scores.length).toBe(3000);
-      expect(scores).toEqual(expected("risk_scores"));
-      const factors = await rowsOf("risk_score_factors.parquet");
-      expect(factors.length).toBeGreaterThan(3000);
-      expect(factors).toEqual(expected("risk_score_factors"));
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
+    const expected = (t: ResultTable): string[] => rowsJson(viaMain.committed?.tables[t] ?? []);
+    for (const partCompression of ["none", "zstd"] as const) {
+      const dir = mkdtempSync(join(tmpdir(), "hcc-parts-"));
+      try {
+        const sink = new DirectorySink(dir, "parquet");
+        const s = await runScoring({ ...opts, source: new ArrowBatchesSource(toBatches(ms, 400)), sink, partCompression });
+        expect(s.rowsOut).toBe(3000);
+        expect(s.stageSeconds.encode).toBeGreaterThan(0);
+        // the published files (links into .hcc-runs/current) and the runs directory, nothing else
+        expect(readdirSync(dir).sort()).toEqual([
+          ".hcc-runs",
+          "risk_score_factors.parquet",
+          "risk_scores.parquet",
+          "score_runs.parquet",
+        ]);
+        const rowsOf = async (file: string): Promise<string[]> => {
+          const batches: RecordBatch[] = [];
+          for await (const b of readParquetBatches(join(dir, file))) batches.push(b);
+          return rowsJson(batches);
+        };
+        const scores = await rowsOf("risk_scores.parquet");
+        expect(scores.length).toBe(3000);
+        expect(scores).toEqual(expected("risk_scores"));
+        const factors = await rowsOf("risk_score_factors.parquet");
+        expect(factors.length).toBeGreaterThan(3000);
+        expect(factors).toEqual(expected("risk_score_factors"));
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
     }
   });
 

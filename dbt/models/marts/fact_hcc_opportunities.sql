@@ -3,7 +3,9 @@
 -- The gap's value is the engine's exact what-if (risk_score_gap_values, `hcc score --gaps`;
 -- docs/gap-values.md): the change in raw, normalized, risk and payment score from adding the HCC
 -- alone, after hierarchies, interactions, counts, blend, normalization and the MA coding
--- adjustment, and the annual dollar value when a base rate was given. Ranked within the member
+-- adjustment, and the annual dollar value: Δ payment score × the monthly base rate of the member's
+-- plan and county (plan_base_rates, int_member_base_rates) × 12, else the run's flat --base-rate
+-- value, rounded to cents as the engine rounds (docs/gap-values.md "Base rates"). Ranked within the member
 -- and within the plan (participants.plan_id; the whole schema when absent). Null values: the run
 -- valued no gaps. potential_coefficient (the HCC's coefficient in the member's segment) is kept
 -- for comparison only: it overstates gaps below a kept HCC and misses interactions and counts.
@@ -39,6 +41,12 @@ gap_values as (
 
     select * from {{ ref('stg_risk_score_gap_values') }}
     where action = 'add'
+
+),
+
+member_base_rates as (
+
+    select participant_id, payment_year, monthly_base_rate, base_rate_source from {{ ref('int_member_base_rates') }}
 
 ),
 
@@ -95,7 +103,16 @@ valued as (
         gap_values.delta_normalized_score,
         gap_values.delta_risk_score,
         gap_values.delta_payment_score,
-        gap_values.annual_value,
+        case
+            when member_base_rates.monthly_base_rate is not null and gap_values.delta_payment_score is not null
+                then floor(gap_values.delta_payment_score * member_base_rates.monthly_base_rate * 12 * 100 + 0.5) / 100
+            else gap_values.annual_value
+        end as annual_value,
+        case
+            when member_base_rates.monthly_base_rate is not null and gap_values.delta_payment_score is not null
+                then member_base_rates.base_rate_source
+            when gap_values.annual_value is not null then 'flat'
+        end as base_rate_source,
         gap_values.hccs_displaced,
         gap_values.terms_on,
         plans.plan_id
@@ -120,6 +137,9 @@ valued as (
         and gap_values.hcc = open_gaps.hcc
     left join plans
         on plans.participant_id = open_gaps.participant_id
+    left join member_base_rates
+        on member_base_rates.participant_id = open_gaps.participant_id
+        and member_base_rates.payment_year = open_gaps.payment_year
 
 ),
 

@@ -1,0 +1,205 @@
+// One input file of `hcc ingest` → its own staging part (staging.ts, files `*-<part>.csv`): format
+// detection, parsing, the filter decision of every claim, the file's sha256. The same function
+// runs inline (one file, `--workers 1`) and on the ingest worker threads (src/workers/
+// ingest-worker.ts), so both paths write the same rows. Sequence numbers (claims, transactions,
+// 834 members) count from 1 within the part; the warehouse step adds each part's offset, so the
+// published numbers are the ones a serial run over the files in order gives.
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from "node:fs";
+import { extname, join, resolve } from "node:path";
+import { DataError, UsageError } from "../errors.js";
+import { buildProcedureLists, decideClaim, type FilterOptions } from "./filter.js";
+import { readBundleFile, readNdjsonFile } from "./fhir-files.js";
+import { readEob } from "./fhir-eob.js";
+import { StagingWriter } from "./staging.js";
+import type { Claim, Rejection, RejectCode, SourceLocation, EnrollmentMember } from "./types.js";
+import { readX12File, type X12Sink } from "./x12-interchange.js";
+
+export type FileFormat = "x12" | "ndjson" | "json";
+
+export interface IngestFileReport {
+  path: string;
+  format: string;
+  bytes: number;
+  sha256: string;
+  claims: number;
+  members: number;
+  seconds: number;
+}
+
+/** Structured-cloneable filter settings (the CPT/HCPCS lists are read from dataDir once per thread). */
+export interface ParseFilterSettings {
+  period: { from: number; to: number } | null;
+  tob87x: boolean;
+  dataDir: string;
+  cptListYear: number | null;
+}
+
+/** One file to parse into staging part `part` of `stageDir` (the worker protocol: plain data only). */
+export interface ParseFileTask {
+  file: string;
+  part: number;
+  stageDir: string;
+  format: FileFormat | "auto";
+  filter: ParseFilterSettings;
+}
+
+export interface ParseFileResult {
+  part: number;
+  report: IngestFileReport;
+  /** Rows in the part's staging files: claims (claim_seq 1..n), 834 member loops, transactions numbered. */
+  claimRows: number;
+  memberRows: number;
+  transactions: number;
+  /** The first 1000 warnings (file, line, segment; never member data) and how many there were. */
+  warnings: string[];
+  warningCount: number;
+}
+
+const WARNINGS_KEPT = 1000;
+const JSON_WHOLE_LIMIT = 32 << 20;
+const procedureLists = new Map<string, FilterOptions["procedures"]>();
+
+export function readProcedureLists(dataDir: string, onlyYear?: number): FilterOptions["procedures"] {
+  const key = `${dataDir}\0${onlyYear ?? ""}`;
+  const cached = procedureLists.get(key);
+  if (cached) return cached;
+  const dir = join(dataDir, "procedures");
+  if (!existsSync(dir)) throw new DataError(`${dir}: not found; run 'hcc data import' (the CPT/HCPCS lists)`, { file: dir });
+  const byYear = new Map<number, Set<string>>();
+  for (const f of readdirSync(dir)) {
+    const m = /^ra-eligible-cpt-hcpcs-(\d{4})\.tsv$/.exec(f);
+    if (!m) continue;
+    const codes = readFileSync(join(dir, f), "utf8")
+      .split("\n")
+      .slice(1)
+      .filter((c) => c !== "");
+    byYear.set(Number(m[1]), new Set(codes));
+  }
+  try {
+    const lists = buildProcedureLists(byYear, onlyYear);
+    procedureLists.set(key, lists);
+    return lists;
+  } catch (e) {
+    throw new UsageError(`--cpt-list-year: ${(e as Error).message}`, e);
+  }
+}
+
+/** x12 when the file starts with ISA; JSON files by extension or by their first line. */
+export function detectFormat(file: string): FileFormat {
+  const fd = openSync(file, "r");
+  const head = Buffer.alloc(65536);
+  const n = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  const text = head
+    .subarray(0, n)
+    .toString("latin1")
+    .replace(/^\ufeff|^\xef\xbb\xbf/, "")
+    .trimStart();
+  if (text.startsWith("ISA")) return "x12";
+  const ext = extname(file).toLowerCase();
+  if (ext === ".ndjson" || ext === ".jsonl") return "ndjson";
+  if (text.startsWith("{")) {
+    const first = text.split("\n", 1)[0] ?? "";
+    if (ext !== ".json" && text.includes("\n") && first.trimEnd().endsWith("}")) return "ndjson";
+    return "json";
+  }
+  throw new DataError(`${file}: unknown format (not X12 starting with ISA, not FHIR JSON/NDJSON); use --format`, { file });
+}
+
+function readJsonFile(file: string, sink: X12Sink, onBytes: (b: Buffer) => void): number {
+  if (statSync(file).size > JSON_WHOLE_LIMIT) return readBundleFile(file, sink, onBytes).records;
+  const buf = readFileSync(file);
+  onBytes(buf);
+  let v: unknown;
+  try {
+    v = JSON.parse(buf.toString("utf8"));
+  } catch {
+    throw new DataError(`${file}: not valid JSON`, { file });
+  }
+  const o = v as Record<string, unknown> | null;
+  if (o?.["resourceType"] === "Bundle") return readBundleFile(file, sink, () => undefined).records;
+  const location = { file, line: 1, offset: 0 };
+  const r = readEob(v, location);
+  if ("message" in r) sink.reject(r);
+  else sink.claim(r);
+  return 1;
+}
+
+const where = (l: SourceLocation): string => `${l.file}: line ${l.line}${l.segment ? ` (${l.segment})` : ""}`;
+
+/** Parse one file into its staging part. Throws DataError when the file as a whole cannot be read. */
+export function parseIngestFile(task: ParseFileTask): ParseFileResult {
+  const t1 = performance.now();
+  const { file } = task;
+  const filter: FilterOptions = {
+    period: task.filter.period,
+    procedures: readProcedureLists(task.filter.dataDir, task.filter.cptListYear ?? undefined),
+    tob87x: task.filter.tob87x,
+  };
+  const stage = new StagingWriter(task.stageDir, task.part);
+  const warnings: string[] = [];
+  let warningCount = 0;
+  let tx = 0;
+  let claims = 0;
+  let members = 0;
+  let bytes = 0;
+  const hash = createHash("sha256");
+  const sink: X12Sink = {
+    claim(c: Claim): void {
+      claims++;
+      stage.writeClaim(c, decideClaim(c, filter));
+    },
+    reject(r: Rejection): void {
+      claims++;
+      stage.writeRejection(r);
+    },
+    member(m: EnrollmentMember): void {
+      members++;
+      stage.writeMember(m, null, m.location);
+    },
+    memberProblem(message: string, at: SourceLocation): void {
+      members++;
+      stage.writeMember(null, message, at);
+    },
+    nextTransaction: () => ++tx,
+    badTransaction(id: number, code: RejectCode, message: string, at: SourceLocation): void {
+      stage.writeBadTransaction(id, code, message, at);
+    },
+    warn(message: string, at: SourceLocation): void {
+      warningCount++;
+      if (warnings.length < WARNINGS_KEPT) warnings.push(`${where(at)}: ${message}`);
+    },
+  };
+  const onBytes = (b: Buffer): void => {
+    bytes += b.length;
+    hash.update(b);
+  };
+  try {
+    const format = task.format !== "auto" ? task.format : detectFormat(file);
+    let kinds: string = format;
+    if (format === "x12") {
+      const st = readX12File(file, sink, onBytes);
+      kinds = [...st.kinds].join("+") || "x12";
+      if (st.clmSegments !== claims)
+        throw new DataError(`${file}: ${st.clmSegments} CLM segments but ${claims} claim outcomes (internal count mismatch)`, {
+          file,
+        });
+    } else if (format === "ndjson") {
+      const st = readNdjsonFile(file, sink, onBytes);
+      if (st.records !== claims) throw new DataError(`${file}: ${st.records} records but ${claims} claim outcomes`, { file });
+    } else readJsonFile(file, sink, onBytes);
+    const seconds = (performance.now() - t1) / 1000;
+    return {
+      part: task.part,
+      report: { path: resolve(file), format: kinds, bytes, sha256: hash.digest("hex"), claims, members, seconds },
+      claimRows: stage.claimRows,
+      memberRows: stage.memberRows,
+      transactions: tx,
+      warnings,
+      warningCount,
+    };
+  } finally {
+    stage.close();
+  }
+}

@@ -1,0 +1,111 @@
+// Files parsed on worker threads (one staging part per file) publish the same tables as one
+// thread reading the files in order: sequence numbers, voids and replacements across files,
+// envelope rejections, 834 members, warnings. The worker path loads dist/ (npm run build:ts).
+import { describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { writeEobNdjson, writeX12Claims, writeX12Enrollment } from "../../src/ingest/generate.js";
+import { DataError } from "../../src/errors.js";
+import { DATA, claimP, ingest, query, tempDir, writeFile, x12P } from "./helpers.js";
+
+const TABLES = [
+  "claims_diagnosis_provenance",
+  "claims_ingest_outcomes",
+  "participant_diagnosis_codes",
+  "participants",
+  "participants_provenance",
+];
+
+function inputFiles(dir: string): string[] {
+  const codes = readFileSync(join(DATA, "py2026/V28/crosswalk.tsv"), "utf8")
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split("\t")[0] ?? "")
+    .filter((c) => c !== "");
+  const o = { seed: 5, year: 2025, members: 300, hccCodes: codes };
+  const p = join(dir, "p.x12");
+  const i = join(dir, "i.x12");
+  const eob = join(dir, "eob.ndjson");
+  const enr = join(dir, "enrollment.834");
+  writeX12Claims(p, "837P", 300_000, o);
+  writeX12Claims(i, "837I", 200_000, { ...o, seed: 6 });
+  writeEobNdjson(eob, 250_000, { ...o, seed: 7 });
+  writeX12Enrollment(enr, { ...o, members: 50 });
+  return [
+    writeFile(dir, "originals.x12", x12P([claimP("O1", ["E1122"]), claimP("O2", ["I509"]), claimP("O3", ["J449"])])),
+    p,
+    enr,
+    // a replacement and a void of claims in the first file; this transaction's SE count is wrong
+    writeFile(dir, "bad-envelope.x12", x12P([claimP("X1", ["E119"])], { seCount: 99 })),
+    writeFile(
+      dir,
+      "later.x12",
+      x12P([claimP("R1", ["E119"], { freq: "7", ref: "O1" }), claimP("V1", ["I509"], { freq: "8", ref: "O2" })], { iea: false }),
+    ),
+    i,
+    eob,
+  ];
+}
+
+/** Rows of `table` in one warehouse and not in the other (both directions), run ids left out. */
+async function differences(a: string, b: string, table: string): Promise<number> {
+  const inst = await DuckDBInstance.create(":memory:");
+  const c = await inst.connect();
+  try {
+    await c.run(`ATTACH '${a}' AS a (READ_ONLY); ATTACH '${b}' AS b (READ_ONLY)`);
+    const cols = (
+      await c.runAndReadAll(
+        `SELECT string_agg('"' || column_name || '"', ', ' ORDER BY ordinal_position) FROM information_schema.columns
+         WHERE table_catalog = 'a' AND table_schema = 'sgv_reporting' AND table_name = '${table}' AND column_name <> 'ingest_run_id'`,
+      )
+    ).getRows()[0]![0] as string;
+    const q = (x: string, y: string): string =>
+      `SELECT count(*) FROM (SELECT ${cols} FROM ${x}.sgv_reporting.${table} EXCEPT ALL SELECT ${cols} FROM ${y}.sgv_reporting.${table})`;
+    const n = (await c.runAndReadAll(`SELECT (${q("a", "b")}) + (${q("b", "a")})`)).getRows()[0]![0];
+    return Number(n);
+  } finally {
+    c.closeSync();
+    inst.closeSync();
+  }
+}
+
+describe("ingest on worker threads", () => {
+  it("publishes the same tables as a serial ingest of the files in order", async () => {
+    const d = tempDir();
+    const files = inputFiles(d);
+    const serialDb = join(d, "serial.duckdb");
+    const parallelDb = join(d, "parallel.duckdb");
+    const serial = await ingest(files, serialDb, { workers: 1 });
+    const parallel = await ingest(files, parallelDb, { workers: 2 });
+    expect(parallel.counts).toEqual(serial.counts);
+    expect(parallel.warnings).toBe(serial.warnings);
+    expect(serial.warnings).toBeGreaterThan(0);
+    expect(serial.counts.byReason["filtered:replaced"]).toBeGreaterThan(0);
+    expect(serial.counts.byReason["filtered:voided"]).toBeGreaterThan(0);
+    expect(serial.counts.byReason["rejected:E_ENVELOPE"]).toBe(1);
+    expect(serial.counts.participants).toBe(50);
+    const strip = (r: typeof serial): unknown[] => r.files.map((f) => ({ ...f, seconds: 0 }));
+    expect(strip(parallel)).toEqual(strip(serial));
+    // claim numbers run 1..n over the files in input order, as one pass over them would number them
+    const seq = await query(
+      parallelDb,
+      `SELECT (SELECT count(*) = max(claim_seq) AND count(DISTINCT claim_seq) = count(*) FROM sgv_reporting.claims_ingest_outcomes)
+                AS contiguous,
+              list(f ORDER BY first_seq) AS files
+       FROM (SELECT source_file AS f, min(claim_seq) AS first_seq FROM sgv_reporting.claims_ingest_outcomes GROUP BY 1)`,
+    );
+    expect(seq).toEqual([{ contiguous: true, files: files.filter((f) => !f.endsWith(".834")) }]);
+    for (const t of TABLES)
+      expect({ table: t, differences: await differences(serialDb, parallelDb, t) }).toEqual({ table: t, differences: 0 });
+  });
+
+  it("a file that cannot be read fails the ingest with its name, from a worker too", async () => {
+    const d = tempDir();
+    const good = writeFile(d, "good.x12", x12P([claimP("O1", ["E1122"])]));
+    const bad = writeFile(d, "notes.txt", "not a claim file\n");
+    const run = ingest([good, bad], join(d, "w.duckdb"), { workers: 2 });
+    await expect(run).rejects.toThrow(DataError);
+    await expect(run).rejects.toThrow(/notes\.txt: unknown format/);
+  });
+});
