@@ -4,7 +4,7 @@
 // row. An error before COMMIT (or a kill) leaves the previous tables; leftovers of a killed run are
 // dropped by the next one. Schemas: docs/ingest.md#warehouse-tables.
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
-import { sqlString } from "../io/duckdb-warehouse.js";
+import { commitInTransaction, sqlString } from "../io/duckdb-warehouse.js";
 import { InternalError } from "../errors.js";
 import { stagingFile, type StagingTable } from "./staging.js";
 
@@ -200,8 +200,7 @@ export async function publishIngest(
         .getRows()
         .map(([v]) => String(v)),
     );
-    await c.run("BEGIN TRANSACTION");
-    try {
+    await commitInTransaction(c, async () => {
       for (const [from, to] of publish) {
         await c.run(views.has(to!) ? `DROP VIEW ${S}.${to!}` : `DROP TABLE IF EXISTS ${S}.${to!}`);
         await c.run(`ALTER TABLE ${t(from!)} RENAME TO ${to!}`);
@@ -220,12 +219,7 @@ export async function publishIngest(
           ${counts.claimsIn}, ${counts.accepted}, ${counts.filtered}, ${counts.rejected}, ${sqlString(JSON.stringify(counts.byReason))},
           ${counts.dxRows}, ${counts.participantDxRows}, ${counts.membersIn}, ${counts.membersRejected},
           ${sqlString(JSON.stringify(run.warnings))}, 'committed')`);
-      await c.run("COMMIT");
-    } catch (e) {
-      await c.run("ROLLBACK");
-      throw e;
-    }
-    await c.run("CHECKPOINT");
+    });
     return counts;
   } finally {
     // staging tables of a failed run go now; a killed run's go with the next run

@@ -18,7 +18,7 @@ import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import type { RecordBatch } from "apache-arrow";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { CantCreateError, InternalError, UnavailableError, UsageError } from "../errors.js";
-import { checkIdent, sqlString } from "./duckdb-warehouse.js";
+import { checkIdent, commitInTransaction, sqlString } from "./duckdb-warehouse.js";
 import { StagedParts } from "./staged-parts.js";
 import type { PartStagingSink, ResultTable, ScoreRunRow, StagedPart } from "./types.js";
 
@@ -172,8 +172,7 @@ export class DuckDBWarehouseSink implements PartStagingSink {
       const was = tables.some(([w]) => w === t) ? null : await this.kindOf(t);
       if (was) stale.push([t, was]);
     }
-    await c.run("BEGIN TRANSACTION");
-    try {
+    await commitInTransaction(c, async () => {
       for (const [t] of tables) {
         const was = previous.get(t);
         if (was) await c.run(`DROP ${was === "view" ? "VIEW" : "TABLE"} ${this.schema}.${t}`);
@@ -185,12 +184,7 @@ export class DuckDBWarehouseSink implements PartStagingSink {
       }
       for (const [t, was] of stale) await c.run(`DROP ${was === "view" ? "VIEW" : "TABLE"} ${this.schema}.${t}`);
       await this.insertRun(c, run, mean);
-      await c.run("COMMIT");
-    } catch (e) {
-      await c.run("ROLLBACK");
-      throw e;
-    }
-    await c.run("CHECKPOINT");
+    });
     if (this.storage === "parquet") this.dir = null; // published: close() must not remove it
     await this.cleanUp(); // directories no view references: earlier runs', and this one's for "table"
     this.close();

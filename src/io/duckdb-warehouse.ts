@@ -31,6 +31,22 @@ export function checkIdent(name: string, what: string): string {
 /** SQL string literal. */
 export const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 
+/**
+ * Runs `body` in one transaction on `c` (rolled back and rethrown when it fails), then writes the
+ * result to the file (CHECKPOINT): how every publish in a warehouse file commits.
+ */
+export async function commitInTransaction(c: DuckDBConnection, body: () => Promise<void>): Promise<void> {
+  await c.run("BEGIN TRANSACTION");
+  try {
+    await body();
+    await c.run("COMMIT");
+  } catch (e) {
+    await c.run("ROLLBACK");
+    throw e;
+  }
+  await c.run("CHECKPOINT");
+}
+
 export type Layout = "long" | "grouped" | "auto";
 
 export interface WarehouseOptions {

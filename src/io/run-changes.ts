@@ -8,15 +8,15 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import type { AttributionRow } from "../attribution/attribute.js";
 import { UnavailableError } from "../errors.js";
 import { ATTRIBUTION_COLUMNS, AttributionFileWriter } from "./attribution-file.js";
-import { checkIdent, sqlString } from "./duckdb-warehouse.js";
+import { checkIdent, commitInTransaction, sqlString } from "./duckdb-warehouse.js";
 import type { SnapshotRun } from "./run-snapshots.js";
 import { sweepLeftovers, workName } from "./leftovers.js";
 
 export const RUN_CHANGES_TABLE = "risk_score_changes";
 
 const TEXT = new Set(["participant_id", "dominant_cause", "status", "error"]);
-const columnTypes = (): string =>
-  `{${ATTRIBUTION_COLUMNS.map((c) => `'${c}': '${TEXT.has(c) ? "VARCHAR" : "DOUBLE"}'`).join(", ")}}`;
+const columnType = (c: string): string => (TEXT.has(c) ? "VARCHAR" : "DOUBLE");
+const columnTypes = (): string => `{${ATTRIBUTION_COLUMNS.map((c) => `'${c}': '${columnType(c)}'`).join(", ")}}`;
 
 export class RunChangesWriter {
   private readonly file: AttributionFileWriter;
@@ -57,21 +57,15 @@ export class RunChangesWriter {
     try {
       await c.run(`CREATE TABLE IF NOT EXISTS ${t} (from_run_id VARCHAR NOT NULL, to_run_id VARCHAR NOT NULL,
         from_payment_year INTEGER, to_payment_year INTEGER,
-        ${ATTRIBUTION_COLUMNS.map((col) => `${col} ${TEXT.has(col) ? "VARCHAR" : "DOUBLE"}`).join(", ")})`);
-      await c.run("BEGIN TRANSACTION");
-      try {
+        ${ATTRIBUTION_COLUMNS.map((col) => `${col} ${columnType(col)}`).join(", ")})`);
+      await commitInTransaction(c, async () => {
         await c.run(`DELETE FROM ${t} WHERE ${pair}`);
         await c.run(
           `INSERT INTO ${t} SELECT ${sqlString(this.from.runId)}, ${sqlString(this.to.runId)}, ${this.from.paymentYear}, ${this.to.paymentYear},
              ${ATTRIBUTION_COLUMNS.join(", ")}
            FROM read_csv(${sqlString(this.csv)}, header = true, columns = ${columnTypes()})`,
         );
-        await c.run("COMMIT");
-      } catch (e) {
-        await c.run("ROLLBACK");
-        throw e;
-      }
-      await c.run("CHECKPOINT");
+      });
       return rows;
     } finally {
       c.closeSync();
