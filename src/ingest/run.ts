@@ -9,7 +9,7 @@ import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { Piscina } from "piscina";
 import { UsageError, rebuildWorkerError } from "../errors.js";
-import type { WorkerErrorShape } from "../workers/protocol.js";
+import { workerScriptUrl, type WorkerErrorShape } from "../workers/protocol.js";
 import { parseIsoDate } from "./dates.js";
 import {
   parseIngestFile,
@@ -61,13 +61,7 @@ export function newRunId(): string {
   return `${t}_${randomBytes(4).toString("hex")}`;
 }
 
-// The worker runs compiled JS: from dist/ it sits beside this tree; when this module is loaded
-// from src/ (vitest), the build's copy is used.
-const workerUrl = (
-  import.meta.url.endsWith(".ts")
-    ? new URL("../../dist/workers/ingest-worker.js", import.meta.url)
-    : new URL("../workers/ingest-worker.js", import.meta.url)
-).href;
+const workerUrl = workerScriptUrl("ingest-worker");
 
 /**
  * Parse every file into its staging part; results in file order. Several threads take the

@@ -40,7 +40,14 @@ import {
   writeRunSnapshot,
   type SnapshotOptions,
 } from "../io/run-snapshots.js";
-import type { ScoreTask, ScoreTaskResult, TaskInput, WorkerErrorShape, WorkerInit } from "../workers/protocol.js";
+import {
+  workerScriptUrl,
+  type ScoreTask,
+  type ScoreTaskResult,
+  type TaskInput,
+  type WorkerErrorShape,
+  type WorkerInit,
+} from "../workers/protocol.js";
 
 export interface ScoreRunOptions {
   source: MemberSource;
@@ -128,13 +135,7 @@ export function newRunId(): string {
     .slice(0, 14)}-${randomBytes(4).toString("hex")}`;
 }
 
-// The worker runs compiled JS: from dist/ it sits beside this file; when this module is loaded
-// from src/ (vitest), the build's copy is used.
-const workerUrl = (
-  import.meta.url.endsWith(".ts")
-    ? new URL("../../dist/workers/score-worker.js", import.meta.url)
-    : new URL("../workers/score-worker.js", import.meta.url)
-).href;
+const workerUrl = workerScriptUrl("score-worker");
 
 export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   const t0 = performance.now();

@@ -67,3 +67,16 @@ export interface WorkerErrorShape {
   code: string;
   message: string;
 }
+
+/**
+ * The URL of a worker script of this directory, for piscina. Workers run compiled JS: from dist/
+ * the script sits beside this module; when the caller is loaded from src/ (vitest), the build's
+ * copy in dist/ is used.
+ */
+export function workerScriptUrl(name: "score-worker" | "ingest-worker"): string {
+  return (
+    import.meta.url.endsWith(".ts")
+      ? new URL(`../../dist/workers/${name}.js`, import.meta.url)
+      : new URL(`./${name}.js`, import.meta.url)
+  ).href;
+}
