@@ -1,7 +1,7 @@
 // CMS steps: model-specific pre-hierarchy rules (cms-algorithm.md §3.2 V28 heart patch, §6.1
 // and §7 ESRD renal zeroing) and hierarchies in published order (§1.4: each rule tests the
 // parent's *current* value, so 62 ⊃ 63 ⊃ 202 keeps {62, 202}). Tables: MB_PRE, MB_HIER.
-import { emit, traceOn } from "./trace";
+import { emit, traceOn, factorsOn, currentMember } from "./trace";
 import { T_PRE_ZERO, T_HIER_DROP } from "./layout";
 
 export function applyPreHierarchy(
@@ -47,8 +47,12 @@ export function applyHierarchySorted(
       const child = load<i32>(intPool + (<usize>(cs + i) << 2));
       if (load<u8>(flags + <usize>child) != 0) {
         store<u8>(flags + <usize>child, 0);
-        if (traceOn) {
-          emit(T_HIER_DROP, load<i32>(ccNum + (<usize>parent << 2)), model, load<i32>(ccNum + (<usize>child << 2)), 0);
+        if (traceOn || factorsOn) {
+          // explain: value 0; factor mode: the member (risk_score_factors' hcc_dropped rows)
+          emit(
+            T_HIER_DROP, load<i32>(ccNum + (<usize>parent << 2)), model, load<i32>(ccNum + (<usize>child << 2)),
+            traceOn ? 0 : <f64>currentMember,
+          );
         }
       }
     }

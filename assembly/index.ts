@@ -5,7 +5,7 @@ import {
   D_CODE_BYTES, D_MODEL_MASK, D_OPTIONS, D_OUT_MEMBER_F64, D_OUT_MEMBER_I32, D_OUT_MODEL_F64,
   D_OUT_MODEL_I32, D_OUT_HCC, D_OUT_HCC_CAP, D_TRACE, D_TRACE_CAP, D_TRACE_LEN, D_ASOF_DAYS,
   D_SCRATCH, D_OUT_HCC_LEN, OPT_MCE, OPT_ROUND3, OPT_TRACE, OUT_RISK, OUT_PAYMENT, OUT_RX_RISK,
-  OUT_ERROR, OUT_FLAGS, OUT_DX_MALFORMED, OUT_DX_UNMAPPED, OUT_EDITS, OUT_AGE, ERR_NONE, OPT_FACTORS,
+  OUT_ERROR, OUT_FLAGS, OUT_DX_MALFORMED, OUT_DX_UNMAPPED, OUT_EDITS, OUT_AGE, OUT_POP_C, OUT_POP_D, ERR_NONE, OPT_FACTORS,
   FLAG_NO_SEGMENT, FLAG_MODELS_INCOMPLETE, V_COUNT, T_DX, PK_VERSION, OPT_GAP_ADD, OPT_GAP_REMOVE,
   OPT_GAP_ALL, D_GAP_LEN, D_GAP_POOL_LEN,
 } from "./layout";
@@ -197,7 +197,10 @@ export function scoreBatch(desc: usize): i32 {
     const risk = blend(popC, vals, outMF, outMI, n, i, mask, round, paymentSlot);
     store<f64>(oF + (<usize>OUT_RISK << 3), risk);
     store<f64>(oF + (<usize>OUT_PAYMENT << 3), load<f64>(paymentSlot));
-    store<f64>(oF + (<usize>OUT_RX_RISK << 3), blend(popD, vals, outMF, outMI, n, i, mask, round, paymentSlot));
+    const rxRisk = blend(popD, vals, outMF, outMI, n, i, mask, round, paymentSlot);
+    store<f64>(oF + (<usize>OUT_RX_RISK << 3), rxRisk);
+    store<i32>(oi + (<usize>OUT_POP_C << 2), isNaN(risk) ? -1 : popC);
+    store<i32>(oi + (<usize>OUT_POP_D << 2), isNaN(rxRisk) ? -1 : popD);
     if (err == ERR_NONE && isNaN(risk) && popC >= 0 && (populationModels(popC) & ~mask) != 0) {
       const fp = oi + (<usize>OUT_FLAGS << 2);
       store<i32>(fp, load<i32>(fp) | FLAG_MODELS_INCOMPLETE);

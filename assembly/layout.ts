@@ -116,7 +116,11 @@ export const OUT_DX_MALFORMED: i32 = 2;
 export const OUT_DX_UNMAPPED: i32 = 3;
 export const OUT_EDITS: i32 = 4;
 export const OUT_AGE: i32 = 5;
-export const NOUT_I: i32 = 6;
+// the population whose blend gave the Part C / Part D score (index into the pack's populations),
+// -1 when none did (no population applies, a component model unscored or without a segment)
+export const OUT_POP_C: i32 = 6;
+export const OUT_POP_D: i32 = 7;
+export const NOUT_I: i32 = 8;
 
 export const ERR_NONE: i32 = 0;
 export const ERR_AGE: i32 = 1;
@@ -145,6 +149,9 @@ export const T_RAW: i32 = 10; // b=model; value=raw score
 export const T_NORMALIZED: i32 = 11; // a=component, b=model, c=population; value=normalized
 export const T_RISK: i32 = 12; // a=0 Part C, 1 Part D; c=population; value=risk score
 export const T_PAYMENT: i32 = 13; // c=population; value=payment score
+// factor mode only: a kept HCC in a segment that scores no HCCs (new enrollee, ESRD dialysis
+// …): a=HCC number, b=model, c=member. In factor mode T_HIER_DROP carries the member as value.
+export const T_HCC_UNSCORED: i32 = 14;
 
 // ---- model pack header (i32 words at the pack base) ---------------------------------------
 export const PK_MAGIC: i32 = 0x50434348; // "HCCP"

@@ -7,7 +7,7 @@ import {
   MB_N_PRE, MB_PRE, MB_INT_POOL, MB_HIER, MB_GROUP_MASK, MB_VARS, MB_N_SEGS, MB_SEGS,
   MB_TERM_VAR, MB_TERM_COEF, MB_TERM_NEXT, MB_DISPATCH, MB_SEG_DISPATCH, MB_TERM_DISPATCH, SEG_SEL_START, SEG_SEL_COUNT, SEG_USES_HCCS, SEG_HCC_COEF,
   SEG_TERM_START, SEG_TERM_COUNT, SEG_DIV_START, SEG_DIV_COUNT, SEG_STRIDE, V_COUNT,
-  T_DX_CC, T_EDIT, T_SEGMENT, T_HCC_TERM, T_VAR_TERM, T_DIVISOR, T_RAW,
+  T_DX_CC, T_EDIT, T_SEGMENT, T_HCC_TERM, T_HCC_UNSCORED, T_VAR_TERM, T_DIVISOR, T_RAW,
 } from "./layout";
 import { word, tableAt, modelBlock } from "./pack";
 import { clausesHold } from "./clauses";
@@ -191,7 +191,7 @@ export function scoreSet(m: i32, vals: usize, nSet: i32, hccOut: usize): f64 {
       const c = load<f64>(coef + (<usize>cc << 3));
       score += c;
       if (traceOn || factorsOn) emit(T_HCC_TERM, num, m, currentMember, c);
-    }
+    } else if (factorsOn && s < nSegs) emit(T_HCC_UNSCORED, num, m, currentMember, 0);
     store<i32>(p, num);
   }
   lastNVars = 0;

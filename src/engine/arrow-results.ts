@@ -22,6 +22,7 @@ import * as L from "./layout.js";
 import type { BatchResult } from "./kernel.js";
 import type { Engine } from "./engine.js";
 import { KERNEL_ERRORS } from "./engine.js";
+import { factorRowMember, forEachFactorRecord } from "./factor-records.js";
 
 const enc = new TextEncoder();
 
@@ -132,9 +133,12 @@ export interface LabelBytes {
   hccFactorIndex: Int32Array[]; // [model][cc number] → index in factorNames
   varFactorIndex: number[][]; // [model][variable] → index in factorNames
   varTypeIndex: number[][]; // [model][variable] → index in factorTypes
+  populations: Dict; // the payment year's populations, in pack order (kernel OUT_POP_*)
 }
 
-const FACTOR_TYPES = ["hcc", "demographic", "interaction", "count", "bonus", "divisor"] as const;
+// hcc_dropped (a CC a hierarchy dropped) and hcc_unscored (a kept HCC in a segment that scores
+// no HCCs) are not terms: coefficient 0, with the member's codes behind the HCC (docs/pipeline.md)
+const FACTOR_TYPES = ["hcc", "demographic", "interaction", "count", "bonus", "divisor", "hcc_dropped", "hcc_unscored"] as const;
 
 export function buildLabelBytes(engine: Engine): LabelBytes {
   const ms = engine.meta.models;
@@ -169,6 +173,7 @@ export function buildLabelBytes(engine: Engine): LabelBytes {
     hccFactorIndex,
     varFactorIndex,
     varTypeIndex: ms.map((m) => m.variableKinds.map((k) => FACTOR_TYPES.indexOf(k))),
+    populations: new Dict(engine.meta.populations.map((p) => p.name)),
   };
 }
 
@@ -336,15 +341,31 @@ export function buildScoresBatch(
     boolColumn(n, (i) => ((flags[i] ?? 0) & L.FLAG_RX_PLAN_DEFAULT) !== 0),
     false,
   );
+  // the population whose blend (weights, normalization factors, MACI) gave each score: what dbt's
+  // int_risk_adjustments joins the payment-year parameters on
+  for (const [name, k] of [
+    ["population", L.OUT_POP_C],
+    ["rx_population", L.OUT_POP_D],
+  ] as const) {
+    const idx = pick(k);
+    const valid = new Uint8Array((n + 7) >> 3);
+    let nulls = 0;
+    for (let i = 0; i < n; i++) {
+      if ((idx[i] ?? -1) < 0 || errs[i] !== null) {
+        idx[i] = 0;
+        nulls++;
+      } else valid[i >> 3] = (valid[i >> 3] ?? 0) | (1 << (i & 7));
+    }
+    cols.add(name, labels.populations.column(idx, n, valid, nulls));
+  }
   cols.add("run_id", runIdColumn(runId, n), false);
   return cols.batch(n);
 }
 
 /**
  * The risk_score_factors batch from factor-mode trace records: one row per member × model ×
- * term; for HCC terms, the member's dx codes whose crosswalk (or edit) assigned that CC. The
- * kernel writes a member's records contiguously (dx → CC records before that model's terms), so
- * the dx codes behind an HCC are found by scanning back within the member and model.
+ * term, plus the HCCs that are not terms (hcc_dropped, hcc_unscored; coefficient 0); HCC rows
+ * carry the member's dx codes whose crosswalk (or edit) assigned that CC.
  */
 export function buildFactorsBatch(
   engine: Engine,
@@ -360,8 +381,8 @@ export function buildFactorsBatch(
   const tr = r.trace;
   let rows = 0;
   for (let k = 0; k < nRec; k++) {
-    const kind = tr[k * W] ?? 0;
-    if ((kind === L.T_HCC_TERM || kind === L.T_VAR_TERM || kind === L.T_DIVISOR) && !valueErrors[tr[k * W + 3] ?? 0]) rows++;
+    const member = factorRowMember(tr, r.traceF64, k);
+    if (member >= 0 && !valueErrors[member]) rows++;
   }
   const idData = ids.data[0];
   if (!idData) throw new Error("participant_id missing");
@@ -378,51 +399,37 @@ export function buildFactorsBatch(
   let hccNulls = 0;
   const dxOffsets = new Int32Array(rows + 1);
   const dx = new Utf8Appender(rows, rows * 8);
-  const divisorType = FACTOR_TYPES.indexOf("divisor");
+  const typeOf = (t: (typeof FACTOR_TYPES)[number]): number => FACTOR_TYPES.indexOf(t);
+  const divisorType = typeOf("divisor");
+  const droppedType = typeOf("hcc_dropped");
+  const unscoredType = typeOf("hcc_unscored");
   let row = 0;
-  let groupStart = 0; // first record of the current (member, model) run of dx → CC records
-  let groupKey = -1;
-  for (let k = 0; k < nRec; k++) {
+  forEachFactorRecord(tr, r.traceF64, (k, member, m, h, dxIdx) => {
+    if (valueErrors[member]) return;
     const kind = tr[k * W] ?? 0;
-    if (kind === L.T_DX_CC) {
-      const member = r.traceF64[k * 3 + 2] ?? 0;
-      const key = member * 64 + (tr[k * W + 2] ?? 0);
-      if (key !== groupKey) {
-        groupKey = key;
-        groupStart = k;
-      }
-      continue;
-    }
-    if (kind !== L.T_HCC_TERM && kind !== L.T_VAR_TERM && kind !== L.T_DIVISOR) continue;
-    const a = tr[k * W + 1] ?? 0;
-    const m = tr[k * W + 2] ?? 0;
-    const member = tr[k * W + 3] ?? 0;
-    if (valueErrors[member]) continue;
     pid.append(idBytes, idOffs[member] ?? 0, idOffs[member + 1] ?? 0);
     modelI[row] = m;
     segI[row] = r.modelI32[((r.slotOf[m] ?? 0) * r.n + member) * 3] ?? 0;
-    coef[row] = r.traceF64[k * 3 + 2] ?? 0;
-    if (kind === L.T_HCC_TERM) {
-      factorI[row] = labels.hccFactorIndex[m]?.[a] ?? 0;
-      typeI[row] = 0;
-      hcc[row] = a;
+    coef[row] = kind === L.T_HIER_DROP ? 0 : (r.traceF64[k * 3 + 2] ?? 0);
+    if (h >= 0) {
+      factorI[row] = labels.hccFactorIndex[m]?.[h] ?? 0;
+      typeI[row] = kind === L.T_HIER_DROP ? droppedType : kind === L.T_HCC_UNSCORED ? unscoredType : 0;
+      hcc[row] = h;
       hccValid[row >> 3] = (hccValid[row >> 3] ?? 0) | (1 << (row & 7));
-      if (groupKey === member * 64 + m) {
-        const ms = codes.memberOffsets[member] ?? 0;
-        for (let j = groupStart; j < k; j++) {
-          if ((tr[j * W] ?? 0) !== L.T_DX_CC || (tr[j * W + 3] ?? 0) !== a) continue;
-          const c = ms + (tr[j * W + 1] ?? 0);
-          dx.append(codes.codeBytes, codes.codeOffsets[c] ?? 0, codes.codeOffsets[c + 1] ?? 0);
-        }
+      const ms = codes.memberOffsets[member] ?? 0;
+      for (const d of dxIdx) {
+        const c = ms + d;
+        dx.append(codes.codeBytes, codes.codeOffsets[c] ?? 0, codes.codeOffsets[c + 1] ?? 0);
       }
     } else {
+      const a = tr[k * W + 1] ?? 0;
       factorI[row] = labels.varFactorIndex[m]?.[a] ?? 0;
       typeI[row] = kind === L.T_DIVISOR ? divisorType : (labels.varTypeIndex[m]?.[a] ?? 1);
       hccNulls++;
     }
     row++;
     dxOffsets[row] = dx.rows;
-  }
+  });
   const cols = new Columns();
   cols.add("participant_id", pid.finish(), false);
   cols.add("payment_year", i32Column(new Int32Array(rows).fill(engine.meta.paymentYear)), false);

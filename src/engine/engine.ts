@@ -9,6 +9,7 @@ import { UsageError } from "../errors.js";
 import { Utf8, type RecordBatch } from "apache-arrow";
 import { encodeArrowBatch } from "./arrow-encode.js";
 import { buildFactorsBatch, buildLabelBytes, buildScoresBatch, errorsOf, type LabelBytes } from "./arrow-results.js";
+import { factorTraceCap } from "./factor-records.js";
 import { KERNEL_ERRORS } from "./kernel-errors.js";
 import {
   batchCandidates,
@@ -215,7 +216,7 @@ export class Engine {
       options: this.options | (opts.factors ? L.OPT_FACTORS : 0),
       asOfDays: this.asOfDays,
       models: this.scoredModels,
-      traceCap: opts.factors ? batch.n * nScored * 48 + nCodes * nScored * 3 + 64 : 0,
+      traceCap: opts.factors ? factorTraceCap(batch.n, nCodes, nScored) : 0,
       ...(gaps ? { gaps: gaps.request } : {}),
     });
     const scores = buildScoresBatch(this, this.labelBytes, ids, r, errors, runId);

@@ -104,6 +104,7 @@ export function resultFields(config: UdfConfig): [string, string][] {
   }
   f.push(["dx_malformed", "INT64"], ["dx_unmapped", "INT64"], ["edits_applied", "INT64"], ["error", "STRING"]);
   f.push(["orec_default", "BOOL"], ["dual_default", "BOOL"], ["rx_plan_default", "BOOL"]);
+  f.push(["population", "STRING"], ["rx_population", "STRING"]);
   if (config.factors) f.push(["factors", `ARRAY<${structType(FACTOR_FIELDS)}>`]);
   return f;
 }
@@ -153,6 +154,7 @@ export function buildUdfConfig(engine: Engine, factors: boolean, packBytes: numb
     factors,
     scored: [...engine.scoredModels],
     models,
+    populations: engine.meta.populations.map((p) => p.name),
     packParts,
     packBytes,
   };

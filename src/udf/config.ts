@@ -31,6 +31,8 @@ export interface UdfConfig {
   scored: number[];
   /** Every pack model (factor rows name the model they belong to). */
   models: UdfModelConfig[];
+  /** The payment year's population names in pack order (result columns population, rx_population). */
+  populations: string[];
   /** Number of library parts holding the base64 pack, and its size in bytes. */
   packParts: number;
   packBytes: number;

@@ -7,6 +7,7 @@
 import * as L from "../engine/layout.js";
 import { Kernel, kernelImports, type BatchResult, type EncodedBatch } from "../engine/kernel.js";
 import { KERNEL_ERRORS } from "../engine/kernel-errors.js";
+import { factorTraceCap, forEachFactorRecord } from "../engine/factor-records.js";
 import {
   AGE_RANGE,
   GRAFT_MONTHS_RANGE,
@@ -312,6 +313,9 @@ function decodeResult(c: UdfConfig, lb: Labels, r: BatchResult, valueError: stri
   out["orec_default"] = (flags & L.FLAG_OREC_DEFAULT) !== 0;
   out["dual_default"] = (flags & L.FLAG_DUAL_DEFAULT) !== 0;
   out["rx_plan_default"] = (flags & L.FLAG_RX_PLAN_DEFAULT) !== 0;
+  const pop = (k: number): string | null => (error !== null ? null : (c.populations[mi[k] ?? -1] ?? null));
+  out["population"] = pop(L.OUT_POP_C);
+  out["rx_population"] = pop(L.OUT_POP_D);
   if (c.factors) out["factors"] = valueError !== null ? [] : decodeFactors(lb, r, codes);
   return out;
 }
@@ -320,24 +324,9 @@ function decodeResult(c: UdfConfig, lb: Labels, r: BatchResult, valueError: stri
 function decodeFactors(lb: Labels, r: BatchResult, codes: string[]): UdfFactor[] {
   const W = L.TRACE_STRIDE / 4;
   const tr = r.trace;
-  const nRec = tr.length / W;
   const rows: UdfFactor[] = [];
-  let groupStart = 0;
-  let groupKey = -1;
-  for (let k = 0; k < nRec; k++) {
+  forEachFactorRecord(tr, r.traceF64, (k, member, mIdx, hcc, dx) => {
     const kind = tr[k * W] ?? 0;
-    if (kind === L.T_DX_CC) {
-      const key = (r.traceF64[k * 3 + 2] ?? 0) * 64 + (tr[k * W + 2] ?? 0);
-      if (key !== groupKey) {
-        groupKey = key;
-        groupStart = k;
-      }
-      continue;
-    }
-    if (kind !== L.T_HCC_TERM && kind !== L.T_VAR_TERM && kind !== L.T_DIVISOR) continue;
-    const a = tr[k * W + 1] ?? 0;
-    const mIdx = tr[k * W + 2] ?? 0;
-    const member = tr[k * W + 3] ?? 0;
     const m = lb.byIndex[mIdx];
     const seg = r.modelI32[((r.slotOf[mIdx] ?? 0) * r.n + member) * 3] ?? 0;
     const row: UdfFactor = {
@@ -345,26 +334,22 @@ function decodeFactors(lb: Labels, r: BatchResult, codes: string[]): UdfFactor[]
       segment: m?.segments[seg] ?? null,
       factor: "",
       factor_type: "",
-      coefficient: r.traceF64[k * 3 + 2] ?? 0,
+      coefficient: kind === L.T_HIER_DROP ? 0 : (r.traceF64[k * 3 + 2] ?? 0),
       hcc: null,
       dx_codes: [],
     };
-    if (kind === L.T_HCC_TERM) {
-      row.factor = `${m?.hccPrefix ?? ""}${a}`;
-      row.factor_type = "hcc";
-      row.hcc = a;
-      if (groupKey === member * 64 + mIdx) {
-        for (let j = groupStart; j < k; j++) {
-          if ((tr[j * W] ?? 0) !== L.T_DX_CC || (tr[j * W + 3] ?? 0) !== a) continue;
-          row.dx_codes.push(codes[tr[j * W + 1] ?? 0] ?? "");
-        }
-      }
+    if (hcc >= 0) {
+      row.factor = `${m?.hccPrefix ?? ""}${hcc}`;
+      row.factor_type = kind === L.T_HIER_DROP ? "hcc_dropped" : kind === L.T_HCC_UNSCORED ? "hcc_unscored" : "hcc";
+      row.hcc = hcc;
+      for (const d of dx) row.dx_codes.push(codes[d] ?? "");
     } else {
+      const a = tr[k * W + 1] ?? 0;
       row.factor = m?.variables[a] ?? "";
       row.factor_type = kind === L.T_DIVISOR ? "divisor" : (m?.variableKinds[a] ?? "demographic");
     }
     rows.push(row);
-  }
+  });
   return rows;
 }
 
@@ -414,7 +399,7 @@ export function createHccUdf(config: UdfConfig, wasmBytes: number, store: UdfSto
       options: traceOpts,
       asOfDays: config.asOfDays,
       models: config.scored,
-      traceCap: config.factors ? nScored * 48 + nCodes * nScored * 3 + 64 : 0,
+      traceCap: config.factors ? factorTraceCap(1, nCodes, nScored) : 0,
     });
     return decodeResult(config, labels, r, valueError, buffers.codes);
   };

@@ -15,11 +15,6 @@ const dbtBin = join(root, ".venv", "bin", "dbt");
 
 /** Grain columns that may be null by design (null groups with null in the grain test). */
 const NULLABLE_GRAIN_COLUMNS: Record<string, Record<string, string>> = {
-  stg_diagnosis_codes: {
-    diagnosis_code_raw: "a row with no code is kept (the engine counts null codes)",
-    service_date: "optional source column",
-    diagnosis_source: "optional source column",
-  },
   stg_risk_score_gap_values: {
     hcc_code: "null on add_all rows (every candidate of the model together)",
   },
@@ -35,6 +30,23 @@ const NULLABLE_GRAIN_COLUMNS: Record<string, Record<string, string>> = {
   dim_hcc: { segment: "an HCC no segment scores has no coefficient row" },
 };
 
+/**
+ * Views whose grain holds by construction: the model's rows come from one `select distinct` over
+ * exactly these columns (plus columns that are functions of them), so a grain test could not
+ * fail and would only re-evaluate a 12M-row view (docs/dbt.md "Performance"). Checked below:
+ * the model is a view, its SQL has the `select distinct`, and names every grain column.
+ */
+const GRAIN_BY_CONSTRUCTION: Record<string, { columns: string[]; reason: string }> = {
+  stg_diagnosis_codes: {
+    columns: ["participant_id", "diagnosis_code_raw", "service_date", "diagnosis_source"],
+    reason: "select distinct over the source row; diagnosis_code is a function of diagnosis_code_raw",
+  },
+  int_hcc_dx_codes_unnested: {
+    columns: ["participant_id", "payment_year", "model", "hcc", "diagnosis_code"],
+    reason: "select distinct over the grain columns, null codes filtered after it",
+  },
+};
+
 /** Models whose output has no natural key columns: the grain is tested on the surrogate key. */
 const SURROGATE_ONLY: Record<string, string> = {
   patient_risk_factors: "Tuva's columns carry neither model nor factor; factor_key is their surrogate",
@@ -47,7 +59,8 @@ interface ManifestNode {
   attached_node?: string | null;
   column_name?: string | null;
   test_metadata?: { name: string; kwargs: Record<string, unknown> };
-  config: { where?: string | null; severity?: string; enabled?: boolean };
+  config: { where?: string | null; severity?: string; enabled?: boolean; materialized?: string };
+  raw_code?: string;
 }
 
 interface ModelTests {
@@ -108,13 +121,26 @@ describe.skipIf(!existsSync(dbtBin) && !process.env["CI"])("dbt models: grain an
 
   it("every model has an unconditional grain test over its natural key columns", () => {
     const missing = models
-      .filter((m) => !(m.name in SURROGATE_ONLY))
+      .filter((m) => !(m.name in SURROGATE_ONLY) && !(m.name in GRAIN_BY_CONSTRUCTION))
       .filter((m) => !tests.get(m.name)?.grains.some((cols) => cols.every((c) => !c.endsWith("_key"))))
       .map((m) => `${m.name} (${m.original_file_path})`);
     expect(missing).toEqual([]);
     for (const name of Object.keys(SURROGATE_ONLY)) {
       if (!tests.has(name)) continue;
       expect(tests.get(name)?.grains.length, name).toBeGreaterThan(0);
+    }
+  });
+
+  it("a grain held by construction: a view with one select distinct naming every grain column, and no test", () => {
+    for (const [name, { columns }] of Object.entries(GRAIN_BY_CONSTRUCTION)) {
+      const m = models.find((x) => x.name === name);
+      expect(m, name).toBeDefined();
+      expect(m?.config.materialized, name).toBe("view");
+      const sql = (m?.raw_code ?? "").toLowerCase();
+      expect(sql.match(/select distinct/g)?.length, name).toBe(1);
+      for (const c of columns) expect(sql, `${name}.${c}`).toContain(c);
+      // a model that has its grain test again belongs in the tested list, not here
+      expect(tests.get(name)?.grains ?? [], name).toEqual([]);
     }
   });
 

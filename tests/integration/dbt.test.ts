@@ -36,6 +36,8 @@ const PARTICIPANTS: Participant[] = [
   { member_id: "P006", birth_date: "1953-12-01", sex: "M", orec: "0", dual_elgbl_cd: "00", rx_plan: "mapd" },
   { member_id: "P007", birth_date: "1948-04-17", sex: null, orec: "0" },
   { member_id: "P008", birth_date: "1955-02-28", sex: "2", orec: "0", dual_elgbl_cd: "04", new_enrollee: false },
+  // a new enrollee: the segment scores no HCCs, so its kept HCCs are hcc_unscored rows
+  { member_id: "P009", birth_date: "1959-07-04", sex: "F", orec: "0", new_enrollee: true, rx_plan: "mapd" },
 ];
 
 const DX: Record<string, string[]> = {
@@ -47,6 +49,7 @@ const DX: Record<string, string[]> = {
   P006: [],
   P007: ["E11.9"],
   P008: ["M05.79", "I25.10", "E66.01", "Z68.41", "Q99.9"],
+  P009: ["E11.22", "I50.9", "I50.22"],
 };
 
 const members = (): MemberInput[] => PARTICIPANTS.map((p) => ({ ...p, diagnosis_codes: DX[p.member_id] ?? [] }));
@@ -91,13 +94,36 @@ async function buildWarehouse(py: number): Promise<Fixture> {
   const factors: Record<string, unknown>[] = [];
   const dropped = new Map<string, string>();
   const partC = new Map<string, string>();
+  const partD = new Map<string, string>();
   ms.forEach((m, i) => {
     if (records[i]?.error) return;
     const x = engine.explain(m);
-    for (const p of x.population) if (p.part === "C") partC.set(m.member_id, p.name);
+    for (const p of x.population) (p.part === "C" ? partC : partD).set(m.member_id, p.name);
     for (const s of x.models) {
       const meta = engine.meta.models.find((mm) => mm.id === s.model);
-      for (const d of s.dropped) dropped.set(`${m.member_id}:${s.model}:${d.hcc}`, d.by);
+      const codesOf = (hcc: string): string[] =>
+        x.dx.filter((d) => d.ccs.some((c) => c.model === s.model && c.cc === hcc)).map((d) => d.code);
+      const nonTerm = (hcc: string, type: string): Record<string, unknown> => ({
+        participant_id: m.member_id,
+        payment_year: py,
+        model: s.model,
+        segment: s.segment,
+        factor: hcc,
+        factor_type: type,
+        coefficient: 0,
+        hcc: Number(hcc.replace(/^\D+/, "")),
+        dx_codes: codesOf(hcc),
+        run_id: RUN_ID,
+      });
+      // the engine's non-term rows, derived here from explain: each hierarchy drop, and each
+      // kept HCC without a term (a segment that scores no HCCs)
+      for (const d of s.dropped) {
+        dropped.set(`${m.member_id}:${s.model}:${d.hcc}`, d.by);
+        factors.push(nonTerm(d.hcc, "hcc_dropped"));
+      }
+      const terms = new Set(s.factors.filter((f) => f.kind === "hcc").map((f) => f.factor));
+      const keptCol = records[i]?.[`${s.model.toLowerCase()}_hccs`] as string[] | null | undefined;
+      for (const h of keptCol ?? []) if (!terms.has(h)) factors.push(nonTerm(h, "hcc_unscored"));
       for (const f of s.factors) {
         const hcc = f.kind === "hcc" ? Number(f.factor.replace(/^\D+/, "")) : null;
         const vi = meta?.variables.indexOf(f.factor) ?? -1;
@@ -110,10 +136,7 @@ async function buildWarehouse(py: number): Promise<Fixture> {
           factor_type: f.kind === "hcc" ? "hcc" : f.kind === "divisor" ? "divisor" : (meta?.variableKinds[vi] ?? "demographic"),
           coefficient: f.coefficient,
           hcc,
-          dx_codes:
-            f.kind === "hcc"
-              ? x.dx.filter((d) => d.ccs.some((c) => c.model === s.model && c.cc === f.factor)).map((d) => d.code)
-              : [],
+          dx_codes: f.kind === "hcc" ? codesOf(f.factor) : [],
           run_id: RUN_ID,
         });
       }
@@ -155,7 +178,8 @@ async function buildWarehouse(py: number): Promise<Fixture> {
       .join(", ");
     await con.run(`create table sgv_reporting.risk_scores (participant_id varchar not null, payment_year integer,
       risk_score double, payment_score double, rx_risk_score double, ${modelDdl}, dx_malformed integer, dx_unmapped integer,
-      edits_applied integer, error varchar, orec_default boolean, dual_default boolean, rx_plan_default boolean, run_id varchar)`);
+      edits_applied integer, error varchar, orec_default boolean, dual_default boolean, rx_plan_default boolean,
+      population varchar, rx_population varchar, run_id varchar)`);
     await con.run(`create table sgv_reporting.risk_score_factors (participant_id varchar, payment_year integer, model varchar,
       segment varchar, factor varchar, factor_type varchar, coefficient double, hcc integer, dx_codes varchar[], run_id varchar)`);
     await con.run(`create table sgv_reporting.score_runs (run_id varchar, started_at timestamp, finished_at timestamp,
@@ -186,7 +210,14 @@ async function buildWarehouse(py: number): Promise<Fixture> {
       "risk_scores",
       records.map((r) => {
         const { member_id, ...rest } = r;
-        const row: Record<string, unknown> = { participant_id: member_id, ...rest, run_id: RUN_ID };
+        // the population whose blend gave each score (explain's), as the engine reports it
+        const row: Record<string, unknown> = {
+          participant_id: member_id,
+          ...rest,
+          population: r.risk_score === null ? null : (partC.get(member_id) ?? null),
+          rx_population: r.rx_risk_score === null ? null : (partD.get(member_id) ?? null),
+          run_id: RUN_ID,
+        };
         return row;
       }),
     );
@@ -274,7 +305,9 @@ async function expectTuvaScores(fx: Fixture): Promise<number> {
     expect(row["member_months"]).toBeNull();
     expect(row["payment_risk_score_weighted_by_months"]).toBeNull();
     if (fx.partC.get(id) !== "MA") continue;
-    const factors = fx.factors.filter((f) => f["participant_id"] === id) as unknown as FactorRow[];
+    const factors = fx.factors.filter(
+      (f) => f["participant_id"] === id && f["factor_type"] !== "hcc_dropped" && f["factor_type"] !== "hcc_unscored",
+    ) as unknown as FactorRow[];
     const want = expectedTuvaScores(factors, blend, ma?.maci ?? year.maci);
     expect(Object.fromEntries(TUVA_SCORE_COLUMNS.map((c) => [c, row[c]])), id).toEqual(want);
     const rec = fx.records.find((r) => r.member_id === id);
@@ -342,6 +375,26 @@ describe.skipIf(!haveDbt && !process.env["CI"])("dbt project on DuckDB (real eng
     expect(fx.dropped.size).toBeGreaterThan(0);
     const e1122 = rows.find((r) => r["participant_id"] === "P001" && r["model"] === "V28" && r["hcc_code"] === "HCC37");
     expect(e1122?.["dx_codes"]).toBe("E1122");
+    // every HCC row's codes are the engine's (explain's) codes behind it, normalized and sorted:
+    // terms, kept HCCs of a segment that scores none, and hierarchy drops alike
+    const norm = (xs: unknown): string | null => {
+      const c = [...new Set((xs as string[]).map((x) => x.toUpperCase().replace(/[.\s]/g, "")))].sort();
+      return c.length > 0 ? c.join(", ") : null;
+    };
+    const hccRows = fx.factors.filter((f) => ["hcc", "hcc_unscored", "hcc_dropped"].includes(String(f["factor_type"])));
+    expect(hccRows.some((f) => f["factor_type"] === "hcc_unscored")).toBe(true);
+    for (const f of hccRows) {
+      const r = rows.find(
+        (x) => x["participant_id"] === f["participant_id"] && x["model"] === f["model"] && x["hcc_code"] === f["factor"],
+      );
+      expect(r?.["hcc_status"], `${String(f["participant_id"])} ${String(f["factor"])}`).toBe(
+        f["factor_type"] === "hcc_dropped" ? "dropped" : "kept",
+      );
+      expect(r?.["dx_codes"], `${String(f["participant_id"])} ${String(f["factor"])}`).toBe(norm(f["dx_codes"]));
+    }
+    const ne = rows.filter((r) => r["participant_id"] === "P009" && r["model"] === "V28" && r["hcc_status"] === "kept");
+    expect(ne.length).toBeGreaterThan(0);
+    expect(ne.every((r) => r["coefficient"] === null && r["dx_codes"] !== null)).toBe(true);
     // the coefficient is the engine's term
     for (const f of fx.factors.filter((x) => x["factor_type"] === "hcc")) {
       const r = rows.find(
@@ -406,7 +459,9 @@ describe.skipIf(!haveDbt && !process.env["CI"])("dbt project on DuckDB (real eng
       "payment_year",
       "tuva_last_run",
     ]);
-    expect(factors.length).toBe(fx.factors.filter((f) => f["factor_type"] !== "divisor").length);
+    expect(factors.length).toBe(
+      fx.factors.filter((f) => ["hcc", "demographic", "interaction", "count", "bonus"].includes(String(f["factor_type"]))).length,
+    );
   });
 });
 

@@ -175,6 +175,44 @@ describe("scoring run with the worker pool", () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(4000);
+
+    // the rows that are not terms and the populations equal what explain (trace mode, decoded
+    // separately) says the engine did: each hierarchy drop, each kept HCC without a term
+    const nonTerms = new Map<string, Set<string>>();
+    for (let i = 0; i < f.numRows; i++) {
+      const t = String(ftype?.get(i));
+      if (t !== "hcc_dropped" && t !== "hcc_unscored") continue;
+      expect(Number(coef?.get(i))).toBe(0);
+      const k = String(pid?.get(i));
+      const set = nonTerms.get(k) ?? new Set<string>();
+      set.add(`${String(model?.get(i))}:${String(f.getChild("factor")?.get(i))}:${t}`);
+      nonTerms.set(k, set);
+    }
+    let drops = 0;
+    let unscored = 0;
+    for (const m of members.slice(0, 1500)) {
+      const x = engine.explain({ ...m, age: null });
+      const got = byId.get(m.member_id);
+      const want = new Set<string>();
+      if (!x.record.error) {
+        for (const s of x.models) {
+          for (const d of s.dropped) want.add(`${s.model}:${d.hcc}:hcc_dropped`);
+          const terms = new Set(s.factors.filter((t) => t.kind === "hcc").map((t) => t.factor));
+          const kept = got?.[`${s.model.toLowerCase()}_hccs`] as { toArray(): string[] } | null | undefined;
+          for (const h of kept ? [...kept.toArray()] : []) if (!terms.has(h)) want.add(`${s.model}:${h}:hcc_unscored`);
+        }
+      }
+      for (const w of want) {
+        if (w.endsWith("dropped")) drops++;
+        else unscored++;
+      }
+      expect([...(nonTerms.get(m.member_id) ?? [])].sort(), m.member_id).toEqual([...want].sort());
+      const part = (p: string): string | null => x.population.find((q) => q.part === p)?.name ?? null;
+      expect(got?.["population"] ?? null, m.member_id).toBe(got?.["risk_score"] == null ? null : part("C"));
+      expect(got?.["rx_population"] ?? null, m.member_id).toBe(got?.["rx_risk_score"] == null ? null : part("D"));
+    }
+    expect(drops).toBeGreaterThan(50);
+    expect(unscored).toBeGreaterThan(10);
   });
 
   it("workers staging Parquet parts in the sink give the same rows as results sent back to the main thread, compressed or not", async () => {

@@ -1,7 +1,7 @@
 -- One row per member × payment year × model × factor: every term the engine summed (HCCs,
--- demographic cells, interactions, counts, bonuses, divisors) joined with the HCCs it kept
--- (a kept HCC with no term, e.g. in a segment that does not score HCCs, still has a row),
--- labels from the seed and the codes behind each HCC.
+-- demographic cells, interactions, counts, bonuses, divisors) and every HCC it kept (a kept HCC
+-- with no term, in a segment that does not score HCCs, still has a row), labels from the seed
+-- and the codes behind each HCC.
 with kept as (
 
 {{ hcc_unnest_select(
@@ -13,9 +13,12 @@ with kept as (
 
 ),
 
+-- the engine's terms and the kept HCCs of segments that score none (hcc_unscored: no term, but
+-- the codes behind the HCC); hierarchy drops are int_member_hccs_dropped's
 factors as (
 
     select * from {{ ref('stg_risk_score_factors') }}
+    where factor_type <> 'hcc_dropped'
 
 ),
 
@@ -25,29 +28,45 @@ labels as (
 
 ),
 
+-- With the engine's factor rows, every kept HCC is a row (a term, or hcc_unscored), so they are
+-- the whole model: no join with the kept-HCC lists. A --no-factors run wrote none; its kept HCCs
+-- come from risk_scores' lists, without terms or codes.
 joined as (
 
     select
-        coalesce(factors.participant_id, kept.participant_id) as participant_id,
-        coalesce(factors.payment_year, kept.payment_year) as payment_year,
-        coalesce(factors.model, kept.model) as model,
-        coalesce(factors.segment, kept.segment) as segment,
-        coalesce(factors.factor, kept.hcc_code) as factor,
-        coalesce(factors.factor_type, 'hcc') as factor_type,
-        coalesce(factors.hcc, {{ hcc_trailing_number('kept.hcc_code') }}) as hcc,
-        factors.coefficient,
-        kept.hcc_code is not null as is_kept_hcc,
-        factors.factor is not null as is_scored_term,
-        -- the codes behind an HCC term, from the engine's own list on the term (normalized,
-        -- sorted, distinct); a kept HCC with no term has none
-        case when factors.factor_type = 'hcc' then {{ hcc_dx_list_text('factors.dx_codes_raw') }} end as dx_codes,
-        coalesce(factors.run_id, kept.run_id) as run_id
+        participant_id,
+        payment_year,
+        model,
+        segment,
+        factor,
+        case when factor_type = 'hcc_unscored' then 'hcc' else factor_type end as factor_type,
+        hcc,
+        case when factor_type <> 'hcc_unscored' then coefficient end as coefficient,
+        factor_type in ('hcc', 'hcc_unscored') as is_kept_hcc,
+        factor_type <> 'hcc_unscored' as is_scored_term,
+        -- the codes behind an HCC, from the engine's own list on its row (normalized, sorted,
+        -- distinct)
+        case when factor_type in ('hcc', 'hcc_unscored') then {{ hcc_dx_list_text('dx_codes_raw') }} end as dx_codes,
+        run_id
     from factors
-    full outer join kept
-        on kept.participant_id = factors.participant_id
-        and kept.payment_year = factors.payment_year
-        and kept.model = factors.model
-        and kept.hcc_code = factors.factor
+
+    union all
+
+    select
+        participant_id,
+        payment_year,
+        model,
+        segment,
+        hcc_code as factor,
+        'hcc' as factor_type,
+        {{ hcc_trailing_number('hcc_code') }} as hcc,
+        cast(null as {{ hcc_type_double() }}) as coefficient,
+        true as is_kept_hcc,
+        false as is_scored_term,
+        cast(null as {{ dbt.type_string() }}) as dx_codes,
+        run_id
+    from kept
+    where not exists (select 1 from factors)
 
 ),
 

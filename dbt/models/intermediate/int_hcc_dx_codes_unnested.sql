@@ -7,7 +7,7 @@ with unnested as (
     columns=['participant_id', 'payment_year', 'model', 'hcc'],
     list_column='dx_codes_raw',
     value_alias='dx_code_raw',
-    where_clause="factor_type = 'hcc'"
+    where_clause="factor_type in ('hcc', 'hcc_unscored')"
 ) }}
 
 ),

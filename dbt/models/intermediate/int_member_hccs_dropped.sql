@@ -1,11 +1,13 @@
--- One row per member × payment year × model × HCC dropped by a hierarchy: a CC the member's
--- codes imply (crosswalk seed) that the engine did not keep, while one of its hierarchy parents
--- (hierarchy seed) was kept. When several kept parents outrank it, the first in the published
--- hierarchy order is reported. CCs lost to an MCE edit whose parent is also kept are
--- indistinguishable here and reported as dropped (docs/dbt.md).
-with implied as (
+-- One row per member × payment year × model × HCC a hierarchy dropped: the engine's own
+-- hcc_dropped rows of risk_score_factors (the CC its codes set, zeroed by a hierarchy rule; with
+-- the codes behind it), each with the kept parent that outranks it. When several kept parents
+-- do, the first in the published hierarchy order is reported; a CC whose dropping parent was
+-- itself dropped and that no kept HCC lists as a child has a null parent (docs/dbt.md).
+with dropped as (
 
-    select * from {{ ref('int_member_ccs_implied') }}
+    select participant_id, payment_year, model, segment, hcc, factor as hcc_code, dx_codes_raw
+    from {{ ref('stg_risk_score_factors') }}
+    where factor_type = 'hcc_dropped'
 
 ),
 
@@ -23,43 +25,28 @@ hierarchies as (
 
 ),
 
-not_kept as (
-
-    select implied.*
-    from implied
-    left join kept
-        on kept.participant_id = implied.participant_id
-        and kept.payment_year = implied.payment_year
-        and kept.model = implied.model
-        and kept.hcc = implied.cc
-    where kept.hcc is null
-
-),
-
-outranked as (
+parents as (
 
     select
-        not_kept.participant_id,
-        not_kept.payment_year,
-        not_kept.model,
-        not_kept.cc as hcc,
-        not_kept.hcc_code,
-        not_kept.dx_codes,
+        dropped.participant_id,
+        dropped.payment_year,
+        dropped.model,
+        dropped.hcc,
         hierarchies.parent_hcc as dropped_by_hcc,
         hierarchies.parent_hcc_code as dropped_by_hcc_code,
         row_number() over (
-            partition by not_kept.participant_id, not_kept.payment_year, not_kept.model, not_kept.cc
+            partition by dropped.participant_id, dropped.payment_year, dropped.model, dropped.hcc
             order by hierarchies.hierarchy_order, hierarchies.parent_hcc
         ) as parent_rank
-    from not_kept
+    from dropped
     inner join hierarchies
-        on hierarchies.payment_year = not_kept.payment_year
-        and hierarchies.model = not_kept.model
-        and hierarchies.child_hcc = not_kept.cc
+        on hierarchies.payment_year = dropped.payment_year
+        and hierarchies.model = dropped.model
+        and hierarchies.child_hcc = dropped.hcc
     inner join kept
-        on kept.participant_id = not_kept.participant_id
-        and kept.payment_year = not_kept.payment_year
-        and kept.model = not_kept.model
+        on kept.participant_id = dropped.participant_id
+        and kept.payment_year = dropped.payment_year
+        and kept.model = dropped.model
         and kept.hcc = hierarchies.parent_hcc
 
 ),
@@ -67,16 +54,22 @@ outranked as (
 final as (
 
     select
-        participant_id,
-        payment_year,
-        model,
-        hcc,
-        hcc_code,
-        dx_codes,
-        dropped_by_hcc,
-        dropped_by_hcc_code
-    from outranked
-    where parent_rank = 1
+        dropped.participant_id,
+        dropped.payment_year,
+        dropped.model,
+        dropped.segment,
+        dropped.hcc,
+        dropped.hcc_code,
+        {{ hcc_dx_list_text('dropped.dx_codes_raw') }} as dx_codes,
+        parents.dropped_by_hcc,
+        parents.dropped_by_hcc_code
+    from dropped
+    left join parents
+        on parents.participant_id = dropped.participant_id
+        and parents.payment_year = dropped.payment_year
+        and parents.model = dropped.model
+        and parents.hcc = dropped.hcc
+        and parents.parent_rank = 1
 
 )
 

@@ -1,8 +1,9 @@
 -- One row per member × payment year × scored model: the normalization, blend weight and MA
 -- coding pattern adjustment (MACI) the engine applied, with the parameters from the
--- payment-year seed. The population is identified from the engine's output (which models it
--- normalized, and which normalization factor reproduces each normalized score); nothing is
--- re-scored here. What-if models (no population) have null parameters.
+-- payment-year seed. The engine reports the population whose blend gave each part's score
+-- (risk_scores.population, rx_population); the normalization factor is that population's rule
+-- for the model's segment, confirmed by reproducing the normalized score. Nothing is re-scored
+-- here. What-if models (no population) have null parameters.
 with models as (
 
     select * from {{ ref('stg_hcc_raw_scores') }}
@@ -16,94 +17,55 @@ params as (
 
 ),
 
-population_sizes as (
-
-    select payment_year, population, count(distinct model) as n_models
-    from params
-    group by payment_year, population
-
-),
-
+-- which part each model belongs to (one per model and year), so each model row picks its
+-- part's population with a plain equi-join on the parameters
 model_parts as (
 
     select distinct payment_year, model, part from params
 
 ),
 
-member_part_sizes as (
-
-    select models.participant_id, models.payment_year, model_parts.part, count(distinct models.model) as n_models
-    from models
-    inner join model_parts
-        on model_parts.payment_year = models.payment_year
-        and model_parts.model = models.model
-    where models.normalized_score is not null
-    group by models.participant_id, models.payment_year, model_parts.part
-
-),
-
-candidates as (
+with_population as (
 
     select
         models.participant_id,
         models.payment_year,
         models.model,
-        params.population,
-        params.population_order,
-        params.part,
-        params.model_weight,
-        params.normalization_factor,
-        params.maci
+        models.segment,
+        models.raw_score,
+        models.normalized_score,
+        model_parts.part,
+        case when model_parts.part = 'C' then models.population else models.rx_population end as population
     from models
-    inner join params
-        on params.payment_year = models.payment_year
-        and params.model = models.model
-        and (
-            (params.nf_segment is null and params.nf_segment_prefix is null)
-            or params.nf_segment = models.segment
-            or models.segment like {{ dbt.concat(['params.nf_segment_prefix', "'%'"]) }}
-        )
+    inner join model_parts
+        on model_parts.payment_year = models.payment_year
+        and model_parts.model = models.model
     where models.normalized_score is not null
-        and abs(models.raw_score / params.normalization_factor - models.normalized_score) <= 0.0006
-
-),
-
-populations as (
-
-    select
-        candidates.participant_id,
-        candidates.payment_year,
-        candidates.part,
-        candidates.population,
-        row_number() over (
-            partition by candidates.participant_id, candidates.payment_year, candidates.part
-            order by min(candidates.population_order)
-        ) as population_rank
-    from candidates
-    inner join population_sizes
-        on population_sizes.payment_year = candidates.payment_year
-        and population_sizes.population = candidates.population
-    inner join member_part_sizes
-        on member_part_sizes.participant_id = candidates.participant_id
-        and member_part_sizes.payment_year = candidates.payment_year
-        and member_part_sizes.part = candidates.part
-    group by candidates.participant_id, candidates.payment_year, candidates.part, candidates.population,
-        population_sizes.n_models, member_part_sizes.n_models
-    having count(distinct candidates.model) = population_sizes.n_models
-        and count(distinct candidates.model) = member_part_sizes.n_models
 
 ),
 
 applied as (
 
-    select candidates.*
-    from candidates
-    inner join populations
-        on populations.participant_id = candidates.participant_id
-        and populations.payment_year = candidates.payment_year
-        and populations.part = candidates.part
-        and populations.population = candidates.population
-        and populations.population_rank = 1
+    select
+        with_population.participant_id,
+        with_population.payment_year,
+        with_population.model,
+        params.population,
+        params.part,
+        params.model_weight,
+        params.normalization_factor,
+        params.maci
+    from with_population
+    inner join params
+        on params.payment_year = with_population.payment_year
+        and params.model = with_population.model
+        and params.population = with_population.population
+    where (
+            (params.nf_segment is null and params.nf_segment_prefix is null)
+            or params.nf_segment = with_population.segment
+            or with_population.segment like {{ dbt.concat(['params.nf_segment_prefix', "'%'"]) }}
+        )
+        and abs(with_population.raw_score / params.normalization_factor - with_population.normalized_score) <= 0.0006
 
 ),
 

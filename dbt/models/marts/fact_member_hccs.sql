@@ -8,12 +8,6 @@ with calculations as (
 
 ),
 
-implied as (
-
-    select participant_id, payment_year, model, cc, dx_codes from {{ ref('int_member_ccs_implied') }}
-
-),
-
 dropped as (
 
     select * from {{ ref('int_member_hccs_dropped') }}
@@ -38,16 +32,11 @@ kept as (
         calculations.hcc_label,
         'kept' as hcc_status,
         calculations.coefficient,
-        -- the engine's own codes when factors were written, else the crosswalk's
-        coalesce(calculations.dx_codes, implied.dx_codes) as dx_codes,
+        -- the engine's own codes (none in a --no-factors run)
+        calculations.dx_codes,
         cast(null as {{ dbt.type_int() }}) as dropped_by_hcc,
         cast(null as {{ dbt.type_string() }}) as dropped_by_hcc_code
     from calculations
-    left join implied
-        on implied.participant_id = calculations.participant_id
-        and implied.payment_year = calculations.payment_year
-        and implied.model = calculations.model
-        and implied.cc = calculations.hcc
 
 ),
 
@@ -57,7 +46,7 @@ dropped_rows as (
         dropped.participant_id,
         dropped.payment_year,
         dropped.model,
-        segments.segment,
+        dropped.segment,
         dropped.hcc,
         dropped.hcc_code,
         labels.label as hcc_label,
@@ -67,10 +56,6 @@ dropped_rows as (
         dropped.dropped_by_hcc,
         dropped.dropped_by_hcc_code
     from dropped
-    left join {{ ref('stg_hcc_raw_scores') }} as segments
-        on segments.participant_id = dropped.participant_id
-        and segments.payment_year = dropped.payment_year
-        and segments.model = dropped.model
     left join labels
         on labels.payment_year = dropped.payment_year
         and labels.model = dropped.model

@@ -1,5 +1,6 @@
 -- One row per member × payment year × scored model, unpivoted from the engine's wide
--- risk_scores (<model>_raw_score, _normalized_score, _segment, _hccs). Only the model columns
+-- risk_scores (<model>_raw_score, _normalized_score, _segment, _hccs), with the member's Part C
+-- and Part D populations (null in tables written before the engine reported them). Only the model columns
 -- present in the table are read, so a run that scored only V28 stages fine. A model the
 -- member was not scored in has no row (hcc_model_scored: a null list on DuckDB, <model>_scored
 -- on BigQuery, where arrays cannot be NULL).
@@ -24,6 +25,8 @@ unpivoted as (
         cast({{ hcc_column_or_null(cols, p ~ '_raw_score', hcc_type_double()) }} as {{ hcc_type_double() }}) as raw_score,
         cast({{ hcc_column_or_null(cols, p ~ '_normalized_score', hcc_type_double()) }} as {{ hcc_type_double() }}) as normalized_score,
         {{ hcc_model_hccs(cols, p) }} as hcc_codes,
+        cast({{ hcc_column_or_null(cols, 'population', dbt.type_string()) }} as {{ dbt.type_string() }}) as population,
+        cast({{ hcc_column_or_null(cols, 'rx_population', dbt.type_string()) }} as {{ dbt.type_string() }}) as rx_population,
         cast(run_id as {{ dbt.type_string() }}) as run_id
     from source
     where {{ hcc_model_scored(cols, p) }}
@@ -38,6 +41,8 @@ unpivoted as (
         cast(null as {{ hcc_type_double() }}) as raw_score,
         cast(null as {{ hcc_type_double() }}) as normalized_score,
         cast(null as {{ hcc_type_string_list() }}) as hcc_codes,
+        cast(null as {{ dbt.type_string() }}) as population,
+        cast(null as {{ dbt.type_string() }}) as rx_population,
         cast(null as {{ dbt.type_string() }}) as run_id
     from source
     where 1 = 0

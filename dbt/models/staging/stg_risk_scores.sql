@@ -24,6 +24,8 @@ renamed as (
         cast({{ hcc_column_or_null(cols, 'orec_default', dbt.type_boolean()) }} as {{ dbt.type_boolean() }}) as orec_default,
         cast({{ hcc_column_or_null(cols, 'dual_default', dbt.type_boolean()) }} as {{ dbt.type_boolean() }}) as dual_default,
         cast({{ hcc_column_or_null(cols, 'rx_plan_default', dbt.type_boolean()) }} as {{ dbt.type_boolean() }}) as rx_plan_default,
+        cast({{ hcc_column_or_null(cols, 'population', dbt.type_string()) }} as {{ dbt.type_string() }}) as population,
+        cast({{ hcc_column_or_null(cols, 'rx_population', dbt.type_string()) }} as {{ dbt.type_string() }}) as rx_population,
         cast(run_id as {{ dbt.type_string() }}) as run_id
     from source
 

@@ -1,0 +1,75 @@
+// The factor-mode trace records that become risk_score_factors rows (docs/pipeline.md
+// "Results"): terms, hierarchy drops and kept HCCs of segments that score none. No Arrow here:
+// the BigQuery UDF bundle decodes the same records.
+import * as L from "./layout.js";
+
+/**
+ * Trace records factor mode can write for n members, nCodes codes and nScored models: per
+ * member and model up to 48 variable and divisor terms; per code and model at most 3 dx → CC
+ * records (2 crosswalk CCs, 1 edit) and, for each CC those set, one term, unscored or dropped
+ * record. The kernel refuses (rc -2) rather than overflow.
+ */
+export function factorTraceCap(n: number, nCodes: number, nScored: number): number {
+  return n * nScored * 48 + nCodes * nScored * 6 + 64;
+}
+
+/** The member of a factor-mode record that becomes a risk_score_factors row, or -1. */
+export function factorRowMember(tr: Int32Array, trF64: Float64Array, k: number): number {
+  const W = L.TRACE_STRIDE / 4;
+  const kind = tr[k * W] ?? 0;
+  if (kind === L.T_HCC_TERM || kind === L.T_VAR_TERM || kind === L.T_DIVISOR || kind === L.T_HCC_UNSCORED)
+    return tr[k * W + 3] ?? 0;
+  if (kind === L.T_HIER_DROP) return trF64[k * 3 + 2] ?? 0;
+  return -1;
+}
+
+/** The HCC number a factor-mode HCC record is about (term, unscored or dropped child), or -1. */
+function factorRowHcc(tr: Int32Array, k: number): number {
+  const W = L.TRACE_STRIDE / 4;
+  const kind = tr[k * W] ?? 0;
+  if (kind === L.T_HCC_TERM || kind === L.T_HCC_UNSCORED) return tr[k * W + 1] ?? 0;
+  if (kind === L.T_HIER_DROP) return tr[k * W + 3] ?? 0;
+  return -1;
+}
+
+/**
+ * Visit each factor-mode record that becomes a risk_score_factors row, with its member, model,
+ * the HCC it is about (-1 for variable and divisor terms) and, for HCC rows, the dx indices
+ * (within the member) whose crosswalk or edit assigned that CC. The kernel writes a member's
+ * records contiguously (dx → CC records before that model's hierarchy drops and terms), so the
+ * codes are found by scanning back within the member and model. Shared by the pipeline's
+ * factor batches and the UDF's factor arrays.
+ */
+export function forEachFactorRecord(
+  tr: Int32Array,
+  trF64: Float64Array,
+  visit: (k: number, member: number, model: number, hcc: number, dx: number[]) => void,
+): void {
+  const W = L.TRACE_STRIDE / 4;
+  const nRec = tr.length / W;
+  let groupStart = 0; // first record of the current (member, model) run of dx → CC records
+  let groupKey = -1;
+  const dx: number[] = [];
+  for (let k = 0; k < nRec; k++) {
+    const kind = tr[k * W] ?? 0;
+    if (kind === L.T_DX_CC) {
+      const key = (trF64[k * 3 + 2] ?? 0) * 64 + (tr[k * W + 2] ?? 0);
+      if (key !== groupKey) {
+        groupKey = key;
+        groupStart = k;
+      }
+      continue;
+    }
+    const member = factorRowMember(tr, trF64, k);
+    if (member < 0) continue;
+    const m = tr[k * W + 2] ?? 0;
+    const hcc = factorRowHcc(tr, k);
+    dx.length = 0;
+    if (hcc >= 0 && groupKey === member * 64 + m) {
+      for (let j = groupStart; j < k; j++) {
+        if ((tr[j * W] ?? 0) === L.T_DX_CC && (tr[j * W + 3] ?? 0) === hcc) dx.push(tr[j * W + 1] ?? 0);
+      }
+    }
+    visit(k, member, m, hcc, dx);
+  }
+}
