@@ -12,6 +12,7 @@ import { runScoring, type ScoreRunSummary } from "../pipeline/score-run.js";
 import { ProgressBar } from "./progress.js";
 import type { Layout } from "../io/duckdb-warehouse.js";
 import type { ResultStorage } from "../io/duckdb-sink.js";
+import type { PartCompression } from "../io/parquet.js";
 import { parseBigQueryConfig, type BigQueryFlags } from "../io/bigquery/config.js";
 import type { MemberSource, ResultSink } from "../io/types.js";
 import type { BatchGapOptions } from "../engine/engine.js";
@@ -25,6 +26,7 @@ interface ScoreFlags extends EngineFlags, BigQueryFlags {
   output?: string;
   format?: string;
   resultsStorage?: string;
+  partCompression?: string;
   schema?: string;
   layout?: string;
   workers?: string;
@@ -100,6 +102,12 @@ function parseLayout(v: string | undefined): Layout | undefined {
   throw new UsageError(`--layout: '${v}' is not long, grouped or auto`);
 }
 
+function parsePartCompression(v: string | undefined): PartCompression | undefined {
+  if (v === undefined) return undefined;
+  if (v === "none" || v === "snappy" || v === "zstd" || v === "lz4_raw") return v;
+  throw new UsageError(`--part-compression: '${v}' is not none, snappy, zstd or lz4_raw`);
+}
+
 function parseResultStorage(v: string | undefined): ResultStorage | undefined {
   if (v === undefined) return undefined;
   if (v === "parquet" || v === "table") return v;
@@ -126,6 +134,7 @@ export async function runPipelineScore(
   const eo = engineOptions(o);
   const layout = parseLayout(o.layout);
   const resultStorage = parseResultStorage(o.resultsStorage);
+  const partCompression = parsePartCompression(o.partCompression);
   const gaps = gapOptions(o);
   if (gaps && o.warehouse === "bigquery")
     throw new UsageError("--gaps is not available with --warehouse bigquery yet (docs/gap-values.md)");
@@ -182,6 +191,7 @@ export async function runPipelineScore(
       ...(eo.dataDir ? { dataDir: eo.dataDir } : {}),
       ...(workers ? { workers } : {}),
       ...(batchSize ? { batchSize } : {}),
+      ...(partCompression ? { partCompression } : {}),
       factors: given ? given.factors : o.factors,
       gaps,
       snapshot,
@@ -248,6 +258,10 @@ export function registerScore(program: Command): void {
     .option(
       "--results-storage <kind>",
       "warehouse results: parquet (views over Parquet files in <warehouse>.results/, fast commit) | table (native tables)",
+    )
+    .option(
+      "--part-compression <codec>",
+      "Parquet results written by the workers: none (default: fastest to write and read) | snappy | zstd | lz4_raw (smaller files; bench/README.md)",
     )
     .option(
       "--gaps [what]",

@@ -78,6 +78,41 @@ describe("hcc score", () => {
     }
   });
 
+  it("--part-compression writes the run's Parquet results with that codec and the same rows", async () => {
+    const wh = join(dir, "codec.duckdb");
+    expect(run("generate", "--members", "1500", "--out", wh).status).toBe(0);
+    const read = async (): Promise<{ codecs: string[]; sum: number; n: number }> => {
+      const db = await DuckDBInstance.create(wh, { access_mode: "READ_ONLY" });
+      const con = await db.connect();
+      try {
+        const view = (
+          await con.runAndReadAll("select sql from duckdb_views() where view_name = 'risk_score_factors'")
+        ).getRows()[0]?.[0];
+        const glob = /read_parquet\('([^']+)'\)/.exec(String(view))?.[1] ?? "";
+        const codecs = (await con.runAndReadAll(`select distinct compression from parquet_metadata('${glob}')`))
+          .getRows()
+          .map((r) => String(r[0]));
+        const agg = (
+          await con.runAndReadAll("select sum(coefficient), count(*) from sgv_reporting.risk_score_factors")
+        ).getRows()[0];
+        return { codecs, sum: Number(agg?.[0]), n: Number(agg?.[1]) };
+      } finally {
+        con.closeSync();
+        db.closeSync();
+      }
+    };
+    expect(run("score", "--source", wh, "--output", wh).status).toBe(0);
+    const plain = await read();
+    expect(plain.codecs).toEqual(["UNCOMPRESSED"]);
+    expect(run("score", "--source", wh, "--output", wh, "--part-compression", "zstd").status).toBe(0);
+    const zstd = await read();
+    expect(zstd.codecs).toEqual(["ZSTD"]);
+    expect([zstd.n, zstd.sum]).toEqual([plain.n, plain.sum]);
+    const bad = run("score", "--source", wh, "--output", wh, "--part-compression", "gzip");
+    expect(bad.status).toBe(64);
+    expect(bad.stderr).toMatch(/--part-compression: 'gzip' is not none, snappy, zstd or lz4_raw/);
+  });
+
   it("usage errors exit 64", () => {
     expect(run("score", "--input", "x.ndjson").status).toBe(64);
     expect(run("explain", "--age", "70", "--sex", "F", "--models", "V99", "E11.9").status).toBe(64);
