@@ -11,6 +11,7 @@ import { DATA, claimP, ingest, query, tempDir, writeFile, x12P } from "./helpers
 
 const TABLES = [
   "claims_diagnosis_provenance",
+  "claims_diagnoses",
   "claims_ingest_outcomes",
   "participant_diagnosis_codes",
   "participants",
