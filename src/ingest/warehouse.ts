@@ -52,7 +52,7 @@ const CLAIM_TYPES = `'claim_seq': 'BIGINT', 'claim_format': 'VARCHAR', 'claim_ki
   'reason': 'VARCHAR', 'message': 'VARCHAR', 'diagnosis_source': 'VARCHAR', 'source_file': 'VARCHAR', 'source_line': 'BIGINT',
   'source_offset': 'BIGINT', 'segment': 'VARCHAR', 'segment_index': 'BIGINT', 'element': 'VARCHAR', 'json_pointer': 'VARCHAR',
   'dx_count': 'INTEGER', 'line_count': 'INTEGER'`;
-const DX_TYPES = `'claim_seq': 'BIGINT', 'participant_id': 'VARCHAR', 'diagnosis_code': 'VARCHAR', 'diagnosis_code_raw': 'VARCHAR',
+const DX_TYPES = `'claim_seq': 'BIGINT', 'diagnosis_code': 'VARCHAR', 'diagnosis_code_raw': 'VARCHAR',
   'dx_position': 'INTEGER', 'dx_qualifier': 'VARCHAR', 'line_number': 'INTEGER', 'procedure_code': 'VARCHAR', 'revenue_code': 'VARCHAR',
   'line_rendering_npi': 'VARCHAR', 'service_date': 'DATE'`;
 const MEMBER_TYPES = `'member_seq': 'BIGINT', 'participant_id': 'VARCHAR', 'birth_date': 'DATE', 'sex': 'VARCHAR', 'dual_elgbl_cd': 'VARCHAR',
