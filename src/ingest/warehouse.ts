@@ -28,6 +28,8 @@ export interface StagedIngestPart {
   claimOffset: number;
   transactionOffset: number;
   memberOffset: number;
+  /** NDJSON lines of the earlier ranges of the same file (a split file), else 0. */
+  lineOffset: number;
 }
 
 export interface IngestCounts {
@@ -129,7 +131,11 @@ export async function publishIngest(
                b.message || ' (' || b.segment || ' at line ' || b.source_line || ')' AS env_message,
                CASE WHEN r.claim_format = 'fhir-eob' THEN 'fhir' ELSE 'x12' END AS fam,
                CASE WHEN r.frequency IN ('7', '8') THEN coalesce(r.original_ref, r.claim_id) ELSE r.claim_id END AS vkey
-        FROM ${readParts(stageDir, "claims", CLAIM_TYPES, parts, { claim_seq: "claimOffset", transaction_id: "transactionOffset" })} r LEFT JOIN bad_tx b USING (transaction_id)
+        FROM ${readParts(stageDir, "claims", CLAIM_TYPES, parts, {
+          claim_seq: "claimOffset",
+          transaction_id: "transactionOffset",
+          source_line: "lineOffset",
+        })} r LEFT JOIN bad_tx b USING (transaction_id)
       ),
       latest AS (
         SELECT fam, participant_id, vkey, max(claim_seq) AS last_seq, arg_max(frequency, claim_seq) AS last_freq
