@@ -17,6 +17,12 @@ export interface FhirFileStats {
   records: number;
 }
 
+/** A byte range of a file: [start, end). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 function emit(sink: ClaimSink, r: ReturnType<typeof readEob>): void {
   if ("code" in r && "message" in r) sink.reject(r);
   else sink.claim(r);
@@ -28,11 +34,22 @@ function jsonProblem(e: unknown): string {
   return m ? `not valid JSON (error at character ${m[1]} of the line)` : "not valid JSON";
 }
 
-export function readNdjsonFile(file: string, sink: ClaimSink, onBytes?: (b: Buffer) => void): FhirFileStats {
+/**
+ * Every line of `file`, or of `range` (which starts at a line start and ends after a newline or
+ * at the end of the file): `lines` counts them, blank ones too, so the lines before a range
+ * number the range's lines as a whole-file read would.
+ */
+export function readNdjsonFile(
+  file: string,
+  sink: ClaimSink,
+  onBytes?: (b: Buffer) => void,
+  range?: ByteRange,
+): FhirFileStats & { lines: number } {
   const fd = openSync(file, "r");
   const chunk = Buffer.allocUnsafe(CHUNK);
   let carry = Buffer.alloc(0);
-  let base = 0; // file offset of carry[0]
+  let base = range?.start ?? 0; // file offset of carry[0]
+  let at = base;
   let line = 0;
   let records = 0;
   let bytes = 0;
@@ -77,7 +94,8 @@ export function readNdjsonFile(file: string, sink: ClaimSink, onBytes?: (b: Buff
   };
   try {
     for (;;) {
-      const n = readSync(fd, chunk, 0, CHUNK, null);
+      const n = readSync(fd, chunk, 0, range ? Math.min(CHUNK, range.end - at) : CHUNK, at);
+      at += n;
       bytes += n;
       if (n === 0) break;
       onBytes?.(chunk.subarray(0, n));
@@ -94,7 +112,34 @@ export function readNdjsonFile(file: string, sink: ClaimSink, onBytes?: (b: Buff
   } finally {
     closeSync(fd);
   }
-  return { bytes, records };
+  return { bytes, records, lines: line };
+}
+
+/**
+ * Up to `n` ranges of about equal size, each starting after a newline, that cover the file. A
+ * line longer than a range stays whole, so there may be fewer than `n`.
+ */
+export function splitNdjsonFile(file: string, size: number, n: number): ByteRange[] {
+  const fd = openSync(file, "r");
+  const probe = Buffer.allocUnsafe(64 << 10);
+  const starts = [0];
+  try {
+    for (let i = 1; i < n; i++) {
+      let pos = Math.max(Math.floor((size * i) / n), starts[starts.length - 1]!);
+      let next = -1;
+      while (next < 0 && pos < size) {
+        const got = readSync(fd, probe, 0, probe.length, pos);
+        const nl = probe.subarray(0, got).indexOf(10);
+        if (nl >= 0) next = pos + nl + 1;
+        else pos += got;
+      }
+      if (next < 0 || next >= size) break;
+      if (next > starts[starts.length - 1]!) starts.push(next);
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return starts.map((start, i) => ({ start, end: starts[i + 1] ?? size }));
 }
 
 /** A Bundle's entries, one resource at a time; anything but `entry[*].resource` is skipped unread. */

@@ -9,7 +9,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, s
 import { extname, join, resolve } from "node:path";
 import { DataError, UsageError } from "../errors.js";
 import { buildProcedureLists, decideClaim, type FilterOptions } from "./filter.js";
-import { readBundleFile, readNdjsonFile } from "./fhir-files.js";
+import { readBundleFile, readNdjsonFile, type ByteRange } from "./fhir-files.js";
 import { readEob } from "./fhir-eob.js";
 import { StagingWriter } from "./staging.js";
 import type { Claim, Rejection, RejectCode, SourceLocation, EnrollmentMember } from "./types.js";
@@ -42,6 +42,11 @@ export interface ParseFileTask {
   stageDir: string;
   format: FileFormat | "auto";
   filter: ParseFilterSettings;
+  /**
+   * NDJSON only: parse this byte range of the file (splitNdjsonFile). The report's sha256 is then
+   * empty (the caller hashes the whole file) and `lines` numbers the range's lines from 1.
+   */
+  range?: ByteRange;
 }
 
 export interface ParseFileResult {
@@ -51,6 +56,8 @@ export interface ParseFileResult {
   claimRows: number;
   memberRows: number;
   transactions: number;
+  /** NDJSON lines read (blank ones too): what the lines of a later range of the file are shifted by. */
+  lines: number;
   /** The first 1000 warnings (file, line, segment; never member data) and how many there were. */
   warnings: string[];
   warningCount: number;
@@ -176,8 +183,9 @@ export function parseIngestFile(task: ParseFileTask): ParseFileResult {
     hash.update(b);
   };
   try {
-    const format = task.format !== "auto" ? task.format : detectFormat(file);
+    const format = task.range ? "ndjson" : task.format !== "auto" ? task.format : detectFormat(file);
     let kinds: string = format;
+    let lines = 0;
     if (format === "x12") {
       const st = readX12File(file, sink, onBytes);
       kinds = [...st.kinds].join("+") || "x12";
@@ -186,16 +194,26 @@ export function parseIngestFile(task: ParseFileTask): ParseFileResult {
           file,
         });
     } else if (format === "ndjson") {
-      const st = readNdjsonFile(file, sink, onBytes);
+      const st = readNdjsonFile(file, sink, task.range ? (b): void => void (bytes += b.length) : onBytes, task.range);
+      lines = st.lines;
       if (st.records !== claims) throw new DataError(`${file}: ${st.records} records but ${claims} claim outcomes`, { file });
     } else readJsonFile(file, sink, onBytes);
     const seconds = (performance.now() - t1) / 1000;
     return {
       part: task.part,
-      report: { path: resolve(file), format: kinds, bytes, sha256: hash.digest("hex"), claims, members, seconds },
+      report: {
+        path: resolve(file),
+        format: kinds,
+        bytes,
+        sha256: task.range ? "" : hash.digest("hex"),
+        claims,
+        members,
+        seconds,
+      },
       claimRows: stage.claimRows,
       memberRows: stage.memberRows,
       transactions: tx,
+      lines,
       warnings,
       warningCount,
     };

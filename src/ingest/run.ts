@@ -3,15 +3,17 @@
 // inline, or on worker threads one file per task when there are several files and cores —
 // then warehouse.ts loads the parts in file order, resolves voids/replacements and publishes
 // atomically. Progress and errors name files, lines and counts, never member ids or codes.
-import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { Piscina } from "piscina";
 import { UsageError, rebuildWorkerError } from "../errors.js";
 import { workerScriptUrl, type WorkerErrorShape } from "../workers/protocol.js";
 import { parseIsoDate } from "./dates.js";
+import { splitNdjsonFile } from "./fhir-files.js";
 import {
+  detectFormat,
   parseIngestFile,
   readProcedureLists,
   type FileFormat,
@@ -36,8 +38,10 @@ export interface IngestOptions {
   cptListYear?: number;
   dataDir: string;
   engineVersion?: string;
-  /** Files parsed at once on worker threads (default: available cores, at most one per file; 1 = inline). */
+  /** Files (or NDJSON ranges) parsed at once on worker threads (default: available cores, at most one per task; 1 = inline). */
   workers?: number;
+  /** With several threads, an NDJSON file at least this large is parsed in byte ranges, one per thread (default 64 MiB). */
+  ndjsonSplitBytes?: number;
   onProgress?: (msg: string) => void;
 }
 
@@ -71,15 +75,18 @@ const workerUrl = workerScriptUrl("ingest-worker");
 async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: string) => void): Promise<ParseFileResult[]> {
   const done = (r: ParseFileResult): ParseFileResult => {
     const f = r.report;
+    const t = tasks[r.part]!;
+    const range = t.range ? ` bytes ${t.range.start}-${t.range.end}` : "";
     say(
-      `ingest: ${tasks[r.part]!.file}: ${f.format}, ${f.claims} claims, ${f.members} members, ${(f.bytes / 1e6).toFixed(1)} MB in ${f.seconds.toFixed(2)} s`,
+      `ingest: ${t.file}${range}: ${f.format}, ${f.claims} claims, ${f.members} members, ${(f.bytes / 1e6).toFixed(1)} MB in ${f.seconds.toFixed(2)} s`,
     );
     return r;
   };
+  const size = (t: ParseFileTask): number => (t.range ? t.range.end - t.range.start : statSync(t.file).size);
   if (workers <= 1) return tasks.map((t) => done(parseIngestFile(t)));
   const pool = new Piscina({ filename: workerUrl, minThreads: workers, maxThreads: workers });
   try {
-    const bySize = [...tasks].sort((a, b) => statSync(b.file).size - statSync(a.file).size || a.part - b.part);
+    const bySize = [...tasks].sort((a, b) => size(b) - size(a) || a.part - b.part);
     const runs = new Map<number, Promise<ParseFileResult>>();
     for (const t of bySize)
       runs.set(
@@ -96,6 +103,68 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
   } finally {
     await pool.destroy();
   }
+}
+
+/**
+ * One task per file, in input order, except that with several threads an NDJSON file of at least
+ * `splitBytes` becomes one task per byte range (splitNdjsonFile), its ranges in file order. Part
+ * numbers follow the tasks. A file whose format cannot be detected here stays whole (its task
+ * reports the error).
+ */
+function planTasks(
+  files: string[],
+  workers: number,
+  splitBytes: number,
+  format: FileFormat | "auto",
+  task: (file: string, part: number, range?: ParseFileTask["range"]) => ParseFileTask,
+): ParseFileTask[] {
+  const tasks: ParseFileTask[] = [];
+  for (const file of files) {
+    const size = statSync(file).size;
+    const ndjson = (): boolean => {
+      try {
+        return (format === "auto" ? detectFormat(file) : format) === "ndjson";
+      } catch {
+        return false;
+      }
+    };
+    const ranges = workers > 1 && size >= splitBytes && ndjson() ? splitNdjsonFile(file, size, workers) : [];
+    if (ranges.length > 1) for (const r of ranges) tasks.push(task(file, tasks.length, r));
+    else tasks.push(task(file, tasks.length));
+  }
+  return tasks;
+}
+
+function sha256File(file: string): Promise<string> {
+  return new Promise((ok, fail) => {
+    const h = createHash("sha256");
+    createReadStream(file, { highWaterMark: 4 << 20 })
+      .on("data", (b) => h.update(b))
+      .on("error", fail)
+      .on("end", () => ok(h.digest("hex")));
+  });
+}
+
+/** One report per input file: the ranges of a split file summed, with the whole file's hash. */
+async function fileReports(
+  tasks: ParseFileTask[],
+  results: ParseFileResult[],
+  hashes: Map<string, Promise<string>>,
+): Promise<IngestFileReport[]> {
+  const reports: IngestFileReport[] = [];
+  for (const r of results) {
+    const t = tasks[r.part]!;
+    if (!t.range || t.range.start === 0) {
+      reports.push({ ...r.report, ...(t.range ? { sha256: await hashes.get(t.file)! } : {}) });
+      continue;
+    }
+    const f = reports[reports.length - 1]!;
+    f.bytes += r.report.bytes;
+    f.claims += r.report.claims;
+    f.members += r.report.members;
+    f.seconds = Math.max(f.seconds, r.report.seconds);
+  }
+  return reports;
 }
 
 export async function runIngest(o: IngestOptions): Promise<IngestResult> {
@@ -117,7 +186,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   };
   if (filter.period && filter.period.from > filter.period.to) throw new UsageError("--collection-period: start after end");
   readProcedureLists(o.dataDir, o.cptListYear); // a bad --cpt-list-year fails here, before any thread starts
-  const workers = Math.min(o.files.length, Math.max(1, o.workers ?? availableParallelism()));
+  const threads = Math.max(1, o.workers ?? availableParallelism());
   const runId = newRunId();
   const db = resolve(o.db);
   mkdirSync(dirname(db), { recursive: true });
@@ -128,19 +197,35 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   mkdirSync(stageDir, { recursive: true });
   try {
     const format = o.format ?? "auto";
-    const tasks = o.files.map((file, part): ParseFileTask => ({ file, part, stageDir, format, filter }));
-    const results = await parseFiles(tasks, workers, say);
+    const tasks = planTasks(o.files, threads, o.ndjsonSplitBytes ?? 64 << 20, format, (file, part, range) => ({
+      file,
+      part,
+      stageDir,
+      format,
+      filter,
+      ...(range ? { range } : {}),
+    }));
+    // a split file is hashed here while the threads parse its ranges
+    const hashes = new Map([...new Set(tasks.filter((t) => t.range).map((t) => t.file))].map((f) => [f, sha256File(f)] as const));
+    for (const h of hashes.values()) h.catch(() => undefined); // a failed parse may leave them unread
+    const results = await parseFiles(tasks, Math.min(tasks.length, threads), say);
     const parseSeconds = (performance.now() - t0) / 1000;
     const parsePeakRssMb = process.resourceUsage().maxRSS / 1024;
-    // each part's sequence numbers continue the previous parts', as if the files were read in one pass
+    // each part's sequence numbers continue the previous parts', as if the files were read in one
+    // pass; the ranges of a split file continue its line numbers too
     const parts: StagedIngestPart[] = [];
     const next = { claimOffset: 0, transactionOffset: 0, memberOffset: 0 };
+    let lineOffset = 0;
     for (const r of results) {
-      parts.push({ part: r.part, ...next });
+      const t = tasks[r.part]!;
+      lineOffset = t.range && t.range.start > 0 ? lineOffset : 0;
+      parts.push({ part: r.part, ...next, lineOffset });
       next.claimOffset += r.claimRows;
       next.transactionOffset += r.transactions;
       next.memberOffset += r.memberRows;
+      lineOffset += r.lines;
     }
+    const reports = await fileReports(tasks, results, hashes);
     const warnings = results.flatMap((r) => r.warnings);
     const warningCount = results.reduce((n, r) => n + r.warningCount, 0);
     const counts = await publishIngest(
@@ -154,7 +239,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
         collectionFrom: period?.from ?? null,
         collectionTo: period?.to ?? null,
         tob87x: filter.tob87x,
-        files: results.map((r) => r.report),
+        files: reports,
         warnings: { count: warningCount, first: warnings.slice(0, 100) },
         engineVersion: o.engineVersion ?? "0.1.0",
       },
@@ -165,7 +250,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
     return {
       runId,
       counts,
-      files: results.map((r) => r.report),
+      files: reports,
       warnings: warningCount,
       seconds: (performance.now() - t0) / 1000,
       parseSeconds,

@@ -80,7 +80,6 @@ export const CLAIM_COLUMNS = [
 ] as const;
 export const DX_COLUMNS = [
   "claim_seq",
-  "participant_id",
   "diagnosis_code",
   "diagnosis_code_raw",
   "dx_position",
@@ -189,7 +188,6 @@ export class StagingWriter {
       this.dx.push(
         [
           seq,
-          q(c.memberId),
           q(dx.code),
           q(dx.raw),
           dx.position,

@@ -28,6 +28,8 @@ export interface StagedIngestPart {
   claimOffset: number;
   transactionOffset: number;
   memberOffset: number;
+  /** NDJSON lines of the earlier ranges of the same file (a split file), else 0. */
+  lineOffset: number;
 }
 
 export interface IngestCounts {
@@ -52,7 +54,7 @@ const CLAIM_TYPES = `'claim_seq': 'BIGINT', 'claim_format': 'VARCHAR', 'claim_ki
   'reason': 'VARCHAR', 'message': 'VARCHAR', 'diagnosis_source': 'VARCHAR', 'source_file': 'VARCHAR', 'source_line': 'BIGINT',
   'source_offset': 'BIGINT', 'segment': 'VARCHAR', 'segment_index': 'BIGINT', 'element': 'VARCHAR', 'json_pointer': 'VARCHAR',
   'dx_count': 'INTEGER', 'line_count': 'INTEGER'`;
-const DX_TYPES = `'claim_seq': 'BIGINT', 'participant_id': 'VARCHAR', 'diagnosis_code': 'VARCHAR', 'diagnosis_code_raw': 'VARCHAR',
+const DX_TYPES = `'claim_seq': 'BIGINT', 'diagnosis_code': 'VARCHAR', 'diagnosis_code_raw': 'VARCHAR',
   'dx_position': 'INTEGER', 'dx_qualifier': 'VARCHAR', 'line_number': 'INTEGER', 'procedure_code': 'VARCHAR', 'revenue_code': 'VARCHAR',
   'line_rendering_npi': 'VARCHAR', 'service_date': 'DATE'`;
 const MEMBER_TYPES = `'member_seq': 'BIGINT', 'participant_id': 'VARCHAR', 'birth_date': 'DATE', 'sex': 'VARCHAR', 'dual_elgbl_cd': 'VARCHAR',
@@ -78,6 +80,20 @@ function readParts(
   };
   return `(${parts.map(one).join(" UNION ALL ")})`;
 }
+
+/**
+ * One row per diagnosis of each accepted or filtered claim, the claim's fields beside it: the
+ * columns and types of the table this was until issue 11's narrow layout (docs/ingest.md). Both
+ * tables are replaced together and hold one run, so claim_seq alone joins them.
+ */
+const PROVENANCE_VIEW = `CREATE VIEW ${S}.claims_diagnosis_provenance AS
+  SELECT k.ingest_run_id, k.payment_year, k.participant_id, d.diagnosis_code, d.diagnosis_code_raw, k.claim_id, k.claim_seq,
+         k.claim_format, k.claim_kind, d.dx_position, d.dx_qualifier, d.line_number, d.procedure_code, d.revenue_code,
+         k.service_from, k.service_to, d.service_date, k.bill_type, k.frequency, k.place_of_service,
+         coalesce(d.line_rendering_npi, k.rendering_npi) AS rendering_npi, k.billing_npi,
+         k.source_file, k.source_line, k.source_offset, k.json_pointer,
+         k.outcome AS decision, k.reason AS filter_reason, k.diagnosis_source
+  FROM ${S}.claims_diagnoses d JOIN ${S}.claims_ingest_outcomes k ON k.claim_seq = d.claim_seq`;
 
 async function scalar(c: DuckDBConnection, sql: string): Promise<number> {
   return Number((await c.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
@@ -115,7 +131,11 @@ export async function publishIngest(
                b.message || ' (' || b.segment || ' at line ' || b.source_line || ')' AS env_message,
                CASE WHEN r.claim_format = 'fhir-eob' THEN 'fhir' ELSE 'x12' END AS fam,
                CASE WHEN r.frequency IN ('7', '8') THEN coalesce(r.original_ref, r.claim_id) ELSE r.claim_id END AS vkey
-        FROM ${readParts(stageDir, "claims", CLAIM_TYPES, parts, { claim_seq: "claimOffset", transaction_id: "transactionOffset" })} r LEFT JOIN bad_tx b USING (transaction_id)
+        FROM ${readParts(stageDir, "claims", CLAIM_TYPES, parts, {
+          claim_seq: "claimOffset",
+          transaction_id: "transactionOffset",
+          source_line: "lineOffset",
+        })} r LEFT JOIN bad_tx b USING (transaction_id)
       ),
       latest AS (
         SELECT fam, participant_id, vkey, max(claim_seq) AS last_seq, arg_max(frequency, claim_seq) AS last_freq
@@ -133,22 +153,22 @@ export async function publishIngest(
           CASE WHEN env_rejected THEN env_message ELSE message END AS message,
           CASE WHEN env_rejected OR superseded THEN NULL ELSE diagnosis_source END AS diagnosis_source)
       FROM marked;`);
-    await c.run(`CREATE TABLE ${t("provenance")} AS
-      SELECT '${run.runId}' AS ingest_run_id, ${run.paymentYear} AS payment_year, k.participant_id, d.diagnosis_code, d.diagnosis_code_raw, k.claim_id, k.claim_seq,
-             k.claim_format, k.claim_kind, d.dx_position, d.dx_qualifier, d.line_number, d.procedure_code, d.revenue_code,
-             k.service_from, k.service_to, d.service_date, k.bill_type, k.frequency, k.place_of_service,
-             coalesce(d.line_rendering_npi, k.rendering_npi) AS rendering_npi, k.billing_npi,
-             k.source_file, k.source_line, k.source_offset, k.json_pointer,
-             k.outcome AS decision, k.reason AS filter_reason, k.diagnosis_source
-      FROM ${readParts(stageDir, "dx", DX_TYPES, parts, { claim_seq: "claimOffset" })} d JOIN claims k USING (claim_seq) WHERE k.outcome <> 'rejected';
-      CREATE TABLE ${t("pdx")} AS
-      SELECT DISTINCT participant_id, diagnosis_code, service_date, diagnosis_source AS "source"
-      FROM ${t("provenance")} WHERE decision = 'accepted';
-      CREATE TABLE ${t("outcomes")} AS
-      SELECT '${run.runId}' AS ingest_run_id, claim_seq, claim_id, claim_format, claim_kind, participant_id, outcome, reason, message,
-             frequency, original_ref, bill_type, service_from, service_to, diagnosis_source, dx_count, line_count,
+    // claim-level fields once per claim (outcomes), diagnosis-level fields once per diagnosis
+    // (diagnoses, claims that were not rejected); claims_diagnosis_provenance is the view joining them
+    await c.run(`CREATE TABLE ${t("outcomes")} AS
+      SELECT '${run.runId}' AS ingest_run_id, ${run.paymentYear} AS payment_year, claim_seq, claim_id, claim_format, claim_kind,
+             participant_id, outcome, reason, message, frequency, original_ref, bill_type, place_of_service, service_from, service_to,
+             billing_npi, rendering_npi, diagnosis_source, dx_count, line_count,
              source_file, source_line, source_offset, segment, segment_index, element, json_pointer
-      FROM claims;`);
+      FROM claims;
+      CREATE TABLE ${t("diagnoses")} AS
+      SELECT d.claim_seq, d.dx_position, d.diagnosis_code, d.diagnosis_code_raw, d.dx_qualifier, d.line_number, d.procedure_code,
+             d.revenue_code, d.service_date, d.line_rendering_npi
+      FROM ${readParts(stageDir, "dx", DX_TYPES, parts, { claim_seq: "claimOffset" })} d
+      JOIN (SELECT claim_seq FROM claims WHERE outcome <> 'rejected') k USING (claim_seq);
+      CREATE TABLE ${t("pdx")} AS
+      SELECT DISTINCT k.participant_id, d.diagnosis_code, d.service_date, k.diagnosis_source AS "source"
+      FROM ${t("diagnoses")} d JOIN claims k USING (claim_seq) WHERE k.outcome = 'accepted';`);
     if (hasMembers) {
       await c.run(`CREATE TEMP TABLE m AS SELECT * FROM ${readParts(stageDir, "members", MEMBER_TYPES, parts, { member_seq: "memberOffset" })};
         CREATE TABLE ${t("participants")} AS
@@ -169,7 +189,7 @@ export async function publishIngest(
       filtered: await count("WHERE outcome = 'filtered'"),
       rejected: await count("WHERE outcome = 'rejected'"),
       byReason: {},
-      dxRows: await scalar(c, `SELECT count(*) FROM ${t("provenance")}`),
+      dxRows: await scalar(c, `SELECT count(*) FROM ${t("diagnoses")}`),
       participantDxRows: await scalar(c, `SELECT count(*) FROM ${t("pdx")}`),
       membersIn: hasMembers ? await scalar(c, "SELECT count(*) FROM m") : 0,
       membersRejected: hasMembers ? await scalar(c, "SELECT count(*) FROM m WHERE problem IS NOT NULL") : 0,
@@ -185,8 +205,8 @@ export async function publishIngest(
       );
 
     const publish = [
-      ["provenance", "claims_diagnosis_provenance"],
       ["outcomes", "claims_ingest_outcomes"],
+      ["diagnoses", "claims_diagnoses"],
       ["pdx", "participant_diagnosis_codes"],
       ...(hasMembers
         ? [
@@ -200,11 +220,16 @@ export async function publishIngest(
         .getRows()
         .map(([v]) => String(v)),
     );
+    const dropRelation = (name: string): string =>
+      views.has(name) ? `DROP VIEW ${S}.${name}` : `DROP TABLE IF EXISTS ${S}.${name}`;
     await commitInTransaction(c, async () => {
+      // a table before this layout, a view since
+      await c.run(dropRelation("claims_diagnosis_provenance"));
       for (const [from, to] of publish) {
-        await c.run(views.has(to!) ? `DROP VIEW ${S}.${to!}` : `DROP TABLE IF EXISTS ${S}.${to!}`);
+        await c.run(dropRelation(to!));
         await c.run(`ALTER TABLE ${t(from!)} RENAME TO ${to!}`);
       }
+      await c.run(PROVENANCE_VIEW);
       // the plan tables the dbt project reads (docs/warehouse.md); empty when a warehouse starts from claims
       await c.run(`CREATE TABLE IF NOT EXISTS ${S}.hcc_participant (participant_id VARCHAR, payment_year INTEGER, hcc INTEGER, model VARCHAR);
         CREATE TABLE IF NOT EXISTS ${S}.hcc_opportunities (participant_id VARCHAR, payment_year INTEGER, hcc INTEGER, model VARCHAR,
@@ -223,7 +248,7 @@ export async function publishIngest(
     return counts;
   } finally {
     // staging tables of a failed run go now; a killed run's go with the next run
-    for (const name of ["provenance", "pdx", "outcomes", "participants", "participants_provenance"])
+    for (const name of ["diagnoses", "pdx", "outcomes", "participants", "participants_provenance"])
       await c.run(`DROP TABLE IF EXISTS ${t(name)}`).catch(() => undefined);
     c.closeSync();
     inst.closeSync();

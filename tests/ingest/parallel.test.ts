@@ -2,7 +2,7 @@
 // thread reading the files in order: sequence numbers, voids and replacements across files,
 // envelope rejections, 834 members, warnings. The worker path loads dist/ (npm run build:ts).
 import { describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { writeEobNdjson, writeX12Claims, writeX12Enrollment } from "../../src/ingest/generate.js";
@@ -11,6 +11,7 @@ import { DATA, claimP, ingest, query, tempDir, writeFile, x12P } from "./helpers
 
 const TABLES = [
   "claims_diagnosis_provenance",
+  "claims_diagnoses",
   "claims_ingest_outcomes",
   "participant_diagnosis_codes",
   "participants",
@@ -107,5 +108,34 @@ describe("ingest on worker threads", () => {
     const run = ingest([good, bad], join(d, "w.duckdb"), { workers: 2 });
     await expect(run).rejects.toThrow(DataError);
     await expect(run).rejects.toThrow(/notes\.txt: unknown format/);
+  });
+
+  it("one NDJSON file split into byte ranges on several threads publishes what a serial pass does", async () => {
+    const d = tempDir();
+    const codes = readFileSync(join(DATA, "py2026/V28/crosswalk.tsv"), "utf8")
+      .split("\n")
+      .slice(1)
+      .map((l) => l.split("\t")[0] ?? "")
+      .filter((c) => c !== "");
+    const generated = join(d, "gen.ndjson");
+    writeEobNdjson(generated, 300_000, { seed: 9, year: 2025, members: 200, hccCodes: codes });
+    // odd lines spread through the file: blank, CRLF, not JSON, not UTF-8
+    const lines = readFileSync(generated, "utf8").split("\n");
+    const odd = ["", "{not json", "   ", "\u0000"];
+    const text = lines.flatMap((l, i) => (i % 97 === 5 ? [odd[(i / 97) % odd.length | 0]!, l] : [l])).join("\n");
+    const file = join(d, "eob.ndjson");
+    writeFileSync(file, Buffer.concat([Buffer.from(text.replace(/}\n\{/, "}\r\n{")), Buffer.from([0xff, 0xfe, 10])]));
+    const serialDb = join(d, "serial.duckdb");
+    const splitDb = join(d, "split.duckdb");
+    const serial = await ingest([file], serialDb, { workers: 1 });
+    const progress: string[] = [];
+    const split = await ingest([file], splitDb, { workers: 3, ndjsonSplitBytes: 1, onProgress: (m) => progress.push(m) });
+    expect(progress.filter((m) => / bytes \d+-\d+: /.test(m)).length).toBe(3);
+    expect(split.counts).toEqual(serial.counts);
+    expect(serial.counts.rejected).toBeGreaterThan(2);
+    const strip = (r: typeof serial): unknown[] => r.files.map((f) => ({ ...f, seconds: 0 }));
+    expect(strip(split)).toEqual(strip(serial));
+    for (const t of ["claims_diagnosis_provenance", "claims_diagnoses", "claims_ingest_outcomes", "participant_diagnosis_codes"])
+      expect({ table: t, differences: await differences(serialDb, splitDb, t) }).toEqual({ table: t, differences: 0 });
   });
 });
