@@ -225,14 +225,19 @@ export function registerNightly(program: Command): void {
       const dbtStart = Date.now();
       const buildArgs = ["build", "--quiet", ...(seedsSkipped ? ["--exclude-resource-type", "seed"] : [])];
       const t = performance.now();
-      runDbt(buildArgs, env, quiet);
-      const dbtSeconds = (performance.now() - t) / 1000;
-      stages.push({
-        stage: "dbt build",
-        seconds: dbtSeconds,
-        ...(seedsSkipped ? { note: "seeds not reloaded (unchanged)" } : {}),
-      });
-      const dbtTimes = readDbtRunResults(`${db}.dbt/target/run_results.json`, dbtSeconds, dbtStart);
+      const dbtStage = (note?: string): DbtBuildTimes | null => {
+        const seconds = (performance.now() - t) / 1000;
+        stages.push({ stage: "dbt build", seconds, ...(note ? { note } : {}) });
+        return readDbtRunResults(`${db}.dbt/target/run_results.json`, seconds, dbtStart);
+      };
+      try {
+        runDbt(buildArgs, env, quiet);
+      } catch (e) {
+        // the times up to the failure, then the error (no seed state is recorded)
+        report(dbtStage("failed"), seedsSkipped);
+        throw e;
+      }
+      const dbtTimes = dbtStage(seedsSkipped ? "seeds not reloaded (unchanged)" : undefined);
       // only a successful build vouches for the seeds it loaded
       if (!seedsSkipped) await recordSeedState(db, dbtDir, schema);
       const v = await timeStage(stages, "validate", () => validateWarehouse(db));
