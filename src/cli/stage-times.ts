@@ -1,4 +1,4 @@
-// Per-stage wall-clock times of `hcc nightly` (docs/pipeline.md "Stage times"): each stage is timed
+// Per-stage wall-clock times of `hcc nightly` (docs/pipeline.md "The nightly job"): each stage is timed
 // around its call, and `dbt build` is split by what dbt itself recorded in target/run_results.json.
 // With more than one dbt thread, seeds, models and tests overlap in time, so their rows are the
 // wall time during which at least one node of that kind ran ("busy") and the sum of their nodes'
