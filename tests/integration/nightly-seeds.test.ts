@@ -4,14 +4,12 @@
 // of `dbt build` (their tests still run); a seed table changed behind its back is reloaded; changed
 // seed files are not current. Needs the venv (dbt).
 import { describe, expect, it } from "vitest";
-import { DuckDBInstance } from "@duckdb/node-api";
-import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SEED_STATE_TABLE, seedsAreCurrent } from "../../src/cli/seed-state.js";
+import { hcc, sql } from "../support/warehouse.js";
 
-const bin = new URL("../../bin/hcc.js", import.meta.url).pathname;
 const venv = new URL("../../.venv/bin/dbt", import.meta.url).pathname;
 const dbtDir = new URL("../../dbt", import.meta.url).pathname;
 
@@ -24,27 +22,16 @@ interface Timings {
   } | null;
 }
 
-async function sql(db: string, text: string): Promise<unknown[][]> {
-  const inst = await DuckDBInstance.create(db);
-  const c = await inst.connect();
-  try {
-    return (await c.runAndReadAll(text)).getRows();
-  } finally {
-    c.closeSync();
-    inst.closeSync();
-  }
-}
-
 async function hasSeedState(db: string): Promise<boolean> {
-  const rows = await sql(
+  const rows = await sql<{ n: string }>(
     db,
-    `select count(*) from information_schema.tables where table_schema = 'hcc_reference' and table_name = '${SEED_STATE_TABLE}'`,
+    `select count(*) as n from information_schema.tables where table_schema = 'hcc_reference' and table_name = '${SEED_STATE_TABLE}'`,
   );
-  return Number(rows[0]?.[0]) === 1;
+  return Number(rows[0]?.n) === 1;
 }
 
 function nightly(db: string, timings: string): { status: number | null; stderr: string; t: Timings | null } {
-  const r = spawnSync("node", [bin, "nightly", "--db", db, "--timings", timings, "--quiet"], { encoding: "utf8" });
+  const r = hcc("nightly", "--db", db, "--timings", timings, "--quiet");
   const t = existsSync(timings) ? (JSON.parse(readFileSync(timings, "utf8")) as Timings) : null;
   rmSync(timings, { force: true });
   return { status: r.status, stderr: r.stderr, t };
@@ -56,11 +43,11 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly: seeds onc
     const db = join(dir, "warehouse.duckdb");
     const timings = join(dir, "timings.json");
     try {
-      const g = spawnSync("node", [bin, "generate", "--members", "300", "--seed", "4", "--out", db], { encoding: "utf8" });
+      const g = hcc("generate", "--members", "300", "--seed", "4", "--out", db);
       expect(g.status).toBe(0);
 
       // 1. a build that fails (a seed table of the wrong shape is in the way) records nothing
-      await sql(db, "create schema hcc_reference; create table hcc_reference.hcc_labels (payment_year date)");
+      await sql(db, "create schema hcc_reference", "create table hcc_reference.hcc_labels (payment_year date)");
       const failed = nightly(db, timings);
       expect(failed.status).not.toBe(0);
       expect(failed.t?.stages.find((s) => s.stage === "dbt build")?.note).toBe("failed");
@@ -99,7 +86,7 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly: seeds onc
       const third = nightly(db, timings);
       expect(third.status).toBe(0);
       expect(third.t?.seeds_skipped).toBe(false);
-      expect(Number((await sql(db, "select count(*) from hcc_reference.hcc_labels where label = 'edited'"))[0]?.[0])).toBe(0);
+      expect(await sql(db, "select count(*) as n from hcc_reference.hcc_labels where label = 'edited'")).toEqual([{ n: "0" }]);
       expect(await seedsAreCurrent(db, dbtDir, "hcc_reference")).toBe(true);
 
       // 5. changed seed files (a copy of dbt/ with one more CSV line) are not current
