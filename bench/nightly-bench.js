@@ -111,13 +111,18 @@ try {
     printRun(i, run);
   }
   if (!o.smoke) {
-    const out = writeResult("nightly", o.dbtThreads ? `-threads${o.dbtThreads}` : "", {
-      members: o.db ? null : o.members,
-      warehouse: o.db ?? null,
-      dbt_threads: o.dbtThreads ?? "profile default",
-      generate,
-      runs,
-    });
+    const out = writeResult(
+      "nightly",
+      o.dbtThreads ? `-threads${o.dbtThreads}` : "",
+      {
+        members: o.db ? null : o.members,
+        warehouse: o.db ?? null,
+        dbt_threads: o.dbtThreads ?? "profile default",
+        generate,
+        runs,
+      },
+      env0,
+    ); // the commit and load as the runs began
     console.log(`\nwrote ${out}`);
   }
 } finally {

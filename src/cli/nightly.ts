@@ -211,7 +211,7 @@ export function registerNightly(program: Command): void {
       // warehouse already holds exactly these seed files, untouched (seed-state.ts)
       const dbtDir = join(root, "dbt");
       const schema = seedSchema();
-      const seedsSkipped = await seedsAreCurrent(db, dbtDir, schema);
+      const seedsSkipped = await timeStage(stages, "seed check", () => seedsAreCurrent(db, dbtDir, schema));
       say(
         `nightly: dbt build (DuckDB target)${seedsSkipped ? "; seeds unchanged since the last seed into this warehouse, not reloaded" : ""}`,
       );
@@ -239,7 +239,7 @@ export function registerNightly(program: Command): void {
       }
       const dbtTimes = dbtStage(seedsSkipped ? "seeds not reloaded (unchanged)" : undefined);
       // only a successful build vouches for the seeds it loaded
-      if (!seedsSkipped) await recordSeedState(db, dbtDir, schema);
+      if (!seedsSkipped) await timeStage(stages, "seed record", () => recordSeedState(db, dbtDir, schema));
       const v = await timeStage(stages, "validate", () => validateWarehouse(db));
       const ok = v.missingFromMart + v.scoreMismatches + v.hccMismatches === 0;
       process.stderr.write(

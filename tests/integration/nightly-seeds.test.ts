@@ -62,7 +62,14 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly: seeds onc
       expect(first.status).toBe(0);
       expect(first.t?.seeds_skipped).toBe(false);
       expect(first.t?.dbt?.phases.seeds.nodes).toBe(5);
-      expect(first.t?.stages.map((s) => s.stage)).toEqual(["score", "dbt build", "validate", "total"]);
+      expect(first.t?.stages.map((s) => s.stage)).toEqual([
+        "score",
+        "seed check",
+        "dbt build",
+        "seed record",
+        "validate",
+        "total",
+      ]);
       expect(first.t?.dbt?.nodes.length).toBeGreaterThan(100);
       expect(await hasSeedState(db)).toBe(true);
       expect(await seedsAreCurrent(db, dbtDir, "hcc_reference")).toBe(true);
