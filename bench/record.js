@@ -34,9 +34,8 @@ export function environment() {
   };
 }
 
-/** Write `result` (with `environment`) to bench/results; returns the file. */
-export function writeResult(name, suffix, result) {
-  const env = environment();
+/** Write `result` (with `environment`, by default as it is now) to bench/results; returns the file. */
+export function writeResult(name, suffix, result, env = environment()) {
   const out = join(
     ROOT,
     "bench",

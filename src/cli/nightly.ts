@@ -1,9 +1,11 @@
 // `hcc nightly`: the one-command nightly run. On the embedded default: create the warehouse
-// with a generated cohort if there is none, score it through the worker pool, `dbt seed` +
-// `dbt build`, validate the marts against the engine, and say where to look. With
-// `--warehouse bigquery` the same steps run against BigQuery (the production entry point).
+// with a generated cohort if there is none, score it through the worker pool, `dbt build` (seeds
+// included only when the seed files changed since the last seed into this file: seed-state.ts),
+// validate the marts against the engine, say where to look and how long each stage took
+// (stage-times.ts; `--timings` writes them as JSON). With `--warehouse bigquery` the same steps run
+// against BigQuery (the production entry point).
 import type { Command } from "commander";
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +16,8 @@ import { DataError, UnavailableError, UsageError } from "../errors.js";
 import type { BigQueryFlags } from "../io/bigquery/config.js";
 import { defaultDataDir } from "../data/load.js";
 import { ingestFiles, printIngestSummary } from "./ingest.js";
+import { formatStageTable, readDbtRunResults, timeStage, type DbtBuildTimes, type StageTime } from "./stage-times.js";
+import { recordSeedState, seedSchema, seedsAreCurrent, withWarehouse } from "./seed-state.js";
 
 interface NightlyFlags extends BigQueryFlags {
   warehouse: string;
@@ -32,6 +36,7 @@ interface NightlyFlags extends BigQueryFlags {
   gaps: boolean;
   baseRate?: string;
   keepInputs?: string;
+  timings?: string;
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -61,18 +66,12 @@ async function hasParticipants(db: string): Promise<boolean> {
 
 /** Whether sgv_reporting.<table> exists in the warehouse file (a table or a view). */
 async function hasTable(db: string, table: "participants" | "hcc_opportunities"): Promise<boolean> {
-  const { DuckDBInstance } = await import("@duckdb/node-api");
-  const inst = await DuckDBInstance.create(db);
-  const c = await inst.connect();
-  try {
+  return withWarehouse(db, async (c) => {
     const r = await c.runAndReadAll(
       `SELECT count(*) FROM information_schema.tables WHERE lower(table_schema) = 'sgv_reporting' AND table_name = '${table}'`,
     );
     return Number(r.getRows()[0]?.[0] ?? 0) > 0;
-  } finally {
-    c.closeSync();
-    inst.closeSync();
-  }
+  });
 }
 
 export function registerNightly(program: Command): void {
@@ -97,9 +96,12 @@ export function registerNightly(program: Command): void {
     .option("--no-gaps", "do not value the open gaps of hcc_opportunities (risk_score_gap_values)")
     .option("--base-rate <usd>", "monthly base rate in dollars for the gaps' annual_value")
     .option("--keep-inputs <n>", "keep the members of the last n runs for hcc diff --from-run/--to-run (embedded warehouse)")
-    .option("--quiet", "less output")
+    .option("--timings <file>", "write the stage times and every dbt node's execution time to this JSON file")
+    .option("--quiet", "less output (the stage times as one line)")
     .action(async (o: NightlyFlags) => {
       const quiet = o.quiet === true;
+      const t0 = performance.now();
+      const stages: StageTime[] = [];
       const say = (s: string): void => {
         if (!quiet) process.stderr.write(s + "\n");
       };
@@ -112,36 +114,58 @@ export function registerNightly(program: Command): void {
         ...(o.models ? { models: o.models } : {}),
         ...(o.workers ? { workers: o.workers } : {}),
       };
+      /** The stage table (one line with --quiet) on stderr, and the --timings file. */
+      const report = (dbt: DbtBuildTimes | null, seedsSkipped: boolean | null): void => {
+        stages.push({ stage: "total", seconds: (performance.now() - t0) / 1000 });
+        if (quiet) process.stderr.write(`nightly: ${stages.map((st) => `${st.stage} ${st.seconds.toFixed(1)} s`).join(", ")}\n`);
+        else process.stderr.write(formatStageTable(stages, dbt));
+        if (o.timings) {
+          const file = resolve(o.timings);
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(
+            file,
+            JSON.stringify({ warehouse: o.warehouse, stages, seeds_skipped: seedsSkipped, dbt }, null, 1) + "\n",
+          );
+        }
+      };
       if (o.warehouse === "bigquery") {
         // gap values are not written to BigQuery yet (docs/gap-values.md)
-        const s = await runPipelineScore({ ...o, ...common, warehouse: "bigquery", gaps: false });
+        const s = await timeStage(stages, "score", () =>
+          runPipelineScore({ ...o, ...common, warehouse: "bigquery", gaps: false }),
+        );
         printRunSummary(s);
         if (o.dbt) {
           const project = o.project ?? process.env["BIGQUERY_PROJECT"] ?? "";
-          runDbt(
-            ["build", "--target", "bigquery"],
-            {
-              HCC_DBT_TARGET: "bigquery",
-              HCC_BQ_PROJECT: project,
-              HCC_BQ_DATASET: o.dataset ?? process.env["BIGQUERY_DATASET"] ?? "hcc",
-            },
-            quiet,
+          await timeStage(stages, "dbt build", () =>
+            runDbt(
+              ["build", "--target", "bigquery"],
+              {
+                HCC_DBT_TARGET: "bigquery",
+                HCC_BQ_PROJECT: project,
+                HCC_BQ_DATASET: o.dataset ?? process.env["BIGQUERY_DATASET"] ?? "hcc",
+              },
+              quiet,
+            ),
           );
         }
+        report(null, null);
         return;
       }
       if (o.warehouse !== "duckdb") throw new UsageError(`--warehouse: '${o.warehouse}' is not duckdb or bigquery`);
       const db = resolve(o.db);
       if (o.claims && o.claims.length > 0) {
         say(`nightly: ingesting ${o.claims.length} claim/enrollment files into ${db}`);
-        const r = await ingestFiles(o.claims, {
-          paymentYear: o.year,
-          out: db,
-          format: "auto",
-          tob87x: o.tob87x,
-          quiet,
-          ...(o.workers ? { workers: o.workers } : {}),
-        });
+        const claims = o.claims;
+        const r = await timeStage(stages, "ingest", () =>
+          ingestFiles(claims, {
+            paymentYear: o.year,
+            out: db,
+            format: "auto",
+            tob87x: o.tob87x,
+            quiet,
+            ...(o.workers ? { workers: o.workers } : {}),
+          }),
+        );
         if (!quiet) printIngestSummary(r);
         if (r.counts.participants === null && !(await hasParticipants(db)))
           throw new DataError(
@@ -153,30 +177,44 @@ export function registerNightly(program: Command): void {
         if (!Number.isInteger(members) || members < 1)
           throw new UsageError(`--members: '${o.members}' is not a positive whole number`);
         say(`nightly: no warehouse at ${db}; generating ${members} synthetic members (seed ${o.seed})`);
-        await generateWarehouse({
-          members,
-          seed: Number(o.seed),
-          out: db,
-          paymentYear: Number(o.year),
-          layout: "long",
-          dataDir: defaultDataDir(),
-        });
+        await timeStage(stages, "generate", () =>
+          generateWarehouse({
+            members,
+            seed: Number(o.seed),
+            out: db,
+            paymentYear: Number(o.year),
+            layout: "long",
+            dataDir: defaultDataDir(),
+          }),
+        );
       }
       // gap values whenever the warehouse keeps opportunities (docs/gap-values.md)
       const gaps = o.gaps && (await hasTable(db, "hcc_opportunities"));
       say(`nightly: scoring ${db}${gaps ? " and valuing the open gaps in hcc_opportunities" : ""}`);
-      const s = await runPipelineScore({
-        ...common,
-        source: db,
-        output: db,
-        ...(o.resultsStorage ? { resultsStorage: o.resultsStorage } : {}),
-        ...(gaps ? { gaps: true } : {}),
-        ...(gaps && o.baseRate !== undefined ? { baseRate: o.baseRate } : {}),
-        ...(o.keepInputs !== undefined ? { keepInputs: o.keepInputs } : {}),
-      });
+      const s = await timeStage(stages, "score", () =>
+        runPipelineScore({
+          ...common,
+          source: db,
+          output: db,
+          ...(o.resultsStorage ? { resultsStorage: o.resultsStorage } : {}),
+          ...(gaps ? { gaps: true } : {}),
+          ...(gaps && o.baseRate !== undefined ? { baseRate: o.baseRate } : {}),
+          ...(o.keepInputs !== undefined ? { keepInputs: o.keepInputs } : {}),
+        }),
+      );
       printRunSummary(s);
-      if (!o.dbt) return;
-      say("nightly: dbt seed + build (DuckDB target)");
+      if (!o.dbt) {
+        report(null, null);
+        return;
+      }
+      // `dbt build` runs the seeds itself (no separate `dbt seed`); they are left out when this
+      // warehouse already holds exactly these seed files, untouched (seed-state.ts)
+      const dbtDir = join(root, "dbt");
+      const schema = seedSchema();
+      const seedsSkipped = await timeStage(stages, "seed check", () => seedsAreCurrent(db, dbtDir, schema));
+      say(
+        `nightly: dbt build (DuckDB target)${seedsSkipped ? "; seeds unchanged since the last seed into this warehouse, not reloaded" : ""}`,
+      );
       // dbt's target/ and logs/ go beside the warehouse, not into the installed package
       const env = {
         HCC_WAREHOUSE: db,
@@ -184,14 +222,33 @@ export function registerNightly(program: Command): void {
         DBT_TARGET_PATH: `${db}.dbt/target`,
         DBT_LOG_PATH: `${db}.dbt/logs`,
       };
-      runDbt(["seed", "--quiet"], env, quiet);
-      runDbt(["build", "--quiet"], env, quiet);
-      const v = await validateWarehouse(db);
+      const dbtStart = Date.now();
+      const buildArgs = ["build", "--quiet", ...(seedsSkipped ? ["--exclude-resource-type", "seed"] : [])];
+      const t = performance.now();
+      const dbtStage = (note?: string): DbtBuildTimes | null => {
+        const seconds = (performance.now() - t) / 1000;
+        stages.push({ stage: "dbt build", seconds, ...(note ? { note } : {}) });
+        return readDbtRunResults(`${db}.dbt/target/run_results.json`, seconds, dbtStart);
+      };
+      try {
+        runDbt(buildArgs, env, quiet);
+      } catch (e) {
+        // the times up to the failure, then the error (no seed state is recorded)
+        report(dbtStage("failed"), seedsSkipped);
+        throw e;
+      }
+      const dbtTimes = dbtStage(seedsSkipped ? "seeds not reloaded (unchanged)" : undefined);
+      // only a successful build vouches for the seeds it loaded
+      if (!seedsSkipped) await timeStage(stages, "seed record", () => recordSeedState(db, dbtDir, schema));
+      const v = await timeStage(stages, "validate", () => validateWarehouse(db));
       const ok = v.missingFromMart + v.scoreMismatches + v.hccMismatches === 0;
       process.stderr.write(
         `validate: ${v.participants} participants; missing from marts ${v.missingFromMart}; score mismatches ${v.scoreMismatches}; HCC set differences ${v.hccMismatches}\n`,
       );
-      if (!ok) throw new DataError("nightly: the marts disagree with the engine's results");
+      if (!ok) {
+        report(dbtTimes, seedsSkipped);
+        throw new DataError("nightly: the marts disagree with the engine's results");
+      }
       process.stderr.write(
         [
           "",
@@ -209,5 +266,6 @@ export function registerNightly(program: Command): void {
           "",
         ].join("\n"),
       );
+      report(dbtTimes, seedsSkipped);
     });
 }

@@ -1,5 +1,5 @@
-// `hcc nightly` end to end on the embedded default: generate → score (worker pool) → dbt seed +
-// build → validate; then `hcc validate` on the same file; and a PY2025 (V24/V28 blend) run whose
+// `hcc nightly` end to end on the embedded default: generate → score (worker pool) → dbt build
+// (seeds included) → validate; then `hcc validate` on the same file; and a PY2025 (V24/V28 blend) run whose
 // Tuva-compatible marts are checked. Needs the venv (dbt).
 import { describe, expect, it } from "vitest";
 import { DuckDBInstance } from "@duckdb/node-api";
