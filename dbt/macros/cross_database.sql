@@ -176,3 +176,12 @@
 {% macro bigquery__hcc_model_hccs(columns, prefix) -%}
   case when {{ hcc_model_scored(columns, prefix) }} then {{ hcc_column_or_null(columns, prefix ~ '_hccs', hcc_type_string_list()) }} end
 {%- endmacro %}
+
+{#- Number of elements of a list (DuckDB len, BigQuery array_length; 0 for an empty list). -#}
+{% macro hcc_list_length(list_expr) -%}
+  {{ return(adapter.dispatch('hcc_list_length', 'hcc_wasm')(list_expr)) }}
+{%- endmacro %}
+
+{% macro default__hcc_list_length(list_expr) -%}len({{ list_expr }}){%- endmacro %}
+
+{% macro bigquery__hcc_list_length(list_expr) -%}array_length({{ list_expr }}){%- endmacro %}

@@ -354,6 +354,15 @@ describe.skipIf(!haveDbt && !process.env["CI"])("dbt project on DuckDB (real eng
     expect(rows.find((r) => r["participant_id"] === "P001")?.["part_c_population"]).toBe("MA");
     expect(rows.find((r) => r["participant_id"] === "P004")?.["part_c_population"]).toBe("ESRD");
     expect(rows.find((r) => r["participant_id"] === "P003")?.["part_d_population"]).toBe("Part D PDP");
+    // the kept-HCC count is the engine's lists; the MACI is the engine's population's
+    const year = loadPaymentYear(PY);
+    for (const rec of fx.records) {
+      const row = rows.find((r) => r["participant_id"] === rec.member_id);
+      const kept = fx.modelCols.reduce((n, p) => n + ((rec[`${p}_hccs`] as string[] | null)?.length ?? 0), 0);
+      expect(Number(row?.["n_kept_hccs"]), rec.member_id).toBe(kept);
+      const pop = year.populations.find((p) => p.part === "C" && p.name === fx.partC.get(rec.member_id));
+      expect(row?.["maci"] ?? null, rec.member_id).toBe(rec.risk_score === null || !pop ? null : (pop.maci ?? year.maci));
+    }
   });
 
   it("fact_member_hccs: kept HCCs equal the engine's, dropped HCCs equal the engine's hierarchy drops", async () => {

@@ -1,7 +1,8 @@
 -- One row per member × payment year scored: every participant appears for every payment year
 -- the warehouse holds results for (is_scored false when the run had no row for the member).
 -- Scores are the engine's; per-model columns are pivoted from stg_hcc_raw_scores over
--- var('hcc_model_ids'), with the Part C population and parameters from int_risk_adjustments.
+-- var('hcc_model_ids'), with the populations the engine reports and the Part C MACI from the
+-- payment-year seed.
 with participants as (
 
     select participant_id from {{ ref('stg_participants') }}
@@ -20,34 +21,18 @@ scores as (
 
 ),
 
-adjustments as (
+-- the MA coding pattern adjustment of each Part C population (the engine reports which
+-- population blended each member's score: risk_scores.population / rx_population)
+population_maci as (
 
-    select * from {{ ref('int_risk_adjustments') }}
-
-),
-
-part_c as (
-
-    select
-        participant_id,
-        payment_year,
-        max(population) as part_c_population,
-        max(maci) as maci
-    from adjustments
+    select distinct payment_year, population, maci
+    from {{ ref('hcc_payment_year_parameters') }}
     where part = 'C'
-    group by participant_id, payment_year
 
 ),
 
-part_d as (
-
-    select participant_id, payment_year, max(population) as part_d_population
-    from adjustments
-    where part = 'D'
-    group by participant_id, payment_year
-
-),
-
+-- the per-model columns and the kept-HCC count from the unpivoted scores (the count is the
+-- lengths of the engine's HCC lists: the rows of int_hcc_calculations with is_kept_hcc)
 per_model as (
 
     select
@@ -58,17 +43,9 @@ per_model as (
         max(case when model = '{{ m }}' then raw_score end) as {{ m | lower }}_raw_score,
         max(case when model = '{{ m }}' then normalized_score end) as {{ m | lower }}_normalized_score,
         {%- endfor %}
-        count(*) as n_models_scored
-    from adjustments
-    group by participant_id, payment_year
-
-),
-
-hcc_counts as (
-
-    select participant_id, payment_year, count(*) as n_kept_hccs
-    from {{ ref('int_hcc_calculations') }}
-    where is_kept_hcc
+        count(*) as n_models_scored,
+        sum({{ hcc_list_length('hcc_codes') }}) as n_kept_hccs
+    from {{ ref('stg_hcc_raw_scores') }}
     group by participant_id, payment_year
 
 ),
@@ -89,16 +66,16 @@ final as (
         scores.risk_score,
         scores.payment_score,
         scores.rx_risk_score,
-        part_c.part_c_population,
-        part_c.maci,
-        part_d.part_d_population,
+        scores.population as part_c_population,
+        population_maci.maci,
+        scores.rx_population as part_d_population,
         {%- for m in var('hcc_model_ids') %}
         per_model.{{ m | lower }}_segment,
         per_model.{{ m | lower }}_raw_score,
         per_model.{{ m | lower }}_normalized_score,
         {%- endfor %}
         coalesce(per_model.n_models_scored, 0) as n_models_scored,
-        coalesce(hcc_counts.n_kept_hccs, 0) as n_kept_hccs,
+        coalesce(per_model.n_kept_hccs, 0) as n_kept_hccs,
         scores.dx_malformed,
         scores.dx_unmapped,
         scores.edits_applied,
@@ -115,18 +92,12 @@ final as (
     left join scores
         on scores.participant_id = participants.participant_id
         and scores.payment_year = payment_years.payment_year
-    left join part_c
-        on part_c.participant_id = participants.participant_id
-        and part_c.payment_year = payment_years.payment_year
-    left join part_d
-        on part_d.participant_id = participants.participant_id
-        and part_d.payment_year = payment_years.payment_year
+    left join population_maci
+        on population_maci.payment_year = scores.payment_year
+        and population_maci.population = scores.population
     left join per_model
         on per_model.participant_id = participants.participant_id
         and per_model.payment_year = payment_years.payment_year
-    left join hcc_counts
-        on hcc_counts.participant_id = participants.participant_id
-        and hcc_counts.payment_year = payment_years.payment_year
     left join runs
         on runs.run_id = scores.run_id
 
