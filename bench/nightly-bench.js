@@ -10,7 +10,7 @@
 // Options: --members N (1000000), --seed S (7), --db FILE, --runs N (1), --dbt-threads N
 // (HCC_DBT_THREADS for dbt/profiles.yml), --work DIR (temp dir), --keep.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,6 +79,7 @@ function printRun(i, run) {
 
 const o = parseArgs(process.argv.slice(2));
 const work = o.work ?? mkdtempSync(join(os.tmpdir(), "hcc-nightly-bench-"));
+mkdirSync(work, { recursive: true });
 const env0 = environment();
 console.log(
   `nightly bench: ${o.db ? `warehouse ${o.db}` : `${o.members.toLocaleString("en-US")} members (seed ${o.seed})`}, ${o.runs} run(s); ` +
