@@ -22,7 +22,7 @@ import * as L from "./layout.js";
 import type { BatchResult } from "./kernel.js";
 import type { Engine } from "./engine.js";
 import { KERNEL_ERRORS } from "./engine.js";
-import { factorRowMember, forEachFactorRecord } from "./factor-records.js";
+import { dxAssigning, factorRowMember, forEachFactorRecord } from "./factor-records.js";
 
 const enc = new TextEncoder();
 
@@ -404,7 +404,7 @@ export function buildFactorsBatch(
   const droppedType = typeOf("hcc_dropped");
   const unscoredType = typeOf("hcc_unscored");
   let row = 0;
-  forEachFactorRecord(tr, r.traceF64, (k, member, m, h, dxIdx) => {
+  forEachFactorRecord(tr, r.traceF64, (k, member, m, h, dxFrom) => {
     if (valueErrors[member]) return;
     const kind = tr[k * W] ?? 0;
     pid.append(idBytes, idOffs[member] ?? 0, idOffs[member + 1] ?? 0);
@@ -417,7 +417,9 @@ export function buildFactorsBatch(
       hcc[row] = h;
       hccValid[row >> 3] = (hccValid[row >> 3] ?? 0) | (1 << (row & 7));
       const ms = codes.memberOffsets[member] ?? 0;
-      for (const d of dxIdx) {
+      for (let j = dxFrom; j >= 0 && j < k; j++) {
+        const d = dxAssigning(tr, j, h);
+        if (d < 0) continue;
         const c = ms + d;
         dx.append(codes.codeBytes, codes.codeOffsets[c] ?? 0, codes.codeOffsets[c + 1] ?? 0);
       }

@@ -33,23 +33,31 @@ function factorRowHcc(tr: Int32Array, k: number): number {
 }
 
 /**
+ * The dx index (within the member) of trace record j when it is a dx → CC record assigning CC
+ * `hcc`, else -1. Callers scan j from a visit's `dxFrom` up to its record.
+ */
+export function dxAssigning(tr: Int32Array, j: number, hcc: number): number {
+  const W = L.TRACE_STRIDE / 4;
+  return (tr[j * W] ?? 0) === L.T_DX_CC && (tr[j * W + 3] ?? 0) === hcc ? (tr[j * W + 1] ?? 0) : -1;
+}
+
+/**
  * Visit each factor-mode record that becomes a risk_score_factors row, with its member, model,
- * the HCC it is about (-1 for variable and divisor terms) and, for HCC rows, the dx indices
- * (within the member) whose crosswalk or edit assigned that CC. The kernel writes a member's
+ * the HCC it is about (-1 for variable and divisor terms) and, for HCC rows, `dxFrom`: the first
+ * dx → CC record of that member and model (-1 when there is none). The kernel writes a member's
  * records contiguously (dx → CC records before that model's hierarchy drops and terms), so the
- * codes are found by scanning back within the member and model. Shared by the pipeline's
- * factor batches and the UDF's factor arrays.
+ * codes behind the HCC are the records from dxFrom up to k that assign it (dxAssigning). Shared
+ * by the pipeline's factor batches and the UDF's factor arrays; no allocation per record.
  */
 export function forEachFactorRecord(
   tr: Int32Array,
   trF64: Float64Array,
-  visit: (k: number, member: number, model: number, hcc: number, dx: number[]) => void,
+  visit: (k: number, member: number, model: number, hcc: number, dxFrom: number) => void,
 ): void {
   const W = L.TRACE_STRIDE / 4;
   const nRec = tr.length / W;
   let groupStart = 0; // first record of the current (member, model) run of dx → CC records
   let groupKey = -1;
-  const dx: number[] = [];
   for (let k = 0; k < nRec; k++) {
     const kind = tr[k * W] ?? 0;
     if (kind === L.T_DX_CC) {
@@ -64,12 +72,6 @@ export function forEachFactorRecord(
     if (member < 0) continue;
     const m = tr[k * W + 2] ?? 0;
     const hcc = factorRowHcc(tr, k);
-    dx.length = 0;
-    if (hcc >= 0 && groupKey === member * 64 + m) {
-      for (let j = groupStart; j < k; j++) {
-        if ((tr[j * W] ?? 0) === L.T_DX_CC && (tr[j * W + 3] ?? 0) === hcc) dx.push(tr[j * W + 1] ?? 0);
-      }
-    }
-    visit(k, member, m, hcc, dx);
+    visit(k, member, m, hcc, hcc >= 0 && groupKey === member * 64 + m ? groupStart : -1);
   }
 }

@@ -7,7 +7,7 @@
 import * as L from "../engine/layout.js";
 import { Kernel, kernelImports, type BatchResult, type EncodedBatch } from "../engine/kernel.js";
 import { KERNEL_ERRORS } from "../engine/kernel-errors.js";
-import { factorTraceCap, forEachFactorRecord } from "../engine/factor-records.js";
+import { dxAssigning, factorTraceCap, forEachFactorRecord } from "../engine/factor-records.js";
 import {
   AGE_RANGE,
   GRAFT_MONTHS_RANGE,
@@ -325,7 +325,7 @@ function decodeFactors(lb: Labels, r: BatchResult, codes: string[]): UdfFactor[]
   const W = L.TRACE_STRIDE / 4;
   const tr = r.trace;
   const rows: UdfFactor[] = [];
-  forEachFactorRecord(tr, r.traceF64, (k, member, mIdx, hcc, dx) => {
+  forEachFactorRecord(tr, r.traceF64, (k, member, mIdx, hcc, dxFrom) => {
     const kind = tr[k * W] ?? 0;
     const m = lb.byIndex[mIdx];
     const seg = r.modelI32[((r.slotOf[mIdx] ?? 0) * r.n + member) * 3] ?? 0;
@@ -342,7 +342,10 @@ function decodeFactors(lb: Labels, r: BatchResult, codes: string[]): UdfFactor[]
       row.factor = `${m?.hccPrefix ?? ""}${hcc}`;
       row.factor_type = kind === L.T_HIER_DROP ? "hcc_dropped" : kind === L.T_HCC_UNSCORED ? "hcc_unscored" : "hcc";
       row.hcc = hcc;
-      for (const d of dx) row.dx_codes.push(codes[d] ?? "");
+      for (let j = dxFrom; j >= 0 && j < k; j++) {
+        const d = dxAssigning(tr, j, hcc);
+        if (d >= 0) row.dx_codes.push(codes[d] ?? "");
+      }
     } else {
       const a = tr[k * W + 1] ?? 0;
       row.factor = m?.variables[a] ?? "";
