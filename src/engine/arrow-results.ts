@@ -22,7 +22,14 @@ import * as L from "./layout.js";
 import type { BatchResult } from "./kernel.js";
 import type { Engine } from "./engine.js";
 import { KERNEL_ERRORS } from "./engine.js";
-import { dxAssigning, factorRowMember, forEachFactorRecord } from "./factor-records.js";
+import {
+  dxAssigning,
+  factorRowCoefficient,
+  factorRowMember,
+  forEachFactorRecord,
+  hccRowType,
+  type HccRowType,
+} from "./factor-records.js";
 
 const enc = new TextEncoder();
 
@@ -401,8 +408,11 @@ export function buildFactorsBatch(
   const dx = new Utf8Appender(rows, rows * 8);
   const typeOf = (t: (typeof FACTOR_TYPES)[number]): number => FACTOR_TYPES.indexOf(t);
   const divisorType = typeOf("divisor");
-  const droppedType = typeOf("hcc_dropped");
-  const unscoredType = typeOf("hcc_unscored");
+  const hccTypes: Record<HccRowType, number> = {
+    hcc: typeOf("hcc"),
+    hcc_dropped: typeOf("hcc_dropped"),
+    hcc_unscored: typeOf("hcc_unscored"),
+  };
   let row = 0;
   forEachFactorRecord(tr, r.traceF64, (k, member, m, h, dxFrom) => {
     if (valueErrors[member]) return;
@@ -410,10 +420,10 @@ export function buildFactorsBatch(
     pid.append(idBytes, idOffs[member] ?? 0, idOffs[member + 1] ?? 0);
     modelI[row] = m;
     segI[row] = r.modelI32[((r.slotOf[m] ?? 0) * r.n + member) * 3] ?? 0;
-    coef[row] = kind === L.T_HIER_DROP ? 0 : (r.traceF64[k * 3 + 2] ?? 0);
+    coef[row] = factorRowCoefficient(tr, r.traceF64, k);
     if (h >= 0) {
       factorI[row] = labels.hccFactorIndex[m]?.[h] ?? 0;
-      typeI[row] = kind === L.T_HIER_DROP ? droppedType : kind === L.T_HCC_UNSCORED ? unscoredType : 0;
+      typeI[row] = hccTypes[hccRowType(tr, k)];
       hcc[row] = h;
       hccValid[row >> 3] = (hccValid[row >> 3] ?? 0) | (1 << (row & 7));
       const ms = codes.memberOffsets[member] ?? 0;

@@ -32,6 +32,18 @@ function factorRowHcc(tr: Int32Array, k: number): number {
   return -1;
 }
 
+/** The factor_type of an HCC row (a record factorRowHcc names an HCC for). */
+export type HccRowType = "hcc" | "hcc_dropped" | "hcc_unscored";
+export function hccRowType(tr: Int32Array, k: number): HccRowType {
+  const kind = tr[k * (L.TRACE_STRIDE / 4)] ?? 0;
+  return kind === L.T_HIER_DROP ? "hcc_dropped" : kind === L.T_HCC_UNSCORED ? "hcc_unscored" : "hcc";
+}
+
+/** The coefficient of a row: the record's value, except a hierarchy drop's (its value is the member). */
+export function factorRowCoefficient(tr: Int32Array, trF64: Float64Array, k: number): number {
+  return (tr[k * (L.TRACE_STRIDE / 4)] ?? 0) === L.T_HIER_DROP ? 0 : (trF64[k * 3 + 2] ?? 0);
+}
+
 /**
  * The dx index (within the member) of trace record j when it is a dx → CC record assigning CC
  * `hcc`, else -1. Callers scan j from a visit's `dxFrom` up to its record.

@@ -7,7 +7,7 @@
 import * as L from "../engine/layout.js";
 import { Kernel, kernelImports, type BatchResult, type EncodedBatch } from "../engine/kernel.js";
 import { KERNEL_ERRORS } from "../engine/kernel-errors.js";
-import { dxAssigning, factorTraceCap, forEachFactorRecord } from "../engine/factor-records.js";
+import { dxAssigning, factorRowCoefficient, factorTraceCap, forEachFactorRecord, hccRowType } from "../engine/factor-records.js";
 import {
   AGE_RANGE,
   GRAFT_MONTHS_RANGE,
@@ -334,13 +334,13 @@ function decodeFactors(lb: Labels, r: BatchResult, codes: string[]): UdfFactor[]
       segment: m?.segments[seg] ?? null,
       factor: "",
       factor_type: "",
-      coefficient: kind === L.T_HIER_DROP ? 0 : (r.traceF64[k * 3 + 2] ?? 0),
+      coefficient: factorRowCoefficient(tr, r.traceF64, k),
       hcc: null,
       dx_codes: [],
     };
     if (hcc >= 0) {
       row.factor = `${m?.hccPrefix ?? ""}${hcc}`;
-      row.factor_type = kind === L.T_HIER_DROP ? "hcc_dropped" : kind === L.T_HCC_UNSCORED ? "hcc_unscored" : "hcc";
+      row.factor_type = hccRowType(tr, k);
       row.hcc = hcc;
       for (let j = dxFrom; j >= 0 && j < k; j++) {
         const d = dxAssigning(tr, j, hcc);
