@@ -17,7 +17,14 @@ import type { BigQueryFlags } from "../io/bigquery/config.js";
 import { defaultDataDir } from "../data/load.js";
 import { ingestFiles, printIngestSummary } from "./ingest.js";
 import { formatStageTable, readDbtRunResults, timeStage, type DbtBuildTimes, type StageTime } from "./stage-times.js";
-import { recordSeedState, seedSchema, seedsAreCurrent, withWarehouse } from "./seed-state.js";
+import {
+  recordSeedState,
+  recordUnitTestState,
+  seedSchema,
+  seedsAreCurrent,
+  unitTestsAreCurrent,
+  withWarehouse,
+} from "./seed-state.js";
 
 interface NightlyFlags extends BigQueryFlags {
   warehouse: string;
@@ -115,7 +122,7 @@ export function registerNightly(program: Command): void {
         ...(o.workers ? { workers: o.workers } : {}),
       };
       /** The stage table (one line with --quiet) on stderr, and the --timings file. */
-      const report = (dbt: DbtBuildTimes | null, seedsSkipped: boolean | null): void => {
+      const report = (dbt: DbtBuildTimes | null, seedsSkipped: boolean | null, unitTestsSkipped: boolean | null = null): void => {
         stages.push({ stage: "total", seconds: (performance.now() - t0) / 1000 });
         if (quiet) process.stderr.write(`nightly: ${stages.map((st) => `${st.stage} ${st.seconds.toFixed(1)} s`).join(", ")}\n`);
         else process.stderr.write(formatStageTable(stages, dbt));
@@ -124,7 +131,11 @@ export function registerNightly(program: Command): void {
           mkdirSync(dirname(file), { recursive: true });
           writeFileSync(
             file,
-            JSON.stringify({ warehouse: o.warehouse, stages, seeds_skipped: seedsSkipped, dbt }, null, 1) + "\n",
+            JSON.stringify(
+              { warehouse: o.warehouse, stages, seeds_skipped: seedsSkipped, unit_tests_skipped: unitTestsSkipped, dbt },
+              null,
+              1,
+            ) + "\n",
           );
         }
       };
@@ -211,9 +222,13 @@ export function registerNightly(program: Command): void {
       // warehouse already holds exactly these seed files, untouched (seed-state.ts)
       const dbtDir = join(root, "dbt");
       const schema = seedSchema();
-      const seedsSkipped = await timeStage(stages, "seed check", () => seedsAreCurrent(db, dbtDir, schema));
+      const [seedsSkipped, unitTestsSkipped] = await timeStage(stages, "state check", async () => [
+        await seedsAreCurrent(db, dbtDir, schema),
+        await unitTestsAreCurrent(db, dbtDir, schema),
+      ]);
       say(
-        `nightly: dbt build (DuckDB target)${seedsSkipped ? "; seeds unchanged since the last seed into this warehouse, not reloaded" : ""}`,
+        `nightly: dbt build (DuckDB target)${seedsSkipped ? "; seeds unchanged since the last seed into this warehouse, not reloaded" : ""}` +
+          (unitTestsSkipped ? "; dbt project unchanged since its unit tests last passed here, not rerun" : ""),
       );
       // dbt's target/ and logs/ go beside the warehouse, not into the installed package
       const env = {
@@ -223,7 +238,8 @@ export function registerNightly(program: Command): void {
         DBT_LOG_PATH: `${db}.dbt/logs`,
       };
       const dbtStart = Date.now();
-      const buildArgs = ["build", "--quiet", ...(seedsSkipped ? ["--exclude-resource-type", "seed"] : [])];
+      const excluded = [...(seedsSkipped ? ["seed"] : []), ...(unitTestsSkipped ? ["unit_test"] : [])];
+      const buildArgs = ["build", "--quiet", ...(excluded.length > 0 ? ["--exclude-resource-type", ...excluded] : [])];
       const t = performance.now();
       const dbtStage = (note?: string): DbtBuildTimes | null => {
         const seconds = (performance.now() - t) / 1000;
@@ -234,19 +250,27 @@ export function registerNightly(program: Command): void {
         runDbt(buildArgs, env, quiet);
       } catch (e) {
         // the times up to the failure, then the error (no seed state is recorded)
-        report(dbtStage("failed"), seedsSkipped);
+        report(dbtStage("failed"), seedsSkipped, unitTestsSkipped);
         throw e;
       }
-      const dbtTimes = dbtStage(seedsSkipped ? "seeds not reloaded (unchanged)" : undefined);
-      // only a successful build vouches for the seeds it loaded
-      if (!seedsSkipped) await timeStage(stages, "seed record", () => recordSeedState(db, dbtDir, schema));
+      const skippedNote = [
+        ...(seedsSkipped ? ["seeds not reloaded (unchanged)"] : []),
+        ...(unitTestsSkipped ? ["unit tests not rerun (project unchanged)"] : []),
+      ].join("; ");
+      const dbtTimes = dbtStage(skippedNote || undefined);
+      // only a successful build vouches for the seeds it loaded and the unit tests it ran
+      if (!seedsSkipped || !unitTestsSkipped)
+        await timeStage(stages, "state record", async () => {
+          if (!seedsSkipped) await recordSeedState(db, dbtDir, schema);
+          if (!unitTestsSkipped) await recordUnitTestState(db, dbtDir, schema);
+        });
       const v = await timeStage(stages, "validate", () => validateWarehouse(db));
       const ok = v.missingFromMart + v.scoreMismatches + v.hccMismatches === 0;
       process.stderr.write(
         `validate: ${v.participants} participants; missing from marts ${v.missingFromMart}; score mismatches ${v.scoreMismatches}; HCC set differences ${v.hccMismatches}\n`,
       );
       if (!ok) {
-        report(dbtTimes, seedsSkipped);
+        report(dbtTimes, seedsSkipped, unitTestsSkipped);
         throw new DataError("nightly: the marts disagree with the engine's results");
       }
       process.stderr.write(
@@ -266,6 +290,6 @@ export function registerNightly(program: Command): void {
           "",
         ].join("\n"),
       );
-      report(dbtTimes, seedsSkipped);
+      report(dbtTimes, seedsSkipped, unitTestsSkipped);
     });
 }

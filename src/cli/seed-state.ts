@@ -9,7 +9,7 @@
 // replaced and wrongly vouch for a file it never saw.
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 export const SEED_STATE_TABLE = "hcc_seed_state";
@@ -100,6 +100,64 @@ export async function recordSeedState(db: string, dbtDir: string, schema: string
     const t = `${q(schema)}.${q(SEED_STATE_TABLE)}`;
     await c.run(
       `create or replace table ${t} as select '${filesHash}' as seed_files_sha256, '${fingerprint.replace(/'/g, "''")}' as seed_tables_fingerprint, now() as recorded_at`,
+    );
+  });
+}
+
+// Unit tests once per code version (docs/dbt.md "Unit tests once per code version"): dbt's unit
+// tests check the SQL of the models against fixed fixture rows; they read no warehouse data, so
+// their outcome can change only with the project's code (models, macros, tests, seeds,
+// dbt_project.yml) or the pinned dbt and adapter versions (scripts/requirements.txt). After a
+// successful `dbt build` that ran them, `hcc nightly` records a hash of those files; the next
+// nightly leaves unit tests out when the hash still matches. Data tests always run.
+
+export const UNIT_TEST_STATE_TABLE = "hcc_unit_test_state";
+
+/** Every file under `dir` (recursively), as paths relative to `base`, sorted; none when absent. */
+function filesUnder(base: string, dir: string): string[] {
+  if (!existsSync(join(base, dir))) return [];
+  return readdirSync(join(base, dir), { recursive: true, encoding: "utf8" })
+    .map((f) => join(dir, f))
+    .filter((f) => statSync(join(base, f)).isFile())
+    .sort();
+}
+
+/**
+ * sha256 over the dbt project's code (models, macros, tests, seeds, dbt_project.yml) and the
+ * Python pins beside it (`<dbtDir>/../scripts/requirements.txt`), names and bytes in order.
+ */
+export function hashDbtProject(dbtDir: string): string {
+  const h = createHash("sha256");
+  const add = (base: string, rel: string): void => {
+    h.update(`${rel}\0`);
+    h.update(readFileSync(join(base, rel)));
+    h.update("\0");
+  };
+  for (const dir of ["models", "macros", "tests", "seeds"]) for (const rel of filesUnder(dbtDir, dir)) add(dbtDir, rel);
+  add(dbtDir, "dbt_project.yml");
+  const pins = join(dbtDir, "..", "scripts", "requirements.txt");
+  if (existsSync(pins)) add(join(dbtDir, ".."), join("scripts", "requirements.txt"));
+  return h.digest("hex");
+}
+
+/** Whether a successful build of exactly this project code already ran the unit tests on `db`. */
+export async function unitTestsAreCurrent(db: string, dbtDir: string, schema: string): Promise<boolean> {
+  const projectHash = hashDbtProject(dbtDir);
+  return withWarehouse(db, async (c) => {
+    if (!(await tableNames(c, schema)).has(UNIT_TEST_STATE_TABLE)) return false;
+    const r = await c.runAndReadAll(`select dbt_project_sha256 from ${q(schema)}.${q(UNIT_TEST_STATE_TABLE)}`);
+    const rows = r.getRows();
+    return rows.length === 1 && String(rows[0]?.[0]) === projectHash;
+  });
+}
+
+/** Records that the unit tests of this project code passed (call only after a build that ran them). */
+export async function recordUnitTestState(db: string, dbtDir: string, schema: string): Promise<void> {
+  const projectHash = hashDbtProject(dbtDir);
+  await withWarehouse(db, async (c) => {
+    await c.run(`create schema if not exists ${q(schema)}`);
+    await c.run(
+      `create or replace table ${q(schema)}.${q(UNIT_TEST_STATE_TABLE)} as select '${projectHash}' as dbt_project_sha256, now() as recorded_at`,
     );
   });
 }

@@ -47,11 +47,6 @@ const GRAIN_BY_CONSTRUCTION: Record<string, { columns: string[]; reason: string 
   },
 };
 
-/** Models whose output has no natural key columns: the grain is tested on the surrogate key. */
-const SURROGATE_ONLY: Record<string, string> = {
-  patient_risk_factors: "Tuva's columns carry neither model nor factor; factor_key is their surrogate",
-};
-
 interface ManifestNode {
   resource_type: string;
   name: string;
@@ -121,14 +116,10 @@ describe.skipIf(!existsSync(dbtBin) && !process.env["CI"])("dbt models: grain an
 
   it("every model has an unconditional grain test over its natural key columns", () => {
     const missing = models
-      .filter((m) => !(m.name in SURROGATE_ONLY) && !(m.name in GRAIN_BY_CONSTRUCTION))
+      .filter((m) => !(m.name in GRAIN_BY_CONSTRUCTION))
       .filter((m) => !tests.get(m.name)?.grains.some((cols) => cols.every((c) => !c.endsWith("_key"))))
       .map((m) => `${m.name} (${m.original_file_path})`);
     expect(missing).toEqual([]);
-    for (const name of Object.keys(SURROGATE_ONLY)) {
-      if (!tests.has(name)) continue;
-      expect(tests.get(name)?.grains.length, name).toBeGreaterThan(0);
-    }
   });
 
   it("a grain held by construction: a view with one select distinct naming every grain column, and no test", () => {
@@ -164,5 +155,46 @@ describe.skipIf(!existsSync(dbtBin) && !process.env["CI"])("dbt models: grain an
       }
     }
     expect(stale).toEqual([]);
+  });
+});
+
+// The grain test's DuckDB body groups by a 64-bit hash first and by the columns only where a hash
+// repeats: it must report exactly the duplicates the plain body reports (nulls group together).
+describe.skipIf(!existsSync(dbtBin) && !process.env["CI"])("hcc_unique_combination_of_columns on DuckDB", () => {
+  const show = (macro: string): unknown => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-dbt-show-"));
+    try {
+      const rows =
+        "(values (1, chr(97)), (1, chr(97)), (2, null), (2, null), (3, chr(98)), (4, chr(99)), (4, chr(100)), (5, chr(101)), (5, chr(101)), (5, chr(101)))";
+      const inline = `{{ hcc_wasm.${macro}('(select * from ${rows} as t(x, y))', ['x', 'y']) }} order by x`;
+      const r = spawnSync(
+        "bash",
+        [join(root, "scripts", "dbt.sh"), "show", "--inline", inline, "--output", "json", "--limit", "-1", "--quiet"],
+        {
+          cwd: root,
+          encoding: "utf8",
+          env: {
+            ...process.env,
+            HCC_WAREHOUSE: join(dir, "w.duckdb"),
+            DBT_TARGET_PATH: join(dir, "target"),
+            DBT_LOG_PATH: join(dir, "logs"),
+          },
+        },
+      );
+      if (r.status !== 0) throw new Error(`dbt show failed:\n${r.stdout}\n${r.stderr}`);
+      return (JSON.parse(r.stdout) as { show: unknown }).show;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+
+  it("reports the same duplicate combinations as the plain group-by", () => {
+    const expected = [
+      { x: 1, y: "a", n_rows: 2 },
+      { x: 2, y: null, n_rows: 2 },
+      { x: 5, y: "e", n_rows: 3 },
+    ];
+    expect(show("duckdb__test_hcc_unique_combination_of_columns")).toEqual(expected);
+    expect(show("default__test_hcc_unique_combination_of_columns")).toEqual(expected);
   });
 });

@@ -2,12 +2,13 @@
 // stage times (--timings). Real dbt on a tiny generated warehouse: a build that fails records
 // nothing; the first successful build loads the seeds and records them; the next leaves them out
 // of `dbt build` (their tests still run); a seed table changed behind its back is reloaded; changed
-// seed files are not current. Needs the venv (dbt).
+// seed files are not current. The unit tests likewise run once per project code version. Needs the
+// venv (dbt).
 import { describe, expect, it } from "vitest";
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, appendFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, appendFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { SEED_STATE_TABLE, seedsAreCurrent } from "../../src/cli/seed-state.js";
+import { SEED_STATE_TABLE, seedsAreCurrent, unitTestsAreCurrent } from "../../src/cli/seed-state.js";
 import { hcc, sql } from "../support/warehouse.js";
 
 const venv = new URL("../../.venv/bin/dbt", import.meta.url).pathname;
@@ -16,6 +17,7 @@ const dbtDir = new URL("../../dbt", import.meta.url).pathname;
 interface Timings {
   stages: { stage: string; seconds: number; note?: string }[];
   seeds_skipped: boolean | null;
+  unit_tests_skipped: boolean | null;
   dbt: {
     phases: Record<"seeds" | "models" | "tests", { nodes: number; busy_seconds: number; node_seconds: number }>;
     nodes: { unique_id: string; resource_type: string; execution_time: number }[];
@@ -64,15 +66,20 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly: seeds onc
       expect(first.t?.dbt?.phases.seeds.nodes).toBe(5);
       expect(first.t?.stages.map((s) => s.stage)).toEqual([
         "score",
-        "seed check",
+        "state check",
         "dbt build",
-        "seed record",
+        "state record",
         "validate",
         "total",
       ]);
       expect(first.t?.dbt?.nodes.length).toBeGreaterThan(100);
       expect(await hasSeedState(db)).toBe(true);
       expect(await seedsAreCurrent(db, dbtDir, "hcc_reference")).toBe(true);
+      // the unit tests ran, passed, and are recorded for this project code
+      const unitTests = (t: Timings | null): number => t?.dbt?.nodes.filter((n) => n.resource_type === "unit_test").length ?? -1;
+      expect(first.t?.unit_tests_skipped).toBe(false);
+      expect(unitTests(first.t)).toBeGreaterThan(5);
+      expect(await unitTestsAreCurrent(db, dbtDir, "hcc_reference")).toBe(true);
       // no member ids in the output
       expect(first.stderr).not.toMatch(/M0000\d{5}/);
 
@@ -81,7 +88,11 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly: seeds onc
       expect(second.status).toBe(0);
       expect(second.t?.seeds_skipped).toBe(true);
       expect(second.t?.dbt?.phases.seeds.nodes).toBe(0);
-      expect(second.t?.dbt?.phases.tests.nodes).toBe(first.t?.dbt?.phases.tests.nodes);
+      // 3b. ... and so are the unit tests (same project code); every data test still runs
+      expect(second.t?.unit_tests_skipped).toBe(true);
+      expect(unitTests(second.t)).toBe(0);
+      expect(second.t?.dbt?.phases.tests.nodes).toBe((first.t?.dbt?.phases.tests.nodes ?? 0) - unitTests(first.t));
+      expect(second.t?.stages.map((s) => s.stage)).toEqual(["score", "state check", "dbt build", "validate", "total"]);
       expect(second.t?.dbt?.nodes.some((n) => n.unique_id.includes("hcc_labels") && n.resource_type === "test")).toBe(true);
 
       // 4. a seed table changed behind the record's back: reloaded
@@ -101,6 +112,17 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly: seeds onc
       cpSync(dbtDir, changed, { recursive: true, filter: (src) => !src.includes(`${dbtDir}/target`) });
       appendFileSync(join(changed, "seeds", "hcc_labels.csv"), "2099,V28,1,HCC1,test\n");
       expect(await seedsAreCurrent(db, changed, "hcc_reference")).toBe(false);
+      expect(await unitTestsAreCurrent(db, changed, "hcc_reference")).toBe(false);
+
+      // 6. changed model SQL: the seeds are still current, the unit tests are not
+      const changedSql = join(dir, "dbt-sql");
+      cpSync(dbtDir, changedSql, { recursive: true, filter: (src) => !src.includes(`${dbtDir}/target`) });
+      mkdirSync(join(dir, "scripts"));
+      cpSync(join(dbtDir, "..", "scripts", "requirements.txt"), join(dir, "scripts", "requirements.txt"));
+      expect(await unitTestsAreCurrent(db, changedSql, "hcc_reference")).toBe(true);
+      appendFileSync(join(changedSql, "models", "marts", "fact_member_hccs.sql"), "\n-- edited\n");
+      expect(await seedsAreCurrent(db, changedSql, "hcc_reference")).toBe(true);
+      expect(await unitTestsAreCurrent(db, changedSql, "hcc_reference")).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -66,7 +66,9 @@ joined as (
         cast(null as {{ dbt.type_string() }}) as dx_codes,
         run_id
     from kept
-    where not exists (select 1 from factors)
+    -- the relation itself, not the factors CTE: a second reference would make DuckDB materialize
+    -- that CTE (7.5M rows with their code lists) before the union
+    where not exists (select 1 from {{ ref('stg_risk_score_factors') }})
 
 ),
 

@@ -4,7 +4,8 @@
 -- Counts'; coefficient a NUMERIC rounded to 3 decimals). Divisor terms (not additive) are left
 -- out. Tuva's enrollment/institutional default flags are not produced by the engine (null);
 -- medicaid_dual_status_default is the engine's dual_default. patient_risk_scores sums these
--- rows by factor_type, as Tuva does.
+-- rows by factor_type, as Tuva does. Beside Tuva's columns: factor (the CMS variable, e.g.
+-- HCC37 or F7074; with model_version the grain) and factor_key (md5 of the grain).
 with factors as (
 
     select * from {{ ref('int_hcc_calculations') }}
@@ -35,6 +36,7 @@ final as (
         {{ hcc_tuva_model_version('factors.model') }} as model_version,
         factors.payment_year,
         scores.scored_at as tuva_last_run,
+        factors.factor,
         {{ hcc_surrogate_key(['factors.participant_id', 'factors.payment_year', 'factors.model', 'factors.factor']) }} as factor_key
     from factors
     inner join scores
