@@ -41,10 +41,11 @@ terms as (
 divisors as (
 
     -- ESRD functioning-graft segments divide the summed terms by one activity adjustment, so a
-    -- factor type's share of the raw score is its terms' sum / that divisor
+    -- factor type's share of the raw score is its terms' sum / that divisor. Read from the model,
+    -- not from `terms`: a CTE referenced twice is materialized by DuckDB (7M rows, ≈ 0.5 s)
     select participant_id, payment_year, model, max(coefficient) as divisor
-    from terms
-    where engine_factor_type = 'divisor'
+    from {{ ref('int_hcc_calculations') }}
+    where is_scored_term and factor_type = 'divisor'
     group by participant_id, payment_year, model
 
 ),
