@@ -65,7 +65,7 @@ const gib = (kib) => (kib === null ? "n/a" : `${(kib / 2 ** 20).toFixed(2)} GiB`
 function printRun(i, run) {
   const t = run.timings;
   console.log(
-    `\nrun ${i + 1}: seeds ${t.seeds_skipped ? "not reloaded (unchanged)" : "loaded"}; load average before ${run.load_before.map((x) => x.toFixed(2)).join(" ")}`,
+    `\nrun ${i + 1}: seeds ${t.seeds_skipped ? "not reloaded (unchanged)" : "loaded"}; unit tests ${t.unit_tests_skipped ? "not rerun (project unchanged)" : "run"}; load average before ${run.load_before.map((x) => x.toFixed(2)).join(" ")}`,
   );
   process.stdout.write(formatStageTable(t.stages, t.dbt));
   if (t.dbt) {
