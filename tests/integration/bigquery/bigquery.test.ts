@@ -683,7 +683,7 @@ describe("BigQuery reliability (issue 13)", () => {
       cfg["load"] ? { reason: "invalid", message: "Error while reading data, error message: bad parquet" } : undefined;
     const err = await writeRun(config(), "20260201000000-00000001", 1, 10).catch((e: unknown) => e);
     expect((err as HccError).exitCode).toBe(70);
-    expect((err as Error).message).toMatch(/loading result part 0 of risk_scores into .*__staging_.*bad parquet/);
+    expect((err as Error).message).toMatch(/loading result part 0 of risk_score(s|_factors) into .*__staging_.*bad parquet/);
     expect((err as Error).message).not.toMatch(/--where/);
   });
 
