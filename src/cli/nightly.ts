@@ -18,6 +18,8 @@ import { defaultDataDir } from "../data/load.js";
 import { ingestFiles, printIngestSummary } from "./ingest.js";
 import { formatStageTable, readDbtRunResults, timeStage, type DbtBuildTimes, type StageTime } from "./stage-times.js";
 import {
+  hashDbtProject,
+  hashSeedFiles,
   recordSeedState,
   recordUnitTestState,
   seedSchema,
@@ -222,9 +224,12 @@ export function registerNightly(program: Command): void {
       // warehouse already holds exactly these seed files, untouched (seed-state.ts)
       const dbtDir = join(root, "dbt");
       const schema = seedSchema();
+      // hashed once, before the build: the records below vouch for the files this build read
+      const seedFilesHash = hashSeedFiles(dbtDir);
+      const projectHash = hashDbtProject(dbtDir);
       const [seedsSkipped, unitTestsSkipped] = await timeStage(stages, "state check", async () => [
-        await seedsAreCurrent(db, dbtDir, schema),
-        await unitTestsAreCurrent(db, dbtDir, schema),
+        await seedsAreCurrent(db, dbtDir, schema, seedFilesHash),
+        await unitTestsAreCurrent(db, dbtDir, schema, projectHash),
       ]);
       say(
         `nightly: dbt build (DuckDB target)${seedsSkipped ? "; seeds unchanged since the last seed into this warehouse, not reloaded" : ""}` +
@@ -261,8 +266,8 @@ export function registerNightly(program: Command): void {
       // only a successful build vouches for the seeds it loaded and the unit tests it ran
       if (!seedsSkipped || !unitTestsSkipped)
         await timeStage(stages, "state record", async () => {
-          if (!seedsSkipped) await recordSeedState(db, dbtDir, schema);
-          if (!unitTestsSkipped) await recordUnitTestState(db, dbtDir, schema);
+          if (!seedsSkipped) await recordSeedState(db, dbtDir, schema, seedFilesHash);
+          if (!unitTestsSkipped) await recordUnitTestState(db, dbtDir, schema, projectHash);
         });
       const v = await timeStage(stages, "validate", () => validateWarehouse(db));
       const ok = v.missingFromMart + v.scoreMismatches + v.hccMismatches === 0;

@@ -40,18 +40,23 @@ export function seedNames(dbtDir: string): string[] {
     .sort();
 }
 
-/** sha256 over every file in dbt/seeds (name and bytes, in name order) and dbt/dbt_project.yml. */
-export function hashSeedFiles(dbtDir: string): string {
+/** sha256 over files (name and bytes of each, in the given order), each `[base, path relative to base]`. */
+function hashFiles(files: [string, string][]): string {
   const h = createHash("sha256");
-  const files = readdirSync(join(dbtDir, "seeds"))
-    .sort()
-    .map((f) => join("seeds", f));
-  for (const rel of [...files, "dbt_project.yml"]) {
+  for (const [base, rel] of files) {
     h.update(`${rel}\0`);
-    h.update(readFileSync(join(dbtDir, rel)));
+    h.update(readFileSync(join(base, rel)));
     h.update("\0");
   }
   return h.digest("hex");
+}
+
+/** sha256 over every file in dbt/seeds (name and bytes, in name order) and dbt/dbt_project.yml. */
+export function hashSeedFiles(dbtDir: string): string {
+  const files = readdirSync(join(dbtDir, "seeds"))
+    .sort()
+    .map((f) => join("seeds", f));
+  return hashFiles([...files, "dbt_project.yml"].map((rel): [string, string] => [dbtDir, rel]));
 }
 
 const q = (id: string): string => `"${id.replace(/"/g, '""')}"`;
@@ -80,8 +85,12 @@ async function fingerprintSeedTables(c: DuckDBConnection, schema: string, seeds:
  * Whether the seeds loaded into `db` are the ones in `dbtDir` and untouched since they were
  * recorded by `recordSeedState`. False for a warehouse without a record.
  */
-export async function seedsAreCurrent(db: string, dbtDir: string, schema: string): Promise<boolean> {
-  const filesHash = hashSeedFiles(dbtDir);
+export async function seedsAreCurrent(
+  db: string,
+  dbtDir: string,
+  schema: string,
+  filesHash: string = hashSeedFiles(dbtDir),
+): Promise<boolean> {
   return withWarehouse(db, async (c) => {
     if (!(await tableNames(c, schema)).has(SEED_STATE_TABLE)) return false;
     const r = await c.runAndReadAll(`select seed_files_sha256, seed_tables_fingerprint from ${q(schema)}.${q(SEED_STATE_TABLE)}`);
@@ -91,9 +100,17 @@ export async function seedsAreCurrent(db: string, dbtDir: string, schema: string
   });
 }
 
-/** Records the seed files just loaded by a successful `dbt build` (call only after one). */
-export async function recordSeedState(db: string, dbtDir: string, schema: string): Promise<void> {
-  const filesHash = hashSeedFiles(dbtDir);
+/**
+ * Records the seed files just loaded by a successful `dbt build` (call only after one). Pass the
+ * `filesHash` taken before the build, so the record names the files the build read even if one
+ * was edited while it ran.
+ */
+export async function recordSeedState(
+  db: string,
+  dbtDir: string,
+  schema: string,
+  filesHash: string = hashSeedFiles(dbtDir),
+): Promise<void> {
   await withWarehouse(db, async (c) => {
     const fingerprint = await fingerprintSeedTables(c, schema, seedNames(dbtDir));
     if (fingerprint === null) return; // the build did not leave every seed table: record nothing
@@ -127,22 +144,22 @@ function filesUnder(base: string, dir: string): string[] {
  * Python pins beside it (`<dbtDir>/../scripts/requirements.txt`), names and bytes in order.
  */
 export function hashDbtProject(dbtDir: string): string {
-  const h = createHash("sha256");
-  const add = (base: string, rel: string): void => {
-    h.update(`${rel}\0`);
-    h.update(readFileSync(join(base, rel)));
-    h.update("\0");
-  };
-  for (const dir of ["models", "macros", "tests", "seeds"]) for (const rel of filesUnder(dbtDir, dir)) add(dbtDir, rel);
-  add(dbtDir, "dbt_project.yml");
-  const pins = join(dbtDir, "..", "scripts", "requirements.txt");
-  if (existsSync(pins)) add(join(dbtDir, ".."), join("scripts", "requirements.txt"));
-  return h.digest("hex");
+  const files: [string, string][] = ["models", "macros", "tests", "seeds"]
+    .flatMap((dir) => filesUnder(dbtDir, dir))
+    .map((rel) => [dbtDir, rel]);
+  files.push([dbtDir, "dbt_project.yml"]);
+  const pins = join("scripts", "requirements.txt");
+  if (existsSync(join(dbtDir, "..", pins))) files.push([join(dbtDir, ".."), pins]);
+  return hashFiles(files);
 }
 
 /** Whether a successful build of exactly this project code already ran the unit tests on `db`. */
-export async function unitTestsAreCurrent(db: string, dbtDir: string, schema: string): Promise<boolean> {
-  const projectHash = hashDbtProject(dbtDir);
+export async function unitTestsAreCurrent(
+  db: string,
+  dbtDir: string,
+  schema: string,
+  projectHash: string = hashDbtProject(dbtDir),
+): Promise<boolean> {
   return withWarehouse(db, async (c) => {
     if (!(await tableNames(c, schema)).has(UNIT_TEST_STATE_TABLE)) return false;
     const r = await c.runAndReadAll(`select dbt_project_sha256 from ${q(schema)}.${q(UNIT_TEST_STATE_TABLE)}`);
@@ -151,9 +168,16 @@ export async function unitTestsAreCurrent(db: string, dbtDir: string, schema: st
   });
 }
 
-/** Records that the unit tests of this project code passed (call only after a build that ran them). */
-export async function recordUnitTestState(db: string, dbtDir: string, schema: string): Promise<void> {
-  const projectHash = hashDbtProject(dbtDir);
+/**
+ * Records that the unit tests of this project code passed (call only after a build that ran
+ * them), with the `projectHash` taken before that build (as for recordSeedState).
+ */
+export async function recordUnitTestState(
+  db: string,
+  dbtDir: string,
+  schema: string,
+  projectHash: string = hashDbtProject(dbtDir),
+): Promise<void> {
   await withWarehouse(db, async (c) => {
     await c.run(`create schema if not exists ${q(schema)}`);
     await c.run(
