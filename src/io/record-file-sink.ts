@@ -1,8 +1,9 @@
 // The member-record output file (README "Output record"): NDJSON or CSV, one record per input
 // member in input order. Workers encode their batch's records as text parts (record-text.ts) in
-// a private directory beside the output; commit concatenates them in batch order into a temporary
-// file beside the output and renames it over the output, so a failed or interrupted run leaves
-// the previous output (or none) and nothing else.
+// a private directory beside the output; the main thread appends each part to a temporary file
+// beside the output as soon as every earlier batch's part is in (so the copying overlaps the
+// scoring instead of following it), and commit renames that file over the output, so a failed or
+// interrupted run leaves the previous output (or none) and nothing else.
 import {
   accessSync,
   constants,
@@ -45,7 +46,12 @@ export function checkOutputFile(output: string, input?: string): void {
 export class RecordFileSink implements PartStagingSink {
   private dir: string | null = null;
   private seq = 1 << 30; // main-thread parts sort after every worker batch
-  private readonly parts: { index: number; file: string; rows: number }[] = [];
+  /** Parts not yet appended to the temporary file, by batch index. */
+  private readonly pending = new Map<number, string>();
+  /** The batch index whose part is appended next. */
+  private next = 0;
+  private fd: number | null = null;
+  private wroteAny = false;
   private readonly prefix: string;
 
   constructor(
@@ -70,7 +76,33 @@ export class RecordFileSink implements PartStagingSink {
     sweepLeftovers(parent, this.prefix);
     this.dir = join(parent, workName(this.prefix, "parts"));
     mkdirSync(this.dir, { mode: 0o700 });
+    this.fd = openSync(this.tmpFile(), "w");
+    this.pending.clear();
+    this.next = 0;
+    this.wroteAny = false;
     return Promise.resolve();
+  }
+
+  private tmpFile(): string {
+    return join(dirname(resolve(this.output)), workName(this.prefix, "tmp"));
+  }
+
+  /** Append a part's records to the temporary file (a CSV part's header line only the first time). */
+  private append(file: string): void {
+    if (this.fd === null) throw new InternalError("record sink used before begin()");
+    let text = readFileSync(file);
+    if (this.format === "csv" && this.wroteAny) text = text.subarray(text.indexOf(10) + 1);
+    writeSync(this.fd, text);
+    this.wroteAny = true;
+    rmSync(file, { force: true });
+  }
+
+  /** Append every part that continues the batch order. */
+  private drain(): void {
+    for (let f = this.pending.get(this.next); f !== undefined; f = this.pending.get(this.next)) {
+      this.append(f);
+      this.pending.delete(this.next++);
+    }
   }
 
   partDir(): string | null {
@@ -83,7 +115,8 @@ export class RecordFileSink implements PartStagingSink {
     if (!this.dir || resolve(dirname(part.file)) !== resolve(this.dir) || !m) {
       throw new InternalError(`a record part must be named <table>-b<batch> in ${String(this.dir)} (got ${part.file})`);
     }
-    this.parts.push({ index: Number(m[1]), file: part.file, rows: part.rows });
+    this.pending.set(Number(m[1]), part.file);
+    this.drain();
   }
 
   write(table: ResultTable, batch: RecordBatch): Promise<void> {
@@ -91,36 +124,35 @@ export class RecordFileSink implements PartStagingSink {
     if (table !== "risk_scores") return Promise.resolve();
     const file = join(this.dir, `risk_scores-m${this.seq}.txt`);
     writeFileSync(file, encodeText(batch, this.format, { ...OUTPUT_RECORD, header: true }));
-    this.parts.push({ index: this.seq++, file, rows: batch.numRows });
+    this.pending.set(this.seq++, file);
     return Promise.resolve();
   }
 
   commit(_run: ScoreRunRow): Promise<void> {
     const dir = this.dir;
     if (!dir) throw new InternalError("record sink committed before begin()");
-    const tmp = join(dirname(resolve(this.output)), workName(this.prefix, "tmp"));
-    const fd = openSync(tmp, "w");
+    const fd = this.fd;
+    if (fd === null) throw new InternalError("record sink committed before begin()");
     try {
-      let first = true;
-      for (const p of [...this.parts].sort((a, b) => a.index - b.index)) {
-        let text = readFileSync(p.file);
-        // every CSV part starts with the header line; keep the first one only
-        if (this.format === "csv" && !first) text = text.subarray(text.indexOf(10) + 1);
-        writeSync(fd, text);
-        first = false;
-      }
+      // the main-thread parts (numbered from 2^30) follow every worker batch
+      for (const index of [...this.pending.keys()].sort((a, b) => a - b)) this.append(this.pending.get(index) ?? "");
+      this.pending.clear();
     } finally {
       closeSync(fd);
+      this.fd = null;
     }
-    renameSync(tmp, this.output);
+    renameSync(this.tmpFile(), this.output);
     rmSync(dir, { recursive: true, force: true });
     this.dir = null;
     return Promise.resolve();
   }
 
   abort(_err: unknown): Promise<void> {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    this.pending.clear();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
-    rmSync(join(dirname(resolve(this.output)), workName(this.prefix, "tmp")), { force: true });
+    rmSync(this.tmpFile(), { force: true });
     this.dir = null;
     return Promise.resolve();
   }
