@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { Engine, type EngineOptions } from "./engine/engine.js";
 import { buildPack, type Pack } from "./engine/pack-builder.js";
 import { loadPaymentYear } from "./data/load.js";
+import { cachedPack } from "./data/pack-cache.js";
 import type { PaymentYearTables } from "./engine/tables.js";
 import { UnavailableError } from "./errors.js";
 import { buildAttributionYear, type AttributionYear } from "./attribution/payment-blend.js";
@@ -44,8 +45,10 @@ function loadTables(opts: YearOptions): PaymentYearTables {
   });
 }
 
+/** The year's pack, from the pack cache when it holds one for the same tables (data/pack-cache.ts). */
 export function loadPack(opts: YearOptions): Pack {
-  return buildPack(loadTables(opts));
+  const tables = loadTables(opts);
+  return cachedPack(tables, () => buildPack(tables));
 }
 
 export function loadEngine(opts: LoadOptions): Engine {

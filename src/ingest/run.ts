@@ -8,6 +8,7 @@ import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync 
 import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { Piscina } from "piscina";
+import { loadsSettled, newLoadGate } from "../workers/load-gate.js";
 import { UsageError, rebuildWorkerError } from "../errors.js";
 import { workerScriptUrl, type WorkerErrorShape } from "../workers/protocol.js";
 import { parseIsoDate } from "./dates.js";
@@ -84,7 +85,8 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
   };
   const size = (t: ParseFileTask): number => (t.range ? t.range.end - t.range.start : statSync(t.file).size);
   if (workers <= 1) return tasks.map((t) => done(parseIngestFile(t)));
-  const pool = new Piscina({ filename: workerUrl, minThreads: workers, maxThreads: workers });
+  const loadGate = newLoadGate();
+  const pool = new Piscina({ filename: workerUrl, minThreads: workers, maxThreads: workers, workerData: { loadGate } });
   try {
     const bySize = [...tasks].sort((a, b) => size(b) - size(a) || a.part - b.part);
     const runs = new Map<number, Promise<ParseFileResult>>();
@@ -101,6 +103,7 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
     if (failed) throw failed.reason;
     return settled.map((r) => (r as PromiseFulfilledResult<ParseFileResult>).value);
   } finally {
+    await loadsSettled(loadGate, workers); // no worker is terminated mid-load (workers/load-gate.ts)
     await pool.destroy();
   }
 }

@@ -10,7 +10,9 @@ import type { Writable } from "node:stream";
 import { parse as parseCsvStream } from "csv-parse";
 import type { RecordBatch } from "apache-arrow";
 import { DataError } from "../errors.js";
-import { membersToBatch, type MemberInput } from "../engine/member.js";
+import { MemberBatchBuilder, membersToBatch, type MemberInput } from "../engine/member.js";
+import { IdSet, idBytesOf, type IdBytes } from "./id-set.js";
+import { LineSlots, blankLine, csvHeaderSlots, plainCsvLine, plainJsonLine } from "./record-bytes.js";
 import { missingMemberColumns, type RangeSplittingSource, type ReadOptions, type SourceStats } from "./types.js";
 
 export type MemberFormat = "ndjson" | "csv";
@@ -293,7 +295,7 @@ export class MemberRecordSource implements RangeSplittingSource {
     duplicateParticipants: 0,
     nullDxCodes: 0,
   };
-  private readonly seen = new Set<string>();
+  private readonly seen = new IdSet();
 
   constructor(
     readonly path: string,
@@ -309,19 +311,9 @@ export class MemberRecordSource implements RangeSplittingSource {
   }
 
   private batch(members: MemberInput[], firstLine: number[]): RecordBatch {
-    members.forEach((m, i) => {
-      if (this.seen.has(m.member_id)) {
-        this.counts.duplicateParticipants++;
-        const line = firstLine[i] ?? 0;
-        throw new DataError(`${this.path}: line ${line}: field member_id: duplicate of an earlier record`, {
-          file: this.path,
-          row: line,
-          column: "member_id",
-        });
-      }
-      this.seen.add(m.member_id);
-    });
     const { batch, nullCodes } = membersToBatch(members);
+    const idCol = batch.getChildAt(0)!.data[0]!;
+    this.checkIds(idCol.values as Uint8Array, idCol.valueOffsets as Int32Array, Int32Array.from(firstLine));
     this.counts.membersRead += members.length;
     this.counts.nullDxCodes = (this.counts.nullDxCodes ?? 0) + nullCodes;
     const dx = batch.getChild("diagnosis_codes")?.data[0]?.valueOffsets as Int32Array | undefined;
@@ -333,9 +325,10 @@ export class MemberRecordSource implements RangeSplittingSource {
     return splitRanges(this.path, this.format);
   }
 
-  accept(ids: readonly string[], lines: Int32Array, counts: { dxItems: number; nullCodes: number }): void {
-    ids.forEach((id, i) => {
-      if (this.seen.has(id)) {
+  /** Adds a batch's ids (UTF-8, id k at offsets[k]..offsets[k+1]) to the ids seen; a repeat fails the file. */
+  private checkIds(bytes: Uint8Array, offsets: Int32Array, lines: Int32Array): void {
+    for (let i = 0; i < lines.length; i++) {
+      if (!this.seen.add(bytes, offsets[i]!, offsets[i + 1]!)) {
         this.counts.duplicateParticipants++;
         const line = lines[i] ?? 0;
         throw new DataError(`${this.path}: line ${line}: field member_id: duplicate of an earlier record`, {
@@ -344,9 +337,13 @@ export class MemberRecordSource implements RangeSplittingSource {
           column: "member_id",
         });
       }
-      this.seen.add(id);
-    });
-    this.counts.membersRead += ids.length;
+    }
+  }
+
+  accept(ids: IdBytes, lines: Int32Array, counts: { dxItems: number; nullCodes: number }): void {
+    if (ids.offsets.length !== lines.length + 1) throw new Error("accept: one id per line expected");
+    this.checkIds(ids.bytes, ids.offsets, lines);
+    this.counts.membersRead += lines.length;
     this.counts.dxRowsRead += counts.dxItems;
     this.counts.nullDxCodes = (this.counts.nullDxCodes ?? 0) + counts.nullCodes;
   }
@@ -387,13 +384,19 @@ export interface RecordRange {
   header: string[] | null;
 }
 
-/** What a worker parsed from a range: records, their lines, and counts for the source. */
+/** What a worker parsed from a range: the member batch, ids and lines for the source's checks. */
 export interface ParsedRange {
-  members: MemberInput[];
+  batch: RecordBatch;
+  ids: IdBytes;
   lines: Int32Array;
+  nullCodes: number;
 }
 
-/** Parse a range (worker side): UTF-8 checked, one record per non-blank line. */
+/**
+ * Parse a range (worker side) into a member batch: one record per non-blank line, UTF-8 checked.
+ * Plain lines are read from their bytes (record-bytes.ts); any other line goes through
+ * JSON.parse / the CSV split and checkRecord, which gives the same member or the error.
+ */
 export function parseRange(r: RecordRange): ParsedRange {
   const fd = openSync(r.file, "r");
   const buf = Buffer.allocUnsafe(r.end - r.start);
@@ -407,36 +410,48 @@ export function parseRange(r: RecordRange): ParsedRange {
   } finally {
     closeSync(fd);
   }
-  const members: MemberInput[] = [];
+  const builder = new MemberBatchBuilder(Math.max(16, buf.length >> 7));
+  const slots = new LineSlots();
+  const headerSlots = r.format === "csv" ? csvHeaderSlots(r.header ?? []) : null;
   const lines: number[] = [];
   let line = r.firstLine;
   let s = 0;
   while (s < buf.length) {
     let e = buf.indexOf(10, s);
     if (e < 0) e = buf.length;
-    const raw = buf.subarray(s, e > s && buf[e - 1] === 13 ? e - 1 : e);
-    if (raw.length > MAX_RECORD_BYTES)
+    const end = e > s && buf[e - 1] === 13 ? e - 1 : e;
+    if (end - s > MAX_RECORD_BYTES)
       throw new DataError(`${r.file}: line ${line}: longer than ${MAX_RECORD_BYTES / 2 ** 20} MiB`, { file: r.file, row: line });
-    let text: string;
-    try {
-      text = fatalUtf8.decode(raw);
-    } catch {
-      throw new DataError(`${r.file}: line ${line}: not valid UTF-8`, { file: r.file, row: line });
-    }
-    const rec =
-      r.format === "ndjson"
-        ? jsonRecord(text, r.file, line)
-        : text === ""
-          ? null
-          : csvFieldsRecord(r.header ?? [], text, r.file, line);
-    if (rec) {
-      members.push(rec);
-      lines.push(line);
+    const plain = headerSlots
+      ? end > s && plainCsvLine(buf, s, end, headerSlots, slots)
+      : !blankLine(buf, s, end) && plainJsonLine(buf, s, end, slots);
+    if (plain && slots.commit(buf, builder)) lines.push(line);
+    else {
+      const rec = parseLine(r, buf.subarray(s, end), line);
+      if (rec) {
+        builder.pushMember(rec);
+        lines.push(line);
+      }
     }
     line++;
     s = e + 1;
   }
-  return { members, lines: Int32Array.from(lines) };
+  const batch = builder.finish();
+  const idCol = batch.getChildAt(0)!.data[0]!;
+  const ids = idBytesOf(idCol.values as Uint8Array, idCol.valueOffsets as Int32Array, batch.numRows);
+  return { batch, ids, lines: Int32Array.from(lines), nullCodes: builder.nullCodes };
+}
+
+/** One line the slow way: UTF-8 checked, JSON.parse or the CSV split, checkRecord; null when blank. */
+function parseLine(r: RecordRange, raw: Uint8Array, line: number): MemberInput | null {
+  let text: string;
+  try {
+    text = fatalUtf8.decode(raw);
+  } catch {
+    throw new DataError(`${r.file}: line ${line}: not valid UTF-8`, { file: r.file, row: line });
+  }
+  if (r.format === "ndjson") return jsonRecord(text, r.file, line);
+  return text === "" ? null : csvFieldsRecord(r.header ?? [], text, r.file, line);
 }
 
 /** A quote-free CSV line (the range splitter only hands those out) as a member record. */

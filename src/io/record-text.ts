@@ -19,55 +19,120 @@ export interface TextOptions {
 const encoder = new TextEncoder();
 const HEX = "0123456789abcdef";
 
-/** A growable byte buffer. */
+/** Bytes every row may write without asking for room (keys, numbers, constants; never a value's text). */
+const ROW_RESERVE = 1 << 14;
+
+/**
+ * A growable byte buffer. Writers of fixed-size pieces (numbers, keys, null) write without a
+ * check: room(ROW_RESERVE) is asked once per row, and every variable-size writer asks for its own
+ * bytes plus the reserve, so the rest of the row still fits.
+ */
 class Bytes {
   buf = new Uint8Array(1 << 16);
   n = 0;
-  private room(k: number): void {
+  room(k: number): void {
     if (this.n + k <= this.buf.length) return;
     const grown = new Uint8Array(Math.max(this.buf.length * 2, this.n + k));
     grown.set(this.buf.subarray(0, this.n));
     this.buf = grown;
   }
   byte(b: number): void {
-    this.room(1);
     this.buf[this.n++] = b;
   }
-  /** ASCII text (digits, keys, constants). */
-  ascii(s: string): void {
-    this.room(s.length);
-    for (let i = 0; i < s.length; i++) this.buf[this.n++] = s.charCodeAt(i);
+  /** A whole constant array (one memcpy, no view object). */
+  bytes(src: Uint8Array): void {
+    this.buf.set(src, this.n);
+    this.n += src.length;
   }
-  raw(src: Uint8Array, s: number, e: number): void {
-    this.room(e - s);
-    if (e - s > 64) {
-      this.buf.set(src.subarray(s, e), this.n);
-      this.n += e - s;
+  /** ASCII text (digits). */
+  ascii(s: string): void {
+    const b = this.buf;
+    let n = this.n;
+    for (let i = 0; i < s.length; i++) b[n++] = s.charCodeAt(i);
+    this.n = n;
+  }
+  /** A non-negative integer's digits. */
+  uint(v: number): void {
+    if (v < 10) {
+      this.buf[this.n++] = 0x30 + v;
       return;
     }
+    let digits = 1;
+    for (let p = 10; p <= v; p *= 10) digits++;
     const b = this.buf;
-    for (let i = s; i < e; i++) b[this.n++] = src[i] ?? 0; // short copies: no view object per cell
+    let at = this.n + digits;
+    this.n = at;
+    do {
+      const q = Math.floor(v / 10);
+      b[--at] = 0x30 + (v - q * 10);
+      v = q;
+    } while (v > 0);
+  }
+  /**
+   * A finite number as JavaScript prints it (String(v)): written directly when it is an integer
+   * or has at most three decimals (the rounded scores), else through String().
+   */
+  number(v: number): void {
+    const a = Math.abs(v);
+    if (a < 1e9) {
+      const k = Math.round(a * 1000);
+      if (k / 1000 === a && a !== 0) {
+        if (v < 0) this.buf[this.n++] = 0x2d;
+        const whole = Math.floor(k / 1000);
+        let frac = k - whole * 1000;
+        this.uint(whole);
+        if (frac !== 0) {
+          this.buf[this.n++] = 0x2e;
+          let width = 3;
+          while (frac % 10 === 0) {
+            frac /= 10;
+            width--;
+          }
+          const b = this.buf;
+          for (let i = width - 1; i >= 0; i--) {
+            b[this.n + i] = 0x30 + (frac % 10);
+            frac = Math.floor(frac / 10);
+          }
+          this.n += width;
+        }
+        return;
+      }
+      if (a === 0) {
+        this.buf[this.n++] = 0x30; // 0 and -0 both print "0"
+        return;
+      }
+    }
+    this.ascii(String(v));
+  }
+  raw(src: Uint8Array, s: number, e: number): void {
+    this.room(e - s + ROW_RESERVE);
+    const b = this.buf;
+    let n = this.n;
+    for (let i = s; i < e; i++) b[n++] = src[i]!;
+    this.n = n;
   }
   /** UTF-8 bytes as a JSON string (quotes, backslashes and control characters escaped). */
   json(src: Uint8Array, s: number, e: number): void {
-    this.room((e - s) * 6 + 2);
+    this.room((e - s) * 6 + 2 + ROW_RESERVE);
     const b = this.buf;
-    b[this.n++] = 0x22;
+    let n = this.n;
+    b[n++] = 0x22;
     for (let i = s; i < e; i++) {
-      const c = src[i] ?? 0;
+      const c = src[i]!;
       if (c === 0x22 || c === 0x5c) {
-        b[this.n++] = 0x5c;
-        b[this.n++] = c;
+        b[n++] = 0x5c;
+        b[n++] = c;
       } else if (c < 0x20) {
-        b[this.n++] = 0x5c;
-        b[this.n++] = 0x75;
-        b[this.n++] = 0x30;
-        b[this.n++] = 0x30;
-        b[this.n++] = HEX.charCodeAt(c >> 4);
-        b[this.n++] = HEX.charCodeAt(c & 15);
-      } else b[this.n++] = c;
+        b[n++] = 0x5c;
+        b[n++] = 0x75;
+        b[n++] = 0x30;
+        b[n++] = 0x30;
+        b[n++] = HEX.charCodeAt(c >> 4);
+        b[n++] = HEX.charCodeAt(c & 15);
+      } else b[n++] = c;
     }
-    b[this.n++] = 0x22;
+    b[n++] = 0x22;
+    this.n = n;
   }
   /** UTF-8 bytes as a CSV field (quoted when it holds a comma, quote or line break). */
   csv(src: Uint8Array, s: number, e: number): void {
@@ -77,7 +142,7 @@ class Bytes {
       quote = c === 0x2c || c === 0x22 || c === 0x0a || c === 0x0d;
     }
     if (!quote) return this.raw(src, s, e);
-    this.room((e - s) * 2 + 2);
+    this.room((e - s) * 2 + 2 + ROW_RESERVE);
     const b = this.buf;
     b[this.n++] = 0x22;
     for (let i = s; i < e; i++) {
@@ -117,40 +182,45 @@ function dictionaryEntries(data: Data, csv: boolean): Uint8Array[] {
 
 /** How to write one column (one Data chunk) of a row. */
 function columnWriter(vec: Vector, csv: boolean): Writer {
-  const NULL = csv ? "" : "null";
+  const NULL = encoder.encode(csv ? "" : "null");
   const data = vec.data[0] as Data | undefined;
-  if (!data || vec.data.length !== 1 || data.nullCount === data.length) return (o) => o.ascii(NULL);
+  if (!data || vec.data.length !== 1 || data.nullCount === data.length) return (o) => o.bytes(NULL);
   const valid = validity(data);
   const t = data.type;
   if (DataType.isUtf8(t)) {
     const offs = data.valueOffsets as Int32Array;
     const bytes = data.values as Uint8Array;
     return (o, i) => {
-      if (!valid(i)) o.ascii(NULL);
-      else if (csv) o.csv(bytes, offs[i] ?? 0, offs[i + 1] ?? 0);
-      else o.json(bytes, offs[i] ?? 0, offs[i + 1] ?? 0);
+      if (!valid(i)) o.bytes(NULL);
+      else if (csv) o.csv(bytes, offs[i]!, offs[i + 1]!);
+      else o.json(bytes, offs[i]!, offs[i + 1]!);
     };
   }
   if (DataType.isDictionary(t)) {
     const entries = dictionaryEntries(data, csv);
     const keys = data.values as Int32Array;
     return (o, i) => {
-      const e = valid(i) ? entries[keys[i] ?? 0] : undefined;
-      if (e) o.raw(e, 0, e.length);
-      else o.ascii(NULL);
+      const e = valid(i) ? entries[keys[i]!] : undefined;
+      if (e) {
+        o.room(e.length + ROW_RESERVE);
+        o.bytes(e);
+      } else o.bytes(NULL);
     };
   }
   if (DataType.isFloat(t) || (DataType.isInt(t) && t.bitWidth <= 32)) {
     const vals = data.values as Float64Array | Int32Array;
     return (o, i) => {
-      const v = vals[i] ?? NaN;
-      o.ascii(valid(i) && Number.isFinite(v) ? String(v) : NULL);
+      const v = vals[i]!;
+      if (valid(i) && Number.isFinite(v)) o.number(v);
+      else o.bytes(NULL);
     };
   }
   if (DataType.isBool(t)) {
     const bits = data.values as Uint8Array;
     const off = data.offset;
-    return (o, i) => o.ascii(!valid(i) ? NULL : (((bits[(off + i) >> 3] ?? 0) >> ((off + i) & 7)) & 1) === 1 ? "true" : "false");
+    const TRUE = encoder.encode("true");
+    const FALSE = encoder.encode("false");
+    return (o, i) => o.bytes(!valid(i) ? NULL : (((bits[(off + i) >> 3] ?? 0) >> ((off + i) & 7)) & 1) === 1 ? TRUE : FALSE);
   }
   if (DataType.isList(t)) {
     const child = data.children[0];
@@ -160,11 +230,12 @@ function columnWriter(vec: Vector, csv: boolean): Writer {
       const bytes = child.values as Uint8Array;
       if (!csv) {
         return (o, i) => {
-          if (!valid(i)) return o.ascii(NULL);
+          if (!valid(i)) return o.bytes(NULL);
+          o.room(2 + ROW_RESERVE);
           o.byte(0x5b);
-          for (let k = offs[i] ?? 0; k < (offs[i + 1] ?? 0); k++) {
-            if (k > (offs[i] ?? 0)) o.byte(0x2c);
-            o.json(bytes, coffs[k] ?? 0, coffs[k + 1] ?? 0);
+          for (let k = offs[i]!; k < offs[i + 1]!; k++) {
+            if (k > offs[i]!) o.byte(0x2c);
+            o.json(bytes, coffs[k]!, coffs[k + 1]!);
           }
           o.byte(0x5d);
         };
@@ -173,9 +244,12 @@ function columnWriter(vec: Vector, csv: boolean): Writer {
       return (o, i) => {
         if (!valid(i)) return;
         cell.n = 0;
-        for (let k = offs[i] ?? 0; k < (offs[i + 1] ?? 0); k++) {
-          if (k > (offs[i] ?? 0)) cell.byte(0x3b);
-          cell.raw(bytes, coffs[k] ?? 0, coffs[k + 1] ?? 0);
+        for (let k = offs[i]!; k < offs[i + 1]!; k++) {
+          if (k > offs[i]!) {
+            cell.room(1);
+            cell.byte(0x3b);
+          }
+          cell.raw(bytes, coffs[k]!, coffs[k + 1]!);
         }
         o.csv(cell.buf, 0, cell.n);
       };
@@ -189,7 +263,7 @@ function columnWriter(vec: Vector, csv: boolean): Writer {
     else if (typeof v === "bigint" || typeof v === "number" || typeof v === "boolean") s = String(v);
     else if (v instanceof Date) s = v.toISOString().slice(0, 10);
     else s = typeof v === "string" ? v : JSON.stringify(v);
-    if (s === null) return o.ascii(NULL);
+    if (s === null) return o.bytes(NULL);
     const bytes = encoder.encode(s);
     if (csv) o.csv(bytes, 0, bytes.length);
     else if (typeof v === "string" || v instanceof Date) o.json(bytes, 0, bytes.length);
@@ -197,48 +271,78 @@ function columnWriter(vec: Vector, csv: boolean): Writer {
   };
 }
 
-/** One batch as text bytes (NDJSON lines, or CSV rows after an optional header). */
+/**
+ * One batch as text bytes (NDJSON lines, or CSV rows after an optional header). A row is a fixed
+ * sequence of constant pieces (separators, keys, the cells of columns null in every row, merged)
+ * and column writers, prepared once per batch.
+ */
 export function encodeText(batch: RecordBatch, format: TextFormat, opts: TextOptions = {}): Uint8Array {
   const csv = format === "csv";
   const drop = new Set(opts.drop ?? []);
-  const cols = batch.schema.fields
-    .map((f, k) => [f.name, k] as const)
-    .filter(([name]) => !drop.has(name))
-    .map(([name, k]) => {
-      const label = encoder.encode(opts.rename?.[name] ?? name);
-      const key = new Bytes();
-      if (csv) key.csv(label, 0, label.length);
-      else {
-        key.json(label, 0, label.length);
-        key.byte(0x3a);
-      }
-      const vec = batch.getChildAt(k) as Vector;
-      // a column null in every row (a model no member of the batch used): one constant cell
-      const allNull = vec.nullCount === vec.length && batch.numRows > 0;
-      if (allNull && !csv) key.ascii("null");
-      return { key: key.out().slice(), write: allNull ? null : columnWriter(vec, csv) };
-    });
+  const names: string[] = [];
+  const consts: Uint8Array[] = [];
+  const writers: Writer[] = [];
+  let pending = new Bytes(); // the constant piece being built
+  pending.room(16);
+  if (!csv) pending.byte(0x7b);
+  let k = 0;
+  batch.schema.fields.forEach((f, col) => {
+    if (drop.has(f.name)) return;
+    const name = opts.rename?.[f.name] ?? f.name;
+    names.push(name);
+    const label = encoder.encode(name);
+    if (k++ > 0) {
+      pending.room(1);
+      pending.byte(0x2c);
+    }
+    if (!csv) {
+      pending.json(label, 0, label.length);
+      pending.room(1);
+      pending.byte(0x3a);
+    }
+    const vec = batch.getChildAt(col) as Vector;
+    // a column null in every row (a model no member of the batch used): part of the constant
+    if (vec.nullCount === vec.length && batch.numRows > 0) {
+      if (!csv) pending.raw(NULL_JSON, 0, NULL_JSON.length);
+      return;
+    }
+    consts.push(pending.out().slice());
+    writers.push(columnWriter(vec, csv));
+    pending = new Bytes();
+  });
+  pending.room(2);
+  if (!csv) pending.byte(0x7d);
+  pending.byte(0x0a);
+  const last = pending.out().slice();
   const out = new Bytes();
   if (csv && opts.header) {
-    cols.forEach((c, k) => {
-      if (k > 0) out.byte(0x2c);
-      out.raw(c.key, 0, c.key.length);
+    names.forEach((name, i) => {
+      const label = encoder.encode(name);
+      out.room(1);
+      if (i > 0) out.byte(0x2c);
+      out.csv(label, 0, label.length);
     });
+    out.room(1);
     out.byte(0x0a);
   }
+  const w = writers.length;
   for (let i = 0; i < batch.numRows; i++) {
-    if (!csv) out.byte(0x7b);
-    for (let k = 0; k < cols.length; k++) {
-      const c = cols[k] as (typeof cols)[number];
-      if (k > 0) out.byte(0x2c);
-      if (!csv) out.raw(c.key, 0, c.key.length);
-      c.write?.(out, i);
+    out.room(ROW_RESERVE);
+    for (let c = 0; c < w; c++) {
+      const piece = consts[c]!;
+      if (piece.length > 0) {
+        out.room(piece.length + ROW_RESERVE);
+        out.bytes(piece);
+      }
+      writers[c]!(out, i);
     }
-    if (!csv) out.byte(0x7d);
-    out.byte(0x0a);
+    out.room(last.length + ROW_RESERVE);
+    out.bytes(last);
   }
   return out.out();
 }
+
+const NULL_JSON = encoder.encode("null");
 
 /** Options that turn a risk_scores batch into the README's output records. */
 export const OUTPUT_RECORD: TextOptions = { rename: { participant_id: "member_id" }, drop: ["run_id"] };

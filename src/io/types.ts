@@ -1,6 +1,7 @@
 // Sources and sinks of the scoring pipeline (docs/pipeline.md): a MemberSource yields Arrow member
 // batches, a ResultSink takes Arrow result batches and swaps them in atomically on commit.
 import type { RecordBatch } from "apache-arrow";
+import type { IdBytes } from "./id-set.js";
 
 /** Counts a source reports after its stream ends (never member ids or codes). */
 export interface SourceStats {
@@ -64,7 +65,7 @@ export interface RangeSplittingSource extends MemberSource {
     | { file: string; format: "ndjson" | "csv"; start: number; end: number; firstLine: number; header: string[] | null }[]
     | null;
   /** A range's parsed ids and their lines (duplicate check) and counts. */
-  accept(ids: readonly string[], lines: Int32Array, counts: { dxItems: number; nullCodes: number }): void;
+  accept(ids: IdBytes, lines: Int32Array, counts: { dxItems: number; nullCodes: number }): void;
 }
 
 export function splitsRanges(s: MemberSource): s is RangeSplittingSource {
@@ -162,16 +163,25 @@ export interface StagedPart {
  * its workers encode and write the parts (no result batch crosses to the main thread); write()
  * stays available for callers without workers.
  */
-/** How workers encode the parts a sink stages: Parquet, or the README's output records as text. */
-export type PartFormat = "parquet" | "records-ndjson" | "records-csv";
-
 export interface PartStagingSink extends ResultSink {
-  /** Default "parquet". */
-  partFormat?(): PartFormat;
   /** Directory for parts (valid between begin() and commit()/abort()); null when this run cannot take parts. */
   partDir(): string | null;
   /** Registers a part written into partDir(); it is loaded (or dropped) with the run. */
   addPart(part: StagedPart): void;
+}
+
+/**
+ * A sink that writes the README's output records as text: the pipeline's workers encode each
+ * batch's records (record-text.ts) and return the bytes, which the sink writes in batch order.
+ */
+export interface TextStreamingSink extends ResultSink {
+  textFormat(): "ndjson" | "csv";
+  /** A batch's encoded records (a CSV batch starts with the header line). */
+  addText(batchIndex: number, text: Uint8Array): void;
+}
+
+export function streamsText(s: ResultSink): s is TextStreamingSink {
+  return typeof (s as Partial<TextStreamingSink>).addText === "function";
 }
 
 export function stagesParts(s: ResultSink): s is PartStagingSink {

@@ -27,6 +27,7 @@ import {
   missingMemberColumns,
   splitsRanges,
   stagesParts,
+  streamsText,
   type ExportedMembers,
   type MemberSource,
   type PartExportingSource,
@@ -40,6 +41,7 @@ import {
   writeRunSnapshot,
   type SnapshotOptions,
 } from "../io/run-snapshots.js";
+import { loadsSettled, newLoadGate } from "../workers/load-gate.js";
 import {
   workerScriptUrl,
   type ScoreTask,
@@ -148,6 +150,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     ...(o.coefficientSet ? { coefficientSet: o.coefficientSet } : {}),
   });
   const workers = Math.max(1, o.workers ?? availableParallelism());
+  const loadGate = newLoadGate();
   const init: WorkerInit = {
     module: loadKernelModule(),
     pack: pack.bytes,
@@ -155,6 +158,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     models: o.models,
     mceEdits: o.mceEdits,
     rounding: o.rounding,
+    loadGate,
   };
   const pool = new Piscina({
     filename: workerUrl,
@@ -162,6 +166,10 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     minThreads: workers,
     maxThreads: workers,
     idleTimeout: 60_000,
+    // a second task waits in each worker, so a worker never idles while the main thread is busy
+    // (writing output, checking ids) before it can hand out the next one; tasks run one at a
+    // time all the same (the scoring is synchronous)
+    concurrentTasksPerWorker: 2,
   });
   const limit = workers * 2; // bounded queue: at most two batches per worker in flight
   const inflight = new Set<Promise<void>>();
@@ -184,7 +192,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   const sink = o.sink;
   // workers write Parquet parts straight into the sink's staging directory when it takes them
   const partDir = stagesParts(sink) ? sink.partDir() : null;
-  const partFormat = stagesParts(sink) ? (sink.partFormat?.() ?? "parquet") : "parquet";
+  const textSink = streamsText(sink) ? sink : null;
   try {
     const batchSize = o.batchSize ?? 16_384;
     const gaps = await withForeignModels(o.gaps ?? null, o.source, pack.meta.models);
@@ -221,7 +229,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
         runId,
         factors: o.factors ?? true,
         partDir,
-        partFormat,
+        textFormat: textSink?.textFormat() ?? null,
         partCompression: o.partCompression ?? "none",
         gaps,
       };
@@ -243,6 +251,12 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
           scored += res.members;
           dxItems += res.dxItems;
           o.onProgress?.({ membersRead: membersIn, membersScored: scored, elapsedMs: performance.now() - t0 });
+          if (res.text) {
+            if (!textSink) throw new InternalError("a worker returned output records for a sink that does not take them");
+            textSink.addText(res.batchIndex, res.text);
+            rowsOut += res.scoreRows;
+            return writeChain;
+          }
           if (res.parts.length > 0) {
             if (!stagesParts(sink)) throw new InternalError("a worker wrote parts for a sink that does not stage them");
             for (const part of res.parts) sink.addPart(part);
@@ -377,6 +391,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     }
     throw e;
   } finally {
+    await loadsSettled(loadGate, workers); // no worker is terminated mid-load (load-gate.ts)
     await pool.destroy();
   }
 }

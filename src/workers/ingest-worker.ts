@@ -3,6 +3,8 @@
 import { HccError } from "../errors.js";
 import { parseIngestFile, type ParseFileResult, type ParseFileTask } from "../ingest/parse-file.js";
 import type { WorkerErrorShape } from "./protocol.js";
+import { workerData } from "node:worker_threads";
+import { workerStarted, type LoadGate } from "./load-gate.js";
 
 /** A file that cannot be read as a whole (DataError) crosses as a plain object. */
 export default function parseFileTask(task: ParseFileTask): ParseFileResult | WorkerErrorShape {
@@ -13,3 +15,5 @@ export default function parseFileTask(task: ParseFileTask): ParseFileResult | Wo
     throw e;
   }
 }
+
+workerStarted((workerData as { loadGate?: LoadGate } | null)?.loadGate);

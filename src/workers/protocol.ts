@@ -1,8 +1,12 @@
 // Worker protocol: numbers and transferable buffers only. A member batch crosses as an Arrow
 // IPC stream (one memcpy of its buffers, no JS strings). Results come back the same way, or —
 // when the sink stages Parquet parts (io/types.ts PartStagingSink) — the worker writes them as
-// Parquet files into the sink's staging directory and returns only their names and counts.
-import type { PartFormat, StagedPart } from "../io/types.js";
+// Parquet files into the sink's staging directory and returns only their names and counts, or —
+// when the sink writes output records (TextStreamingSink) — as the records' text bytes.
+import type { StagedPart } from "../io/types.js";
+import type { IdBytes } from "../io/id-set.js";
+import type { LoadGate } from "./load-gate.js";
+import type { TextFormat } from "../io/record-text.js";
 import type { PartCompression } from "../io/parquet.js";
 import type { RecordRange } from "../io/member-records.js";
 import type { BatchGapOptions } from "../engine/engine.js";
@@ -14,6 +18,8 @@ export interface WorkerInit {
   models: string[];
   mceEdits: boolean;
   rounding: "round3" | "none";
+  /** Module-load counters (load-gate.ts): the pool is destroyed only when no worker is loading. */
+  loadGate?: LoadGate;
 }
 
 /** A member batch: an Arrow IPC stream, or a row group of a Parquet part a source exported. */
@@ -29,7 +35,8 @@ export interface ScoreTask {
   factors: boolean;
   /** The sink's staging directory: write results there as parts instead of returning them. */
   partDir: string | null;
-  partFormat: PartFormat;
+  /** The sink takes output records as text: encode the scores so and return them in `text`. */
+  textFormat: TextFormat | null;
   /** Page compression of Parquet parts (none: the fast writer). */
   partCompression: PartCompression;
   /** Value gaps (risk_score_gap_values; docs/gap-values.md), or null. */
@@ -45,7 +52,7 @@ export interface ScoreTaskResult {
   /** Diagnosis codes the batch carried (list items). */
   dxItems: number;
   /** "records" input: the member ids parsed and their file lines (the main thread checks duplicates), null codes skipped. */
-  ids: string[] | null;
+  ids: IdBytes | null;
   idLines: Int32Array | null;
   nullCodes: number;
   scores: Uint8Array | null; // Arrow IPC stream (risk_scores); null when written as parts
@@ -53,6 +60,8 @@ export interface ScoreTaskResult {
   gapValues: Uint8Array | null; // Arrow IPC stream (risk_score_gap_values)
   gapRows: number;
   parts: StagedPart[]; // parts written into partDir (scores first)
+  text: Uint8Array | null; // output records (task.textFormat), cloned back: one memcpy
+
   scoreRows: number;
   factorRows: number;
   /** Scoring time (Arrow decode, kernel, result batches). */

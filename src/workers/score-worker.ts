@@ -7,31 +7,33 @@ import { workerData } from "node:worker_threads";
 import { tableFromIPC, tableToIPC, Table, type RecordBatch } from "apache-arrow";
 import { Engine } from "../engine/engine.js";
 import type { Pack, PackMeta } from "../engine/pack-builder.js";
-import { encodePart, schemaSignature } from "../io/parquet.js";
 import type { ResultTable, StagedPart } from "../io/types.js";
 import { encodeText, OUTPUT_RECORD } from "../io/record-text.js";
-import { readRowGroup, splitJoinedCodes } from "./member-parts.js";
 import { parseRange } from "../io/member-records.js";
-import { membersToBatch } from "../engine/member.js";
+import type { IdBytes } from "../io/id-set.js";
 import type { ScoreTask, ScoreTaskResult, WorkerErrorShape, WorkerInit } from "./protocol.js";
 import { HccError } from "../errors.js";
+import { lazyModule, workerStarted } from "./load-gate.js";
 
+// the Parquet reader (parquet-wasm) and writer load with the first task that needs them: a
+// member-record run never does, and a worker's start-up is part of every run
 const init = workerData as WorkerInit;
+const parquetWriter = lazyModule(init.loadGate, () => import("../io/parquet.js"));
+const memberParts = lazyModule(init.loadGate, () => import("./member-parts.js"));
 const pack: Pack = { bytes: init.pack, meta: init.packMeta as PackMeta };
 const engine = new Engine(init.module, pack, { models: init.models, mceEdits: init.mceEdits, rounding: init.rounding });
 
 /** A part in dir, named by batch so parts of concurrent workers never collide (and sort in input order). */
-function writePart(task: ScoreTask, dir: string, table: ResultTable, rb: RecordBatch): StagedPart {
-  const format = task.partFormat;
-  const text = format === "records-csv" ? "csv" : format === "records-ndjson" ? "ndjson" : null;
-  const file = join(dir, `${table}-b${task.batchIndex}.${text ? "txt" : "parquet"}`);
-  writeFileSync(file, text ? encodeText(rb, text, { ...OUTPUT_RECORD, header: true }) : encodePart([rb], task.partCompression));
+async function writePart(task: ScoreTask, dir: string, table: ResultTable, rb: RecordBatch): Promise<StagedPart> {
+  const { encodePart, schemaSignature } = await parquetWriter();
+  const file = join(dir, `${table}-b${task.batchIndex}.parquet`);
+  writeFileSync(file, encodePart([rb], task.partCompression));
   return { table, file, rows: rb.numRows, schema: schemaSignature(rb.schema) };
 }
 
 interface Members {
   rb: RecordBatch;
-  ids: string[] | null;
+  ids: IdBytes | null;
   idLines: Int32Array | null;
   nullCodes: number;
 }
@@ -39,9 +41,8 @@ interface Members {
 async function memberBatch(task: ScoreTask): Promise<Members> {
   const input = task.input;
   if (input.kind === "records") {
-    const { members, lines } = parseRange(input.range);
-    const { batch, nullCodes } = membersToBatch(members);
-    return { rb: batch, ids: members.map((m) => m.member_id), idLines: lines, nullCodes };
+    const { batch, ids, lines, nullCodes } = parseRange(input.range);
+    return { rb: batch, ids, idLines: lines, nullCodes };
   }
   return { rb: await arrowBatch(task), ids: null, idLines: null, nullCodes: 0 };
 }
@@ -49,13 +50,17 @@ async function memberBatch(task: ScoreTask): Promise<Members> {
 async function arrowBatch(task: ScoreTask): Promise<RecordBatch> {
   const input = task.input;
   if (input.kind === "records") throw new Error("unreachable");
-  const batches = input.kind === "ipc" ? tableFromIPC(input.ipc).batches : await readRowGroup(input.file, input.rowGroup);
-  const rb = batches.length === 1 ? batches[0] : undefined;
-  if (!rb) throw new Error(`batch ${task.batchIndex}: expected one record batch, got ${batches.length}`);
-  if (input.kind === "ipc") return rb;
+  const one = (batches: RecordBatch[]): RecordBatch => {
+    const rb = batches.length === 1 ? batches[0] : undefined;
+    if (!rb) throw new Error(`batch ${task.batchIndex}: expected one record batch, got ${batches.length}`);
+    return rb;
+  };
+  if (input.kind === "ipc") return one(tableFromIPC(input.ipc).batches);
+  const parts = await memberParts();
+  const rb = one(await parts.readRowGroup(input.file, input.rowGroup));
   if (rb.numRows !== input.rows)
     throw new Error(`batch ${task.batchIndex}: row group has ${rb.numRows} rows, expected ${input.rows}`);
-  return splitJoinedCodes(rb, input.label);
+  return parts.splitJoinedCodes(rb, input.label);
 }
 
 /** A data problem found in the worker (a bad record in a parsed range) crosses as a plain object. */
@@ -101,15 +106,21 @@ async function scoreTask(task: ScoreTask): Promise<ScoreTaskResult> {
     gapRows: gapValues?.numRows ?? 0,
     kernelMs: t1 - t0,
   };
+  if (task.textFormat !== null) {
+    const text = encodeText(scores, task.textFormat, { ...OUTPUT_RECORD, header: true });
+    return { ...base, scores: null, factors: null, gapValues: null, parts: [], text, encodeMs: performance.now() - t1 };
+  }
   if (task.partDir !== null) {
-    const parts = [writePart(task, task.partDir, "risk_scores", scores)];
-    if (factors && factors.numRows > 0) parts.push(writePart(task, task.partDir, "risk_score_factors", factors));
-    if (gapValues && gapValues.numRows > 0) parts.push(writePart(task, task.partDir, "risk_score_gap_values", gapValues));
-    return { ...base, scores: null, factors: null, gapValues: null, parts, encodeMs: performance.now() - t1 };
+    const parts = [await writePart(task, task.partDir, "risk_scores", scores)];
+    if (factors && factors.numRows > 0) parts.push(await writePart(task, task.partDir, "risk_score_factors", factors));
+    if (gapValues && gapValues.numRows > 0) parts.push(await writePart(task, task.partDir, "risk_score_gap_values", gapValues));
+    return { ...base, scores: null, factors: null, gapValues: null, parts, text: null, encodeMs: performance.now() - t1 };
   }
   const s = tableToIPC(new Table(scores), "stream");
   const f = factors ? tableToIPC(new Table(factors), "stream") : null;
   const g = gapValues ? tableToIPC(new Table(gapValues), "stream") : null;
   // returned by structured clone (one memcpy per buffer); Piscina.move transfers only one value
-  return { ...base, scores: s, factors: f, gapValues: g, parts: [], encodeMs: performance.now() - t1 };
+  return { ...base, scores: s, factors: f, gapValues: g, parts: [], text: null, encodeMs: performance.now() - t1 };
 }
+
+workerStarted(init.loadGate);
