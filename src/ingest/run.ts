@@ -87,6 +87,7 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
   if (workers <= 1) return tasks.map((t) => done(parseIngestFile(t)));
   const loadGate = newLoadGate();
   const pool = new Piscina({ filename: workerUrl, minThreads: workers, maxThreads: workers, workerData: { loadGate } });
+  let failedRun = true;
   try {
     const bySize = [...tasks].sort((a, b) => size(b) - size(a) || a.part - b.part);
     const runs = new Map<number, Promise<ParseFileResult>>();
@@ -101,9 +102,12 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
     const settled = await Promise.allSettled(tasks.map((t) => runs.get(t.part)!));
     const failed = settled.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;
-    return settled.map((r) => (r as PromiseFulfilledResult<ParseFileResult>).value);
+    const results = settled.map((r) => (r as PromiseFulfilledResult<ParseFileResult>).value);
+    failedRun = false;
+    return results;
   } finally {
-    await loadsSettled(loadGate, workers); // no worker is terminated mid-load (workers/load-gate.ts)
+    // a failed run may end while a worker is still loading: wait (≤ 1 s) so none is terminated mid-load
+    if (failedRun) await loadsSettled(loadGate, workers, 1000);
     await pool.destroy();
   }
 }

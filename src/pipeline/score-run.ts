@@ -193,6 +193,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   // workers write Parquet parts straight into the sink's staging directory when it takes them
   const partDir = stagesParts(sink) ? sink.partDir() : null;
   const textSink = streamsText(sink) ? sink : null;
+  let failedRun = false;
   try {
     const batchSize = o.batchSize ?? 16_384;
     const gaps = await withForeignModels(o.gaps ?? null, o.source, pack.meta.models);
@@ -359,6 +360,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       sink: o.sink.describe(),
     };
   } catch (caught) {
+    failedRun = true;
     // a worker task cancelled by the signal rejects with an AbortError: report the interruption
     const e =
       o.signal?.aborted && !(caught instanceof InterruptedError)
@@ -391,7 +393,8 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     }
     throw e;
   } finally {
-    await loadsSettled(loadGate, workers); // no worker is terminated mid-load (load-gate.ts)
+    // a failed run may end while a worker is still loading: wait (≤ 1 s) so none is terminated mid-load
+    if (failedRun) await loadsSettled(loadGate, workers, 1000);
     await pool.destroy();
   }
 }
