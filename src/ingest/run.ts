@@ -86,8 +86,14 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
   const size = (t: ParseFileTask): number => (t.range ? t.range.end - t.range.start : statSync(t.file).size);
   if (workers <= 1) return tasks.map((t) => done(parseIngestFile(t)));
   const loadGate = newLoadGate();
-  const pool = new Piscina({ filename: workerUrl, minThreads: workers, maxThreads: workers, workerData: { loadGate } });
-  let failedRun = true;
+  // atomics "async": a worker's event loop keeps turning between tasks, so it can report its start (load-gate.ts)
+  const pool = new Piscina({
+    filename: workerUrl,
+    minThreads: workers,
+    maxThreads: workers,
+    workerData: { loadGate },
+    atomics: "async",
+  });
   try {
     const bySize = [...tasks].sort((a, b) => size(b) - size(a) || a.part - b.part);
     const runs = new Map<number, Promise<ParseFileResult>>();
@@ -102,12 +108,9 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
     const settled = await Promise.allSettled(tasks.map((t) => runs.get(t.part)!));
     const failed = settled.find((r) => r.status === "rejected");
     if (failed) throw failed.reason;
-    const results = settled.map((r) => (r as PromiseFulfilledResult<ParseFileResult>).value);
-    failedRun = false;
-    return results;
+    return settled.map((r) => (r as PromiseFulfilledResult<ParseFileResult>).value);
   } finally {
-    // a failed run may end while a worker is still loading: wait (≤ 1 s) so none is terminated mid-load
-    if (failedRun) await loadsSettled(loadGate, workers, 1000);
+    await loadsSettled(loadGate, workers); // no worker is terminated mid-load (workers/load-gate.ts)
     await pool.destroy();
   }
 }

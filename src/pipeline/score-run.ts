@@ -170,6 +170,9 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     // (writing output, checking ids) before it can hand out the next one; tasks run one at a
     // time all the same (the scoring is synchronous)
     concurrentTasksPerWorker: 2,
+    // async waits keep a worker's event loop turning between tasks, so it can report its start
+    // (load-gate.ts); piscina's default ("sync") blocks the loop in Atomics.wait
+    atomics: "async",
   });
   const limit = workers * 2; // bounded queue: at most two batches per worker in flight
   const inflight = new Set<Promise<void>>();
@@ -193,7 +196,6 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   // workers write Parquet parts straight into the sink's staging directory when it takes them
   const partDir = stagesParts(sink) ? sink.partDir() : null;
   const textSink = streamsText(sink) ? sink : null;
-  let failedRun = false;
   try {
     const batchSize = o.batchSize ?? 16_384;
     const gaps = await withForeignModels(o.gaps ?? null, o.source, pack.meta.models);
@@ -360,7 +362,6 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       sink: o.sink.describe(),
     };
   } catch (caught) {
-    failedRun = true;
     // a worker task cancelled by the signal rejects with an AbortError: report the interruption
     const e =
       o.signal?.aborted && !(caught instanceof InterruptedError)
@@ -393,8 +394,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     }
     throw e;
   } finally {
-    // a failed run may end while a worker is still loading: wait (≤ 1 s) so none is terminated mid-load
-    if (failedRun) await loadsSettled(loadGate, workers, 1000);
+    await loadsSettled(loadGate, workers); // no worker is terminated mid-load (load-gate.ts)
     await pool.destroy();
   }
 }
