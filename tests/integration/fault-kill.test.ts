@@ -10,24 +10,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { mulberry32 as rng } from "../differential/generate-members.js";
 
 const bin = fileURLToPath(new URL("../../bin/hcc.js", import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), "hcc-fault-kill-"));
 const base = join(dir, "base.duckdb");
 const MEMBERS = 30_000;
 const KILLS = 6;
-
-/** mulberry32: the delays are seeded, so a failure reproduces. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 async function query(db: string, sql: string): Promise<Record<string, unknown>[]> {
   const inst = await DuckDBInstance.create(db);

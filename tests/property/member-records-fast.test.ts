@@ -3,6 +3,7 @@
 // a file): seeded random lines — plain ones and every kind the fast path hands back (escapes,
 // non-ASCII, fractions and exponents, -0, leading zeros, unknown and repeated keys, wrong types,
 // blank lines, bad JSON, empty ids) — must give the same member batch, or the same error.
+import { mulberry32 as rng } from "../differential/generate-members.js";
 import { afterAll, describe, expect, it } from "vitest";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,18 +14,6 @@ import { membersToBatch, type MemberInput } from "../../src/engine/member.js";
 
 const dir = mkdtempSync(join(tmpdir(), "hcc-fast-records-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** mulberry32: a small seeded generator. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIELDS = ["birth_date", "age", "sex", "orec", "crec", "dual_elgbl_cd", "medicaid", "lti", "new_enrollee", "snp"];
 const FIELDS2 = ["low_income", "pace", "esrd_status", "graft_months", "rx_plan"];
