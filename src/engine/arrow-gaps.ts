@@ -8,7 +8,16 @@ import { Field, List, Utf8, makeData, type Data, type RecordBatch, type Vector }
 import * as L from "./layout.js";
 import type { BatchResult } from "./kernel.js";
 import type { Engine } from "./engine.js";
-import { Columns, Dict, Utf8Appender, f64Column, i32Column, runIdColumn, type LabelBytes } from "./arrow-results.js";
+import {
+  Columns,
+  Dict,
+  Utf8Appender,
+  f64Column,
+  i32Column,
+  memberIdColumn,
+  runIdColumn,
+  type LabelBytes,
+} from "./arrow-results.js";
 import { GAP_ACTIONS, GAP_STATUSES, type EncodedGaps, type GapStatus } from "./gaps.js";
 
 const enc = new TextEncoder();
@@ -21,6 +30,8 @@ export interface GapBatchOptions {
   /** Monthly base rate in dollars: annual_value = Δ payment score × rate × 12 (null: no column values). */
   monthlyBaseRate: number | null;
   rounded: boolean;
+  /** participant_id as a dictionary over the batch's ids (arrow-results memberIdColumn). */
+  idsAsDictionary?: boolean;
 }
 
 /**
@@ -117,10 +128,6 @@ export function buildGapValuesBatch(
   runId: string,
   opts: GapBatchOptions,
 ): { batch: RecordBatch; members: Int32Array } {
-  const idData = ids.data[0];
-  if (!idData || ids.data.length !== 1) throw new Error("participant_id must be one chunk");
-  const idOffsets = idData.valueOffsets as Int32Array;
-  const idBytes = idData.values as Uint8Array;
   const inv = opts.rounded ? 1e3 : 1e12;
   const gi = r.gapI;
   const gf = r.gapF;
@@ -240,9 +247,7 @@ export function buildGapValuesBatch(
   }
   const cols = new Columns();
   cols.add("run_id", runIdColumn(runId, n), false);
-  const pid = new Utf8Appender(n, n * 12);
-  for (let k = 0; k < n; k++) pid.append(idBytes, idOffsets[member[k]!]!, idOffsets[member[k]! + 1]!);
-  cols.add("participant_id", pid.finish(), false);
+  cols.add("participant_id", memberIdColumn(ids, member, n, opts.idsAsDictionary ?? false), false);
   cols.add("payment_year", i32Column(new Int32Array(n).fill(engine.meta.paymentYear)), false);
   cols.add("model", gl.models.column(model, n), false);
   const hccIdx = new Int32Array(n);

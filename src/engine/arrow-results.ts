@@ -4,6 +4,7 @@
 // except error messages.
 import {
   Bool,
+  DataType,
   Dictionary,
   Field,
   Float64,
@@ -369,6 +370,34 @@ export function buildScoresBatch(
   return cols.batch(n);
 }
 
+let memberIdDictionaryId = 1 << 20; // apart from Dict's ids
+
+/**
+ * The participant_id column of a table with several rows per member (`member[row]` indexes the
+ * batch's ids): the ids copied per row (Utf8), or — for a Parquet part the worker writes itself —
+ * a dictionary over the batch's own id column with the member indices as keys (no bytes copied;
+ * the part stores each id once and a bit-packed index per row, and reads back as the same text).
+ */
+export function memberIdColumn(ids: Vector, member: Int32Array, rows: number, asDictionary: boolean): Data {
+  const idData = ids.data[0];
+  if (!idData || ids.data.length !== 1 || !DataType.isUtf8(idData.type))
+    throw new Error("participant_id: one Utf8 chunk expected");
+  if (asDictionary) {
+    return makeData({
+      type: new Dictionary(new Utf8(), new Int32(), memberIdDictionaryId++),
+      length: rows,
+      nullCount: 0,
+      data: member.subarray(0, rows),
+      dictionary: ids as Vector<Utf8>,
+    });
+  }
+  const idBytes = idData.values as Uint8Array;
+  const idOffs = idData.valueOffsets as Int32Array;
+  const pid = new Utf8Appender(rows, rows * 12);
+  for (let k = 0; k < rows; k++) pid.append(idBytes, idOffs[member[k]!]!, idOffs[member[k]! + 1]!);
+  return pid.finish();
+}
+
 /**
  * The risk_score_factors batch from factor-mode trace records: one row per member × model ×
  * term, plus the HCCs that are not terms (hcc_dropped, hcc_unscored; coefficient 0); HCC rows
@@ -382,6 +411,7 @@ export function buildFactorsBatch(
   codes: { memberOffsets: Int32Array; codeOffsets: Int32Array; codeBytes: Uint8Array },
   valueErrors: (string | null)[],
   runId: string,
+  idsAsDictionary = false,
 ): RecordBatch {
   const W = L.TRACE_STRIDE / 4;
   const nRec = r.trace.length / W;
@@ -391,11 +421,7 @@ export function buildFactorsBatch(
     const member = factorRowMember(tr, r.traceF64, k);
     if (member >= 0 && !valueErrors[member]) rows++;
   }
-  const idData = ids.data[0];
-  if (!idData) throw new Error("participant_id missing");
-  const idBytes = idData.values as Uint8Array;
-  const idOffs = idData.valueOffsets as Int32Array;
-  const pid = new Utf8Appender(rows, rows * 12);
+  const memberI = new Int32Array(rows);
   const modelI = new Int32Array(rows);
   const segI = new Int32Array(rows);
   const factorI = new Int32Array(rows);
@@ -417,7 +443,7 @@ export function buildFactorsBatch(
   forEachFactorRecord(tr, r.traceF64, (k, member, m, h, dxFrom) => {
     if (valueErrors[member]) return;
     const kind = tr[k * W] ?? 0;
-    pid.append(idBytes, idOffs[member] ?? 0, idOffs[member + 1] ?? 0);
+    memberI[row] = member;
     modelI[row] = m;
     segI[row] = r.modelI32[((r.slotOf[m] ?? 0) * r.n + member) * 3] ?? 0;
     coef[row] = factorRowCoefficient(tr, r.traceF64, k);
@@ -443,7 +469,7 @@ export function buildFactorsBatch(
     dxOffsets[row] = dx.rows;
   });
   const cols = new Columns();
-  cols.add("participant_id", pid.finish(), false);
+  cols.add("participant_id", memberIdColumn(ids, memberI, rows, idsAsDictionary), false);
   cols.add("payment_year", i32Column(new Int32Array(rows).fill(engine.meta.paymentYear)), false);
   cols.add("model", labels.models.column(modelI, rows), false);
   // segment ids are per model; map (model, segment) onto one dictionary

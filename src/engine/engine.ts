@@ -181,7 +181,7 @@ export class Engine {
   scoreArrowBatch(
     rb: RecordBatch,
     runId: string,
-    opts: { factors: boolean; gaps?: BatchGapOptions | null },
+    opts: { factors: boolean; gaps?: BatchGapOptions | null; idsAsDictionary?: boolean },
   ): { scores: RecordBatch; factors: RecordBatch | null; gapValues: RecordBatch | null } {
     const { batch, errors } = encodeArrowBatch(rb);
     const ids = rb.getChild("participant_id");
@@ -233,6 +233,7 @@ export class Engine {
           },
           errors,
           runId,
+          opts.idsAsDictionary ?? false,
         )
       : null;
     let gapValues: RecordBatch | null = null;
@@ -251,6 +252,7 @@ export class Engine {
           skipNotScored: g.source.kind !== "column",
           monthlyBaseRate: g.monthlyBaseRate,
           rounded: (this.options & L.OPT_ROUND3) !== 0,
+          idsAsDictionary: opts.idsAsDictionary ?? false,
         },
       ).batch;
     }

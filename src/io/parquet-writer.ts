@@ -5,6 +5,7 @@
 // Float64, Bool, Utf8, DateDay, Dictionary<Int, Utf8> and List<Utf8> — and says no (fastParquetSupports)
 // for anything else, where callers use parquet-wasm (io/parquet.ts). Format: the Apache Parquet
 // specification (parquet.thrift, Thrift compact protocol); docs/adr/0002-result-storage.md says why.
+import { writeFileSync } from "node:fs";
 import { GrowableBytes } from "./bytes.js";
 import { DataType, DateUnit, Precision, type Data, type Field, type RecordBatch, type Schema } from "apache-arrow";
 
@@ -406,9 +407,14 @@ function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
       pageHeader(out, PAGE_DICTIONARY, dictPage.len, dict.length, E_PLAIN);
       out.bytes(dictPage.result());
       const idx = d.values as Int32Array;
-      const keep = new Int32Array(n);
-      let k = 0;
-      for (let i = 0; i < n; i++) if (!bitmap || isValid(bitmap, i)) keep[k++] = idx[i] ?? 0;
+      // the keys of the non-null rows (all of them: the keys themselves, not a copy)
+      let keep = idx;
+      let k = n;
+      if (bitmap) {
+        keep = new Int32Array(n);
+        k = 0;
+        for (let i = 0; i < n; i++) if (isValid(bitmap, i)) keep[k++] = idx[i] ?? 0;
+      }
       const width = Math.max(1, bitWidth(Math.max(0, dict.length - 1)));
       page.u8(width);
       hybrid(page, keep, k, width);
@@ -508,10 +514,25 @@ function columnMeta(t: Thrift, c: Chunk): void {
 
 /** Parquet bytes of record batches sharing one schema: one row group per non-empty batch. */
 export function fastParquet(batches: readonly RecordBatch[]): Uint8Array {
+  const out = new Out(1 << 20);
+  encodeInto(out, batches);
+  return out.result();
+}
+
+// one part at a time per thread: the file bytes are built in one buffer that stays allocated
+const fileScratch = new Out(1 << 20);
+
+/** Writes fastParquet(batches) to `file` from a buffer reused across calls (no allocation per part). */
+export function writeFastParquet(file: string, batches: readonly RecordBatch[]): void {
+  fileScratch.len = 0;
+  encodeInto(fileScratch, batches);
+  writeFileSync(file, fileScratch.result());
+}
+
+function encodeInto(out: Out, batches: readonly RecordBatch[]): void {
   const schema = batches[0]?.schema;
   if (!schema) throw new TypeError("fast Parquet: no batches");
   const ls = leaves(schema);
-  const out = new Out(1 << 20);
   out.bytes(MAGIC);
   const groups: { chunks: Chunk[]; rows: number }[] = [];
   for (const b of batches) {
@@ -553,7 +574,6 @@ export function fastParquet(batches: readonly RecordBatch[]): Uint8Array {
   t.end();
   out.u32(out.len - footerAt);
   out.bytes(MAGIC);
-  return out.result();
 }
 
 const MAGIC = UTF8.encode("PAR1");

@@ -1,11 +1,11 @@
 // Parquet member files (grouped layout: one row per member, diagnosis_codes list<utf8>) and
 // Parquet encoding for result sinks, through parquet-wasm. Files are read lazily by row group
 // from a Blob backed by the file (fs.openAsBlob), so a large file never sits in memory whole.
-import { openAsBlob } from "node:fs";
+import { openAsBlob, writeFileSync } from "node:fs";
 import { Table, tableFromIPC, tableToIPC, type RecordBatch, type Schema } from "apache-arrow";
 import * as pw from "parquet-wasm";
 import { DataError } from "../errors.js";
-import { fastParquet, fastParquetSupports } from "./parquet-writer.js";
+import { fastParquet, fastParquetSupports, writeFastParquet } from "./parquet-writer.js";
 
 /** Parquet page compression of result parts (bench/README.md "Result-part Parquet writers"). */
 export type PartCompression = "none" | "snappy" | "lz4_raw" | "zstd";
@@ -41,6 +41,13 @@ export function encodePart(batches: readonly RecordBatch[], compression: PartCom
   const first = batches[0];
   if (compression === "none" && first && fastParquetSupports(first.schema)) return fastParquet(batches);
   return encodeParquet(batches, compression);
+}
+
+/** encodePart's bytes written to `file` (the fast writer's from a buffer it reuses). */
+export function writePartFile(file: string, batches: readonly RecordBatch[], compression: PartCompression = "none"): void {
+  const first = batches[0];
+  if (compression === "none" && first && fastParquetSupports(first.schema)) writeFastParquet(file, batches);
+  else writeFileSync(file, encodeParquet(batches, compression));
 }
 
 /** One string per schema (field names and Arrow types, in order), to check that parts agree. */

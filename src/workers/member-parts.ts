@@ -39,16 +39,24 @@ export function splitJoinedCodes(rb: RecordBatch, label: string): RecordBatch {
   const offs = joined.valueOffsets as Int32Array;
   const bytes = joined.values as Uint8Array;
   const valid = joined.nullCount > 0 ? joined.nullBitmap : null;
-  const total = (offs[rows] ?? 0) - (offs[0] ?? 0);
-  const out = new Uint8Array(total);
-  const codeOffsets = new Int32Array(total + rows + 1); // items ≤ separators + rows
+  const nv = nData.values as Int32Array;
+  const nValid = nData.nullCount > 0 ? nData.nullBitmap : null;
+  let expected = 0;
+  for (let i = 0; i < rows; i++) if (!nValid || ((nValid[i >> 3] ?? 0) & (1 << (i & 7))) !== 0) expected += nv[i] ?? 0;
+  // sized by the counts: were a code to contain U+001F, the extra items' offsets would fall past
+  // the end (typed-array writes there do nothing) and the count check below fails the batch
+  const codeOffsets = new Int32Array(expected + 1);
   let nItems = 0;
   const listOffsets = new Int32Array(rows + 1);
+  // the codes are compacted in place over the joined bytes (this batch's own buffer, read for
+  // this task alone): the write position never passes the read position
+  const out = bytes;
   let w = 0;
   for (let i = 0; i < rows; i++) {
-    if (!valid || ((valid[i >> 3] ?? 0) & (1 << (i & 7))) !== 0) {
-      for (let k = offs[i] ?? 0, e = offs[i + 1] ?? 0; k < e; k++) {
-        const c = bytes[k] ?? 0;
+    if (!valid || (valid[i >> 3]! & (1 << (i & 7))) !== 0) {
+      const e = offs[i + 1]!;
+      for (let k = offs[i]!; k < e; k++) {
+        const c = bytes[k]!;
         if (c === SEPARATOR) codeOffsets[++nItems] = w;
         else out[w++] = c;
       }
@@ -57,10 +65,6 @@ export function splitJoinedCodes(rb: RecordBatch, label: string): RecordBatch {
     listOffsets[i + 1] = nItems;
   }
   const items = nItems;
-  const nv = nData.values as Int32Array;
-  const nValid = nData.nullCount > 0 ? nData.nullBitmap : null;
-  let expected = 0;
-  for (let i = 0; i < rows; i++) if (!nValid || ((nValid[i >> 3] ?? 0) & (1 << (i & 7))) !== 0) expected += nv[i] ?? 0;
   if (items !== expected) {
     throw new DataError(`${label}: column diagnosis_code: a code contains the control character U+001F`, {
       file: label,

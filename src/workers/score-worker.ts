@@ -1,7 +1,6 @@
 // Piscina worker: instantiates the kernel once (from the module compiled on the main thread)
 // and scores Arrow member batches; results go back as Arrow IPC or as Parquet parts written
 // straight into the sink's staging directory (protocol.ts).
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { workerData } from "node:worker_threads";
 import { tableFromIPC, tableToIPC, Table, type RecordBatch } from "apache-arrow";
@@ -25,9 +24,9 @@ const engine = new Engine(init.module, pack, { models: init.models, mceEdits: in
 
 /** A part in dir, named by batch so parts of concurrent workers never collide (and sort in input order). */
 async function writePart(task: ScoreTask, dir: string, table: ResultTable, rb: RecordBatch): Promise<StagedPart> {
-  const { encodePart, schemaSignature } = await parquetWriter();
+  const { writePartFile, schemaSignature } = await parquetWriter();
   const file = join(dir, `${table}-b${task.batchIndex}.parquet`);
-  writeFileSync(file, encodePart([rb], task.partCompression));
+  writePartFile(file, [rb], task.partCompression);
   return { table, file, rows: rb.numRows, schema: schemaSignature(rb.schema) };
 }
 
@@ -76,7 +75,12 @@ export default async function scoreBatch(task: ScoreTask): Promise<ScoreTaskResu
 async function scoreTask(task: ScoreTask): Promise<ScoreTaskResult> {
   const t0 = performance.now();
   const { rb, ids, idLines, nullCodes } = await memberBatch(task);
-  const { scores, factors, gapValues } = engine.scoreArrowBatch(rb, task.runId, { factors: task.factors, gaps: task.gaps });
+  const { scores, factors, gapValues } = engine.scoreArrowBatch(rb, task.runId, {
+    factors: task.factors,
+    gaps: task.gaps,
+    // parts written here: the factor and gap rows' ids as a dictionary over the batch's ids
+    idsAsDictionary: task.partDir !== null && task.textFormat === null,
+  });
   const dxData = rb.getChild("diagnosis_codes")?.data[0];
   const dxOffsets = dxData?.valueOffsets as Int32Array | undefined;
   const dxItems = dxOffsets ? (dxOffsets[rb.numRows] ?? 0) - (dxOffsets[0] ?? 0) : 0;

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   Bool,
+  DataType,
   DateDay,
   Dictionary,
   Field,
@@ -28,7 +29,7 @@ import {
 } from "apache-arrow";
 import * as pw from "parquet-wasm";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { fastParquet, fastParquetSupports } from "../../src/io/parquet-writer.js";
+import { fastParquet, fastParquetSupports, writeFastParquet } from "../../src/io/parquet-writer.js";
 import { encodeParquet } from "../../src/io/parquet.js";
 import { openSource } from "../../src/io/open.js";
 import { generateWarehouse } from "../../src/cli/generate.js";
@@ -185,27 +186,41 @@ describe("fast Parquet writer", () => {
     const engine = loadEngine({ paymentYear: 2026 });
     const scores: RecordBatch[] = [];
     const factors: RecordBatch[] = [];
+    const factorsDictIds: RecordBatch[] = [];
     for await (const b of src.read({ batchSize: 1000 })) {
       const r = engine.scoreArrowBatch(b, "run-1", { factors: true });
       scores.push(r.scores);
       if (r.factors) factors.push(r.factors);
+      // as a worker writing its own parts builds them: participant_id a dictionary over the batch's ids
+      const d = engine.scoreArrowBatch(b, "run-1", { factors: true, idsAsDictionary: true });
+      if (d.factors) factorsDictIds.push(d.factors);
     }
     await src.close();
-    for (const [name, bs] of [
-      ["scores", scores],
-      ["factors", factors],
+    expect(DataType.isDictionary(factorsDictIds[0]!.schema.fields[0]!.type)).toBe(true);
+    for (const [name, bs, ref] of [
+      ["scores", scores, scores],
+      ["factors", factors, factors],
+      // the dictionary-keyed ids read back as the same text, row for row
+      ["factors-dict-ids", factorsDictIds, factors],
     ] as const) {
       expect(fastParquetSupports(bs[0]!.schema)).toBe(true);
       const a = join(dir, `${name}-fast.parquet`);
       const b = join(dir, `${name}-pw.parquet`);
-      writeFileSync(a, fastParquet(bs));
-      writeFileSync(b, encodeParquet(bs, "none"));
+      if (name === "factors-dict-ids") {
+        // the reused file buffer: a larger part first, then the one compared
+        writeFastParquet(a, factors);
+        writeFastParquet(a, bs.slice(0, 1));
+        expect(Number((await duckRows(`SELECT count(*) AS n FROM read_parquet('${a}')`))[0]?.["n"])).toBe(bs[0]!.numRows);
+        writeFastParquet(a, bs);
+      } else writeFileSync(a, fastParquet(bs));
+      writeFileSync(b, encodeParquet(ref, "none"));
       const diff = await duckRows(
         `SELECT (SELECT count(*) FROM read_parquet('${a}')) AS n,
                 (SELECT count(*) FROM (SELECT * FROM read_parquet('${a}') EXCEPT ALL SELECT * FROM read_parquet('${b}'))) AS only_fast,
                 (SELECT count(*) FROM (SELECT * FROM read_parquet('${b}') EXCEPT ALL SELECT * FROM read_parquet('${a}'))) AS only_pw`,
       );
       expect(Number(diff[0]?.["n"])).toBe(bs.reduce((n, x) => n + x.numRows, 0));
+      expect(Number(diff[0]?.["n"])).toBe(ref.reduce((n, x) => n + x.numRows, 0));
       expect(diff[0]?.["only_fast"]).toBe("0");
       expect(diff[0]?.["only_pw"]).toBe("0");
       const types = await duckRows(`SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${a}'))`);
