@@ -434,35 +434,44 @@ export function buildFactorsBatch(
   const dx = new Utf8Appender(rows, rows * 8);
   const typeOf = (t: (typeof FACTOR_TYPES)[number]): number => FACTOR_TYPES.indexOf(t);
   const divisorType = typeOf("divisor");
-  const hccTypes: Record<HccRowType, number> = {
-    hcc: typeOf("hcc"),
-    hcc_dropped: typeOf("hcc_dropped"),
-    hcc_unscored: typeOf("hcc_unscored"),
-  };
+  // factor_type of an HCC row by its record kind (hccRowType), without a string per row
+  const hccTypeOfKind = (kind: number): number => typeOf(hccRowType(Int32Array.of(kind), 0) satisfies HccRowType);
+  const typeHccDrop = hccTypeOfKind(L.T_HIER_DROP);
+  const typeHccUnscored = hccTypeOfKind(L.T_HCC_UNSCORED);
+  const typeHcc = hccTypeOfKind(L.T_HCC_TERM);
+  // the per-row reads, hoisted out of the visit (the callback runs once per factor row)
+  const errored = new Uint8Array(r.n);
+  for (let i = 0; i < r.n; i++) errored[i] = valueErrors[i] ? 1 : 0;
+  const trF64 = r.traceF64;
+  const modelI32 = r.modelI32;
+  const slotOf = r.slotOf;
+  const nMembers = r.n;
+  const { memberOffsets, codeOffsets, codeBytes } = codes;
+  const { hccFactorIndex, varFactorIndex, varTypeIndex } = labels;
   let row = 0;
-  forEachFactorRecord(tr, r.traceF64, (k, member, m, h, dxFrom) => {
-    if (valueErrors[member]) return;
-    const kind = tr[k * W] ?? 0;
+  forEachFactorRecord(tr, trF64, (k, member, m, h, dxFrom, dxTo) => {
+    if (errored[member] === 1) return;
+    const kind = tr[k * W]!;
     memberI[row] = member;
     modelI[row] = m;
-    segI[row] = r.modelI32[((r.slotOf[m] ?? 0) * r.n + member) * 3] ?? 0;
-    coef[row] = factorRowCoefficient(tr, r.traceF64, k);
+    segI[row] = modelI32[(slotOf[m]! * nMembers + member) * 3]!;
+    coef[row] = factorRowCoefficient(tr, trF64, k);
     if (h >= 0) {
-      factorI[row] = labels.hccFactorIndex[m]?.[h] ?? 0;
-      typeI[row] = hccTypes[hccRowType(tr, k)];
+      factorI[row] = hccFactorIndex[m]![h]!;
+      typeI[row] = kind === L.T_HIER_DROP ? typeHccDrop : kind === L.T_HCC_UNSCORED ? typeHccUnscored : typeHcc;
       hcc[row] = h;
-      hccValid[row >> 3] = (hccValid[row >> 3] ?? 0) | (1 << (row & 7));
-      const ms = codes.memberOffsets[member] ?? 0;
-      for (let j = dxFrom; j >= 0 && j < k; j++) {
+      hccValid[row >> 3]! |= 1 << (row & 7);
+      const ms = memberOffsets[member]!;
+      for (let j = dxFrom; j >= 0 && j < dxTo; j++) {
         const d = dxAssigning(tr, j, h);
         if (d < 0) continue;
         const c = ms + d;
-        dx.append(codes.codeBytes, codes.codeOffsets[c] ?? 0, codes.codeOffsets[c + 1] ?? 0);
+        dx.append(codeBytes, codeOffsets[c]!, codeOffsets[c + 1]!);
       }
     } else {
-      const a = tr[k * W + 1] ?? 0;
-      factorI[row] = labels.varFactorIndex[m]?.[a] ?? 0;
-      typeI[row] = kind === L.T_DIVISOR ? divisorType : (labels.varTypeIndex[m]?.[a] ?? 1);
+      const a = tr[k * W + 1]!;
+      factorI[row] = varFactorIndex[m]![a] ?? 0;
+      typeI[row] = kind === L.T_DIVISOR ? divisorType : (varTypeIndex[m]![a] ?? 1);
       hccNulls++;
     }
     row++;

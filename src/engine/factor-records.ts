@@ -46,7 +46,7 @@ export function factorRowCoefficient(tr: Int32Array, trF64: Float64Array, k: num
 
 /**
  * The dx index (within the member) of trace record j when it is a dx → CC record assigning CC
- * `hcc`, else -1. Callers scan j from a visit's `dxFrom` up to its record.
+ * `hcc`, else -1. Callers scan j over a visit's [dxFrom, dxTo).
  */
 export function dxAssigning(tr: Int32Array, j: number, hcc: number): number {
   const W = L.TRACE_STRIDE / 4;
@@ -55,20 +55,23 @@ export function dxAssigning(tr: Int32Array, j: number, hcc: number): number {
 
 /**
  * Visit each factor-mode record that becomes a risk_score_factors row, with its member, model,
- * the HCC it is about (-1 for variable and divisor terms) and, for HCC rows, `dxFrom`: the first
- * dx → CC record of that member and model (-1 when there is none). The kernel writes a member's
- * records contiguously (dx → CC records before that model's hierarchy drops and terms), so the
- * codes behind the HCC are the records from dxFrom up to k that assign it (dxAssigning). Shared
- * by the pipeline's factor batches and the UDF's factor arrays; no allocation per record.
+ * the HCC it is about (-1 for variable and divisor terms) and, for HCC rows, `dxFrom` and `dxTo`:
+ * the first dx → CC record of that member and model and one past the last one before the visited
+ * record (-1 and -1 when there is none). The kernel writes a member's records contiguously (dx →
+ * CC records before that model's hierarchy drops and terms), so the codes behind the HCC are the
+ * records in [dxFrom, dxTo) that assign it (dxAssigning); the terms between dxTo and the visited
+ * record are not scanned again for each HCC. Shared by the pipeline's factor batches and the UDF's
+ * factor arrays; no allocation per record.
  */
 export function forEachFactorRecord(
   tr: Int32Array,
   trF64: Float64Array,
-  visit: (k: number, member: number, model: number, hcc: number, dxFrom: number) => void,
+  visit: (k: number, member: number, model: number, hcc: number, dxFrom: number, dxTo: number) => void,
 ): void {
   const W = L.TRACE_STRIDE / 4;
   const nRec = tr.length / W;
   let groupStart = 0; // first record of the current (member, model) run of dx → CC records
+  let groupEnd = 0; // one past its last dx → CC record so far
   let groupKey = -1;
   for (let k = 0; k < nRec; k++) {
     const kind = tr[k * W] ?? 0;
@@ -78,12 +81,14 @@ export function forEachFactorRecord(
         groupKey = key;
         groupStart = k;
       }
+      groupEnd = k + 1;
       continue;
     }
     const member = factorRowMember(tr, trF64, k);
     if (member < 0) continue;
     const m = tr[k * W + 2] ?? 0;
     const hcc = factorRowHcc(tr, k);
-    visit(k, member, m, hcc, hcc >= 0 && groupKey === member * 64 + m ? groupStart : -1);
+    const inGroup = hcc >= 0 && groupKey === member * 64 + m;
+    visit(k, member, m, hcc, inGroup ? groupStart : -1, inGroup ? groupEnd : -1);
   }
 }

@@ -325,7 +325,7 @@ function decodeFactors(lb: Labels, r: BatchResult, codes: string[]): UdfFactor[]
   const W = L.TRACE_STRIDE / 4;
   const tr = r.trace;
   const rows: UdfFactor[] = [];
-  forEachFactorRecord(tr, r.traceF64, (k, member, mIdx, hcc, dxFrom) => {
+  forEachFactorRecord(tr, r.traceF64, (k, member, mIdx, hcc, dxFrom, dxTo) => {
     const kind = tr[k * W] ?? 0;
     const m = lb.byIndex[mIdx];
     const seg = r.modelI32[((r.slotOf[mIdx] ?? 0) * r.n + member) * 3] ?? 0;
@@ -342,7 +342,7 @@ function decodeFactors(lb: Labels, r: BatchResult, codes: string[]): UdfFactor[]
       row.factor = `${m?.hccPrefix ?? ""}${hcc}`;
       row.factor_type = hccRowType(tr, k);
       row.hcc = hcc;
-      for (let j = dxFrom; j >= 0 && j < k; j++) {
+      for (let j = dxFrom; j >= 0 && j < dxTo; j++) {
         const d = dxAssigning(tr, j, hcc);
         if (d >= 0) row.dx_codes.push(codes[d] ?? "");
       }
