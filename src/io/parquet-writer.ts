@@ -419,12 +419,32 @@ function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
       page.u8(width);
       hybrid(page, keep, k, width);
       encoding = E_RLE_DICTIONARY;
+    } else if ((leaf.kind === "int32" || leaf.kind === "date") && n > 0 && !bitmap && constantI32(d.values as Int32Array, n)) {
+      // one value in every row (payment_year of factor and gap rows): a one-entry dictionary
+      // page and one RLE run instead of 4 bytes a row
+      const dictPage = dictScratch;
+      dictPage.len = 0;
+      dictPage.bytes(new Uint8Array((d.values as Int32Array).buffer, (d.values as Int32Array).byteOffset, 4));
+      dictOffset = out.len;
+      pageHeader(out, PAGE_DICTIONARY, dictPage.len, 1, E_PLAIN);
+      out.bytes(dictPage.result());
+      page.u8(1); // bit width of the keys
+      page.varint(n * 2); // an RLE run of n keys 0
+      page.u8(0);
+      encoding = E_RLE_DICTIONARY;
     } else plainValues(page, leaf.kind, d, n, bitmap);
   }
   const dataOffset = out.len;
   pageHeader(out, PAGE_DATA, page.len, numValues, encoding);
   out.bytes(page.result());
   return { leaf, numValues, dataOffset, dictOffset, size: out.len - start };
+}
+
+/** Whether the first n values are all the same. */
+function constantI32(v: Int32Array, n: number): boolean {
+  const first = v[0];
+  for (let i = 1; i < n; i++) if (v[i] !== first) return false;
+  return true;
 }
 
 /** PLAIN values of a flat column (offset 0, checked by writeChunk), nulls skipped. */

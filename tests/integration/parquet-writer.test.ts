@@ -134,6 +134,12 @@ function sample(seed: number, n: number): RecordBatch {
     ],
     [new Field("model", dictType, true), dict],
     [new Field("codes", listType, true), vectorFromArray(lists, listType).data[0]!],
+    // one value in every row of a batch (as payment_year): written as a one-entry dictionary
+    [new Field("py", new Int32(), false), vectorFromArray(new Array<number>(n).fill(2024 + seed), new Int32()).data[0]!],
+    [
+      new Field("as_of", new DateDay(), true),
+      vectorFromArray(new Array<Date>(n).fill(new Date(Date.UTC(2025, seed, 1))), new DateDay()).data[0]!,
+    ],
   ]);
 }
 
@@ -145,7 +151,7 @@ function arrowRows(batches: RecordBatch[]): string[] {
     for (const [k, v] of Object.entries(j)) {
       if (v && typeof v === "object" && "toArray" in v) out[k] = [...(v as { toArray(): unknown[] }).toArray()];
       else if (typeof v === "bigint") out[k] = v.toString();
-      else if (k === "d" && typeof v === "number") out[k] = new Date(v).toISOString().slice(0, 10);
+      else if ((k === "d" || k === "as_of") && typeof v === "number") out[k] = new Date(v).toISOString().slice(0, 10);
       else out[k] = v;
     }
     return JSON.stringify(out);
@@ -172,11 +178,15 @@ describe("fast Parquet writer", () => {
     expect(arrowRows(viaRs.batches)).toEqual(expected);
     // DuckDB
     const rows = await duckRows(
-      `SELECT id, s, i32, CAST(i64 AS VARCHAR) AS i64, f64, b, CAST(d AS VARCHAR) AS d, model, codes FROM read_parquet('${file}')`,
+      `SELECT id, s, i32, CAST(i64 AS VARCHAR) AS i64, f64, b, CAST(d AS VARCHAR) AS d, model, codes, py, CAST(as_of AS VARCHAR) AS as_of FROM read_parquet('${file}')`,
     );
     expect(rows.map((r) => JSON.stringify(r))).toEqual(expected);
     const meta = await duckRows(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${file}')`);
     expect(meta[0]?.["n"]).toBe("3");
+    const py = await duckRows(
+      `SELECT DISTINCT encodings FROM parquet_metadata('${file}') WHERE path_in_schema IN ('py', 'as_of')`,
+    );
+    expect(py.map((r) => r["encodings"])).toEqual(["PLAIN, RLE, RLE_DICTIONARY"]);
   });
 
   it("engine result batches read back in DuckDB exactly as parquet-wasm's encoding of them", async () => {
