@@ -5,12 +5,12 @@ import { engineOptions, positiveInt, type EngineFlags } from "./options.js";
 import { formatOf, MemberRecordSource } from "../io/member-records.js";
 import { RecordFileSink } from "../io/record-file-sink.js";
 import { UsageError } from "../errors.js";
-import { isWarehouseSpec, openSink, openSource, warehousePath } from "../io/open.js";
 import { runSnapshotsRoot, type SnapshotOptions } from "../io/run-snapshots.js";
-import { checkIdent } from "../io/duckdb-warehouse.js";
+import { checkIdent } from "../io/sql-text.js";
 import { runScoring, type ScoreRunSummary } from "../pipeline/score-run.js";
 import { ProgressBar } from "./progress.js";
 import type { Layout } from "../io/duckdb-warehouse.js";
+import { isWarehouseSpec, warehousePath } from "../io/warehouse-spec.js";
 import type { ResultStorage } from "../io/duckdb-sink.js";
 import type { PartCompression } from "../io/parquet.js";
 import { parseBigQueryConfig, type BigQueryFlags } from "../io/bigquery/config.js";
@@ -152,18 +152,23 @@ export async function runPipelineScore(
   if (given) {
     source = given.source;
     sink = given.sink;
-  } else if (o.warehouse === "bigquery") {
-    const cfg = parseBigQueryConfig(o, process.env);
-    // the Google clients load only for a BigQuery run (they cost ~0.5 s of start-up)
-    const { openBigQuerySource } = await import("../io/bigquery/source.js");
-    const { openBigQuerySink } = await import("../io/bigquery/sink.js");
-    source = o.source ? await openSource(o.source, openOpts) : openBigQuerySource(cfg);
-    sink = o.output ? await openSink(o.output, openOpts) : openBigQuerySink(cfg);
   } else {
-    if (!o.source) throw new UsageError("score needs --source (or --input, or --warehouse bigquery)");
-    if (!o.output) throw new UsageError("score needs --output");
-    source = await openSource(o.source, openOpts);
-    sink = await openSink(o.output, openOpts);
+    // the warehouse and file openers (DuckDB, parquet-wasm) load only for a run that opens one:
+    // a member-record file run does not pay for them at start-up
+    const { openSink, openSource } = await import("../io/open.js");
+    if (o.warehouse === "bigquery") {
+      const cfg = parseBigQueryConfig(o, process.env);
+      // the Google clients load only for a BigQuery run (they cost ~0.5 s of start-up)
+      const { openBigQuerySource } = await import("../io/bigquery/source.js");
+      const { openBigQuerySink } = await import("../io/bigquery/sink.js");
+      source = o.source ? await openSource(o.source, openOpts) : openBigQuerySource(cfg);
+      sink = o.output ? await openSink(o.output, openOpts) : openBigQuerySink(cfg);
+    } else {
+      if (!o.source) throw new UsageError("score needs --source (or --input, or --warehouse bigquery)");
+      if (!o.output) throw new UsageError("score needs --output");
+      source = await openSource(o.source, openOpts);
+      sink = await openSink(o.output, openOpts);
+    }
   }
   const bar = new ProgressBar(null, o.quiet === true);
   // Ctrl-C / SIGTERM: abort the run cleanly (staging removed, previous results intact); a second

@@ -16,20 +16,12 @@ import { tmpdir } from "node:os";
 import duckdb from "@duckdb/node-bindings";
 import { DuckDBInstance, type DuckDBConnection, type DuckDBResult } from "@duckdb/node-api";
 import type { RecordBatch } from "apache-arrow";
-import { DataError, InternalError, UsageError } from "../errors.js";
+import { DataError, InternalError } from "../errors.js";
 import { ColumnBuilder, buildBatch, type ColumnKind } from "./duckdb-vectors.js";
 import type { ExportedMembers, PartExportingSource, ReadOptions, SnapshottingSource, SourceStats } from "./types.js";
 
-export const IDENT = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
-
-/** A schema or table name checked before it is put in SQL. */
-export function checkIdent(name: string, what: string): string {
-  if (!IDENT.test(name)) throw new UsageError(`${what} '${name}' is not a valid identifier (letters, digits, _; ≤128)`);
-  return name;
-}
-
-/** SQL string literal. */
-export const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
+export { IDENT, checkIdent, sqlString } from "./sql-text.js";
+import { checkIdent, sqlString } from "./sql-text.js";
 
 /**
  * Runs `body` in one transaction on `c` (rolled back and rethrown when it fails), then writes the

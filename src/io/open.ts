@@ -67,16 +67,8 @@ const EXT: Record<string, FileFormat> = {
   jsonl: "ndjson",
 };
 
-/** Whether a --source/--output string names a DuckDB warehouse. */
-export function isWarehouseSpec(spec: string): boolean {
-  return warehousePath(spec) !== null;
-}
-
-/** The warehouse file a --source/--output string names, or null when it names none. */
-export function warehousePath(spec: string): string | null {
-  if (spec.startsWith("duckdb:")) return spec.slice("duckdb:".length) || "./warehouse.duckdb";
-  return spec.endsWith(".duckdb") ? spec : null;
-}
+export { isWarehouseSpec, warehousePath } from "./warehouse-spec.js";
+import { warehousePath } from "./warehouse-spec.js";
 
 const extOf = (spec: string): string => (spec.includes(".") ? (spec.split(".").pop() ?? "").toLowerCase() : "");
 

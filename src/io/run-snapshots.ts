@@ -4,10 +4,9 @@
 // the warehouse, in directories only this user can read.
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { MEMBER_TEXT_FIELDS, type MemberInput } from "../engine/member.js";
 import { DataError, InternalError, UsageError } from "../errors.js";
-import { checkIdent, sqlString } from "./duckdb-warehouse.js";
+import { checkIdent, sqlString } from "./sql-text.js";
 import { snapshotsMembers, type MemberSource } from "./types.js";
 
 /** Run ids as newRunId() makes them: UTC timestamp, then 8 hex digits (sortable by time). */
@@ -78,6 +77,7 @@ export interface SnapshotRun {
 export async function readSnapshotRun(warehouse: string, schema: string, runId: string): Promise<SnapshotRun> {
   checkIdent(schema, "schema");
   if (!existsSync(warehouse)) throw new UsageError(`${warehouse}: no such warehouse`);
+  const { DuckDBInstance } = await import("@duckdb/node-api");
   const db = await DuckDBInstance.create(warehouse, { access_mode: "READ_ONLY" });
   const c = await db.connect();
   try {
@@ -106,6 +106,7 @@ export async function readSnapshotRun(warehouse: string, schema: string, runId: 
 
 /** A snapshot's members by id, in file order; every value as text, as a member-record file gives it. */
 export async function readSnapshotMembers(file: string): Promise<Map<string, MemberInput>> {
+  const { DuckDBInstance } = await import("@duckdb/node-api");
   const db = await DuckDBInstance.create(":memory:");
   const c = await db.connect();
   try {

@@ -34,13 +34,7 @@ import {
   type ResultSink,
   type ScoreRunRow,
 } from "../io/types.js";
-import {
-  checkSnapshotSource,
-  pruneRunSnapshots,
-  removeRunSnapshot,
-  writeRunSnapshot,
-  type SnapshotOptions,
-} from "../io/run-snapshots.js";
+import type { SnapshotOptions } from "../io/run-snapshots.js";
 import { loadsSettled, newLoadGate } from "../workers/load-gate.js";
 import {
   workerScriptUrl,
@@ -143,7 +137,9 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   const t0 = performance.now();
   const startedAt = new Date();
   const runId = newRunId();
-  if (o.snapshot) checkSnapshotSource(o.source, o.snapshot);
+  // run snapshots (DuckDB) load only for a run that keeps one
+  const snapshots = o.snapshot ? await import("../io/run-snapshots.js") : null;
+  if (o.snapshot && snapshots) snapshots.checkSnapshotSource(o.source, o.snapshot);
   const pack = loadPack({
     paymentYear: o.paymentYear,
     ...(o.dataDir ? { dataDir: o.dataDir } : {}),
@@ -335,9 +331,9 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
       error: null,
     };
     const tw = performance.now();
-    if (o.snapshot) row.input_snapshot = await writeRunSnapshot(o.source, o.snapshot, runId, membersIn);
+    if (o.snapshot && snapshots) row.input_snapshot = await snapshots.writeRunSnapshot(o.source, o.snapshot, runId, membersIn);
     await o.sink.commit(row);
-    if (o.snapshot) pruneRunSnapshots(o.snapshot);
+    if (o.snapshot && snapshots) snapshots.pruneRunSnapshots(o.snapshot);
     writeMs += performance.now() - tw;
     return {
       runId,
@@ -369,7 +365,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
         : caught;
     await Promise.allSettled(inflight); // no worker still writing into the staging being dropped
     await o.sink.abort(e);
-    if (o.snapshot) removeRunSnapshot(o.snapshot, runId);
+    if (o.snapshot && snapshots) snapshots.removeRunSnapshot(o.snapshot, runId);
     if (o.sink.recordFailure) {
       const stats = o.source.stats();
       const failed: ScoreRunRow = {
