@@ -236,7 +236,27 @@ describe("DuckDB warehouse bad input", () => {
     });
   });
 
-  it("reads the same members in hash partitions (bounded memory), orphans counted across them", async () => {
+  it("partitions by id ranges cover every member once: integer ids, quotes, more partitions than members", async () => {
+    const ints =
+      await warehouse(`CREATE TABLE sgv_reporting.participants AS SELECT i AS participant_id, CASE WHEN i % 2 = 0 THEN 'F' ELSE 'M' END AS sex FROM range(1, 301) t(i);
+      CREATE TABLE sgv_reporting.participant_diagnosis_codes AS SELECT (i % 320) + 1 AS participant_id, CASE WHEN i % 3 = 0 THEN 'E119' ELSE 'I10' END AS diagnosis_code FROM range(0, 2000) t(i);`);
+    const quoted = await warehouse(`${P} ('O''Brien', 'F'), ('a', 'M'), ('Z', 'M')) t(participant_id, sex);
+      ${D} ('O''Brien', 'I10'), ('Z', 'E119'), ('a', 'N186'), ('q', 'Z00')) t(participant_id, diagnosis_code);`);
+    for (const [path, n] of [
+      [ints, 7],
+      [quoted, 5],
+    ] as const) {
+      const one = new DuckDBWarehouseSource({ path });
+      const a = codesById(await readAll(one));
+      const parted = new DuckDBWarehouseSource({ path, partitions: n });
+      const b = codesById(await readAll(parted, 16));
+      expect([...b.keys()].sort()).toEqual([...a.keys()].sort());
+      for (const [id, codes] of a) expect([...(b.get(id) ?? [])].sort()).toEqual([...codes].sort());
+      expect(parted.stats()).toEqual(one.stats());
+    }
+  });
+
+  it("reads the same members in partitions (bounded memory), orphans counted across them", async () => {
     const path = await warehouse(`${P} ('A', 'F'), ('B', 'M'), ('C', 'M'), ('D', 'F')) t(participant_id, sex);
       ${D} ('B', 'I10'), ('X', 'E119'), ('A', 'E119'), ('D', 'N186'), ('B', 'N186'), ('Y', 'Z00')) t(participant_id, diagnosis_code);`);
     const one = new DuckDBWarehouseSource({ path });
