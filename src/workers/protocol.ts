@@ -64,7 +64,11 @@ export interface ScoreTaskResult {
 
   scoreRows: number;
   factorRows: number;
-  /** Scoring time (Arrow decode, kernel, result batches). */
+  /**
+   * Reading and scoring time (row group read, Arrow decode, kernel, result batches): the worker
+   * thread's busy time since its previous task, less encodeMs — disjoint across the tasks a
+   * worker runs at once, so the sum over tasks does not count any of it twice.
+   */
   kernelMs: number;
   /** Encoding time (IPC or Parquet, including the file writes). */
   encodeMs: number;
