@@ -28,8 +28,11 @@ const ROW_RESERVE = 1 << 14;
  * bytes plus the reserve, so the rest of the row still fits.
  */
 class Bytes {
-  buf = new Uint8Array(1 << 16);
+  buf: Uint8Array;
   n = 0;
+  constructor(capacity = 1 << 16) {
+    this.buf = new Uint8Array(capacity);
+  }
   room(k: number): void {
     if (this.n + k <= this.buf.length) return;
     const grown = new Uint8Array(Math.max(this.buf.length * 2, this.n + k));
@@ -271,6 +274,9 @@ function columnWriter(vec: Vector, csv: boolean): Writer {
   };
 }
 
+/** Bytes per row of the last batch encoded in each format (this thread). */
+const bytesPerRow: Record<TextFormat, number> = { ndjson: 0, csv: 0 };
+
 /**
  * One batch as text bytes (NDJSON lines, or CSV rows after an optional header). A row is a fixed
  * sequence of constant pieces (separators, keys, the cells of columns null in every row, merged)
@@ -314,7 +320,10 @@ export function encodeText(batch: RecordBatch, format: TextFormat, opts: TextOpt
   if (!csv) pending.byte(0x7d);
   pending.byte(0x0a);
   const last = pending.out().slice();
-  const out = new Bytes();
+  // sized from the previous batch of this format (bytes per row, with a margin) so the buffer is
+  // allocated once instead of doubling up to its size
+  const perRow = bytesPerRow[format];
+  const out = new Bytes(perRow > 0 ? Math.ceil(batch.numRows * perRow * 1.05) + ROW_RESERVE : 1 << 16);
   if (csv && opts.header) {
     names.forEach((name, i) => {
       const label = encoder.encode(name);
@@ -339,6 +348,7 @@ export function encodeText(batch: RecordBatch, format: TextFormat, opts: TextOpt
     out.room(last.length + ROW_RESERVE);
     out.bytes(last);
   }
+  if (batch.numRows > 0) bytesPerRow[format] = out.n / batch.numRows;
   return out.out();
 }
 
