@@ -133,7 +133,7 @@ function typedExpr(table: string, name: string, kind: ColumnKind, type: string):
 }
 
 interface Plan {
-  /** The member query of partition k of `parts` (long layout: by a hash of the participant id). */
+  /** The member query of partition k of `parts` (long layout: a range of the participant id). */
   sql: (k: number, parts: number) => string;
   /** Called once before the passes over `parts` partitions (long layout: their id ranges). */
   prepare: (parts: number) => Promise<void>;
@@ -460,7 +460,7 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
   }
 
   /**
-   * Long layout: DuckDB groups each hash partition of the members (as in read()) and writes it
+   * Long layout: DuckDB groups each partition of the members (as in read()) and writes it
    * to a Parquet file with COPY — in its own threads, without a value crossing into JS. The
    * partitions (default: one per 32M diagnosis rows) bound DuckDB's memory for the grouping.
    */
