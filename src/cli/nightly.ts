@@ -7,6 +7,7 @@
 import type { Command } from "commander";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
+import { totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { generateWarehouse } from "./generate.js";
@@ -49,6 +50,20 @@ interface NightlyFlags extends BigQueryFlags {
 }
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * dbt threads for a nightly on the embedded warehouse (HCC_DBT_THREADS overrides): as many
+ * concurrent models as DuckDB's memory holds, at most 4. Every dbt thread runs its query in the
+ * one DuckDB of the build, and the largest need ≈ 0.8 GB per 1M members (patient_risk_scores
+ * alone: 7.9 GB at 10M). Measured on 2 cores, 24 GB (bench/README.md, "The nightly job", session
+ * 9): at 1M, 4 threads 54 s against 67 s with 1; at 10M, 4 threads 12.4 min (four such queries
+ * spilled and took turns: 20 GB peak) against 9.2 min with 1.
+ */
+export function duckdbDbtThreads(members: number, memoryBytes: number): number {
+  const perQuery = 0.8e9 * Math.max(1, members / 1e6);
+  const usable = 0.6 * memoryBytes; // DuckDB's limit is 80% of RAM; leave room for the rest
+  return Math.max(1, Math.min(4, Math.floor(usable / perQuery)));
+}
 
 function runDbt(args: string[], env: Record<string, string>, quiet: boolean): void {
   const r = spawnSync("bash", [join(root, "scripts", "dbt.sh"), ...args], {
@@ -236,9 +251,11 @@ export function registerNightly(program: Command): void {
           (unitTestsSkipped ? "; dbt project unchanged since its unit tests last passed here, not rerun" : ""),
       );
       // dbt's target/ and logs/ go beside the warehouse, not into the installed package
+      const threads = process.env["HCC_DBT_THREADS"] ?? String(duckdbDbtThreads(s.membersIn, totalmem()));
       const env = {
         HCC_WAREHOUSE: db,
         HCC_DBT_TARGET: "duckdb",
+        HCC_DBT_THREADS: threads,
         DBT_TARGET_PATH: `${db}.dbt/target`,
         DBT_LOG_PATH: `${db}.dbt/logs`,
       };
