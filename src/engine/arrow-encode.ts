@@ -66,6 +66,9 @@ function readEnum(
     }
     const offs = data.valueOffsets as Int32Array;
     const bytes = data.values as Uint8Array;
+    // the previous row's value first: these columns repeat (most members share lti, snp, …)
+    let lastKey = -1;
+    let last: number | string = absent;
     for (let i = 0; i < data.length; i++, row++) {
       if (!isValid(data, i)) continue;
       const s = offs[i] ?? 0;
@@ -75,12 +78,16 @@ function readEnum(
       if (len <= 6) {
         let key = len;
         for (let k = s; k < e; k++) key = key * 256 + (bytes[k] ?? 0);
-        let r = cache.get(key);
-        if (r === undefined) {
-          r = parse(textDecoder.decode(bytes.subarray(s, e)));
-          cache.set(key, r);
+        if (key !== lastKey) {
+          let r = cache.get(key);
+          if (r === undefined) {
+            r = parse(textDecoder.decode(bytes.subarray(s, e)));
+            cache.set(key, r);
+          }
+          lastKey = key;
+          last = r;
         }
-        note(row, r);
+        note(row, last);
       } else note(row, parse(textDecoder.decode(bytes.subarray(s, e))));
     }
   }
@@ -157,6 +164,40 @@ function readDays(vec: Vector | null, n: number, errors: (string | null)[]): Int
   return out;
 }
 
+const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * Days since 1970-01-01 of the ten bytes YYYY-MM-DD at s (dashes already checked), or NONE when
+ * they are not a calendar date of a year ≥ 100 — those go to parseDate, whose Date.UTC reading
+ * would put years 0–99 in the 1900s and so rejects them (the old fast path accepted them there).
+ * Arithmetic only: no Date object, array or closure per row.
+ */
+function isoDays(b: Uint8Array, s: number): number {
+  const y0 = b[s]! - 48;
+  const y1 = b[s + 1]! - 48;
+  const y2 = b[s + 2]! - 48;
+  const y3 = b[s + 3]! - 48;
+  const m0 = b[s + 5]! - 48;
+  const m1 = b[s + 6]! - 48;
+  const d0 = b[s + 8]! - 48;
+  const d1 = b[s + 9]! - 48;
+  // every digit 0..9 (a negative difference is a large unsigned number)
+  if ((y0 | y1 | y2 | y3 | m0 | m1 | d0 | d1) >>> 0 > 9) return -2147483648;
+  const y = y0 * 1000 + y1 * 100 + y2 * 10 + y3;
+  const m = m0 * 10 + m1;
+  const d = d0 * 10 + d1;
+  if (y < 100 || m < 1 || m > 12 || d < 1) return -2147483648;
+  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+  if (d > DAYS_IN_MONTH[m]! + (m === 2 && leap ? 1 : 0)) return -2147483648;
+  // days from civil (proleptic Gregorian; H. Hinnant's algorithm): years start in March
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468;
+}
+
 /** YYYY-MM-DD text → days; the common form is read from the bytes, anything else parsed as text. */
 function readTextDays(vec: Vector, n: number, errors: (string | null)[]): Int32Array {
   const NONE = -2147483648;
@@ -171,18 +212,11 @@ function readTextDays(vec: Vector, n: number, errors: (string | null)[]): Int32A
       const s = offs[i] ?? 0;
       const e = offs[i + 1] ?? 0;
       if (e === s) continue;
-      const d = (k: number): number => (b[s + k] ?? 0) - 48;
       if (e - s === 10 && b[s + 4] === 45 && b[s + 7] === 45) {
-        const y = d(0) * 1000 + d(1) * 100 + d(2) * 10 + d(3);
-        const m = d(5) * 10 + d(6);
-        const day = d(8) * 10 + d(9);
-        const ok = [0, 1, 2, 3, 5, 6, 8, 9].every((k) => d(k) >= 0 && d(k) <= 9);
-        if (ok && m >= 1 && m <= 12 && day >= 1 && day <= 31) {
-          const ms = Date.UTC(y, m - 1, day);
-          if (new Date(ms).getUTCDate() === day) {
-            out[row] = ms / 86_400_000;
-            continue;
-          }
+        const days = isoDays(b, s);
+        if (days !== NONE) {
+          out[row] = days;
+          continue;
         }
       }
       const r = slow(textDecoder.decode(b.subarray(s, e)));

@@ -16,10 +16,12 @@ export class IdSet {
   private used = 0;
   /** Per entry: start in the arena, then end. */
   private spans = new Int32Array(2 * 1024);
-  private hashes = new Int32Array(1024);
   private count = 0;
-  /** Entry number + 1 per slot, 0 = empty. */
-  private slots = new Int32Array(2048);
+  /**
+   * Open addressing, two Int32 per slot: the id's hash, then its entry number + 1 (0 = empty).
+   * The hash sits beside the entry so a probe reads one place; the arena is read only on a match.
+   */
+  private slots = new Int32Array(2 * 2048);
 
   get size(): number {
     return this.count;
@@ -36,17 +38,19 @@ export class IdSet {
     // FNV-1a, 32 bits
     let h = 0x811c9dc5;
     for (let i = s; i < e; i++) h = Math.imul(h ^ src[i]!, 0x01000193);
-    const mask = this.slots.length - 1;
+    h |= 0; // as the Int32Array holds it (an empty id never went through Math.imul)
+    const slots = this.slots;
+    const mask = (slots.length >> 1) - 1;
     let at = h & mask;
-    for (let slot = this.slots[at]!; slot !== 0; slot = this.slots[at]!) {
-      const k = slot - 1;
-      if (this.hashes[k] === h && this.equal(k, src, s, e)) return false;
+    for (let entry = slots[2 * at + 1]!; entry !== 0; entry = slots[2 * at + 1]!) {
+      if (slots[2 * at] === h && this.equal(entry - 1, src, s, e)) return false;
       at = (at + 1) & mask;
     }
     const k = this.count++;
-    this.store(k, h, src, s, e);
-    this.slots[at] = k + 1;
-    if (this.count * 2 > this.slots.length) this.rehash();
+    this.store(k, src, s, e);
+    slots[2 * at] = h;
+    slots[2 * at + 1] = k + 1;
+    if (this.count * 2 > mask + 1) this.rehash();
     return true;
   }
 
@@ -58,16 +62,13 @@ export class IdSet {
     return true;
   }
 
-  private store(k: number, h: number, src: Uint8Array, s: number, e: number): void {
+  private store(k: number, src: Uint8Array, s: number, e: number): void {
     if (this.used + (e - s) > this.arena.length) {
       const grown = new Uint8Array(Math.max(this.arena.length * 2, this.used + (e - s)));
       grown.set(this.arena.subarray(0, this.used));
       this.arena = grown;
     }
-    if (k >= this.hashes.length) {
-      const hashes = new Int32Array(this.hashes.length * 2);
-      hashes.set(this.hashes);
-      this.hashes = hashes;
+    if (2 * k + 2 > this.spans.length) {
       const spans = new Int32Array(this.spans.length * 2);
       spans.set(this.spans);
       this.spans = spans;
@@ -77,16 +78,18 @@ export class IdSet {
     this.spans[2 * k] = this.used;
     this.used += e - s;
     this.spans[2 * k + 1] = this.used;
-    this.hashes[k] = h;
   }
 
   private rehash(): void {
-    const slots = new Int32Array(this.slots.length * 2);
-    const mask = slots.length - 1;
-    for (let k = 0; k < this.count; k++) {
-      let at = this.hashes[k]! & mask;
-      while (slots[at] !== 0) at = (at + 1) & mask;
-      slots[at] = k + 1;
+    const old = this.slots;
+    const slots = new Int32Array(old.length * 2);
+    const mask = (slots.length >> 1) - 1;
+    for (let j = 0; j < old.length; j += 2) {
+      if (old[j + 1] === 0) continue;
+      let at = old[j]! & mask;
+      while (slots[2 * at + 1] !== 0) at = (at + 1) & mask;
+      slots[2 * at] = old[j]!;
+      slots[2 * at + 1] = old[j + 1]!;
     }
     this.slots = slots;
   }
