@@ -1,54 +1,15 @@
 // Composition helpers with I/O: read the compiled kernel and data/, build an Engine.
-import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Engine, type EngineOptions } from "./engine/engine.js";
-import { buildPack, type Pack } from "./engine/pack-builder.js";
-import { loadPaymentYear } from "./data/load.js";
-import { cachedPack } from "./data/pack-cache.js";
-import type { PaymentYearTables } from "./engine/tables.js";
-import { UnavailableError } from "./errors.js";
+import { buildPack } from "./engine/pack-builder.js";
+import { loadKernelModule, loadPack, loadTables } from "./load-pack.js";
 import { buildAttributionYear, type AttributionYear } from "./attribution/payment-blend.js";
 
-const root = join(dirname(fileURLToPath(import.meta.url)), "..");
-
-const cachedModules = new Map<string, WebAssembly.Module>();
-
-/** The compiled kernel (release build; HCC_WASM=debug selects the debug build). */
-export function loadKernelModule(): WebAssembly.Module {
-  const file = join(root, "build", process.env["HCC_WASM"] === "debug" ? "kernel.debug.wasm" : "kernel.wasm");
-  const cached = cachedModules.get(file);
-  if (cached) return cached;
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (e) {
-    throw new UnavailableError(`${file}: kernel not built; run 'npm run build'`, e);
-  }
-  const module = new WebAssembly.Module(bytes);
-  cachedModules.set(file, module);
-  return module;
-}
+export { loadKernelModule, loadPack } from "./load-pack.js";
 
 export interface LoadOptions extends EngineOptions {
   paymentYear: number;
   dataDir?: string;
   coefficientSet?: string;
-}
-
-type YearOptions = { paymentYear: number; dataDir?: string; coefficientSet?: string };
-
-function loadTables(opts: YearOptions): PaymentYearTables {
-  return loadPaymentYear(opts.paymentYear, {
-    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
-    ...(opts.coefficientSet ? { coefficientSet: opts.coefficientSet } : {}),
-  });
-}
-
-/** The year's pack, from the pack cache when it holds one for the same tables (data/pack-cache.ts). */
-export function loadPack(opts: YearOptions): Pack {
-  const tables = loadTables(opts);
-  return cachedPack(tables, () => buildPack(tables));
 }
 
 export function loadEngine(opts: LoadOptions): Engine {

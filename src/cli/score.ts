@@ -16,7 +16,6 @@ import type { PartCompression } from "../io/parquet.js";
 import { parseBigQueryConfig, type BigQueryFlags } from "../io/bigquery/config.js";
 import type { MemberSource, ResultSink } from "../io/types.js";
 import type { BatchGapOptions } from "../engine/engine.js";
-import { loadEngine } from "../load.js";
 import { parseGapList } from "../engine/gaps.js";
 
 interface ScoreFlags extends EngineFlags, BigQueryFlags {
@@ -47,7 +46,7 @@ interface ScoreFlags extends EngineFlags, BigQueryFlags {
  * --gaps: opportunities (the warehouse's opportunities table; the default), all (every HCC the
  * member lacks that would count), or a list (HCC17,V28:HCC85) valued for every member.
  */
-export function gapOptions(o: ScoreFlags): BatchGapOptions | null {
+export async function gapOptions(o: ScoreFlags): Promise<BatchGapOptions | null> {
   if (o.gaps === undefined || o.gaps === false) {
     for (const [flag, given] of [
       ["--base-rate", o.baseRate !== undefined],
@@ -66,6 +65,7 @@ export function gapOptions(o: ScoreFlags): BatchGapOptions | null {
   const common = { add: true, remove: o.atRisk !== false, all: o.gapsTogether !== false, monthlyBaseRate: rate };
   if (what === "opportunities") return { ...common, source: { kind: "column" } };
   if (what === "all") return { ...common, all: false, source: { kind: "lacking" } };
+  const { loadEngine } = await import("../load.js"); // an Engine (and Arrow) only for a named list
   const engine = loadEngine(engineOptions(o));
   return { ...common, source: { kind: "list", candidates: parseGapList(what, engine.meta, engine.scoredModels) } };
 }
@@ -135,7 +135,7 @@ export async function runPipelineScore(
   const layout = parseLayout(o.layout);
   const resultStorage = parseResultStorage(o.resultsStorage);
   const partCompression = parsePartCompression(o.partCompression);
-  const gaps = gapOptions(o);
+  const gaps = await gapOptions(o);
   if (gaps && o.warehouse === "bigquery")
     throw new UsageError("--gaps is not available with --warehouse bigquery yet (docs/gap-values.md)");
   const openOpts = {

@@ -10,12 +10,13 @@ import type { Writable } from "node:stream";
 import { parse as parseCsvStream } from "csv-parse";
 import type { RecordBatch } from "apache-arrow";
 import { DataError } from "../errors.js";
-import { MemberBatchBuilder, membersToBatch, type MemberInput } from "../engine/member.js";
-import { IdSet, idBytesOf, type IdBytes } from "./id-set.js";
-import { LineSlots, blankLine, csvHeaderSlots, plainCsvLine, plainJsonLine } from "./record-bytes.js";
+import type { MemberInput } from "../engine/member-fields.js";
+import { IdSet, type IdBytes } from "./id-set.js";
 import { missingMemberColumns, type RangeSplittingSource, type ReadOptions, type SourceStats } from "./types.js";
 
 export type MemberFormat = "ndjson" | "csv";
+
+type MembersToBatch = typeof import("../engine/member.js").membersToBatch;
 
 /** A line (NDJSON) or record (CSV) longer than this fails the file instead of exhausting memory. */
 export const MAX_RECORD_BYTES = 16 * 2 ** 20;
@@ -59,7 +60,7 @@ function checkRecord(o: unknown, file: string, line: number): MemberInput {
 }
 
 /** A CSV row as a member record (header names → values; diagnosis_codes `;`-separated). */
-function csvRecord(header: readonly string[], fields: readonly string[], file: string, line: number): MemberInput {
+export function csvRecord(header: readonly string[], fields: readonly string[], file: string, line: number): MemberInput {
   const o: Record<string, unknown> = {};
   header.forEach((h, i) => {
     const v = fields[i] ?? "";
@@ -77,7 +78,7 @@ function csvRecord(header: readonly string[], fields: readonly string[], file: s
 }
 
 /** One NDJSON line as a member record, or null for a blank line. */
-function jsonRecord(text: string, file: string, line: number): MemberInput | null {
+export function jsonRecord(text: string, file: string, line: number): MemberInput | null {
   if (text.trim() === "") return null;
   let o: unknown;
   try {
@@ -94,7 +95,7 @@ function jsonProblem(e: unknown): string {
   return m ? `not valid JSON (at column ${Number(m[1]) + 1})` : "not valid JSON";
 }
 
-const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
+export const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 function fileError(path: string, e: unknown): never {
   const code = (e as NodeJS.ErrnoException).code;
@@ -310,8 +311,8 @@ export class MemberRecordSource implements RangeSplittingSource {
     return { ...this.counts };
   }
 
-  private batch(members: MemberInput[], firstLine: number[]): RecordBatch {
-    const { batch, nullCodes } = membersToBatch(members);
+  private batch(members: MemberInput[], firstLine: number[], toBatch: MembersToBatch): RecordBatch {
+    const { batch, nullCodes } = toBatch(members);
     const idCol = batch.getChildAt(0)!.data[0]!;
     this.checkIds(idCol.values as Uint8Array, idCol.valueOffsets as Int32Array, Int32Array.from(firstLine));
     this.counts.membersRead += members.length;
@@ -349,6 +350,8 @@ export class MemberRecordSource implements RangeSplittingSource {
   }
 
   async *read(opts: ReadOptions): AsyncGenerator<RecordBatch> {
+    // the Arrow batch builder loads here: a run whose workers parse ranges never reads this way
+    const { membersToBatch } = await import("../engine/member.js");
     let members: MemberInput[] = [];
     let lines: number[] = [];
     for await (const [m, line] of readMemberRecords(this.path, this.format)) {
@@ -356,12 +359,12 @@ export class MemberRecordSource implements RangeSplittingSource {
       lines.push(line);
       if (members.length >= opts.batchSize) {
         if (opts.signal?.aborted) throw new DataError(`${this.path}: read aborted`);
-        yield this.batch(members, lines);
+        yield this.batch(members, lines, membersToBatch);
         members = [];
         lines = [];
       }
     }
-    yield this.batch(members, lines);
+    yield this.batch(members, lines, membersToBatch);
   }
 
   close(): Promise<void> {
@@ -382,84 +385,6 @@ export interface RecordRange {
   firstLine: number;
   /** CSV: the header's column names. */
   header: string[] | null;
-}
-
-/** What a worker parsed from a range: the member batch, ids and lines for the source's checks. */
-export interface ParsedRange {
-  batch: RecordBatch;
-  ids: IdBytes;
-  lines: Int32Array;
-  nullCodes: number;
-}
-
-/**
- * Parse a range (worker side) into a member batch: one record per non-blank line, UTF-8 checked.
- * Plain lines are read from their bytes (record-bytes.ts); any other line goes through
- * JSON.parse / the CSV split and checkRecord, which gives the same member or the error.
- */
-export function parseRange(r: RecordRange): ParsedRange {
-  const fd = openSync(r.file, "r");
-  const buf = Buffer.allocUnsafe(r.end - r.start);
-  try {
-    let got = 0;
-    while (got < buf.length) {
-      const k = readSync(fd, buf, got, buf.length - got, r.start + got);
-      if (k === 0) break;
-      got += k;
-    }
-  } finally {
-    closeSync(fd);
-  }
-  const builder = new MemberBatchBuilder(Math.max(16, buf.length >> 7));
-  const slots = new LineSlots();
-  const headerSlots = r.format === "csv" ? csvHeaderSlots(r.header ?? []) : null;
-  const lines: number[] = [];
-  let line = r.firstLine;
-  let s = 0;
-  while (s < buf.length) {
-    let e = buf.indexOf(10, s);
-    if (e < 0) e = buf.length;
-    const end = e > s && buf[e - 1] === 13 ? e - 1 : e;
-    if (end - s > MAX_RECORD_BYTES)
-      throw new DataError(`${r.file}: line ${line}: longer than ${MAX_RECORD_BYTES / 2 ** 20} MiB`, { file: r.file, row: line });
-    const plain = headerSlots
-      ? end > s && plainCsvLine(buf, s, end, headerSlots, slots)
-      : !blankLine(buf, s, end) && plainJsonLine(buf, s, end, slots);
-    if (plain && slots.commit(buf, builder)) lines.push(line);
-    else {
-      const rec = parseLine(r, buf.subarray(s, end), line);
-      if (rec) {
-        builder.pushMember(rec);
-        lines.push(line);
-      }
-    }
-    line++;
-    s = e + 1;
-  }
-  const batch = builder.finish();
-  const idCol = batch.getChildAt(0)!.data[0]!;
-  const ids = idBytesOf(idCol.values as Uint8Array, idCol.valueOffsets as Int32Array, batch.numRows);
-  return { batch, ids, lines: Int32Array.from(lines), nullCodes: builder.nullCodes };
-}
-
-/** One line the slow way: UTF-8 checked, JSON.parse or the CSV split, checkRecord; null when blank. */
-function parseLine(r: RecordRange, raw: Uint8Array, line: number): MemberInput | null {
-  let text: string;
-  try {
-    text = fatalUtf8.decode(raw);
-  } catch {
-    throw new DataError(`${r.file}: line ${line}: not valid UTF-8`, { file: r.file, row: line });
-  }
-  if (r.format === "ndjson") return jsonRecord(text, r.file, line);
-  return text === "" ? null : csvFieldsRecord(r.header ?? [], text, r.file, line);
-}
-
-/** A quote-free CSV line (the range splitter only hands those out) as a member record. */
-function csvFieldsRecord(header: readonly string[], text: string, file: string, line: number): MemberInput {
-  const fields = text.split(",");
-  if (fields.length !== header.length)
-    throw new DataError(`${file}: line ${line}: number of fields differs from the header`, { file, row: line });
-  return csvRecord(header, fields, file, line);
 }
 
 /** Bytes per range handed to a worker. */

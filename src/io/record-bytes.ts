@@ -5,7 +5,8 @@
 // repeated key, a value of a type the record does not allow, a syntax error) returns false, and
 // the caller parses that line with JSON.parse / the CSV path as before, which also gives every
 // error its message. So a line gives the same member, or the same error, whichever way it went.
-import { MEMBER_TEXT_FIELDS, type MemberBatchBuilder } from "../engine/member.js";
+import type { MemberBatchBuilder } from "../engine/member.js";
+import { MEMBER_TEXT_FIELDS } from "../engine/member-fields.js";
 
 /** Slot per record key: 0 member_id, 1.. MEMBER_TEXT_FIELDS, then diagnosis_codes. */
 const KEYS = ["member_id", ...MEMBER_TEXT_FIELDS, "diagnosis_codes"] as const;

@@ -19,7 +19,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { RecordBatch } from "apache-arrow";
 import { CantCreateError, InternalError } from "../errors.js";
 import { sweepLeftovers, workName } from "./leftovers.js";
-import { encodeText, OUTPUT_RECORD, type TextFormat } from "./record-text.js";
+import { OUTPUT_RECORD, type TextFormat } from "./record-format.js";
 import type { ResultTable, ScoreRunRow, TextStreamingSink } from "./types.js";
 
 /** Fails unless `output` can be written: its directory exists and is writable, and it is not the input. */
@@ -99,11 +99,14 @@ export class RecordFileSink implements TextStreamingSink {
     }
   }
 
-  write(table: ResultTable, batch: RecordBatch): Promise<void> {
+  async write(table: ResultTable, batch: RecordBatch): Promise<void> {
     if (this.fd === null) throw new InternalError("record sink used before begin()");
-    if (table !== "risk_scores") return Promise.resolve();
-    this.pending.set(this.seq++, encodeText(batch, this.format, { ...OUTPUT_RECORD, header: true }));
-    return Promise.resolve();
+    if (table !== "risk_scores") return;
+    const seq = this.seq++;
+    // batches encoded here only when a run's results come back as Arrow (workers normally send
+    // text): the encoder, and Arrow with it, loads then
+    const { encodeText } = await import("./record-text.js");
+    this.pending.set(seq, encodeText(batch, this.format, { ...OUTPUT_RECORD, header: true }));
   }
 
   commit(_run: ScoreRunRow): Promise<void> {

@@ -5,16 +5,8 @@
 // nulls are JSON null / empty cells; dates ISO.
 import { DataType, type Data, type RecordBatch, type Vector } from "apache-arrow";
 
-export type TextFormat = "ndjson" | "csv";
-
-export interface TextOptions {
-  /** Output column name per input name (e.g. participant_id → member_id). */
-  rename?: Readonly<Record<string, string>>;
-  /** Input columns left out (e.g. run_id). */
-  drop?: readonly string[];
-  /** CSV: write the header line first. */
-  header?: boolean;
-}
+import type { TextFormat, TextOptions } from "./record-format.js";
+export { OUTPUT_RECORD, type TextFormat, type TextOptions } from "./record-format.js";
 
 const encoder = new TextEncoder();
 const HEX = "0123456789abcdef";
@@ -353,6 +345,3 @@ export function encodeText(batch: RecordBatch, format: TextFormat, opts: TextOpt
 }
 
 const NULL_JSON = encoder.encode("null");
-
-/** Options that turn a risk_scores batch into the README's output records. */
-export const OUTPUT_RECORD: TextOptions = { rename: { participant_id: "member_id" }, drop: ["run_id"] };

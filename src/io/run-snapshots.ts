@@ -4,7 +4,7 @@
 // the warehouse, in directories only this user can read.
 import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
-import { MEMBER_TEXT_FIELDS, type MemberInput } from "../engine/member.js";
+import { MEMBER_TEXT_FIELDS, type MemberInput } from "../engine/member-fields.js";
 import { DataError, InternalError, UsageError } from "../errors.js";
 import { checkIdent, sqlString } from "./sql-text.js";
 import { snapshotsMembers, type MemberSource } from "./types.js";

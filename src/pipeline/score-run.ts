@@ -3,22 +3,8 @@
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { Piscina } from "piscina";
-import {
-  Field,
-  List,
-  RecordBatch,
-  Schema,
-  Struct,
-  Table,
-  Utf8,
-  makeData,
-  tableFromIPC,
-  tableToIPC,
-  vectorFromArray,
-  type Data,
-} from "apache-arrow";
-import { Engine, type BatchGapOptions } from "../engine/engine.js";
-import { loadKernelModule, loadPack } from "../load.js";
+import type { BatchGapOptions } from "../engine/engine.js";
+import { loadKernelModule, loadPack } from "../load-pack.js";
 import { InternalError, HccError, DataError, InterruptedError, rebuildWorkerError } from "../errors.js";
 import type { RecordRange } from "../io/member-records.js";
 import type { PartCompression } from "../io/parquet.js";
@@ -199,7 +185,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     const exporting = exporter !== null;
     if (exporter) {
       const cols = await exporter.memberColumns();
-      checkMemberSchema(new Schema(cols.map((n) => new Field(n, new Utf8()))), exporter.describe());
+      checkMemberColumns(cols, exporter.describe());
     }
     // a member-record file the workers parse themselves (ranges of whole lines), else batches
     const ranged = !exporter && splitsRanges(o.source) ? o.source : null;
@@ -265,19 +251,20 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
             return writeChain;
           }
           writeChain = writeChain.then(async () => {
+            const { ipcBatches } = await import("./arrow-io.js");
             const tw = performance.now();
-            for (const b of res.scores ? tableFromIPC(res.scores).batches : []) {
+            for (const b of res.scores ? ipcBatches(res.scores) : []) {
               rowsOut += b.numRows;
               await o.sink.write("risk_scores", b);
             }
             if (res.factors) {
-              for (const b of tableFromIPC(res.factors).batches) {
+              for (const b of ipcBatches(res.factors)) {
                 factorRows += b.numRows;
                 await o.sink.write("risk_score_factors", b);
               }
             }
             if (res.gapValues) {
-              for (const b of tableFromIPC(res.gapValues).batches) {
+              for (const b of ipcBatches(res.gapValues)) {
                 gapRows += b.numRows;
                 if (b.numRows > 0) await o.sink.write("risk_score_gap_values", b);
               }
@@ -300,11 +287,15 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     if (rowsOut !== membersIn) throw new InternalError(`members in (${membersIn}) ≠ result rows (${rowsOut}); nothing committed`);
     checkErrorRate(errored, membersIn, errorFields, o.maxErrorRate ?? DEFAULT_MAX_ERROR_RATE, o.source.describe());
     // every result table switches to this run, also to empty (a 0-row batch carries the schema)
-    if (rowsOut === 0 || factorRows === 0 || (o.gaps && gapRows === 0)) {
+    // (a sink of output records takes risk_scores alone: no empty factor or gap table for it)
+    const emptyScores = rowsOut === 0;
+    const emptyOthers = !textSink && (factorRows === 0 || (o.gaps && gapRows === 0));
+    if (emptyScores || emptyOthers) {
+      const { emptyResults } = await import("./arrow-io.js");
       const empty = emptyResults(init, pack, runId, gaps);
-      if (rowsOut === 0) await o.sink.write("risk_scores", empty.scores);
-      if (factorRows === 0) await o.sink.write("risk_score_factors", empty.factors);
-      if (o.gaps && gapRows === 0 && empty.gapValues) await o.sink.write("risk_score_gap_values", empty.gapValues);
+      if (emptyScores) await o.sink.write("risk_scores", empty.scores);
+      if (emptyOthers && factorRows === 0) await o.sink.write("risk_score_factors", empty.factors);
+      if (emptyOthers && o.gaps && gapRows === 0 && empty.gapValues) await o.sink.write("risk_score_gap_values", empty.gapValues);
     }
     const stats = o.source.stats();
     if (exporting && dxItems !== stats.dxRowsRead) {
@@ -399,8 +390,8 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
  * A member schema no member can be scored from is a schema error, not a run of error rows: it
  * needs participant_id, sex, and age or birth_date (docs/pipeline.md "Member batches").
  */
-export function checkMemberSchema(schema: Schema, where: string): void {
-  const missing = missingMemberColumns((n) => schema.fields.some((f) => f.name === n));
+export function checkMemberColumns(names: readonly string[], where: string): void {
+  const missing = missingMemberColumns((n) => names.includes(n));
   if (missing.length > 0) {
     throw new DataError(`${where}: column ${missing.join(", ")} missing: no member can be scored; nothing committed`, {
       file: where,
@@ -421,33 +412,6 @@ function checkErrorRate(errored: number, members: number, fields: Record<string,
       `could not be scored (by field: ${top}), more than --max-error-rate ${max}; nothing committed, previous results intact`,
     { file: where },
   );
-}
-
-/** 0-row result batches with the run's schemas: published when a table received no rows. */
-function emptyResults(
-  init: WorkerInit,
-  pack: { bytes: Uint8Array; meta: unknown },
-  runId: string,
-  gaps: BatchGapOptions | null,
-): { scores: RecordBatch; factors: RecordBatch; gapValues: RecordBatch | null } {
-  const engine = new Engine(init.module, pack as ConstructorParameters<typeof Engine>[1], {
-    models: init.models,
-    mceEdits: init.mceEdits,
-    rounding: init.rounding,
-  });
-  const ids = vectorFromArray([], new Utf8()).data[0] as Data;
-  const codes = vectorFromArray([], new List(new Field("item", new Utf8(), true))).data[0] as Data;
-  const fields = [new Field("participant_id", ids.type, false), new Field("diagnosis_codes", codes.type, true)];
-  const rb = new RecordBatch(
-    new Schema(fields),
-    makeData({ type: new Struct(fields), length: 0, nullCount: 0, children: [ids, codes] }),
-  );
-  const { scores, factors, gapValues } = engine.scoreArrowBatch(rb, runId, {
-    factors: true,
-    gaps: gaps ? { ...gaps, source: { kind: "lacking" } } : null,
-  });
-  if (!factors) throw new InternalError("empty factor batch missing");
-  return { scores, factors, gapValues };
 }
 
 /**
@@ -478,11 +442,16 @@ async function* ipcInputs(
   signal?: AbortSignal,
 ): AsyncGenerator<{ input: TaskInput; rows: number }> {
   let first = true;
+  const { batchToIpc } = await import("./arrow-io.js");
   for await (const rb of source.read({ batchSize, ...(signal ? { signal } : {}) })) {
-    if (first) checkMemberSchema(rb.schema, source.describe());
+    if (first)
+      checkMemberColumns(
+        rb.schema.fields.map((f) => f.name),
+        source.describe(),
+      );
     first = false;
     if (rb.numRows === 0) continue;
-    yield { input: { kind: "ipc", ipc: tableToIPC(new Table([rb]), "stream") }, rows: rb.numRows };
+    yield { input: { kind: "ipc", ipc: batchToIpc(rb) }, rows: rb.numRows };
   }
 }
 

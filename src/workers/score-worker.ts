@@ -9,7 +9,7 @@ import { Engine } from "../engine/engine.js";
 import type { Pack, PackMeta } from "../engine/pack-builder.js";
 import type { ResultTable, StagedPart } from "../io/types.js";
 import { encodeText, OUTPUT_RECORD } from "../io/record-text.js";
-import { parseRange } from "../io/member-records.js";
+import { parseRange } from "../io/member-ranges.js";
 import type { IdBytes } from "../io/id-set.js";
 import type { ScoreTask, ScoreTaskResult, WorkerErrorShape, WorkerInit } from "./protocol.js";
 import { HccError } from "../errors.js";

@@ -9,7 +9,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RecordBatch, Vector } from "apache-arrow";
-import { parseRange, readMemberRecords, splitRanges, type MemberFormat } from "../../src/io/member-records.js";
+import { readMemberRecords, splitRanges, type MemberFormat } from "../../src/io/member-records.js";
+import { parseRange } from "../../src/io/member-ranges.js";
 import { membersToBatch, type MemberInput } from "../../src/engine/member.js";
 
 const dir = mkdtempSync(join(tmpdir(), "hcc-fast-records-"));
