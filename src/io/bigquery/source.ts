@@ -27,25 +27,10 @@ import {
   readClientOptions,
   type BigQueryConfig,
 } from "./config.js";
+import { MEMBER_TEXT_FIELDS } from "../../engine/member-fields.js";
 
 /** Member columns the engine understands (docs/pipeline.md "Member batches"), besides participant_id. */
-export const MEMBER_COLUMNS = [
-  "birth_date",
-  "age",
-  "sex",
-  "orec",
-  "crec",
-  "dual_elgbl_cd",
-  "medicaid",
-  "lti",
-  "new_enrollee",
-  "snp",
-  "low_income",
-  "pace",
-  "esrd_status",
-  "graft_months",
-  "rx_plan",
-] as const;
+export const MEMBER_COLUMNS = MEMBER_TEXT_FIELDS;
 
 export interface TableRef {
   projectId: string;
