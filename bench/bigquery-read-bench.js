@@ -24,6 +24,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const OUT = join(ROOT, ".tmp", "bench-bigquery");
 const SOURCES = [
   "src/errors.ts",
+  "src/engine/member-fields.ts",
   "src/io/bigquery/config.ts",
   "src/io/bigquery/source.ts",
   "tests/integration/bigquery/fake-rest-server.ts",
