@@ -80,7 +80,30 @@ export class LineSlots {
   }
 }
 
-function keySlot(buf: Uint8Array, s: number, e: number): number {
+/** Whether buf[s, e) is key k's bytes. */
+function isKey(buf: Uint8Array, s: number, e: number, k: number): boolean {
+  const key = KEY_BYTES[k]!;
+  if (key.length !== e - s) return false;
+  for (let i = 0; i < key.length; i++) if (buf[s + i] !== key[i]) return false;
+  return true;
+}
+
+/**
+ * The key that followed each slot (index slot + 1; 0 = the line's first key) on the last line
+ * read: files write their keys in one order, so the guess is checked first (a full comparison,
+ * so a wrong guess only costs that comparison) before the search over every key.
+ */
+const NEXT_KEY = new Int8Array(KEYS.length + 1).fill(-1);
+
+function keySlot(buf: Uint8Array, s: number, e: number, prev: number): number {
+  const guess = NEXT_KEY[prev + 1]!;
+  if (guess >= 0 && isKey(buf, s, e, guess)) return guess;
+  const k = searchKey(buf, s, e);
+  NEXT_KEY[prev + 1] = k;
+  return k;
+}
+
+function searchKey(buf: Uint8Array, s: number, e: number): number {
   const n = e - s;
   for (let k = 0; k < KEY_BYTES.length; k++) {
     const key = KEY_BYTES[k]!;
@@ -143,15 +166,17 @@ export function plainJsonLine(buf: Uint8Array, s: number, e: number, slots: Line
   i++;
   ws();
   let seen = 0;
+  let prev = -1; // the previous key's slot on this line
   if (buf[i] === 0x7d) i++;
   else
     for (;;) {
       if (buf[i] !== 0x22) return false;
       const ke = plainString(buf, i + 1, e);
       if (ke < 0) return false;
-      const slot = keySlot(buf, i + 1, ke);
+      const slot = keySlot(buf, i + 1, ke, prev);
       if (slot < 0 || (seen & (1 << slot)) !== 0) return false; // unknown or repeated key
       seen |= 1 << slot;
+      prev = slot;
       i = ke + 1;
       ws();
       if (buf[i] !== 0x3a) return false;
