@@ -23,14 +23,7 @@ import * as L from "./layout.js";
 import type { BatchResult } from "./kernel.js";
 import type { Engine } from "./engine.js";
 import { KERNEL_ERRORS } from "./engine.js";
-import {
-  dxAssigning,
-  factorRowCoefficient,
-  factorRowMember,
-  forEachFactorRecord,
-  hccRowType,
-  type HccRowType,
-} from "./factor-records.js";
+import { dxAssigning, factorRowCoefficient, factorRowMember, forEachFactorRecord, hccRowTypeOfKind } from "./factor-records.js";
 
 const enc = new TextEncoder();
 
@@ -434,11 +427,8 @@ export function buildFactorsBatch(
   const dx = new Utf8Appender(rows, rows * 8);
   const typeOf = (t: (typeof FACTOR_TYPES)[number]): number => FACTOR_TYPES.indexOf(t);
   const divisorType = typeOf("divisor");
-  // factor_type of an HCC row by its record kind (hccRowType), without a string per row
-  const hccTypeOfKind = (kind: number): number => typeOf(hccRowType(Int32Array.of(kind), 0) satisfies HccRowType);
-  const typeHccDrop = hccTypeOfKind(L.T_HIER_DROP);
-  const typeHccUnscored = hccTypeOfKind(L.T_HCC_UNSCORED);
-  const typeHcc = hccTypeOfKind(L.T_HCC_TERM);
+  // factor_type index of an HCC row per record kind, so no string is made per row
+  const hccTypeByKind = Int32Array.from({ length: L.T_HCC_UNSCORED + 1 }, (_, kind) => typeOf(hccRowTypeOfKind(kind)));
   // the per-row reads, hoisted out of the visit (the callback runs once per factor row)
   const errored = new Uint8Array(r.n);
   for (let i = 0; i < r.n; i++) errored[i] = valueErrors[i] ? 1 : 0;
@@ -458,7 +448,7 @@ export function buildFactorsBatch(
     coef[row] = factorRowCoefficient(tr, trF64, k);
     if (h >= 0) {
       factorI[row] = hccFactorIndex[m]![h]!;
-      typeI[row] = kind === L.T_HIER_DROP ? typeHccDrop : kind === L.T_HCC_UNSCORED ? typeHccUnscored : typeHcc;
+      typeI[row] = hccTypeByKind[kind]!;
       hcc[row] = h;
       hccValid[row >> 3]! |= 1 << (row & 7);
       const ms = memberOffsets[member]!;

@@ -35,7 +35,11 @@ function factorRowHcc(tr: Int32Array, k: number): number {
 /** The factor_type of an HCC row (a record factorRowHcc names an HCC for). */
 export type HccRowType = "hcc" | "hcc_dropped" | "hcc_unscored";
 export function hccRowType(tr: Int32Array, k: number): HccRowType {
-  const kind = tr[k * (L.TRACE_STRIDE / 4)] ?? 0;
+  return hccRowTypeOfKind(tr[k * (L.TRACE_STRIDE / 4)] ?? 0);
+}
+
+/** The factor_type of an HCC row by its record kind (T_HIER_DROP, T_HCC_UNSCORED, else a term). */
+export function hccRowTypeOfKind(kind: number): HccRowType {
   return kind === L.T_HIER_DROP ? "hcc_dropped" : kind === L.T_HCC_UNSCORED ? "hcc_unscored" : "hcc";
 }
 

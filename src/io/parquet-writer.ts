@@ -400,12 +400,7 @@ function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
       const dict = d.dictionary?.data[0];
       if (!dict || (d.dictionary?.data.length ?? 0) !== 1)
         throw new TypeError(`fast Parquet: ${leaf.field.name}: dictionary of one chunk expected`);
-      const dictPage = dictScratch;
-      dictPage.len = 0;
-      plainStrings(dictPage, dict as Data, 0, dict.length, null);
-      dictOffset = out.len;
-      pageHeader(out, PAGE_DICTIONARY, dictPage.len, dict.length, E_PLAIN);
-      out.bytes(dictPage.result());
+      dictOffset = dictionaryPage(out, dict.length, (p) => plainStrings(p, dict as Data, 0, dict.length, null));
       const idx = d.values as Int32Array;
       // the keys of the non-null rows (all of them: the keys themselves, not a copy)
       let keep = idx;
@@ -422,12 +417,8 @@ function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
     } else if ((leaf.kind === "int32" || leaf.kind === "date") && n > 0 && !bitmap && constantI32(d.values as Int32Array, n)) {
       // one value in every row (payment_year of factor and gap rows): a one-entry dictionary
       // page and one RLE run instead of 4 bytes a row
-      const dictPage = dictScratch;
-      dictPage.len = 0;
-      dictPage.bytes(new Uint8Array((d.values as Int32Array).buffer, (d.values as Int32Array).byteOffset, 4));
-      dictOffset = out.len;
-      pageHeader(out, PAGE_DICTIONARY, dictPage.len, 1, E_PLAIN);
-      out.bytes(dictPage.result());
+      const v = d.values as Int32Array;
+      dictOffset = dictionaryPage(out, 1, (p) => p.bytes(new Uint8Array(v.buffer, v.byteOffset, 4)));
       page.u8(1); // bit width of the keys
       page.varint(n * 2); // an RLE run of n keys 0
       page.u8(0);
@@ -438,6 +429,17 @@ function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
   pageHeader(out, PAGE_DATA, page.len, numValues, encoding);
   out.bytes(page.result());
   return { leaf, numValues, dataOffset, dictOffset, size: out.len - start };
+}
+
+/** Appends a dictionary page of `count` PLAIN values (written by `fill`); returns its offset. */
+function dictionaryPage(out: Out, count: number, fill: (page: Out) => void): number {
+  const dictPage = dictScratch;
+  dictPage.len = 0;
+  fill(dictPage);
+  const at = out.len;
+  pageHeader(out, PAGE_DICTIONARY, dictPage.len, count, E_PLAIN);
+  out.bytes(dictPage.result());
+  return at;
 }
 
 /** Whether the first n values are all the same. */

@@ -104,14 +104,7 @@ function keySlot(buf: Uint8Array, s: number, e: number, prev: number): number {
 }
 
 function searchKey(buf: Uint8Array, s: number, e: number): number {
-  const n = e - s;
-  for (let k = 0; k < KEY_BYTES.length; k++) {
-    const key = KEY_BYTES[k]!;
-    if (key.length !== n) continue;
-    let i = 0;
-    while (i < n && buf[s + i] === key[i]) i++;
-    if (i === n) return k;
-  }
+  for (let k = 0; k < KEY_BYTES.length; k++) if (isKey(buf, s, e, k)) return k;
   return -1;
 }
 
