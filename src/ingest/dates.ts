@@ -1,6 +1,7 @@
 // CCYYMMDD / ISO dates ↔ days since 1970-01-01 (UTC), validated, without Date objects per value.
 
 const DAYS_BEFORE_MONTH = [0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334];
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function isLeap(y: number): boolean {
   return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
@@ -9,7 +10,7 @@ function isLeap(y: number): boolean {
 /** Days since 1970-01-01 for a valid y-m-d, else null. */
 export function daysFromYmd(y: number, m: number, d: number): number | null {
   if (!(y >= 1900 && y <= 2199 && m >= 1 && m <= 12 && d >= 1)) return null;
-  const dim = m === 2 ? (isLeap(y) ? 29 : 28) : [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]!;
+  const dim = m === 2 ? (isLeap(y) ? 29 : 28) : DAYS_IN_MONTH[m - 1]!;
   if (d > dim) return null;
   const y1 = y - 1;
   const days = y1 * 365 + Math.floor(y1 / 4) - Math.floor(y1 / 100) + Math.floor(y1 / 400);
@@ -19,8 +20,14 @@ export function daysFromYmd(y: number, m: number, d: number): number | null {
 
 /** "CCYYMMDD" → days, else null. */
 export function parseCcyymmdd(s: string): number | null {
-  if (s.length !== 8 || !/^\d{8}$/.test(s)) return null;
-  return daysFromYmd(Number(s.slice(0, 4)), Number(s.slice(4, 6)), Number(s.slice(6, 8)));
+  if (s.length !== 8) return null;
+  let v = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return null;
+    v = v * 10 + c;
+  }
+  return daysFromYmd(Math.floor(v / 10000), Math.floor(v / 100) % 100, v % 100);
 }
 
 /** "YYYY-MM-DD" (optionally followed by a time) → days, else null. */

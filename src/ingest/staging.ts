@@ -33,13 +33,13 @@ class CsvFile {
     this.rows = 0;
   }
   push(row: string): void {
-    this.parts.push(row, "\n");
+    this.parts.push(row);
     this.size += row.length + 1;
     this.rows++;
-    if (this.size > 1 << 20) this.flush();
+    if (this.size > 1 << 15) this.flush();
   }
   flush(): void {
-    if (this.parts.length) writeSync(this.fd, this.parts.join(""));
+    if (this.parts.length) writeSync(this.fd, this.parts.join("\n") + "\n");
     this.parts = [];
     this.size = 0;
   }
@@ -151,53 +151,36 @@ export class StagingWriter {
     return this.memberSeq;
   }
 
+  // the file of the previous location, quoted: every claim of a part names the same file
+  private lastFile = "";
+  private lastFileQuoted = '""';
+
   private where(l: SourceLocation): string {
-    return [q(l.file), l.line || "", l.offset, q(l.segment), l.segmentIndex ?? "", q(l.element), q(l.pointer)].join(",");
+    if (l.file !== this.lastFile) {
+      this.lastFile = l.file;
+      this.lastFileQuoted = q(l.file);
+    }
+    return `${this.lastFileQuoted},${l.line || ""},${l.offset},${q(l.segment)},${l.segmentIndex ?? ""},${q(l.element)},${q(l.pointer)}`;
   }
 
   writeClaim(c: Claim, d: Decision): void {
     const seq = ++this.seq;
+    // one template per row (an array and join per row was the largest cost of the writer);
+    // the columns are CLAIM_COLUMNS' and DX_COLUMNS' in order
     this.claims.push(
-      [
-        seq,
-        c.format,
-        c.kind,
-        q(c.claimId),
-        q(c.originalRef),
-        q(c.frequency),
-        q(c.memberId),
-        q(c.billType),
-        q(c.placeOfService),
-        day(c.from),
-        day(c.to),
-        q(c.billingNpi),
-        q(c.renderingNpi),
-        c.transaction ?? "",
-        d.outcome,
-        d.reason ?? "",
-        "",
-        d.source ?? "",
-        this.where(c.location),
-        c.diagnoses.length,
-        c.lines.length,
-      ].join(","),
+      `${seq},${c.format},${c.kind},${q(c.claimId)},${q(c.originalRef)},${q(c.frequency)},${q(c.memberId)},${q(c.billType)},` +
+        `${q(c.placeOfService)},${day(c.from)},${day(c.to)},${q(c.billingNpi)},${q(c.renderingNpi)},${c.transaction ?? ""},` +
+        `${d.outcome},${d.reason ?? ""},,${d.source ?? ""},${this.where(c.location)},${c.diagnoses.length},${c.lines.length}`,
     );
+    const claimTo = day(c.to);
     for (const dx of c.diagnoses) {
       const li = d.lineFor(dx);
       const l = li >= 0 ? c.lines[li]! : null;
+      const head = `${seq},${q(dx.code)},${q(dx.raw)},${dx.position},${q(dx.qualifier)},`;
       this.dx.push(
-        [
-          seq,
-          q(dx.code),
-          q(dx.raw),
-          dx.position,
-          q(dx.qualifier),
-          l?.number ?? "",
-          q(l?.procedure),
-          q(l?.revenueCode),
-          q(l?.renderingNpi),
-          day(l ? (l.to ?? c.to) : c.to),
-        ].join(","),
+        l
+          ? `${head}${l.number},${q(l.procedure)},${q(l.revenueCode)},${q(l.renderingNpi)},${l.to === null ? claimTo : day(l.to)}`
+          : `${head},,,,${claimTo}`,
       );
     }
   }

@@ -167,12 +167,12 @@ export class Claim837Builder {
 
   private clm(seg: X12Segment): void {
     this.finish();
-    const comp = (seg.el[5] ?? "").split(this.d.component);
+    const comp = seg.element(5).split(this.d.component);
     this.startClaim(seg, comp[0] ?? null, comp[2] ?? null, comp[1] ?? null);
     const o = this.open!;
     const c = o.claim;
     if (!c.claimId) o.problem ??= { code: "E_ELEMENT", message: "CLM01 (claim identifier) is empty", at: this.at(seg, "CLM01") };
-    if (seg.el.length < 6 || !seg.el[5])
+    if (seg.count < 6 || !seg.element(5))
       o.problem ??= {
         code: "E_ELEMENT",
         message: "CLM05 (facility code / frequency) is missing: truncated segment?",
@@ -201,7 +201,7 @@ export class Claim837Builder {
       claim: {
         format: this.format,
         kind: inst ? "institutional" : "professional",
-        claimId: (seg.el[1] ?? "").trim(),
+        claimId: seg.element(1).trim(),
         originalRef: null,
         frequency: (frequency ?? "").trim(),
         memberId: this.patientId ?? this.subscriberId ?? "",
@@ -245,11 +245,15 @@ export class Claim837Builder {
   private hi(seg: X12Segment): void {
     const o = this.open;
     if (!o) return;
-    for (let i = 1; i < seg.el.length; i++) {
-      const parts = (seg.el[i] ?? "").split(this.d.component);
-      const q = parts[0] ?? "";
+    const sep = this.d.component;
+    for (let i = 1, n = seg.count; i < n; i++) {
+      // HIxx = qualifier : code [: …]
+      const e = seg.element(i);
+      const k = e.indexOf(sep);
+      const q = k < 0 ? e : e.slice(0, k);
       if (!DX_QUALIFIERS.has(q)) continue;
-      const raw = (parts[1] ?? "").trim();
+      const k2 = k < 0 ? -1 : e.indexOf(sep, k + 1);
+      const raw = k < 0 ? "" : (k2 < 0 ? e.slice(k + 1) : e.slice(k + 1, k2)).trim();
       if (!raw) {
         o.problem ??= {
           code: "E_ELEMENT",
@@ -266,17 +270,15 @@ export class Claim837Builder {
     const o = this.open;
     if (!o) return this.bad(seg, "E_SEGMENT", `${seg.tag} outside a claim (no CLM before it)`);
     const sv1 = seg.tag === "SV1";
-    const comp = seg.element(sv1 ? 1 : 2).split(this.d.component);
-    const procedure = (comp[1] ?? "").trim().toUpperCase() || null;
+    // SV101 / SV202 = qualifier : procedure code [: modifiers …]
+    const sep = this.d.component;
+    const e = seg.element(sv1 ? 1 : 2);
+    const k = e.indexOf(sep);
+    const k2 = k < 0 ? -1 : e.indexOf(sep, k + 1);
+    const procedure = (k < 0 ? "" : upperTrimmed(k2 < 0 ? e.slice(k + 1) : e.slice(k + 1, k2))) || null;
     if (sv1 && !procedure)
       o.problem ??= { code: "E_ELEMENT", message: "SV101-2 (procedure code) is empty", at: this.at(seg, "SV101-2") };
-    const pointers = sv1
-      ? seg
-          .element(7)
-          .split(this.d.component)
-          .map((p) => Number(p))
-          .filter((n) => Number.isInteger(n) && n > 0)
-      : [];
+    const pointers = sv1 ? readPointers(seg.element(7), sep) : [];
     const line: ClaimLine = {
       number: this.lineNo || o.claim.lines.length + 1,
       procedure,
@@ -348,5 +350,45 @@ export function readDateRange(format: string, value: string): [number, number] |
 
 /** Upper case, no dots or blanks: how the engine and dbt read ICD-10 codes. */
 export function normalizeDx(raw: string): string {
-  return raw.replace(/[.\s]/g, "").toUpperCase();
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    // most codes are already upper-case ASCII letters and digits
+    if (!((c >= 65 && c <= 90) || (c >= 48 && c <= 57))) return raw.replace(/[.\s]/g, "").toUpperCase();
+  }
+  return raw;
+}
+
+/** s.trim().toUpperCase(), without new strings for the usual upper-case letters and digits. */
+function upperTrimmed(s: string): string {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || (c >= 48 && c <= 57))) return s.trim().toUpperCase();
+  }
+  return s;
+}
+
+/** SV107 diagnosis code pointers "1:3": the positive integers among the components. */
+export function readPointers(e: string, sep: string): number[] {
+  const out: number[] = [];
+  const s = sep.charCodeAt(0);
+  let v = 0;
+  let digits = 0;
+  for (let i = 0; i <= e.length; i++) {
+    const c = i < e.length ? e.charCodeAt(i) : s;
+    if (c === s) {
+      if (digits > 0 && v > 0) out.push(v);
+      v = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      v = v * 10 + (c - 48);
+      digits++;
+    } else {
+      // anything but digits: what Number() makes of each component
+      return e
+        .split(sep)
+        .map((p) => Number(p))
+        .filter((n) => Number.isInteger(n) && n > 0);
+    }
+  }
+  return out;
 }

@@ -34,9 +34,10 @@ export interface X12FileStats {
 export function readX12File(file: string, sink: X12Sink, onBytes?: (b: Buffer) => void): X12FileStats {
   const reader = new X12SegmentReader(file, onBytes);
   const stats: X12FileStats = { bytes: 0, transactions: 0, kinds: new Set(), clmSegments: 0 };
-  let isa: SourceLocation | null = null;
-  let gs: { at: SourceLocation; version: string; count: number } | null = null;
-  let tx: OpenTransaction | null = null;
+  // assigned in the segment callback: typed so that the checks after it are not narrowed to null
+  let isa = null as SourceLocation | null;
+  let gs = null as { at: SourceLocation; version: string; count: number } | null;
+  let tx = null as OpenTransaction | null;
   const loc = (seg: X12Segment): SourceLocation => ({
     file,
     line: seg.line,
@@ -52,7 +53,7 @@ export function readX12File(file: string, sink: X12Sink, onBytes?: (b: Buffer) =
     tx = null;
   };
 
-  for (const seg of reader.segments()) {
+  reader.forEach((seg) => {
     if (tx) tx.count++;
     if (seg.tag.startsWith("CLM") && tx?.body instanceof Claim837Builder) stats.clmSegments++;
     switch (seg.tag) {
@@ -61,26 +62,26 @@ export function readX12File(file: string, sink: X12Sink, onBytes?: (b: Buffer) =
         if (isa) sink.warn(`ISA at line ${isa.line} has no IEA before the next ISA`, isa);
         isa = loc(seg);
         gs = null;
-        continue;
+        return;
       case "IEA":
         if (tx) closeTx(false, `ST at line ${tx.at.line} (control ${tx.control}) has no SE before IEA`, tx.at);
         if (gs) sink.warn(`GS at line ${gs.at.line} has no GE before IEA`, gs.at);
         if (!isa) sink.warn("IEA without ISA", loc(seg));
         isa = null;
         gs = null;
-        continue;
+        return;
       case "GS":
         if (tx) closeTx(false, `ST at line ${tx.at.line} (control ${tx.control}) has no SE before the next GS`, tx.at);
         if (gs) sink.warn(`GS at line ${gs.at.line} has no GE before the next GS`, gs.at);
         gs = { at: loc(seg), version: (seg.el[8] ?? "").trim(), count: 0 };
-        continue;
+        return;
       case "GE":
         if (tx) closeTx(false, `ST at line ${tx.at.line} (control ${tx.control}) has no SE before GE`, tx.at);
         if (!gs) sink.warn("GE without GS", loc(seg));
         else if (seg.el[1] !== String(gs.count))
           sink.warn(`GE01 says ${seg.el[1] ?? ""} transactions, the group has ${gs.count}`, loc(seg));
         gs = null;
-        continue;
+        return;
       case "ST": {
         if (tx) closeTx(false, `ST at line ${tx.at.line} (control ${tx.control}) has no SE before the next ST`, tx.at);
         if (gs) gs.count++;
@@ -100,12 +101,12 @@ export function readX12File(file: string, sink: X12Sink, onBytes?: (b: Buffer) =
           );
         stats.kinds.add(format ?? (seg.el[1] === "834" ? "834" : `ST*${seg.el[1] ?? ""}`));
         tx = { id, control: (seg.el[2] ?? "").trim(), count: 1, at, body };
-        continue;
+        return;
       }
       case "SE": {
         if (!tx) {
           sink.warn("SE without ST", loc(seg));
-          continue;
+          return;
         }
         const n = (seg.el[1] ?? "").trim();
         const ctl = (seg.el[2] ?? "").trim();
@@ -118,13 +119,13 @@ export function readX12File(file: string, sink: X12Sink, onBytes?: (b: Buffer) =
           );
         else if (ctl !== t.control) closeTx(false, `SE02 control number '${ctl}' does not match ST02 '${t.control}'`, loc(seg));
         else closeTx(true, "", loc(seg));
-        continue;
+        return;
       }
       default:
         if (tx) tx.body?.push(seg);
         else if (seg.tag !== "TA1") sink.warn(`${seg.tag || "segment"} outside a transaction (no ST before it)`, loc(seg));
     }
-  }
+  });
   if (tx) {
     const t: OpenTransaction = tx;
     closeTx(false, `ST at line ${t.at.line} (control ${t.control}) has no SE: the file ends inside the transaction`, t.at);

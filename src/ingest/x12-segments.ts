@@ -11,29 +11,87 @@ import { DataError } from "../errors.js";
 
 /**
  * One segment. Its elements are strings made on demand: `element(i)` cuts one out of the text,
- * `el` splits the whole segment once (most segments of an 837 are read for two or three of
- * their elements, and making a string per element was most of the reader's time).
+ * finding the separators only as far as the elements asked for; `el` splits the whole segment
+ * once (most segments of an 837 are read for two or three of their elements, and making a string
+ * per element was most of the reader's time). The reader hands every segment of a file over in
+ * one object, refilled per segment: a segment is valid during the call it is passed to.
  */
 export class X12Segment {
-  readonly tag: string;
+  tag = "";
+  /** 1-based line where the segment starts. */
+  line = 0;
+  /** Byte offset of the segment's first byte. */
+  offset = 0;
+  /** 1-based segment number in the file. */
+  index = 0;
+  badEncoding = false;
+  /** The file ended inside this segment (no terminator). */
+  truncated = false;
+  /** The segment is src[start, end): src is the reader's whole chunk, so no string is cut per segment. */
+  private src = "";
+  private start = 0;
+  private end = 0;
+  private sliced: string | null = null;
   private split: string[] | null = null;
+  /** Positions in src of the first `cutCount` separators; `cutAll`: the whole segment was scanned. */
+  private cuts = new Int32Array(32);
+  private cutCount = 0;
+  private cutAll = false;
+  private sep = 42;
+
   constructor(
-    /** The segment's text, without its terminator. */
-    readonly text: string,
-    /** The interchange's element separator. */
-    private readonly separator: string,
-    /** 1-based line where the segment starts. */
-    readonly line: number,
-    /** Byte offset of the segment's first byte. */
-    readonly offset: number,
-    /** 1-based segment number in the file. */
-    readonly index: number,
-    readonly badEncoding: boolean,
-    /** The file ended inside this segment (no terminator). */
-    readonly truncated = false,
+    text: string,
+    /** The interchange's element separator (one character). */
+    private separator: string,
+    line: number,
+    offset: number,
+    index: number,
+    badEncoding: boolean,
+    truncated = false,
   ) {
-    const end = text.indexOf(separator);
-    this.tag = end < 0 ? text : text.slice(0, end);
+    this.reset(text, 0, text.length, separator, line, offset, index, badEncoding, truncated);
+  }
+
+  /** Refill with the next segment, src[start, end). */
+  reset(
+    src: string,
+    start: number,
+    end: number,
+    separator: string,
+    line: number,
+    offset: number,
+    index: number,
+    badEncoding: boolean,
+    truncated = false,
+  ): void {
+    this.src = src;
+    this.start = start;
+    this.end = end;
+    this.separator = separator;
+    this.sep = separator.charCodeAt(0);
+    this.line = line;
+    this.offset = offset;
+    this.index = index;
+    this.badEncoding = badEncoding;
+    this.truncated = truncated;
+    this.sliced = null;
+    this.split = null;
+    this.cutCount = 0;
+    this.cutAll = false;
+    // the tag: up to the first separator
+    const sep = this.sep;
+    let p = start;
+    while (p < end && src.charCodeAt(p) !== sep) p++;
+    this.tag = src.slice(start, p);
+    if (p < end) {
+      this.cuts[0] = p;
+      this.cutCount = 1;
+    } else this.cutAll = true;
+  }
+
+  /** The segment's text, without its terminator. */
+  get text(): string {
+    return (this.sliced ??= this.src.slice(this.start, this.end));
   }
 
   /** Elements; el[0] is the tag. */
@@ -41,19 +99,45 @@ export class X12Segment {
     return (this.split ??= this.text.split(this.separator));
   }
 
+  /** Find separators until there are `want` of them or the segment ends. */
+  private cut(want: number): void {
+    const t = this.src;
+    const sep = this.sep;
+    const end = this.end;
+    let n = this.cutCount;
+    let p = n === 0 ? this.start : this.cuts[n - 1]! + 1;
+    while (n < want) {
+      while (p < end && t.charCodeAt(p) !== sep) p++;
+      if (p >= end) {
+        this.cutAll = true;
+        break;
+      }
+      if (n === this.cuts.length) {
+        const grown = new Int32Array(n * 2);
+        grown.set(this.cuts);
+        this.cuts = grown;
+      }
+      this.cuts[n++] = p++;
+    }
+    this.cutCount = n;
+  }
+
+  /** How many elements the segment has, the tag included (el.length). */
+  get count(): number {
+    if (this.split) return this.split.length;
+    if (!this.cutAll) this.cut(Infinity);
+    return this.cutCount + 1;
+  }
+
   /** Element i (0 is the tag), "" when the segment has fewer elements. */
   element(i: number): string {
     if (this.split) return this.split[i] ?? "";
-    const t = this.text;
-    const sep = this.separator;
-    let start = 0;
-    for (let k = 0; k < i; k++) {
-      const p = t.indexOf(sep, start);
-      if (p < 0) return "";
-      start = p + sep.length;
-    }
-    const end = t.indexOf(sep, start);
-    return end < 0 ? t.slice(start) : t.slice(start, end);
+    // element i lies between separators i - 1 and i
+    if (!this.cutAll && this.cutCount <= i) this.cut(i + 1);
+    const n = this.cutCount;
+    if (i > n) return "";
+    const start = i === 0 ? this.start : this.cuts[i - 1]! + 1;
+    return this.src.slice(start, i === n ? this.end : this.cuts[i]!);
   }
 }
 
@@ -68,7 +152,6 @@ const CHUNK = 4 << 20;
 /** A segment longer than this means the declared terminator is not the one used. */
 const MAX_SEGMENT = 1 << 20;
 const HIGH = /[\x80-\xff]/;
-const TAG = /^[A-Z0-9]{2,3}$/;
 
 export class X12SegmentReader {
   delimiters: X12Delimiters | null = null;
@@ -78,17 +161,21 @@ export class X12SegmentReader {
     private readonly onBytes?: (b: Buffer) => void,
   ) {}
 
-  /** Every segment of the file, in order. Throws DataError when the file is not X12 at all. */
-  *segments(): Generator<X12Segment> {
+  /**
+   * Every segment of the file, in order, to `visit` (one object refilled per segment). Throws
+   * DataError when the file is not X12 at all.
+   */
+  forEach(visit: (seg: X12Segment) => void): void {
     const fd = openSync(this.file, "r");
     try {
-      yield* this.read(fd);
+      this.read(fd, visit);
     } finally {
       closeSync(fd);
     }
   }
 
-  private *read(fd: number): Generator<X12Segment> {
+  private read(fd: number, visit: (seg: X12Segment) => void): void {
+    const seg = new X12Segment("", "*", 0, 0, 0, false);
     let buf = Buffer.alloc(0);
     let base = 0; // file offset of buf[0]
     let line = 1;
@@ -107,6 +194,8 @@ export class X12SegmentReader {
       const s = buf.toString("latin1");
       const ascii = isAscii(buf);
       let pos = 0;
+      // where the next line break at or after pos is (>>> 0 makes "none" larger than any position)
+      let nextBreak = -1;
       for (;;) {
         // skip blanks and line breaks between segments
         while (pos < s.length) {
@@ -134,17 +223,29 @@ export class X12SegmentReader {
           break;
         }
         if (t - pos > MAX_SEGMENT) throw tooLong(this.file, line, base + pos, d);
-        let text = s.slice(pos, t);
-        let badEncoding = false;
-        if (!ascii && HIGH.test(text)) {
-          const bytes = buf.subarray(pos, t);
-          if (isUtf8(bytes)) text = bytes.toString("utf8");
-          else badEncoding = true;
-        }
         index++;
         const segLine = line;
-        for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) line++;
-        yield new X12Segment(text, d.element, segLine, base + pos, index, badEncoding);
+        // line breaks inside the segment (the next one is found once, not per segment)
+        if (nextBreak < pos) nextBreak = s.indexOf("\n", pos) >>> 0;
+        while (nextBreak < t) {
+          line++;
+          nextBreak = s.indexOf("\n", nextBreak + 1) >>> 0;
+        }
+        let bad = false;
+        if (!ascii && HIGH.test(s.slice(pos, t))) {
+          const bytes = buf.subarray(pos, t);
+          if (isUtf8(bytes)) {
+            const text = bytes.toString("utf8");
+            seg.reset(text, 0, text.length, d.element, segLine, base + pos, index, false);
+            visit(seg);
+            pos = t + d.segment.length;
+            if (d.segment === "\n") line++;
+            continue;
+          }
+          bad = true;
+        }
+        seg.reset(s, pos, t, d.element, segLine, base + pos, index, bad);
+        visit(seg);
         pos = t + d.segment.length;
         if (d.segment === "\n") line++;
       }
@@ -157,7 +258,8 @@ export class X12SegmentReader {
           // a last segment without its terminator: hand it over so the caller can reject its claim
           const text = buf.toString("latin1").replace(/[\r\n]+$/, "");
           index++;
-          yield new X12Segment(text, d?.element ?? "*", line, base, index, !isUtf8(buf), true);
+          seg.reset(text, 0, text.length, d?.element ?? "*", line, base, index, !isUtf8(buf), true);
+          visit(seg);
         }
         return;
       }
@@ -167,7 +269,13 @@ export class X12SegmentReader {
 
 /** True for a segment tag that is well-formed (2–3 upper-case letters or digits). */
 export function isSegmentTag(tag: string): boolean {
-  return TAG.test(tag);
+  const n = tag.length;
+  if (n !== 2 && n !== 3) return false;
+  for (let i = 0; i < n; i++) {
+    const c = tag.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || (c >= 48 && c <= 57))) return false;
+  }
+  return true;
 }
 
 function readDelimiters(s: string, pos: number, file: string, line: number, offset: number): X12Delimiters {
