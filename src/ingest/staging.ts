@@ -17,11 +17,32 @@ const q = (v: string | number | boolean | null | undefined): string => {
   }
   return v === "" ? '""' : v;
 };
+
 const day = (d: number | null): string => (d === null ? "" : formatDays(d));
 
+// YYYY-MM-DD bytes of the days 1900-01-01 .. 2199-12-31 (the dates the readers accept), made
+// when first written: claims repeat a few thousand distinct dates
+const DAY_TABLE_FROM = -25567;
+const DAY_TABLE_SIZE = 109573;
+const DAY_TEXT = new Uint8Array(10 * DAY_TABLE_SIZE);
+const DAY_DONE = new Uint8Array(DAY_TABLE_SIZE);
+function fillDay(k: number): void {
+  const text = formatDays(k + DAY_TABLE_FROM);
+  for (let i = 0; i < 10; i++) DAY_TEXT[10 * k + i] = text.charCodeAt(i);
+  DAY_DONE[k] = 1;
+}
+
+/** Bytes buffered per file before a write. */
+const FLUSH_AT = 1 << 18;
+
+/**
+ * One staging CSV file, written as bytes: cells go straight into a buffer (no string per row, no
+ * join), one write per 256 KiB. `cell` writes what q() gives for a string, `int` a whole number,
+ * `day` a date; the rare rows (rejections, 834 members, transactions) are written as text.
+ */
 class CsvFile {
-  private parts: string[] = [];
-  private size = 0;
+  private buf = Buffer.allocUnsafe(FLUSH_AT + (1 << 16));
+  private n = 0;
   private readonly fd: number;
   rows = 0;
   constructor(
@@ -29,19 +50,115 @@ class CsvFile {
     header: readonly string[],
   ) {
     this.fd = openSync(path, "w");
-    this.push(header.join(","));
+    this.text(header.join(","));
+    this.end();
     this.rows = 0;
   }
-  push(row: string): void {
-    this.parts.push(row);
-    this.size += row.length + 1;
+  /** Room for k more bytes: a write first when the buffer is full, a larger buffer for a huge value. */
+  private room(k: number): void {
+    if (this.n + k <= this.buf.length) return;
+    this.flush();
+    if (k > this.buf.length) this.buf = Buffer.allocUnsafe(k + (1 << 16));
+  }
+  /** Text as it is (UTF-8): a whole row, or a value already quoted. */
+  text(s: string): void {
+    this.room(3 * s.length);
+    this.n += this.buf.write(s, this.n, "utf8");
+  }
+  /** ASCII without separators or quotes (formats, outcomes, reason codes, tags): as it is. */
+  ascii(s: string): void {
+    const k = s.length;
+    this.room(k);
+    const b = this.buf;
+    let n = this.n;
+    for (let i = 0; i < k; i++) b[n++] = s.charCodeAt(i);
+    this.n = n;
+  }
+  /** A string cell as q() writes it; null is an empty cell. */
+  cell(v: string | null | undefined): void {
+    if (v === null || v === undefined) return;
+    const k = v.length;
+    this.room(3 * k + 2);
+    const b = this.buf;
+    if (k === 0) {
+      b[this.n++] = 34;
+      b[this.n++] = 34;
+      return;
+    }
+    let n = this.n;
+    for (let i = 0; i < k; i++) {
+      const c = v.charCodeAt(i);
+      // non-ASCII, or a character that needs quoting: the text path, from the cell's start
+      if (c >= 0x80 || c === 34 || c === 44 || c === 10 || c === 13) return this.text(q(v));
+      b[n++] = c;
+    }
+    this.n = n;
+  }
+  /** A number as String() prints it (the whole numbers here: digits); null is an empty cell. */
+  int(v: number | null | undefined): void {
+    if (v === null || v === undefined) return;
+    if (!(v >= 0 && v <= 0x7fffffff && v === Math.floor(v))) return this.ascii(String(v));
+    this.room(10);
+    const b = this.buf;
+    if (v < 10) {
+      b[this.n++] = 48 + v;
+      return;
+    }
+    let digits = 1;
+    for (let p = 10; p <= v; p *= 10) digits++;
+    let at = this.n + digits;
+    this.n = at;
+    let x: number = v;
+    do {
+      const r = x % 10;
+      b[--at] = 48 + r;
+      x = (x - r) / 10;
+    } while (x > 0);
+  }
+  /** Days since 1970-01-01 as YYYY-MM-DD (formatDays); null is an empty cell. */
+  day(days: number | null): void {
+    if (days === null) return;
+    const k = days - DAY_TABLE_FROM;
+    if (!(k >= 0 && k < DAY_TABLE_SIZE)) return this.ascii(formatDays(days));
+    if (DAY_DONE[k] === 0) fillDay(k);
+    this.room(10);
+    const b = this.buf;
+    const n = this.n;
+    const t = 10 * k;
+    for (let i = 0; i < 10; i++) b[n + i] = DAY_TEXT[t + i]!;
+    this.n = n + 10;
+  }
+  /** Bytes as they are (a cached quoted cell). */
+  bytes(src: Uint8Array): void {
+    this.room(src.length);
+    this.buf.set(src, this.n);
+    this.n += src.length;
+  }
+  comma(): void {
+    this.room(1);
+    this.buf[this.n++] = 44;
+  }
+  /** Commas for k empty cells. */
+  commas(k: number): void {
+    this.room(k);
+    for (let i = 0; i < k; i++) this.buf[this.n++] = 44;
+  }
+  /** A whole row given as text. */
+  row(s: string): void {
+    this.text(s);
+    this.end();
+  }
+  /** The row's line break. */
+  end(): void {
+    this.room(1);
+    this.buf[this.n++] = 10;
     this.rows++;
-    if (this.size > 1 << 15) this.flush();
+    if (this.n >= FLUSH_AT) this.flush();
   }
   flush(): void {
-    if (this.parts.length) writeSync(this.fd, this.parts.join("\n") + "\n");
-    this.parts = [];
-    this.size = 0;
+    let off = 0;
+    while (off < this.n) off += writeSync(this.fd, this.buf, off, this.n - off);
+    this.n = 0;
   }
   close(): void {
     this.flush();
@@ -154,40 +271,116 @@ export class StagingWriter {
   // the file of the previous location, quoted: every claim of a part names the same file
   private lastFile = "";
   private lastFileQuoted = '""';
+  private lastFileBytes: Uint8Array = Buffer.from('""');
 
   private where(l: SourceLocation): string {
-    if (l.file !== this.lastFile) {
-      this.lastFile = l.file;
-      this.lastFileQuoted = q(l.file);
-    }
+    if (l.file !== this.lastFile) this.setFile(l.file);
     return `${this.lastFileQuoted},${l.line || ""},${l.offset},${q(l.segment)},${l.segmentIndex ?? ""},${q(l.element)},${q(l.pointer)}`;
+  }
+
+  private setFile(file: string): void {
+    this.lastFile = file;
+    this.lastFileQuoted = q(file);
+    this.lastFileBytes = Buffer.from(this.lastFileQuoted, "utf8");
+  }
+
+  /** where() as bytes. */
+  private writeWhere(f: CsvFile, l: SourceLocation): void {
+    if (l.file !== this.lastFile) this.setFile(l.file);
+    f.bytes(this.lastFileBytes);
+    f.comma();
+    if (l.line) f.int(l.line);
+    f.comma();
+    f.int(l.offset);
+    f.comma();
+    f.cell(l.segment);
+    f.comma();
+    f.int(l.segmentIndex);
+    f.comma();
+    f.cell(l.element);
+    f.comma();
+    f.cell(l.pointer);
   }
 
   writeClaim(c: Claim, d: Decision): void {
     const seq = ++this.seq;
-    // one template per row (an array and join per row was the largest cost of the writer);
-    // the columns are CLAIM_COLUMNS' and DX_COLUMNS' in order
-    this.claims.push(
-      `${seq},${c.format},${c.kind},${q(c.claimId)},${q(c.originalRef)},${q(c.frequency)},${q(c.memberId)},${q(c.billType)},` +
-        `${q(c.placeOfService)},${day(c.from)},${day(c.to)},${q(c.billingNpi)},${q(c.renderingNpi)},${c.transaction ?? ""},` +
-        `${d.outcome},${d.reason ?? ""},,${d.source ?? ""},${this.where(c.location)},${c.diagnoses.length},${c.lines.length}`,
-    );
-    const claimTo = day(c.to);
+    // cell by cell into the file's buffer; the columns are CLAIM_COLUMNS' and DX_COLUMNS' in order
+    const f = this.claims;
+    f.int(seq);
+    f.comma();
+    f.ascii(c.format);
+    f.comma();
+    f.ascii(c.kind);
+    f.comma();
+    f.cell(c.claimId);
+    f.comma();
+    f.cell(c.originalRef);
+    f.comma();
+    f.cell(c.frequency);
+    f.comma();
+    f.cell(c.memberId);
+    f.comma();
+    f.cell(c.billType);
+    f.comma();
+    f.cell(c.placeOfService);
+    f.comma();
+    f.day(c.from);
+    f.comma();
+    f.day(c.to);
+    f.comma();
+    f.cell(c.billingNpi);
+    f.comma();
+    f.cell(c.renderingNpi);
+    f.comma();
+    f.int(c.transaction);
+    f.comma();
+    f.ascii(d.outcome);
+    f.comma();
+    if (d.reason) f.ascii(d.reason);
+    f.commas(2); // message: empty
+    if (d.source) f.ascii(d.source);
+    f.comma();
+    this.writeWhere(f, c.location);
+    f.comma();
+    f.int(c.diagnoses.length);
+    f.comma();
+    f.int(c.lines.length);
+    f.end();
+    const x = this.dx;
     for (const dx of c.diagnoses) {
       const li = d.lineFor(dx);
       const l = li >= 0 ? c.lines[li]! : null;
-      const head = `${seq},${q(dx.code)},${q(dx.raw)},${dx.position},${q(dx.qualifier)},`;
-      this.dx.push(
-        l
-          ? `${head}${l.number},${q(l.procedure)},${q(l.revenueCode)},${q(l.renderingNpi)},${l.to === null ? claimTo : day(l.to)}`
-          : `${head},,,,${claimTo}`,
-      );
+      x.int(seq);
+      x.comma();
+      x.cell(dx.code);
+      x.comma();
+      x.cell(dx.raw);
+      x.comma();
+      x.int(dx.position);
+      x.comma();
+      x.cell(dx.qualifier);
+      x.comma();
+      if (l) {
+        x.int(l.number);
+        x.comma();
+        x.cell(l.procedure);
+        x.comma();
+        x.cell(l.revenueCode);
+        x.comma();
+        x.cell(l.renderingNpi);
+        x.comma();
+        x.day(l.to === null ? c.to : l.to);
+      } else {
+        x.commas(4);
+        x.day(c.to);
+      }
+      x.end();
     }
   }
 
   writeRejection(r: Rejection): void {
     const seq = ++this.seq;
-    this.claims.push(
+    this.claims.row(
       [
         seq,
         r.format,
@@ -216,7 +409,7 @@ export class StagingWriter {
 
   writeMember(m: EnrollmentMember | null, problem: string | null, at: SourceLocation): void {
     const seq = ++this.memberSeq;
-    this.members.push(
+    this.members.row(
       [
         seq,
         q(m?.memberId),
@@ -238,9 +431,7 @@ export class StagingWriter {
   }
 
   writeBadTransaction(tx: number, code: RejectCode, message: string, at: SourceLocation): void {
-    this.transactions.push(
-      [tx, code, q(message), q(at.file), at.line, at.offset, q(at.segment), at.segmentIndex ?? ""].join(","),
-    );
+    this.transactions.row([tx, code, q(message), q(at.file), at.line, at.offset, q(at.segment), at.segmentIndex ?? ""].join(","));
   }
 
   private closed = false;
