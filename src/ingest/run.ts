@@ -41,7 +41,7 @@ export interface IngestOptions {
   engineVersion?: string;
   /** Files (or NDJSON ranges) parsed at once on worker threads (default: available cores, at most one per task; 1 = inline). */
   workers?: number;
-  /** With several threads, an NDJSON file at least this large is parsed in byte ranges, one per thread (default 64 MiB). */
+  /** With several threads, an NDJSON file at least this large is parsed in byte ranges of about 64 MiB, at least one per thread (default 64 MiB). */
   ndjsonSplitBytes?: number;
   onProgress?: (msg: string) => void;
 }
@@ -121,6 +121,9 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
  * numbers follow the tasks. A file whose format cannot be detected here stays whole (its task
  * reports the error).
  */
+/** Target size of one NDJSON range (a split file gets up to 4 ranges per thread). */
+const RANGE_BYTES = 64 << 20;
+
 function planTasks(
   files: string[],
   workers: number,
@@ -138,7 +141,10 @@ function planTasks(
         return false;
       }
     };
-    const ranges = workers > 1 && size >= splitBytes && ndjson() ? splitNdjsonFile(file, size, workers) : [];
+    // ranges of about RANGE_BYTES, at least one per thread: the threads that finish their other
+    // files first take the remaining ranges, so the parse ends nearly together on every thread
+    const n = Math.max(workers, Math.min(4 * workers, Math.ceil(size / RANGE_BYTES)));
+    const ranges = workers > 1 && size >= splitBytes && ndjson() ? splitNdjsonFile(file, size, n) : [];
     if (ranges.length > 1) for (const r of ranges) tasks.push(task(file, tasks.length, r));
     else tasks.push(task(file, tasks.length));
   }

@@ -55,8 +55,9 @@ export function readX12File(file: string, sink: X12Sink, onBytes?: (b: Buffer) =
 
   reader.forEach((seg) => {
     if (tx) tx.count++;
-    if (seg.tag.startsWith("CLM") && tx?.body instanceof Claim837Builder) stats.clmSegments++;
-    switch (seg.tag) {
+    const tag = seg.tag;
+    if (tag.charCodeAt(0) === 67 && tag.startsWith("CLM") && tx?.body instanceof Claim837Builder) stats.clmSegments++;
+    switch (tag) {
       case "ISA":
         if (tx) closeTx(false, `ST at line ${tx.at.line} (control ${tx.control}) has no SE before the next ISA`, tx.at);
         if (isa) sink.warn(`ISA at line ${isa.line} has no IEA before the next ISA`, isa);
