@@ -3,10 +3,11 @@
 // runs hccinfhir 0.4.0's extractors + filter (scripts/oracle/hccinfhir_extract_oracle.py --bench)
 // on a slice generated the same way, next to our ingest of that same slice: MB/s and claims/s for
 // both, and the ratio. hccinfhir takes an 837 file as one string, so it gets the slice, not 1 GB.
-//   node bench/ingest-bench.js [--gb 1] [--slice-mb 60] [--workers N] [--smoke] [--dir .tmp/ingest-bench]
+//   node bench/ingest-bench.js [--gb 1] [--slice-mb 60] [--workers N] [--big-oracle] [--smoke] [--dir .tmp/ingest-bench]
+// --big-oracle also runs hccinfhir on the large files (the same files; ≈ 3.5 min and 12.5 GB at 1 GB).
 import { spawnSync } from "node:child_process";
 import { execSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -103,6 +104,25 @@ const py = spawnSync(
   { encoding: "utf8", maxBuffer: 1 << 26 },
 );
 const theirs = py.status === 0 ? JSON.parse(py.stdout.trim()) : { error: py.stderr.slice(-500) };
+// --big-oracle: hccinfhir on the large files too (the same files as our large run; at ≈ 5 MB/s and
+// ≈ 12 GB peak RSS for 1 GB it takes minutes), peak RSS from /usr/bin/time when it is there
+let theirsBig = null;
+if (process.argv.includes("--big-oracle")) {
+  const timeBin = existsSync("/usr/bin/time") ? ["/usr/bin/time", "-f", "%M"] : [];
+  const cmd = [
+    ...timeBin,
+    join(root, ".venv/bin/python"),
+    join(root, "scripts/oracle/hccinfhir_extract_oracle.py"),
+    "--cpt-year",
+    "2026",
+    "--bench",
+    ...["claims-837p.x12", "claims-837i.x12", "eob.ndjson"].map((f) => join(big, f)),
+  ];
+  const p = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8", maxBuffer: 1 << 26 });
+  theirsBig = p.status === 0 ? JSON.parse(p.stdout.trim()) : { error: p.stderr.slice(-500) };
+  const kb = Number(p.stderr.trim().split("\n").pop());
+  if (timeBin.length && Number.isFinite(kb)) theirsBig.peak_rss_mb = kb / 1024;
+}
 const rate = (r) => ({
   mb_per_s: r.bytes / 1e6 / r.seconds,
   claims_per_s: r.claims / r.seconds,
@@ -134,6 +154,11 @@ const result = {
   ratio_big_mb_per_s: theirs.mb_per_s ? rate(ours).mb_per_s / theirs.mb_per_s : null,
   ratio_big_parse_mb_per_s: theirs.mb_per_s ? rate(ours).parse_mb_per_s / theirs.mb_per_s : null,
   ratio_big_mb_per_cpu_s: theirs.mb_per_cpu_s ? rate(ours).mb_per_cpu_s / theirs.mb_per_cpu_s : null,
+  // --big-oracle: hccinfhir on the same large files as our large run
+  hccinfhir_big: theirsBig,
+  ratio_same_big_mb_per_s: theirsBig?.mb_per_s ? rate(ours).mb_per_s / theirsBig.mb_per_s : null,
+  ratio_same_big_parse_mb_per_s: theirsBig?.mb_per_s ? rate(ours).parse_mb_per_s / theirsBig.mb_per_s : null,
+  ratio_same_big_mb_per_cpu_s: theirsBig?.mb_per_cpu_s ? rate(ours).mb_per_cpu_s / theirsBig.mb_per_cpu_s : null,
   workers: workersArg[1] ?? "default (available cores)",
   load_average: { start: loadStart, end: loadavg() },
 };
