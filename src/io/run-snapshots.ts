@@ -2,7 +2,7 @@
 // as `<root>/<run_id>/members.parquet` (grouped, zstd), recorded in score_runs.input_snapshot, with
 // the last N kept. `hcc diff --from-run/--to-run` reads two of them back. Member data stays beside
 // the warehouse, in directories only this user can read.
-import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import { MEMBER_TEXT_FIELDS, type MemberInput } from "../engine/member-fields.js";
 import { DataError, InternalError, UsageError } from "../errors.js";
@@ -55,13 +55,19 @@ export function removeRunSnapshot(o: SnapshotOptions, runId: string): void {
   rmSync(join(o.dir, runId), { recursive: true, force: true });
 }
 
-/** Keeps the newest `keep` run directories (by run id); returns the run ids removed. */
-export function pruneRunSnapshots(o: SnapshotOptions): string[] {
+/**
+ * Keeps the run just committed and the newest `keep` - 1 other run directories; returns the run ids
+ * removed. Newest by the run id's timestamp (seconds), then by the directory's modification time:
+ * two runs in the same second differ only in their ids' random suffix, which says nothing of order.
+ */
+export function pruneRunSnapshots(o: SnapshotOptions, current: string): string[] {
   if (!existsSync(o.dir)) return [];
   const runs = readdirSync(o.dir)
-    .filter((d) => RUN_ID.test(d))
-    .sort();
-  const old = runs.slice(0, Math.max(0, runs.length - o.keep));
+    .filter((d) => RUN_ID.test(d) && d !== current)
+    .map((d) => ({ d, at: d.slice(0, 14), mtime: statSync(join(o.dir, d)).mtimeMs }))
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.mtime - b.mtime || (a.d < b.d ? -1 : 1)))
+    .map((r) => r.d);
+  const old = runs.slice(0, Math.max(0, runs.length - (o.keep - 1)));
   for (const d of old) rmSync(join(o.dir, d), { recursive: true, force: true });
   return old;
 }

@@ -324,7 +324,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     const tw = performance.now();
     if (o.snapshot && snapshots) row.input_snapshot = await snapshots.writeRunSnapshot(o.source, o.snapshot, runId, membersIn);
     await o.sink.commit(row);
-    if (o.snapshot && snapshots) snapshots.pruneRunSnapshots(o.snapshot);
+    if (o.snapshot && snapshots) snapshots.pruneRunSnapshots(o.snapshot, runId);
     writeMs += performance.now() - tw;
     return {
       runId,
