@@ -154,7 +154,16 @@ export async function publishIngest(
           CASE WHEN env_rejected OR superseded THEN NULL ELSE diagnosis_source END AS diagnosis_source)
       FROM marked;`);
     // claim-level fields once per claim (outcomes), diagnosis-level fields once per diagnosis
-    // (diagnoses, claims that were not rejected); claims_diagnosis_provenance is the view joining them
+    // (diagnoses, claims that were not rejected); claims_diagnosis_provenance is the view joining them.
+    // Diagnosis rows are staged only for claims that parsed, so only a claim rejected here (its
+    // transaction's envelope) can have rows to leave out: without one, no join (1–1.5 s of 5 s for
+    // 7.8M rows)
+    const rejectedWithDx = await scalar(c, "SELECT count(*) FROM claims WHERE outcome = 'rejected' AND dx_count > 0");
+    const dxScan = readParts(stageDir, "dx", DX_TYPES, parts, { claim_seq: "claimOffset" });
+    const dxKept =
+      rejectedWithDx > 0
+        ? `${dxScan} d JOIN (SELECT claim_seq FROM claims WHERE outcome <> 'rejected') k USING (claim_seq)`
+        : `${dxScan} d`;
     await c.run(`CREATE TABLE ${t("outcomes")} AS
       SELECT '${run.runId}' AS ingest_run_id, ${run.paymentYear} AS payment_year, claim_seq, claim_id, claim_format, claim_kind,
              participant_id, outcome, reason, message, frequency, original_ref, bill_type, place_of_service, service_from, service_to,
@@ -164,8 +173,7 @@ export async function publishIngest(
       CREATE TABLE ${t("diagnoses")} AS
       SELECT d.claim_seq, d.dx_position, d.diagnosis_code, d.diagnosis_code_raw, d.dx_qualifier, d.line_number, d.procedure_code,
              d.revenue_code, d.service_date, d.line_rendering_npi
-      FROM ${readParts(stageDir, "dx", DX_TYPES, parts, { claim_seq: "claimOffset" })} d
-      JOIN (SELECT claim_seq FROM claims WHERE outcome <> 'rejected') k USING (claim_seq);
+      FROM ${dxKept};
       CREATE TABLE ${t("pdx")} AS
       SELECT DISTINCT k.participant_id, d.diagnosis_code, d.service_date, k.diagnosis_source AS "source"
       FROM ${t("diagnoses")} d JOIN claims k USING (claim_seq) WHERE k.outcome = 'accepted';`);

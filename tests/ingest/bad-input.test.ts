@@ -55,6 +55,14 @@ describe("hcc ingest: bad input", () => {
       "C3:rejected:E_ENVELOPE",
     ]);
     expect(r.warnings).toBeGreaterThanOrEqual(2);
+    // the rejected transactions' diagnoses stay out of the published diagnoses (C2's E1122 only)
+    const dx = await query(
+      join(d, "w.duckdb"),
+      `SELECT k.claim_id, d.diagnosis_code FROM sgv_reporting.claims_diagnoses d
+       JOIN sgv_reporting.claims_ingest_outcomes k USING (claim_seq) ORDER BY 1`,
+    );
+    expect(dx.map((x) => `${String(x["claim_id"])}:${String(x["diagnosis_code"])}`)).toEqual(["C2:E1122"]);
+    expect(r.counts.dxRows).toBe(1);
     const runs = await query(join(d, "w.duckdb"), "SELECT warnings FROM sgv_reporting.ingest_runs");
     expect(String(runs[0]!["warnings"])).toMatch(/no GE/);
     expect(String(runs[0]!["warnings"])).toMatch(/no IEA/);
