@@ -268,26 +268,17 @@ export class StagingWriter {
     return this.memberSeq;
   }
 
-  // the file of the previous location, quoted: every claim of a part names the same file
+  // the file of the previous location, as its quoted cell: every claim of a part names the same file
   private lastFile = "";
-  private lastFileQuoted = '""';
-  private lastFileBytes: Uint8Array = Buffer.from('""');
+  private lastFileCell: Uint8Array = Buffer.from('""');
 
-  private where(l: SourceLocation): string {
-    if (l.file !== this.lastFile) this.setFile(l.file);
-    return `${this.lastFileQuoted},${l.line || ""},${l.offset},${q(l.segment)},${l.segmentIndex ?? ""},${q(l.element)},${q(l.pointer)}`;
-  }
-
-  private setFile(file: string): void {
-    this.lastFile = file;
-    this.lastFileQuoted = q(file);
-    this.lastFileBytes = Buffer.from(this.lastFileQuoted, "utf8");
-  }
-
-  /** where() as bytes. */
+  /** A claim row's location cells: source_file … json_pointer. */
   private writeWhere(f: CsvFile, l: SourceLocation): void {
-    if (l.file !== this.lastFile) this.setFile(l.file);
-    f.bytes(this.lastFileBytes);
+    if (l.file !== this.lastFile) {
+      this.lastFile = l.file;
+      this.lastFileCell = Buffer.from(q(l.file), "utf8");
+    }
+    f.bytes(this.lastFileCell);
     f.comma();
     if (l.line) f.int(l.line);
     f.comma();
@@ -380,31 +371,27 @@ export class StagingWriter {
 
   writeRejection(r: Rejection): void {
     const seq = ++this.seq;
-    this.claims.row(
-      [
-        seq,
-        r.format,
-        "",
-        q(r.claimId),
-        "",
-        "",
-        q(r.memberId),
-        "",
-        "",
-        "",
-        "",
-        "",
-        "",
-        r.transaction ?? "",
-        "rejected",
-        r.code,
-        q(r.message),
-        "",
-        this.where(r.location),
-        "",
-        "",
-      ].join(","),
-    );
+    // CLAIM_COLUMNS in order, the claim fields a rejection does not have left empty
+    const f = this.claims;
+    f.int(seq);
+    f.comma();
+    f.ascii(r.format);
+    f.commas(2); // claim_kind
+    f.cell(r.claimId);
+    f.commas(3); // original_ref, frequency
+    f.cell(r.memberId);
+    f.commas(7); // bill_type … rendering_npi
+    f.int(r.transaction);
+    f.comma();
+    f.ascii("rejected");
+    f.comma();
+    f.ascii(r.code);
+    f.comma();
+    f.cell(r.message);
+    f.commas(2); // diagnosis_source
+    this.writeWhere(f, r.location);
+    f.commas(2); // dx_count, line_count
+    f.end();
   }
 
   writeMember(m: EnrollmentMember | null, problem: string | null, at: SourceLocation): void {

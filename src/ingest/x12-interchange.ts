@@ -55,9 +55,8 @@ export function readX12File(file: string, sink: X12Sink, onBytes?: (b: Buffer) =
 
   reader.forEach((seg) => {
     if (tx) tx.count++;
-    const tag = seg.tag;
-    if (tag.charCodeAt(0) === 67 && tag.startsWith("CLM") && tx?.body instanceof Claim837Builder) stats.clmSegments++;
-    switch (tag) {
+    if (seg.tag.startsWith("CLM") && tx?.body instanceof Claim837Builder) stats.clmSegments++;
+    switch (seg.tag) {
       case "ISA":
         if (tx) closeTx(false, `ST at line ${tx.at.line} (control ${tx.control}) has no SE before the next ISA`, tx.at);
         if (isa) sink.warn(`ISA at line ${isa.line} has no IEA before the next ISA`, isa);

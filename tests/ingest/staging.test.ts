@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatDays } from "../../src/ingest/dates.js";
 import { StagingWriter, stagingFile } from "../../src/ingest/staging.js";
-import type { Claim, Decision } from "../../src/ingest/types.js";
+import type { Claim, Decision, Rejection } from "../../src/ingest/types.js";
 import { tempDir } from "./helpers.js";
 
 const q = (v: string | number | null): string => {
@@ -130,6 +130,70 @@ describe("staging writer", () => {
     expect(dx.slice(1, -1).join("\n")).toBe(dxLines.join("\n"));
     expect(formatDays(DAY_1900)).toBe("1900-01-01");
     expect(formatDays(DAY_2199)).toBe("2199-12-31");
+  });
+
+  it("writes rejection rows as the text definition does, numbered with the claims", () => {
+    const dir = tempDir();
+    const file = join(dir, "bad,file.x12");
+    const w = new StagingWriter(dir, 3);
+    w.writeClaim(claim({}, file), accepted);
+    const rejections: Rejection[] = [
+      {
+        code: "E_SEGMENT",
+        message: 'SV1: the file ends inside this segment, "truncated"',
+        location: { file, line: 12, offset: 4096, segment: "SV1", segmentIndex: 40, element: "SV101-2" },
+        format: "837P",
+        claimId: "R,1",
+        memberId: "Ünïcode",
+        transaction: 2,
+      },
+      {
+        code: "E_JSON",
+        message: "not JSON",
+        location: { file, line: 0, offset: 0, pointer: "/item/0" },
+        format: "fhir-eob",
+        claimId: null,
+        memberId: "",
+        transaction: null,
+      },
+    ];
+    for (const r of rejections) w.writeRejection(r);
+    w.close();
+    const expected = rejections.map((r, i) => {
+      const l = r.location;
+      return [
+        i + 2,
+        r.format,
+        "",
+        q(r.claimId),
+        "",
+        "",
+        q(r.memberId),
+        "",
+        "",
+        "",
+        "",
+        "",
+        "",
+        r.transaction ?? "",
+        "rejected",
+        r.code,
+        q(r.message),
+        "",
+        q(l.file),
+        l.line || "",
+        l.offset,
+        q(l.segment ?? null),
+        l.segmentIndex ?? "",
+        q(l.element ?? null),
+        q(l.pointer ?? null),
+        "",
+        "",
+      ].join(",");
+    });
+    const text = readFileSync(stagingFile(dir, "claims", 3), "utf8").split("\n");
+    expect(text.slice(2, -1).join("\n")).toBe(expected.join("\n"));
+    expect(w.claimRows).toBe(3);
   });
 
   it("flushes long runs of rows in order (more than one buffer)", () => {
