@@ -115,15 +115,15 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
   }
 }
 
-/**
- * One task per file, in input order, except that with several threads an NDJSON file of at least
- * `splitBytes` becomes one task per byte range (splitNdjsonFile), its ranges in file order. Part
- * numbers follow the tasks. A file whose format cannot be detected here stays whole (its task
- * reports the error).
- */
 /** Target size of one NDJSON range (a split file gets up to 4 ranges per thread). */
 const RANGE_BYTES = 64 << 20;
 
+/**
+ * One task per file, in input order, except that with several threads an NDJSON file of at least
+ * `splitBytes` becomes one task per byte range of about RANGE_BYTES (splitNdjsonFile), its ranges
+ * in file order. Part numbers follow the tasks. A file whose format cannot be detected here stays
+ * whole (its task reports the error).
+ */
 function planTasks(
   files: string[],
   workers: number,

@@ -16,9 +16,6 @@ import { DataError } from "../errors.js";
  * per element was most of the reader's time). The reader hands every segment of a file over in
  * one object, refilled per segment: a segment is valid during the call it is passed to.
  */
-/** Segment tags seen, by their character codes and length (X12Segment.reset). */
-const TAGS = new Map<number, string>();
-
 export class X12Segment {
   tag = "";
   /** 1-based line where the segment starts. */
@@ -84,22 +81,8 @@ export class X12Segment {
     // the tag: up to the first separator
     const sep = this.sep;
     let p = start;
-    let key = 0;
-    while (p < end) {
-      const c = src.charCodeAt(p);
-      if (c === sep) break;
-      key = c > 0xff ? 1 << 30 : key * 256 + c;
-      p++;
-    }
-    // tags of 2–3 characters below 0x100 (every well-formed one): one string per distinct tag,
-    // kept, instead of a new short string per segment
-    const len = p - start;
-    if (len >= 2 && len <= 3 && key < 1 << 24) {
-      key += len << 24;
-      let tag = TAGS.get(key);
-      if (tag === undefined && TAGS.size < 4096) TAGS.set(key, (tag = src.slice(start, p)));
-      this.tag = tag ?? src.slice(start, p);
-    } else this.tag = src.slice(start, p);
+    while (p < end && src.charCodeAt(p) !== sep) p++;
+    this.tag = src.slice(start, p);
     if (p < end) {
       this.cuts[0] = p;
       this.cutCount = 1;
@@ -222,7 +205,7 @@ export class X12SegmentReader {
           pos++;
         }
         if (pos >= s.length) break;
-        const isa = s.charCodeAt(pos) === 73 && s.startsWith("ISA", pos);
+        const isa = s.startsWith("ISA", pos);
         if (!d && !isa) {
           const what = s.charCodeAt(pos) === 123 || s.charCodeAt(pos) === 91 ? " (it looks like JSON)" : "";
           throw new DataError(`${this.file}: line ${line}: not an X12 interchange: the file does not start with ISA${what}`, {
