@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatDays } from "../../src/ingest/dates.js";
 import { StagingWriter, stagingFile } from "../../src/ingest/staging.js";
-import type { Claim, Decision, Rejection } from "../../src/ingest/types.js";
+import type { Claim, Decision, Rejection, SourceLocation } from "../../src/ingest/types.js";
 import { tempDir } from "./helpers.js";
 
 const q = (v: string | number | null): string => {
@@ -15,6 +15,17 @@ const q = (v: string | number | null): string => {
   if (typeof v === "number") return String(v);
   return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v === "" ? '""' : v;
 };
+
+/** The location columns source_file … json_pointer, as text. */
+const whereCells = (l: SourceLocation): (string | number)[] => [
+  q(l.file),
+  l.line || "",
+  l.offset,
+  q(l.segment ?? null),
+  l.segmentIndex ?? "",
+  q(l.element ?? null),
+  q(l.pointer ?? null),
+];
 
 const DAY_1900 = -25567;
 const DAY_2199 = 84005; // 2199-12-31
@@ -100,13 +111,7 @@ describe("staging writer", () => {
         d.reason ?? "",
         "",
         d.source ?? "",
-        q(l.file),
-        l.line || "",
-        l.offset,
-        q(l.segment ?? null),
-        l.segmentIndex ?? "",
-        q(l.element ?? null),
-        q(l.pointer ?? null),
+        ...whereCells(l),
         c.diagnoses.length,
         c.lines.length,
       ].join(",");
@@ -180,13 +185,7 @@ describe("staging writer", () => {
         r.code,
         q(r.message),
         "",
-        q(l.file),
-        l.line || "",
-        l.offset,
-        q(l.segment ?? null),
-        l.segmentIndex ?? "",
-        q(l.element ?? null),
-        q(l.pointer ?? null),
+        ...whereCells(l),
         "",
         "",
       ].join(",");
