@@ -172,7 +172,7 @@ const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * would put years 0–99 in the 1900s and so rejects them (the old fast path accepted them there).
  * Arithmetic only: no Date object, array or closure per row.
  */
-function isoDays(b: Uint8Array, s: number): number {
+export function isoDays(b: Uint8Array, s: number): number {
   const y0 = b[s]! - 48;
   const y1 = b[s + 1]! - 48;
   const y2 = b[s + 2]! - 48;
@@ -181,8 +181,20 @@ function isoDays(b: Uint8Array, s: number): number {
   const m1 = b[s + 6]! - 48;
   const d0 = b[s + 8]! - 48;
   const d1 = b[s + 9]! - 48;
-  // every digit 0..9 (a negative difference is a large unsigned number)
-  if ((y0 | y1 | y2 | y3 | m0 | m1 | d0 | d1) >>> 0 > 9) return -2147483648;
+  // every digit 0..9 (a negative difference is a large unsigned number); each is checked on its
+  // own: an OR of the digits is not their maximum (1 | 9 | 5 | 6 = 15), and took most real dates
+  // off this path
+  if (
+    y0 >>> 0 > 9 ||
+    y1 >>> 0 > 9 ||
+    y2 >>> 0 > 9 ||
+    y3 >>> 0 > 9 ||
+    m0 >>> 0 > 9 ||
+    m1 >>> 0 > 9 ||
+    d0 >>> 0 > 9 ||
+    d1 >>> 0 > 9
+  )
+    return -2147483648;
   const y = y0 * 1000 + y1 * 100 + y2 * 10 + y3;
   const m = m0 * 10 + m1;
   const d = d0 * 10 + d1;
