@@ -185,9 +185,26 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
     return `${this.opts.path}: ${this.schema}.${table}`;
   }
 
-  /** 0-based row number within the table or file. */
-  private get rowExpr(): string {
-    return this.opts.parquet ? "file_row_number" : "rowid";
+  /**
+   * `table` with a 0-based row number `hcc_row_` for error messages: a table's rowid, a Parquet
+   * file's row number, or — for a view, which has neither (e.g. the relations `hcc ingest` keeps
+   * as views over Parquet) — the row's position in the view's scan. Read only on an error path.
+   */
+  private async numbered(table: string): Promise<string> {
+    const rel = `${this.schema}.${table}`;
+    if (this.opts.parquet) return `(SELECT *, file_row_number AS hcc_row_ FROM ${rel})`;
+    const [views = 0] = await this.one(
+      `SELECT count(*) FROM information_schema.tables WHERE lower(table_schema) = lower(${sqlString(this.schema)}) AND table_name = ${sqlString(table)} AND table_type = 'VIEW'`,
+    );
+    return views > 0
+      ? `(SELECT *, row_number() OVER () - 1 AS hcc_row_ FROM ${rel})`
+      : `(SELECT *, rowid AS hcc_row_ FROM ${rel})`;
+  }
+
+  /** The 0-based row number (numbered()) of the first row of `table` where `cond` holds. */
+  private async firstRow(table: string, cond: string): Promise<number> {
+    const [row = -1] = await this.one(`SELECT min(hcc_row_) FROM ${await this.numbered(table)} WHERE ${cond}`);
+    return row;
   }
 
   stats(): WarehouseStats {
@@ -248,7 +265,6 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
     const dt = `${this.schema}.${this.diagnoses}`;
     const where = this.label(this.participants);
     const dwhere = this.label(this.diagnoses);
-    const rowid = this.rowExpr;
     const pcols = await this.columnsOf(this.participants);
     if (!pcols) throw new DataError(`${this.opts.path}: table ${pt} not found`, { file: this.opts.path });
     const idType = pcols.get("participant_id");
@@ -265,11 +281,11 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
       kinds.push(k);
     }
     // required values: null ids, duplicate ids (first offending row named)
-    const [nullIds = 0, firstNull = -1, dupes = 0] = await this.one(
-      `SELECT count(*) FILTER (participant_id IS NULL), min(${rowid}) FILTER (participant_id IS NULL),
-        count(participant_id) - count(DISTINCT participant_id) FROM ${pt}`,
+    const [nullIds = 0, dupes = 0] = await this.one(
+      `SELECT count(*) FILTER (participant_id IS NULL), count(participant_id) - count(DISTINCT participant_id) FROM ${pt}`,
     );
     if (nullIds > 0) {
+      const firstNull = await this.firstRow(this.participants, "participant_id IS NULL");
       throw new DataError(`${where}: row ${firstNull + 1}: column participant_id: null (${nullIds} rows)`, {
         file: where,
         row: firstNull + 1,
@@ -278,7 +294,7 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
     }
     if (dupes > 0) {
       const [a = 0, b = 0] = await this.one(
-        `SELECT min(${rowid}), max(${rowid}) FROM ${pt} GROUP BY participant_id HAVING count(*) > 1 ORDER BY 2 LIMIT 1`,
+        `SELECT min(hcc_row_), max(hcc_row_) FROM ${await this.numbered(this.participants)} GROUP BY participant_id HAVING count(*) > 1 ORDER BY 2 LIMIT 1`,
       );
       this.counts.duplicateParticipants = dupes;
       throw new DataError(`${where}: row ${b + 1}: column participant_id: duplicate of row ${a + 1} (${dupes} duplicate rows)`, {
@@ -331,11 +347,11 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
         throw new DataError(`${dwhere}: column ${c} has type ${t}; expected VARCHAR`, { file: dwhere, column: c });
       }
     }
-    const [total = 0, nonNull = 0, sep = 0, firstSep = -1] = await this.one(
-      `SELECT count(*), count(diagnosis_code), count(*) FILTER (contains(diagnosis_code, chr(31))),
-              min(${rowid}) FILTER (contains(diagnosis_code, chr(31))) FROM ${dt}`,
+    const [total = 0, nonNull = 0, sep = 0] = await this.one(
+      `SELECT count(*), count(diagnosis_code), count(*) FILTER (contains(diagnosis_code, chr(31))) FROM ${dt}`,
     );
     if (sep > 0) {
+      const firstSep = await this.firstRow(this.diagnoses, "contains(diagnosis_code, chr(31))");
       // U+001F separates codes when the long layout is grouped: such a code is bad data, not ours to split
       throw new DataError(
         `${dwhere}: row ${firstSep + 1}: column diagnosis_code: contains the control character U+001F (${sep} rows)`,

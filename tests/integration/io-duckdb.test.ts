@@ -285,6 +285,35 @@ describe("DuckDB warehouse bad input", () => {
     );
   });
 
+  it("reads views as tables (a user's views; hcc ingest's views over Parquet), errors naming the row in the view", async () => {
+    // the rows in base tables under other names, the relations the scorer reads as views over them
+    const views = (p: string, d: string): Promise<string> =>
+      warehouse(`${P} ${p}) t(participant_id, sex); ${D} ${d}) t(participant_id, diagnosis_code);
+        ALTER TABLE sgv_reporting.participants RENAME TO p_base; ALTER TABLE sgv_reporting.participant_diagnosis_codes RENAME TO d_base;
+        CREATE VIEW sgv_reporting.participants AS SELECT * FROM sgv_reporting.p_base;
+        CREATE VIEW sgv_reporting.participant_diagnosis_codes AS SELECT * FROM sgv_reporting.d_base;`);
+    const ok = await views(`('A', 'F'), ('B', 'M')`, `('B', 'I10'), ('A', 'E119'), ('X', 'Z00')`);
+    const src = new DuckDBWarehouseSource({ path: ok });
+    expect(codesById(await readAll(src))).toEqual(
+      new Map([
+        ["A", ["E119"]],
+        ["B", ["I10"]],
+      ]),
+    );
+    expect(src.stats()).toMatchObject({ membersRead: 2, dxRowsRead: 2, orphanDxRows: 1 });
+    await expect(
+      readAll(new DuckDBWarehouseSource({ path: await views(`('A', 'F'), (NULL, 'M')`, `('A', 'I10')`) })),
+    ).rejects.toThrow(/participants: row 2: column participant_id: null/);
+    await expect(
+      readAll(new DuckDBWarehouseSource({ path: await views(`('A', 'F'), ('B', 'M'), ('A', 'M')`, `('A', 'I10')`) })),
+    ).rejects.toThrow(/participants: row 3: column participant_id: duplicate of row 1/);
+    await expect(
+      readAll(new DuckDBWarehouseSource({ path: await views(`('A', 'F')`, `('A', 'I10'), ('A', 'E11' || chr(31) || '9')`) })),
+    ).rejects.toThrow(
+      /participant_diagnosis_codes: row 2: column diagnosis_code: contains the control character U\+001F \(1 rows\)/,
+    );
+  });
+
   it("passes VARCHAR value columns through as text (the encoder validates them, one validation for every path)", async () => {
     const wh = await warehouse(
       `${P} ('A', '1950-01-31', 'yes'), ('B', '31/01/1950', 'maybe')) t(participant_id, birth_date, lti); ${D} ('A', 'I10')) t(participant_id, diagnosis_code);`,
