@@ -16,6 +16,8 @@ export interface IngestFlags {
   cptListYear?: string;
   data?: string;
   workers?: string;
+  /** parquet | table (default parquet) */
+  storage?: string;
   quiet?: boolean;
 }
 
@@ -35,6 +37,9 @@ export async function ingestFiles(files: string[], o: IngestFlags): Promise<Inge
     throw new UsageError(`--format: expected auto, x12, ndjson or json, got '${o.format}'`);
   if (o.tob87x !== "include" && o.tob87x !== "exclude")
     throw new UsageError(`--tob-87x: expected include or exclude, got '${o.tob87x}'`);
+  const storage = o.storage ?? "parquet";
+  if (storage !== "parquet" && storage !== "table")
+    throw new UsageError(`--storage: expected parquet or table, got '${storage}'`);
   // loaded on use: the ingest readers are not needed by other commands' start-up
   const { runIngest } = await import("../ingest/run.js");
   return runIngest({
@@ -47,6 +52,7 @@ export async function ingestFiles(files: string[], o: IngestFlags): Promise<Inge
     ...(o.cptListYear ? { cptListYear: Number(o.cptListYear) } : {}),
     dataDir: o.data ? resolve(o.data) : defaultDataDir(),
     ...(o.workers !== undefined ? { workers: positiveInt(o.workers, "--workers")! } : {}),
+    storage,
     ...(o.quiet ? {} : { onProgress: (m: string): void => void process.stderr.write(m + "\n") }),
   });
 }
@@ -87,6 +93,11 @@ export function registerIngest(program: Command): void {
     .option("--format <auto|x12|ndjson|json>", "override format detection for every file", "auto")
     .option("--data <dir>", "reference data directory (default: the package's data/)")
     .option("--workers <n>", "files parsed at once on worker threads (default: available cores; 1 = no threads)")
+    .option(
+      "--storage <kind>",
+      "claims tables: parquet (views over Parquet files in <warehouse>.results/, faster) | table (native tables)",
+      "parquet",
+    )
     .option("--quiet", "no progress output")
     .action(async (files: string[], o: IngestFlags) => {
       printIngestSummary(await ingestFiles(files, o));

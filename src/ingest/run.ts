@@ -23,7 +23,7 @@ import {
   type ParseFileTask,
   type ParseFilterSettings,
 } from "./parse-file.js";
-import { publishIngest, type IngestCounts, type StagedIngestPart } from "./warehouse.js";
+import { publishIngest, type IngestCounts, type IngestStorage, type StagedIngestPart } from "./warehouse.js";
 
 export { detectFormat, readProcedureLists, type FileFormat, type IngestFileReport } from "./parse-file.js";
 
@@ -43,6 +43,8 @@ export interface IngestOptions {
   workers?: number;
   /** With several threads, an NDJSON file at least this large is parsed in byte ranges of about 64 MiB, at least one per thread (default 64 MiB). */
   ndjsonSplitBytes?: number;
+  /** Where the large relations live (warehouse.ts IngestStorage; default "parquet"). */
+  storage?: IngestStorage;
   onProgress?: (msg: string) => void;
 }
 
@@ -260,6 +262,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
         engineVersion: o.engineVersion ?? "0.1.0",
       },
       next.memberOffset > 0,
+      o.storage ?? "parquet",
     );
     for (const w of warnings.slice(0, 20)) say(`ingest: warning: ${w}`);
     if (warningCount > 20) say(`ingest: … ${warningCount - 20} more warnings (sgv_reporting.ingest_runs)`);

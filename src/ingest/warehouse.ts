@@ -1,14 +1,29 @@
 // Loads one ingest's staging files into the DuckDB warehouse and publishes them atomically:
-// everything is built in staging tables (hcc_ingest_<run>_*), voids and replacements are resolved
-// across all files, and one transaction swaps the published tables and appends the ingest_runs
-// row. An error before COMMIT (or a kill) leaves the previous tables; leftovers of a killed run are
-// dropped by the next one. Schemas: docs/ingest.md#warehouse-tables.
+// everything is built first — voids and replacements resolved across all files — and one
+// transaction swaps the published relations and appends the ingest_runs row. The three large
+// relations (claims_ingest_outcomes, claims_diagnoses, participant_diagnosis_codes) are, with
+// storage "parquet" (the default), views over Parquet files written into the run's directory
+// <warehouse>.results/sgv_reporting/ingest_<run>/ — as the score results are — and with "table"
+// native tables built as hcc_ingest_<run>_*. An error before COMMIT (or a kill) leaves the
+// previous relations; leftovers of a failed or killed run (staging tables, a run directory no
+// view reads) are removed by it or by the next run. Schemas: docs/ingest.md#warehouse-tables.
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { commitInTransaction, sqlString } from "../io/duckdb-warehouse.js";
-import { InternalError } from "../errors.js";
+import { removeUnreferencedRunDirs, resultsRoot } from "../io/duckdb-sink.js";
+import { CantCreateError, InternalError, UsageError } from "../errors.js";
 import { stagingFile, type StagingTable } from "./staging.js";
 
 const S = "sgv_reporting";
+
+/**
+ * Where the large ingest relations live: "parquet" = views over Parquet files beside the
+ * warehouse (writing 7.8M diagnosis rows as Parquet costs ≈ 60% of writing them as a DuckDB
+ * table: bench/README.md#ingest-parquet), "table" = native tables (the warehouse file alone holds
+ * everything).
+ */
+export type IngestStorage = "parquet" | "table";
 
 export interface IngestRunRow {
   runId: string;
@@ -99,6 +114,45 @@ async function scalar(c: DuckDBConnection, sql: string): Promise<number> {
   return Number((await c.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
 }
 
+/** The relations built by a publish, by short name: a staging table, or a Parquet file of the run. */
+class Built {
+  private readonly files = new Map<string, string>();
+  constructor(
+    private readonly c: DuckDBConnection,
+    private readonly runId: string,
+    /** The run's Parquet directory; null = native tables. */
+    readonly dir: string | null,
+  ) {}
+
+  table(name: string): string {
+    return `${S}.hcc_ingest_${this.runId}_${name}`;
+  }
+
+  /** Builds `name` from a SELECT: a staging table, or a Parquet file of the run. */
+  async create(name: string, select: string): Promise<void> {
+    if (!this.dir) {
+      await this.c.run(`CREATE TABLE ${this.table(name)} AS ${select}`);
+      return;
+    }
+    const file = join(this.dir, `${name}.parquet`);
+    await this.c.run(`COPY (${select}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION lz4_raw)`);
+    this.files.set(name, file);
+  }
+
+  /** How later statements read `name`. */
+  ref(name: string): string {
+    const file = this.files.get(name);
+    return file ? `read_parquet(${sqlString(file)})` : this.table(name);
+  }
+
+  /** Publishes `name` as `S.to` (inside the commit transaction; the old relation is gone). */
+  async publish(name: string, to: string): Promise<void> {
+    const file = this.files.get(name);
+    if (file) await this.c.run(`CREATE VIEW ${S}.${to} AS SELECT * FROM read_parquet(${sqlString(file)})`);
+    else await this.c.run(`ALTER TABLE ${this.table(name)} RENAME TO ${to}`);
+  }
+}
+
 /** Build, resolve and publish. `hasMembers`: replace participants from the 834 rows. */
 export async function publishIngest(
   db: string,
@@ -106,19 +160,42 @@ export async function publishIngest(
   parts: StagedIngestPart[],
   run: IngestRunRow,
   hasMembers: boolean,
+  storage: IngestStorage = "parquet",
 ): Promise<IngestCounts> {
+  if (storage !== "parquet" && storage !== "table")
+    throw new UsageError(`ingest storage must be parquet or table (got ${String(storage)})`);
+  const root = resultsRoot(db, S);
+  if (storage === "parquet" && /[*?[\]{}]/.test(root))
+    throw new UsageError(`${root}: a results directory with glob characters cannot back views; use --storage table`);
+  const resultsExisted = existsSync(dirname(root));
   const inst = await DuckDBInstance.create(db, { temp_directory: stageDir, memory_limit: "3GB" });
   const c = await inst.connect();
-  const t = (name: string): string => `${S}.hcc_ingest_${run.runId}_${name}`;
+  const dir = storage === "parquet" ? join(root, `ingest_${run.runId}`) : null;
+  const built = new Built(c, run.runId, dir);
+  const t = (name: string): string => built.table(name);
+  let committed = false;
   try {
     await c.run(`CREATE SCHEMA IF NOT EXISTS ${S}`);
-    // leftovers of killed runs
+    // leftovers of killed runs: staging tables, and run directories no view reads (the warehouse
+    // lock keeps another run from writing one now)
     const stale = (
       await c.runAndReadAll(
         `SELECT table_name FROM duckdb_tables() WHERE schema_name = '${S}' AND table_name LIKE 'hcc_ingest_%'`,
       )
     ).getRows();
     for (const [name] of stale) await c.run(`DROP TABLE IF EXISTS ${S}."${String(name)}"`);
+    await removeUnreferencedRunDirs(c, S, root);
+    if (dir) {
+      try {
+        mkdirSync(dir, { recursive: true });
+      } catch (e) {
+        throw new CantCreateError(
+          `${root}: cannot create the ingest run's directory (${(e as Error).message})`,
+          { file: root },
+          e,
+        );
+      }
+    }
 
     await c.run("SET preserve_insertion_order = false");
     // one pass over the claims: a broken envelope rejects every claim of its transaction; a
@@ -126,10 +203,12 @@ export async function publishIngest(
     // originals with the same key both stand; the last replacement/void decides voided vs replaced
     // The resolved claims go straight into the published outcomes table (one materialization; a
     // temp table of every claim column first cost ≈ 1 s per 1.8M claims); later steps read it.
-    const claims = t("outcomes");
-    await c.run(`CREATE TEMP TABLE bad_tx AS SELECT * FROM ${readParts(stageDir, "transactions", TX_TYPES, parts, { transaction_id: "transactionOffset" })};
-      CREATE TABLE ${claims} AS
-      WITH raw AS (
+    await c.run(
+      `CREATE TEMP TABLE bad_tx AS SELECT * FROM ${readParts(stageDir, "transactions", TX_TYPES, parts, { transaction_id: "transactionOffset" })}`,
+    );
+    await built.create(
+      "outcomes",
+      `WITH raw AS (
         SELECT r.*, b.code AS env_code,
                b.message || ' (' || b.segment || ' at line ' || b.source_line || ')' AS env_message,
                CASE WHEN r.claim_format = 'fhir-eob' THEN 'fhir' ELSE 'x12' END AS fam,
@@ -158,7 +237,9 @@ export async function publishIngest(
              frequency, original_ref, bill_type, place_of_service, service_from, service_to, billing_npi, rendering_npi,
              CASE WHEN env_rejected OR superseded THEN NULL ELSE diagnosis_source END AS diagnosis_source,
              dx_count, line_count, source_file, source_line, source_offset, segment, segment_index, element, json_pointer
-      FROM marked;`);
+      FROM marked`,
+    );
+    const claims = built.ref("outcomes");
     // claim-level fields once per claim (outcomes), diagnosis-level fields once per diagnosis
     // (diagnoses, claims that were not rejected); claims_diagnosis_provenance is the view joining them.
     // Diagnosis rows are staged only for claims that parsed, so only a claim rejected here (its
@@ -170,13 +251,17 @@ export async function publishIngest(
       rejectedWithDx > 0
         ? `${dxScan} d JOIN (SELECT claim_seq FROM ${claims} WHERE outcome <> 'rejected') k USING (claim_seq)`
         : `${dxScan} d`;
-    await c.run(`CREATE TABLE ${t("diagnoses")} AS
-      SELECT d.claim_seq, d.dx_position, d.diagnosis_code, d.diagnosis_code_raw, d.dx_qualifier, d.line_number, d.procedure_code,
+    await built.create(
+      "diagnoses",
+      `SELECT d.claim_seq, d.dx_position, d.diagnosis_code, d.diagnosis_code_raw, d.dx_qualifier, d.line_number, d.procedure_code,
              d.revenue_code, d.service_date, d.line_rendering_npi
-      FROM ${dxKept};
-      CREATE TABLE ${t("pdx")} AS
-      SELECT DISTINCT k.participant_id, d.diagnosis_code, d.service_date, k.diagnosis_source AS "source"
-      FROM ${t("diagnoses")} d JOIN ${claims} k USING (claim_seq) WHERE k.outcome = 'accepted';`);
+      FROM ${dxKept}`,
+    );
+    await built.create(
+      "pdx",
+      `SELECT DISTINCT k.participant_id, d.diagnosis_code, d.service_date, k.diagnosis_source AS "source"
+      FROM ${built.ref("diagnoses")} d JOIN ${claims} k USING (claim_seq) WHERE k.outcome = 'accepted'`,
+    );
     if (hasMembers) {
       await c.run(`CREATE TEMP TABLE m AS SELECT * FROM ${readParts(stageDir, "members", MEMBER_TYPES, parts, { member_seq: "memberOffset" })};
         CREATE TABLE ${t("participants")} AS
@@ -197,8 +282,8 @@ export async function publishIngest(
       filtered: await count("WHERE outcome = 'filtered'"),
       rejected: await count("WHERE outcome = 'rejected'"),
       byReason: {},
-      dxRows: await scalar(c, `SELECT count(*) FROM ${t("diagnoses")}`),
-      participantDxRows: await scalar(c, `SELECT count(*) FROM ${t("pdx")}`),
+      dxRows: await scalar(c, `SELECT count(*) FROM ${built.ref("diagnoses")}`),
+      participantDxRows: await scalar(c, `SELECT count(*) FROM ${built.ref("pdx")}`),
       membersIn: hasMembers ? await scalar(c, "SELECT count(*) FROM m") : 0,
       membersRejected: hasMembers ? await scalar(c, "SELECT count(*) FROM m WHERE problem IS NOT NULL") : 0,
       participants: hasMembers ? await scalar(c, `SELECT count(*) FROM ${t("participants")}`) : null,
@@ -235,7 +320,8 @@ export async function publishIngest(
       await c.run(dropRelation("claims_diagnosis_provenance"));
       for (const [from, to] of publish) {
         await c.run(dropRelation(to!));
-        await c.run(`ALTER TABLE ${t(from!)} RENAME TO ${to!}`);
+        if (from === "participants" || from === "participants_provenance") await c.run(`ALTER TABLE ${t(from)} RENAME TO ${to!}`);
+        else await built.publish(from!, to!);
       }
       await c.run(PROVENANCE_VIEW);
       // the plan tables the dbt project reads (docs/warehouse.md); empty when a warehouse starts from claims
@@ -253,11 +339,15 @@ export async function publishIngest(
           ${counts.dxRows}, ${counts.participantDxRows}, ${counts.membersIn}, ${counts.membersRejected},
           ${sqlString(JSON.stringify(run.warnings))}, 'committed')`);
     });
+    committed = true;
+    // the previous ingest's files, no longer read by any view
+    await removeUnreferencedRunDirs(c, S, root);
     return counts;
   } finally {
-    // staging tables of a failed run go now; a killed run's go with the next run
+    // staging tables and files of a failed run go now; a killed run's go with the next run
     for (const name of ["diagnoses", "pdx", "outcomes", "participants", "participants_provenance"])
       await c.run(`DROP TABLE IF EXISTS ${t(name)}`).catch(() => undefined);
+    if (dir && !committed) rmSync(resultsExisted ? dir : dirname(root), { recursive: true, force: true });
     c.closeSync();
     inst.closeSync();
   }

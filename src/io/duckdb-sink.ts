@@ -49,6 +49,22 @@ export function resultsRoot(warehouse: string, schema: string): string {
   return join(dirname(abs), `${basename(abs)}.results`, schema.toLowerCase()); // DuckDB schema names are case-insensitive
 }
 
+/**
+ * Removes the run directories under `root` that no view of `schema` reads: those of killed or
+ * failed runs, and those a newer run's views replaced. Score runs and ingest runs share the root
+ * (docs/warehouse.md), so each keeps what the other's views point to.
+ */
+export async function removeUnreferencedRunDirs(c: DuckDBConnection, schema: string, root: string): Promise<void> {
+  if (!existsSync(root)) return;
+  const views = await c.runAndReadAll(
+    `SELECT sql FROM duckdb_views() WHERE lower(schema_name) = lower(${sqlString(schema)}) AND NOT internal`,
+  );
+  const sql = (views.getRows() as [string][]).map(([s]) => s).join("\n");
+  for (const d of readdirSync(root)) {
+    if (!sql.includes(`${join(root, d)}/`)) rmSync(join(root, d), { recursive: true, force: true });
+  }
+}
+
 export class DuckDBWarehouseSink implements PartStagingSink {
   private readonly schema: string;
   private readonly storage: ResultStorage;
@@ -122,15 +138,7 @@ export class DuckDBWarehouseSink implements PartStagingSink {
     );
     for (const [t] of left.getRows() as [string][])
       await this.c.run(`DROP TABLE IF EXISTS ${this.schema}.${checkIdent(t, "table")}`);
-    const root = resultsRoot(this.opts.path, this.schema);
-    if (!existsSync(root)) return;
-    const views = await this.c.runAndReadAll(
-      `SELECT sql FROM duckdb_views() WHERE lower(schema_name) = lower(${sqlString(this.schema)}) AND NOT internal`,
-    );
-    const sql = (views.getRows() as [string][]).map(([s]) => s).join("\n");
-    for (const d of readdirSync(root)) {
-      if (!sql.includes(`${join(root, d)}/`)) rmSync(join(root, d), { recursive: true, force: true });
-    }
+    await removeUnreferencedRunDirs(this.c, this.schema, resultsRoot(this.opts.path, this.schema));
   }
 
   partDir(): string | null {
