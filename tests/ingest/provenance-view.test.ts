@@ -179,6 +179,31 @@ describe("claims_diagnosis_provenance: a view over the narrow tables", () => {
     expect(runDirs(db)).toEqual([`ingest_${second.runId}`]);
   });
 
+  it("switches storage both ways: the same rows, and no run directory left that no view reads", async () => {
+    const d = tempDir();
+    const db = join(d, "w.duckdb");
+    const files = claimFiles(d);
+    const rows = (): Promise<Record<string, unknown>[]> =>
+      query(
+        db,
+        `SELECT (SELECT count(*) FROM sgv_reporting.claims_diagnosis_provenance)::INTEGER AS prov,
+                (SELECT count(*) FROM sgv_reporting.participant_diagnosis_codes)::INTEGER AS pdx,
+                (SELECT string_agg(DISTINCT outcome || ':' || coalesce(reason, ''), ',' ORDER BY outcome || ':' || coalesce(reason, ''))
+                   FROM sgv_reporting.claims_ingest_outcomes) AS outcomes`,
+      );
+    const a = await ingest(files, db);
+    const first = await rows();
+    expect(first[0]!["prov"]).toBe(a.counts.dxRows);
+    await ingest(files, db, { storage: "table" });
+    expect(await relations(db)).toEqual(published("table"));
+    expect(await rows()).toEqual(first);
+    expect(runDirs(db)).toEqual([]);
+    const c = await ingest(files, db);
+    expect(await relations(db)).toEqual(PUBLISHED);
+    expect(await rows()).toEqual(first);
+    expect(runDirs(db)).toEqual([`ingest_${c.runId}`]);
+  });
+
   it("a publish that fails after writing its files removes them and leaves the previous relations", async () => {
     const d = tempDir();
     const db = join(d, "w.duckdb");
