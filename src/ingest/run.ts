@@ -23,7 +23,7 @@ import {
   type ParseFileTask,
   type ParseFilterSettings,
 } from "./parse-file.js";
-import { publishIngest, type IngestCounts, type IngestStorage, type StagedIngestPart } from "./warehouse.js";
+import { checkIngestStorage, publishIngest, type IngestCounts, type IngestStorage, type StagedIngestPart } from "./warehouse.js";
 
 export { detectFormat, readProcedureLists, type FileFormat, type IngestFileReport } from "./parse-file.js";
 
@@ -204,6 +204,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   };
   if (filter.period && filter.period.from > filter.period.to) throw new UsageError("--collection-period: start after end");
   readProcedureLists(o.dataDir, o.cptListYear); // a bad --cpt-list-year fails here, before any thread starts
+  checkIngestStorage(resolve(o.db), o.storage ?? "parquet"); // and a results directory views cannot use
   const threads = Math.max(1, o.workers ?? availableParallelism());
   const runId = newRunId();
   const db = resolve(o.db);

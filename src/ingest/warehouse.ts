@@ -114,6 +114,19 @@ async function scalar(c: DuckDBConnection, sql: string): Promise<number> {
   return Number((await c.runAndReadAll(sql)).getRows()[0]?.[0] ?? 0);
 }
 
+/**
+ * Fails unless `storage` can be used for the warehouse `db` (run before parsing, so a bad choice
+ * costs nothing); returns the results root the Parquet files go under.
+ */
+export function checkIngestStorage(db: string, storage: IngestStorage): string {
+  if (storage !== "parquet" && storage !== "table")
+    throw new UsageError(`ingest storage must be parquet or table (got ${String(storage)})`);
+  const root = resultsRoot(db, S);
+  if (storage === "parquet" && /[*?[\]{}]/.test(root))
+    throw new UsageError(`${root}: a results directory with glob characters cannot back views; use --storage table`);
+  return root;
+}
+
 /** The relations built by a publish, by short name: a staging table, or a Parquet file of the run. */
 class Built {
   private readonly files = new Map<string, string>();
@@ -164,11 +177,7 @@ export async function publishIngest(
   hasMembers: boolean,
   storage: IngestStorage = "parquet",
 ): Promise<IngestCounts> {
-  if (storage !== "parquet" && storage !== "table")
-    throw new UsageError(`ingest storage must be parquet or table (got ${String(storage)})`);
-  const root = resultsRoot(db, S);
-  if (storage === "parquet" && /[*?[\]{}]/.test(root))
-    throw new UsageError(`${root}: a results directory with glob characters cannot back views; use --storage table`);
+  const root = checkIngestStorage(db, storage);
   const resultsExisted = existsSync(dirname(root));
   const inst = await DuckDBInstance.create(db, { temp_directory: stageDir, memory_limit: "3GB" });
   const c = await inst.connect();

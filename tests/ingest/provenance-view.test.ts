@@ -204,6 +204,20 @@ describe("claims_diagnosis_provenance: a view over the narrow tables", () => {
     expect(runDirs(db)).toEqual([`ingest_${c.runId}`]);
   });
 
+  it("a warehouse path with glob characters cannot back views: a usage error before parsing; --storage table works", async () => {
+    const d = tempDir();
+    const db = join(d, "w[1].duckdb");
+    const files = claimFiles(d);
+    // a file of no known format would fail the parse: the storage error comes first
+    await expect(ingest([...files, writeFile(d, "junk.txt", "hello, world\n")], db)).rejects.toThrow(
+      /a results directory with glob characters cannot back views; use --storage table/,
+    );
+    expect(existsSync(db)).toBe(false); // nothing published
+    const r = await ingest(files, db, { storage: "table" });
+    expect(await relations(db)).toEqual(published("table"));
+    expect(r.counts.claimsIn).toBeGreaterThan(0);
+  });
+
   it("a publish that fails after writing its files removes them and leaves the previous relations", async () => {
     const d = tempDir();
     const db = join(d, "w.duckdb");
