@@ -331,8 +331,7 @@ export async function publishIngest(
       await c.run(dropRelation("claims_diagnosis_provenance"));
       for (const [from, to] of publish) {
         await c.run(dropRelation(to!));
-        if (from === "participants" || from === "participants_provenance") await c.run(`ALTER TABLE ${t(from)} RENAME TO ${to!}`);
-        else await built.publish(from!, to!);
+        await built.publish(from!, to!); // participants and their provenance are always staging tables
       }
       await c.run(PROVENANCE_VIEW);
       // the plan tables the dbt project reads (docs/warehouse.md); empty when a warehouse starts from claims
