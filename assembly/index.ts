@@ -9,6 +9,7 @@ import {
   FLAG_NO_SEGMENT, FLAG_MODELS_INCOMPLETE, V_COUNT, T_DX, PK_VERSION, OPT_GAP_ADD, OPT_GAP_REMOVE,
   OPT_GAP_ALL, D_GAP_LEN, D_GAP_POOL_LEN,
 } from "./layout";
+import { writeFactorColumns } from "./factors";
 import { initGaps, beginGaps, saveModel, memberGaps, gapLen, gapPoolLen } from "./gaps";
 import { reserveBytes, currentTop, releaseTo } from "./memory";
 import { installPack, nModels, hashCap, hashKeys } from "./pack";
@@ -65,6 +66,14 @@ export function setPack(ptr: usize): i32 {
 
 export function packModels(): i32 {
   return nModels;
+}
+
+/**
+ * The risk_score_factors columns of the batch the last factor-mode scoreBatch scored, from its
+ * trace (`desc`: NFDESC i32 words, layout.ts FD_*). 0, or -1 when an output is too small.
+ */
+export function factorColumns(desc: usize): i32 {
+  return writeFactorColumns(desc);
 }
 
 /** AGEF for a date of birth, as of a date (both days since 1970-01-01); 0 when born later, capped at 131. */

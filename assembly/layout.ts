@@ -73,6 +73,48 @@ export const D_GAP_POOL_CAP: i32 = 27;
 export const D_GAP_POOL_LEN: i32 = 28; // written by the kernel
 export const NDESC: i32 = 32;
 
+// ---- factor columns descriptor: i32 words written by the host before factorColumns --------
+// After a factor-mode scoreBatch, factorColumns turns the trace (still in memory) into the
+// risk_score_factors columns: one row per term, hierarchy drop and unscored HCC of members the
+// host did not mark as errored, with each HCC row's dx codes (the codes whose dx → CC record
+// assigned it) copied as UTF-8. Label tables map the kernel's numbers onto the host's
+// dictionaries. Returns 0, or -1 when an output is full (the host grows it and calls again).
+export const FD_TRACE: i32 = 0;
+export const FD_TRACE_LEN: i32 = 1;
+export const FD_N: i32 = 2;
+export const FD_OUT_MODEL_I32: i32 = 3; // scoreBatch's D_OUT_MODEL_I32 (segment of member × model)
+export const FD_ERRORED: i32 = 4; // u8[n]: 1 = no rows for the member
+export const FD_HCC_FACTOR: i32 = 5; // i32[nModels][FD_HCC_STRIDE]: HCC number → factor index
+export const FD_HCC_STRIDE: i32 = 6;
+export const FD_VAR_FACTOR: i32 = 7; // i32[nModels][FD_VAR_STRIDE]: variable → factor index
+export const FD_VAR_TYPE: i32 = 8; // i32[nModels][FD_VAR_STRIDE]: variable → factor type index
+export const FD_VAR_STRIDE: i32 = 9;
+export const FD_SEG_BASE: i32 = 10; // i32[nModels]: first segment dictionary index of each model
+export const FD_KIND_TYPE: i32 = 11; // i32[T_HCC_UNSCORED + 1]: factor type index of an HCC row by kind
+export const FD_DIVISOR_TYPE: i32 = 12;
+export const FD_MEMBER_OFFSETS: i32 = 13; // scoreBatch's inputs (the dx codes of HCC rows)
+export const FD_CODE_OFFSETS: i32 = 14;
+export const FD_CODE_BYTES: i32 = 15;
+export const FD_ROW_CAP: i32 = 16;
+export const FD_MEMBER: i32 = 17; // i32 per row: member index
+export const FD_MODEL: i32 = 18; // i32 per row: pack model index
+export const FD_SEGMENT: i32 = 19; // i32 per row: segment dictionary index
+export const FD_FACTOR: i32 = 20; // i32 per row
+export const FD_TYPE: i32 = 21; // i32 per row: factor type index
+export const FD_COEF: i32 = 22; // f64 per row
+export const FD_HCC: i32 = 23; // i32 per row: HCC number (0 where null)
+export const FD_HCC_VALID: i32 = 24; // validity bitmap of FD_HCC (zeroed by the kernel)
+export const FD_DX_OFFSETS: i32 = 25; // i32[rows + 1] into the dx code list
+export const FD_DX_CAP: i32 = 26;
+export const FD_DX_BYTE_OFFSETS: i32 = 27; // i32[dx + 1] into FD_DX_BYTES
+export const FD_DX_BYTES: i32 = 28;
+export const FD_DX_BYTES_CAP: i32 = 29;
+export const FD_ROWS: i32 = 30; // written by the kernel
+export const FD_DX_LEN: i32 = 31; // written by the kernel
+export const FD_DX_BYTES_LEN: i32 = 32; // written by the kernel
+export const FD_HCC_NULLS: i32 = 33; // written by the kernel
+export const NFDESC: i32 = 36;
+
 export const OPT_MCE: i32 = 1;
 export const OPT_ROUND3: i32 = 2;
 export const OPT_TRACE: i32 = 4;

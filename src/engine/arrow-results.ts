@@ -20,10 +20,10 @@ import {
   type Vector,
 } from "apache-arrow";
 import * as L from "./layout.js";
-import type { BatchResult } from "./kernel.js";
+import type { BatchResult, FactorColumns, FactorTables } from "./kernel.js";
 import type { Engine } from "./engine.js";
 import { KERNEL_ERRORS } from "./engine.js";
-import { dxAssigning, factorRowCoefficient, factorRowMember, forEachFactorRecord, hccRowTypeOfKind } from "./factor-records.js";
+import { hccRowTypeOfKind } from "./factor-records.js";
 
 const enc = new TextEncoder();
 
@@ -391,110 +391,79 @@ export function memberIdColumn(ids: Vector, member: Int32Array, rows: number, as
   return pid.finish();
 }
 
+/** The label tables the kernel's factorColumns maps its numbers with (kernel.ts FactorTables). */
+export function buildFactorTables(engine: Engine, labels: LabelBytes): FactorTables {
+  const ms = engine.meta.models;
+  const hccStride = Math.max(1, ...labels.hccFactorIndex.map((a) => a.length));
+  const varStride = Math.max(1, ...labels.varFactorIndex.map((a) => a.length));
+  const hccFactor = new Int32Array(ms.length * hccStride);
+  labels.hccFactorIndex.forEach((a, m) => hccFactor.set(a, m * hccStride));
+  const varFactor = new Int32Array(ms.length * varStride);
+  const varType = new Int32Array(ms.length * varStride).fill(1);
+  labels.varFactorIndex.forEach((a, m) => varFactor.set(a, m * varStride));
+  labels.varTypeIndex.forEach((a, m) => varType.set(a, m * varStride));
+  const segBase = new Int32Array(ms.length);
+  let acc = 0;
+  ms.forEach((mm, m) => {
+    segBase[m] = acc;
+    acc += mm.segments.length;
+  });
+  const typeOf = (t: string): number => FACTOR_TYPES.indexOf(t as (typeof FACTOR_TYPES)[number]);
+  return {
+    hccFactor,
+    hccStride,
+    varFactor,
+    varType,
+    varStride,
+    segBase,
+    // factor_type index of an HCC row per record kind, so no string is made per row
+    kindType: Int32Array.from({ length: L.T_HCC_UNSCORED + 1 }, (_, kind) => typeOf(hccRowTypeOfKind(kind))),
+    divisorType: typeOf("divisor"),
+  };
+}
+
 /**
- * The risk_score_factors batch from factor-mode trace records: one row per member × model ×
- * term, plus the HCCs that are not terms (hcc_dropped, hcc_unscored; coefficient 0); HCC rows
- * carry the member's dx codes whose crosswalk (or edit) assigned that CC.
+ * The risk_score_factors batch from the kernel's factor columns (kernel.ts factorColumns): one
+ * row per member × model × term, plus the HCCs that are not terms (hcc_dropped, hcc_unscored;
+ * coefficient 0); HCC rows carry the member's dx codes whose crosswalk (or edit) assigned that CC.
  */
 export function buildFactorsBatch(
   engine: Engine,
   labels: LabelBytes,
   ids: Vector,
-  r: BatchResult,
-  codes: { memberOffsets: Int32Array; codeOffsets: Int32Array; codeBytes: Uint8Array },
-  valueErrors: (string | null)[],
+  f: FactorColumns,
   runId: string,
   idsAsDictionary = false,
 ): RecordBatch {
-  const W = L.TRACE_STRIDE / 4;
-  const nRec = r.trace.length / W;
-  const tr = r.trace;
-  let rows = 0;
-  for (let k = 0; k < nRec; k++) {
-    const member = factorRowMember(tr, r.traceF64, k);
-    if (member >= 0 && !valueErrors[member]) rows++;
-  }
-  const memberI = new Int32Array(rows);
-  const modelI = new Int32Array(rows);
-  const segI = new Int32Array(rows);
-  const factorI = new Int32Array(rows);
-  const typeI = new Int32Array(rows);
-  const coef = new Float64Array(rows);
-  const hcc = new Int32Array(rows);
-  const hccValid = new Uint8Array((rows + 7) >> 3);
-  let hccNulls = 0;
-  const dxOffsets = new Int32Array(rows + 1);
-  const dx = new Utf8Appender(rows, rows * 8);
-  const typeOf = (t: (typeof FACTOR_TYPES)[number]): number => FACTOR_TYPES.indexOf(t);
-  const divisorType = typeOf("divisor");
-  // factor_type index of an HCC row per record kind, so no string is made per row
-  const hccTypeByKind = Int32Array.from({ length: L.T_HCC_UNSCORED + 1 }, (_, kind) => typeOf(hccRowTypeOfKind(kind)));
-  // the per-row reads, hoisted out of the visit (the callback runs once per factor row)
-  const errored = new Uint8Array(r.n);
-  for (let i = 0; i < r.n; i++) errored[i] = valueErrors[i] ? 1 : 0;
-  const trF64 = r.traceF64;
-  const modelI32 = r.modelI32;
-  const slotOf = r.slotOf;
-  const nMembers = r.n;
-  const { memberOffsets, codeOffsets, codeBytes } = codes;
-  const { hccFactorIndex, varFactorIndex, varTypeIndex } = labels;
-  let row = 0;
-  forEachFactorRecord(tr, trF64, (k, member, m, h, dxFrom, dxTo) => {
-    if (errored[member] === 1) return;
-    const kind = tr[k * W]!;
-    memberI[row] = member;
-    modelI[row] = m;
-    segI[row] = modelI32[(slotOf[m]! * nMembers + member) * 3]!;
-    coef[row] = factorRowCoefficient(tr, trF64, k);
-    if (h >= 0) {
-      factorI[row] = hccFactorIndex[m]![h]!;
-      typeI[row] = hccTypeByKind[kind]!;
-      hcc[row] = h;
-      hccValid[row >> 3]! |= 1 << (row & 7);
-      const ms = memberOffsets[member]!;
-      for (let j = dxFrom; j >= 0 && j < dxTo; j++) {
-        const d = dxAssigning(tr, j, h);
-        if (d < 0) continue;
-        const c = ms + d;
-        dx.append(codeBytes, codeOffsets[c]!, codeOffsets[c + 1]!);
-      }
-    } else {
-      const a = tr[k * W + 1]!;
-      factorI[row] = varFactorIndex[m]![a] ?? 0;
-      typeI[row] = kind === L.T_DIVISOR ? divisorType : (varTypeIndex[m]![a] ?? 1);
-      hccNulls++;
-    }
-    row++;
-    dxOffsets[row] = dx.rows;
-  });
+  const rows = f.rows;
   const cols = new Columns();
-  cols.add("participant_id", memberIdColumn(ids, memberI, rows, idsAsDictionary), false);
+  cols.add("participant_id", memberIdColumn(ids, f.member, rows, idsAsDictionary), false);
   cols.add("payment_year", i32Column(new Int32Array(rows).fill(engine.meta.paymentYear)), false);
-  cols.add("model", labels.models.column(modelI, rows), false);
-  // segment ids are per model; map (model, segment) onto one dictionary
-  const segBase: number[] = [];
-  let acc = 0;
-  for (const mm of engine.meta.models) {
-    segBase.push(acc);
-    acc += mm.segments.length;
-  }
-  for (let i = 0; i < rows; i++) segI[i] = (segBase[modelI[i] ?? 0] ?? 0) + (segI[i] ?? 0);
-  cols.add("segment", segmentDict(engine).column(segI, rows), false);
-  cols.add("factor", labels.factorNames.column(factorI, rows), false);
-  cols.add("factor_type", labels.factorTypes.column(typeI, rows), false);
-  cols.add("coefficient", makeData({ type: new Float64(), length: rows, nullCount: 0, data: coef }), false);
+  cols.add("model", labels.models.column(f.model, rows), false);
+  // segment ids are per model; the kernel mapped (model, segment) onto one dictionary
+  cols.add("segment", segmentDict(engine).column(f.segment, rows), false);
+  cols.add("factor", labels.factorNames.column(f.factor, rows), false);
+  cols.add("factor_type", labels.factorTypes.column(f.type, rows), false);
+  cols.add("coefficient", makeData({ type: new Float64(), length: rows, nullCount: 0, data: f.coef }), false);
   cols.add(
     "hcc",
-    makeData({ type: new Int32(), length: rows, nullCount: hccNulls, nullBitmap: hccNulls > 0 ? hccValid : null, data: hcc }),
+    makeData({
+      type: new Int32(),
+      length: rows,
+      nullCount: f.hccNulls,
+      nullBitmap: f.hccNulls > 0 ? f.hccValid : null,
+      data: f.hcc,
+    }),
   );
+  const dxLen = f.dxByteOffsets.length - 1;
   cols.add(
     "dx_codes",
     makeData({
       type: new List(new Field("item", new Utf8(), true)),
       length: rows,
       nullCount: 0,
-      valueOffsets: dxOffsets,
-      child: dx.finish(),
+      valueOffsets: f.dxOffsets,
+      child: makeData({ type: new Utf8(), length: dxLen, nullCount: 0, valueOffsets: f.dxByteOffsets, data: f.dxBytes }),
     }),
   );
   cols.add("run_id", runIdColumn(runId, rows), false);

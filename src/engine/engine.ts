@@ -1,14 +1,21 @@
 // Engine API: a payment year's pack in a kernel; score batches, explain one member.
 // Pure: the caller provides the compiled Wasm module and the pack (src/load.ts does I/O).
 import * as L from "./layout.js";
-import { Kernel, type BatchResult, type EncodedBatch } from "./kernel.js";
+import { Kernel, type BatchResult, type EncodedBatch, type FactorTables } from "./kernel.js";
 import type { Pack, PackMeta } from "./pack-builder.js";
 import { membersToBatch, parseDateDays, type MemberInput } from "./member.js";
 import { decodeExplanation, type Explanation } from "./explain.js";
 import { UsageError } from "../errors.js";
 import { Utf8, type RecordBatch } from "apache-arrow";
 import { encodeArrowBatch } from "./arrow-encode.js";
-import { buildFactorsBatch, buildLabelBytes, buildScoresBatch, errorsOf, type LabelBytes } from "./arrow-results.js";
+import {
+  buildFactorTables,
+  buildFactorsBatch,
+  buildLabelBytes,
+  buildScoresBatch,
+  errorsOf,
+  type LabelBytes,
+} from "./arrow-results.js";
 import { factorTraceCap } from "./factor-records.js";
 import { KERNEL_ERRORS } from "./kernel-errors.js";
 import {
@@ -171,6 +178,7 @@ export class Engine {
   }
 
   private labelBytes: LabelBytes | undefined;
+  private factorTables: FactorTables | undefined;
   private gapLabels: { key: string; labels: GapLabels } | undefined;
 
   /**
@@ -217,25 +225,24 @@ export class Engine {
       asOfDays: this.asOfDays,
       models: this.scoredModels,
       traceCap: opts.factors ? factorTraceCap(batch.n, nCodes, nScored) : 0,
+      copyTrace: false,
       ...(gaps ? { gaps: gaps.request } : {}),
     });
     const scores = buildScoresBatch(this, this.labelBytes, ids, r, errors, runId);
-    const factors = opts.factors
-      ? buildFactorsBatch(
-          this,
-          this.labelBytes,
-          ids,
-          r,
-          {
-            memberOffsets: batch.memberOffsets,
-            codeOffsets: batch.codeOffsets,
-            codeBytes: batch.codeBytes,
-          },
-          errors,
-          runId,
-          opts.idsAsDictionary ?? false,
-        )
-      : null;
+    let factors: RecordBatch | null = null;
+    if (opts.factors) {
+      const errored = new Uint8Array(batch.n);
+      for (let i = 0; i < batch.n; i++) if (errors[i]) errored[i] = 1;
+      this.factorTables ??= buildFactorTables(this, this.labelBytes);
+      factors = buildFactorsBatch(
+        this,
+        this.labelBytes,
+        ids,
+        this.kernel.factorColumns(this.factorTables, errored),
+        runId,
+        opts.idsAsDictionary ?? false,
+      );
+    }
     let gapValues: RecordBatch | null = null;
     if (g && gaps) {
       gapValues = buildGapValuesBatch(

@@ -14,7 +14,7 @@ export function factorTraceCap(n: number, nCodes: number, nScored: number): numb
 }
 
 /** The member of a factor-mode record that becomes a risk_score_factors row, or -1. */
-export function factorRowMember(tr: Int32Array, trF64: Float64Array, k: number): number {
+function factorRowMember(tr: Int32Array, trF64: Float64Array, k: number): number {
   const W = L.TRACE_STRIDE / 4;
   const kind = tr[k * W] ?? 0;
   if (kind === L.T_HCC_TERM || kind === L.T_VAR_TERM || kind === L.T_DIVISOR || kind === L.T_HCC_UNSCORED)

@@ -10,6 +10,7 @@ interface KernelExports {
   release(to: number): void;
   setPack(ptr: number): number;
   scoreBatch(desc: number): number;
+  factorColumns(desc: number): number;
   computeAge(dobDays: number, asOfDays: number): number;
   roundScore(x: number): number;
   ABI_NIN: WebAssembly.Global;
@@ -55,7 +56,38 @@ export interface ScoreOptions {
   /** Pack model indices whose per-model results are copied out. */
   models: readonly number[];
   traceCap?: number;
+  /** Copy the trace out into the result (default true; factorColumns reads it in place). */
+  copyTrace?: boolean;
   gaps?: GapRequest;
+}
+
+/** How factorColumns maps the kernel's numbers onto the host's dictionaries (layout.ts FD_*). */
+export interface FactorTables {
+  hccFactor: Int32Array; // [model][hccStride]: HCC number → factor index
+  hccStride: number;
+  varFactor: Int32Array; // [model][varStride]: variable → factor index
+  varType: Int32Array; // [model][varStride]: variable → factor type index
+  varStride: number;
+  segBase: Int32Array; // [model]: first segment dictionary index
+  kindType: Int32Array; // [record kind]: factor type index of an HCC row
+  divisorType: number;
+}
+
+/** The risk_score_factors columns of a batch (copied out of Wasm memory), `rows` long. */
+export interface FactorColumns {
+  rows: number;
+  member: Int32Array;
+  model: Int32Array;
+  segment: Int32Array;
+  factor: Int32Array;
+  type: Int32Array;
+  coef: Float64Array;
+  hcc: Int32Array;
+  hccValid: Uint8Array;
+  hccNulls: number;
+  dxOffsets: Int32Array; // rows + 1, into the dx code list
+  dxByteOffsets: Int32Array; // codes + 1, into dxBytes
+  dxBytes: Uint8Array;
 }
 
 /** What-if requests for a batch (layout.ts OPT_GAP_*, D_GAP*). */
@@ -77,6 +109,11 @@ export class Kernel {
   private readonly base: number; // memory mark after the pack
   private regions: Record<string, Region> = {};
   private desc = 0;
+  private fdesc = 0;
+  // factorColumns' buffers sit above the batch buffers, so growing them keeps the trace
+  private batchTop = 0;
+  private factorRegions: Record<string, Region> = {};
+  private last: { n: number; traceLen: number; factors: boolean } | null = null;
 
   /** `module` compiled, or already instantiated with `kernelImports()` (asynchronous hosts). */
   constructor(module: WebAssembly.Module | WebAssembly.Instance, pack: Uint8Array) {
@@ -95,7 +132,9 @@ export class Kernel {
     if (rc !== 0) throw new InternalError(`kernel rejected the model pack (code ${rc})`);
     this.nModels = new Int32Array(this.x.memory.buffer, p + L.PH_N_MODELS * 4, 1)[0] ?? 0;
     this.desc = this.x.reserve(L.NDESC * 4);
+    this.fdesc = this.x.reserve(L.NFDESC * 4);
     this.base = this.x.mark();
+    this.batchTop = this.base;
   }
 
   get models(): number {
@@ -116,12 +155,124 @@ export class Kernel {
     for (const [k, b] of Object.entries(needs)) if ((this.regions[k]?.bytes ?? -1) < b) grow = true;
     if (!grow) return;
     this.x.release(this.base);
+    this.regions = this.reserveAll(this.regions, needs);
+    this.batchTop = this.x.mark();
+    this.factorRegions = {};
+  }
+
+  private reserveAll(old: Record<string, Region>, needs: Record<string, number>): Record<string, Region> {
     const next: Record<string, Region> = {};
     for (const [k, b] of Object.entries(needs)) {
-      const bytes = Math.max(b, Math.ceil((this.regions[k]?.bytes ?? 0) * 1.5), 64);
+      const bytes = Math.max(b, Math.ceil((old[k]?.bytes ?? 0) * 1.5), 64);
       next[k] = { ptr: this.x.reserve(bytes), bytes };
     }
-    this.regions = next;
+    return next;
+  }
+
+  /** factorColumns' buffers at their high-water mark, above the batch buffers (which stay put). */
+  private ensureFactor(needs: Record<string, number>): void {
+    if (Object.entries(needs).every(([k, b]) => (this.factorRegions[k]?.bytes ?? -1) >= b)) return;
+    this.x.release(this.batchTop);
+    this.factorRegions = this.reserveAll(this.factorRegions, needs);
+  }
+
+  private fptr(k: string): number {
+    const r = this.factorRegions[k];
+    if (!r) throw new InternalError(`kernel factor region ${k} missing`);
+    return r.ptr;
+  }
+
+  /**
+   * The risk_score_factors columns of the batch the last score() scored in factor mode
+   * (L.OPT_FACTORS), from its trace still in kernel memory: rows of members with
+   * `errored[i] !== 0` are left out.
+   */
+  factorColumns(t: FactorTables, errored: Uint8Array): FactorColumns {
+    const last = this.last;
+    if (!last?.factors) throw new InternalError("factorColumns: the last batch was not scored in factor mode");
+    const { n, traceLen } = last;
+    // every row is one trace record, every dx code one dx → CC record; the bytes are grown on demand
+    let bytesCap = Math.max(1024, traceLen * 8);
+    for (;;) {
+      const rowCap = traceLen;
+      this.ensureFactor({
+        errored: n,
+        hccFactor: t.hccFactor.byteLength,
+        varFactor: t.varFactor.byteLength,
+        varType: t.varType.byteLength,
+        segBase: t.segBase.byteLength,
+        kindType: t.kindType.byteLength,
+        member: rowCap * 4,
+        model: rowCap * 4,
+        segment: rowCap * 4,
+        factor: rowCap * 4,
+        type: rowCap * 4,
+        coef: rowCap * 8,
+        hcc: rowCap * 4,
+        hccValid: (rowCap + 7) >> 3,
+        dxOffsets: (rowCap + 1) * 4,
+        dxByteOffsets: (traceLen + 1) * 4,
+        dxBytes: bytesCap,
+      });
+      const mem = this.x.memory.buffer;
+      new Uint8Array(mem, this.fptr("errored"), n).set(errored.subarray(0, n));
+      new Int32Array(mem, this.fptr("hccFactor"), t.hccFactor.length).set(t.hccFactor);
+      new Int32Array(mem, this.fptr("varFactor"), t.varFactor.length).set(t.varFactor);
+      new Int32Array(mem, this.fptr("varType"), t.varType.length).set(t.varType);
+      new Int32Array(mem, this.fptr("segBase"), t.segBase.length).set(t.segBase);
+      new Int32Array(mem, this.fptr("kindType"), t.kindType.length).set(t.kindType);
+      const d = new Int32Array(mem, this.fdesc, L.NFDESC);
+      d.fill(0);
+      d[L.FD_TRACE] = this.ptr("trace");
+      d[L.FD_TRACE_LEN] = traceLen;
+      d[L.FD_N] = n;
+      d[L.FD_OUT_MODEL_I32] = this.ptr("outMI");
+      d[L.FD_ERRORED] = this.fptr("errored");
+      d[L.FD_HCC_FACTOR] = this.fptr("hccFactor");
+      d[L.FD_HCC_STRIDE] = t.hccStride;
+      d[L.FD_VAR_FACTOR] = this.fptr("varFactor");
+      d[L.FD_VAR_TYPE] = this.fptr("varType");
+      d[L.FD_VAR_STRIDE] = t.varStride;
+      d[L.FD_SEG_BASE] = this.fptr("segBase");
+      d[L.FD_KIND_TYPE] = this.fptr("kindType");
+      d[L.FD_DIVISOR_TYPE] = t.divisorType;
+      d[L.FD_MEMBER_OFFSETS] = this.ptr("memberOffsets");
+      d[L.FD_CODE_OFFSETS] = this.ptr("codeOffsets");
+      d[L.FD_CODE_BYTES] = this.ptr("codeBytes");
+      d[L.FD_ROW_CAP] = rowCap;
+      for (const k of ["member", "model", "segment", "factor", "type", "coef", "hcc", "hccValid", "dxOffsets"] as const) {
+        d[FD_OUT[k]] = this.fptr(k);
+      }
+      d[L.FD_DX_CAP] = traceLen;
+      d[L.FD_DX_BYTE_OFFSETS] = this.fptr("dxByteOffsets");
+      d[L.FD_DX_BYTES] = this.fptr("dxBytes");
+      d[L.FD_DX_BYTES_CAP] = bytesCap;
+      const rc = this.x.factorColumns(this.fdesc);
+      if (rc === -1) {
+        bytesCap *= 2;
+        continue;
+      }
+      if (rc !== 0) throw new InternalError(`kernel factorColumns failed (code ${rc})`);
+      const dv = new Int32Array(mem, this.fdesc, L.NFDESC);
+      const rows = dv[L.FD_ROWS] ?? 0;
+      const dxLen = dv[L.FD_DX_LEN] ?? 0;
+      const i32 = (k: string, len: number): Int32Array => new Int32Array(mem.slice(this.fptr(k), this.fptr(k) + len * 4));
+      return {
+        rows,
+        member: i32("member", rows),
+        model: i32("model", rows),
+        segment: i32("segment", rows),
+        factor: i32("factor", rows),
+        type: i32("type", rows),
+        coef: new Float64Array(mem.slice(this.fptr("coef"), this.fptr("coef") + rows * 8)),
+        hcc: i32("hcc", rows),
+        hccValid: new Uint8Array(mem.slice(this.fptr("hccValid"), this.fptr("hccValid") + ((rows + 7) >> 3))),
+        hccNulls: dv[L.FD_HCC_NULLS] ?? 0,
+        dxOffsets: i32("dxOffsets", rows + 1),
+        dxByteOffsets: i32("dxByteOffsets", dxLen + 1),
+        dxBytes: new Uint8Array(mem.slice(this.fptr("dxBytes"), this.fptr("dxBytes") + (dv[L.FD_DX_BYTES_LEN] ?? 0))),
+      };
+    }
   }
 
   private ptr(k: string): number {
@@ -225,7 +376,11 @@ export class Kernel {
     const traceLen = dv[L.D_TRACE_LEN] ?? 0;
     const gapLen = dv[L.D_GAP_LEN] ?? 0;
     const gapPoolLen = dv[L.D_GAP_POOL_LEN] ?? 0;
-    const traceBytes = mem().slice(this.ptr("trace"), this.ptr("trace") + traceLen * L.TRACE_STRIDE);
+    this.last = { n, traceLen, factors: (opts.options & L.OPT_FACTORS) !== 0 && (opts.options & L.OPT_TRACE) === 0 };
+    const traceBytes =
+      opts.copyTrace === false
+        ? new ArrayBuffer(0)
+        : mem().slice(this.ptr("trace"), this.ptr("trace") + traceLen * L.TRACE_STRIDE);
     const slotOf = new Int32Array(nm).fill(-1);
     const ns = opts.models.length;
     const modelF64 = new Float64Array(ns * n * 2);
@@ -252,6 +407,19 @@ export class Kernel {
     };
   }
 }
+
+/** The descriptor word of each factorColumns output column. */
+const FD_OUT = {
+  member: L.FD_MEMBER,
+  model: L.FD_MODEL,
+  segment: L.FD_SEGMENT,
+  factor: L.FD_FACTOR,
+  type: L.FD_TYPE,
+  coef: L.FD_COEF,
+  hcc: L.FD_HCC,
+  hccValid: L.FD_HCC_VALID,
+  dxOffsets: L.FD_DX_OFFSETS,
+} as const;
 
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_F64 = new Float64Array(0);

@@ -328,7 +328,9 @@ function decodeFactors(lb: Labels, r: BatchResult, codes: string[]): UdfFactor[]
   forEachFactorRecord(tr, r.traceF64, (k, member, mIdx, hcc, dxFrom, dxTo) => {
     const kind = tr[k * W] ?? 0;
     const m = lb.byIndex[mIdx];
-    const seg = r.modelI32[((r.slotOf[mIdx] ?? 0) * r.n + member) * 3] ?? 0;
+    const seg = r.modelI32[((r.slotOf[mIdx] ?? 0) * r.n + member) * 3] ?? -1;
+    // a model with no segment for the member has no score and no rows (its hierarchy ran first)
+    if (seg < 0) return;
     const row: UdfFactor = {
       model: m?.id ?? "",
       segment: m?.segments[seg] ?? null,
