@@ -7,6 +7,13 @@
 //   node --single-threaded-gc bench/pipeline-bench.js [--members N] [--workers 1,2,4] [--smoke]
 //        [--no-factors] [--keep DIR] [--results-storage parquet|table] [--batch-size N]
 //        [--part-compression none|snappy|lz4_raw|zstd] [--duckdb-threads N]
+//        [--repeat N] [--baseline DIR]
+//
+// --repeat N runs each worker count N times and prints the median and range. --baseline DIR is
+// another checkout of this project with its own build (e.g. `git worktree add DIR <commit>`, then
+// `npm run build` there): every run of this build is paired with a run of that one on the same
+// warehouse, in alternating order (A B, B A, …), so a machine whose speed drifts within minutes
+// still gives a fair comparison; it prints each pair and how many the current build won.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
@@ -31,6 +38,8 @@ const { values: args } = parseArgs({
     "batch-size": { type: "string" },
     "part-compression": { type: "string" },
     "duckdb-threads": { type: "string" },
+    repeat: { type: "string", default: "1" },
+    baseline: { type: "string" },
     // internal: score the warehouse at this path once with --workers N and print the run as JSON
     child: { type: "string" },
   },
@@ -41,6 +50,14 @@ const workerCounts = args.workers.split(",").map((w) => {
   if (!/^\d+$/.test(w.trim()) || Number(w) < 1) throw new Error(`--workers: '${w}' is not a positive whole number`);
   return Number(w);
 });
+if (!/^\d+$/.test(args.repeat) || Number(args.repeat) < 1)
+  throw new Error(`--repeat: '${args.repeat}' is not a positive whole number`);
+const repeat = Number(args.repeat);
+const baselineScript = args.baseline ? join(resolve(args.baseline), "bench", "pipeline-bench.js") : null;
+if (baselineScript && !existsSync(join(resolve(args.baseline), "dist", "pipeline", "score-run.js")))
+  throw new Error(
+    `--baseline ${args.baseline}: no built checkout there (dist/pipeline/score-run.js missing; run npm run build in it)`,
+  );
 
 /** One scoring run in this process; the summary with this process's peak RSS. */
 async function scoreOnce(db, workers) {
@@ -104,26 +121,88 @@ const passOn = ["members", "results-storage", "batch-size", "part-compression", 
   args[k] ? [`--${k}`, args[k]] : [],
 );
 if (!factors) passOn.push("--no-factors");
-const runs = [];
-for (const workers of workerCounts) {
+const commitOf = (root) => {
+  try {
+    return execFileSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
+  } catch {
+    return "unknown";
+  }
+};
+const builds = [{ name: "current", script: fileURLToPath(import.meta.url) }];
+if (baselineScript) builds.push({ name: "baseline", script: baselineScript, commit: commitOf(resolve(args.baseline)) });
+
+/** One child run of `build` with `workers` workers, printed as it ends. */
+function child(build, workers) {
   const out = execFileSync(
     process.execPath,
-    [...process.execArgv, fileURLToPath(import.meta.url), ...passOn, "--workers", String(workers), "--child", db],
-    { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
+    [...process.execArgv, build.script, ...passOn, "--workers", String(workers), "--child", db],
+    {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    },
   );
-  const r = JSON.parse(out.trim().split("\n").pop());
-  runs.push(r);
+  const r = { build: build.name, ...JSON.parse(out.trim().split("\n").pop()) };
   const st = r.stage_seconds;
   console.log(
-    `${workers} worker(s): ${r.wall_seconds.toFixed(2)} s, ${Math.round(r.members_per_second).toLocaleString("en-US")} members/s; ` +
+    `${builds.length > 1 ? `${build.name.padEnd(8)} ` : ""}${workers} worker(s): ${r.wall_seconds.toFixed(2)} s, ${Math.round(r.members_per_second).toLocaleString("en-US")} members/s; ` +
       `read ${st.read.toFixed(2)} s, kernel ${st.kernel.toFixed(2)} s, encode ${st.encode.toFixed(2)} s, write ${st.write.toFixed(2)} s; ` +
       `CPU ${r.cpu_seconds.toFixed(2)} s; peak RSS ${Math.round(r.peak_rss_mib)} MiB; load ${r.load_average.map((l) => l.toFixed(2)).join(" ")}`,
   );
+  return r;
 }
-const base = runs[0];
-for (const r of runs.slice(1)) {
+
+const runs = [];
+for (let k = 0; k < repeat; k++) {
+  for (const workers of workerCounts) {
+    // alternate which build goes first, so a drift in the machine's speed hits both alike
+    const order = k % 2 === 0 ? builds : [...builds].reverse();
+    for (const b of order) runs.push({ repetition: k, ...child(b, workers) });
+  }
+}
+
+const median = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v.length % 2 ? v[(v.length - 1) / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
+};
+const summary = [];
+for (const workers of workerCounts) {
+  for (const b of builds) {
+    const mine = runs.filter((r) => r.workers === workers && r.build === b.name);
+    const walls = mine.map((r) => r.wall_seconds);
+    const s = {
+      build: b.name,
+      workers,
+      runs: mine.length,
+      median_wall_seconds: median(walls),
+      min_wall_seconds: Math.min(...walls),
+      max_wall_seconds: Math.max(...walls),
+      median_cpu_seconds: median(mine.map((r) => r.cpu_seconds)),
+      median_kernel_seconds: median(mine.map((r) => r.stage_seconds.kernel)),
+    };
+    summary.push(s);
+    if (repeat > 1 || builds.length > 1)
+      console.log(
+        `${b.name} ${workers} worker(s), ${s.runs} runs: median ${s.median_wall_seconds.toFixed(2)} s (${s.min_wall_seconds.toFixed(2)}–${s.max_wall_seconds.toFixed(2)}), ` +
+          `${Math.round(members / s.median_wall_seconds).toLocaleString("en-US")} members/s; median CPU ${s.median_cpu_seconds.toFixed(2)} s, kernel ${s.median_kernel_seconds.toFixed(2)} s`,
+      );
+  }
+  if (builds.length > 1) {
+    const pairs = [];
+    for (let k = 0; k < repeat; k++) {
+      const at = (name) => runs.find((r) => r.repetition === k && r.workers === workers && r.build === name);
+      pairs.push(at("current").wall_seconds / at("baseline").wall_seconds);
+    }
+    const won = pairs.filter((x) => x < 1).length;
+    console.log(
+      `${workers} worker(s): current / baseline (${builds[1].commit}) wall per pair ${pairs.map((x) => x.toFixed(3)).join(" ")}; ` +
+        `median ${median(pairs).toFixed(3)}; current faster in ${won} of ${pairs.length}`,
+    );
+  }
+}
+const kernelOf = (w) => summary.find((x) => x.build === "current" && x.workers === w).median_kernel_seconds;
+for (const w of workerCounts.slice(1)) {
   console.log(
-    `kernel stage scaling ${base.workers} → ${r.workers} workers: ${(base.stage_seconds.kernel / Math.max(r.stage_seconds.kernel, 1e-9)).toFixed(2)}×`,
+    `kernel stage scaling ${workerCounts[0]} → ${w} workers: ${(kernelOf(workerCounts[0]) / Math.max(kernelOf(w), 1e-9)).toFixed(2)}×`,
   );
 }
 
@@ -145,8 +224,11 @@ if (!args.smoke) {
         part_compression: args["part-compression"] ?? "none",
         duckdb_threads: args["duckdb-threads"] ? Number(args["duckdb-threads"]) : "default (cores)",
         workers: workerCounts,
+        repeat,
+        ...(builds[1] ? { baseline: { dir: resolve(args.baseline), commit: builds[1].commit } } : {}),
       },
       runs,
+      summary,
     },
   );
   console.log(`wrote ${out}`);
