@@ -8,9 +8,10 @@
 //   node bench/nightly-bench.js --smoke                     # 2,000 members, one run, writes nothing (CI)
 //
 // Options: --members N (1000000), --seed S (7), --db FILE, --runs N (1), --dbt-threads N
-// (HCC_DBT_THREADS for dbt/profiles.yml), --work DIR (temp dir), --keep.
+// (HCC_DBT_THREADS for dbt/profiles.yml), --dbt-compression auto|uncompressed (HCC_DBT_COMPRESSION),
+// --work DIR (temp dir), --keep.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,6 +35,7 @@ function parseArgs(argv) {
     else if (a === "--db") o.db = resolve(next());
     else if (a === "--work") o.work = resolve(next());
     else if (a === "--dbt-threads") o.dbtThreads = next();
+    else if (a === "--dbt-compression") o.dbtCompression = next();
     else throw new Error(`nightly-bench: unknown option ${a}`);
   }
   if (o.smoke) {
@@ -105,7 +107,10 @@ try {
   for (let i = 0; i < o.runs; i++) {
     const timingsFile = join(work, `timings-${i + 1}.json`);
     const load_before = os.loadavg();
-    const env = o.dbtThreads ? { HCC_DBT_THREADS: o.dbtThreads } : {};
+    const env = {
+      ...(o.dbtThreads ? { HCC_DBT_THREADS: o.dbtThreads } : {}),
+      ...(o.dbtCompression ? { HCC_DBT_COMPRESSION: o.dbtCompression } : {}),
+    };
     const r = runTimed(["--single-threaded-gc", BIN, "nightly", "--db", copy, "--timings", timingsFile, "--quiet"], env, false);
     const run = { ...r, load_before, load_after: os.loadavg(), timings: JSON.parse(readFileSync(timingsFile, "utf8")) };
     runs.push(run);
@@ -114,11 +119,14 @@ try {
   if (!o.smoke) {
     const out = writeResult(
       "nightly",
-      o.dbtThreads ? `-threads${o.dbtThreads}` : "",
+      (o.dbtThreads ? `-threads${o.dbtThreads}` : "") + (o.dbtCompression ? `-${o.dbtCompression}` : ""),
       {
         members: o.db ? null : o.members,
         warehouse: o.db ?? null,
         dbt_threads: o.dbtThreads ?? "profile default",
+        dbt_compression: o.dbtCompression ?? "auto",
+        // the warehouse file after the last run (uncompressed dbt tables make it several times larger)
+        warehouse_bytes: statSync(copy).size,
         generate,
         runs,
       },

@@ -52,6 +52,16 @@ interface NightlyFlags extends BigQueryFlags {
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
 /**
+ * HCC_DBT_COMPRESSION, DuckDB's force_compression for the tables dbt builds (dbt/profiles.yml):
+ * auto (DuckDB's default) or uncompressed (docs/dbt.md: faster builds, a much larger file).
+ * Checked before anything runs, so a typo does not fail the nightly after scoring.
+ */
+export function checkDbtCompression(value: string | undefined): void {
+  if (value !== undefined && value !== "auto" && value !== "uncompressed")
+    throw new UsageError(`HCC_DBT_COMPRESSION: '${value}' is not auto or uncompressed`);
+}
+
+/**
  * dbt threads for a nightly on the embedded warehouse (HCC_DBT_THREADS overrides): as many
  * concurrent models as DuckDB's memory holds, at most 4. Every dbt thread runs its query in the
  * one DuckDB of the build, and the largest need ≈ 0.8 GB per 1M members (patient_risk_scores
@@ -180,6 +190,7 @@ export function registerNightly(program: Command): void {
         return;
       }
       if (o.warehouse !== "duckdb") throw new UsageError(`--warehouse: '${o.warehouse}' is not duckdb or bigquery`);
+      checkDbtCompression(process.env["HCC_DBT_COMPRESSION"]);
       const db = resolve(o.db);
       if (o.claims && o.claims.length > 0) {
         say(`nightly: ingesting ${o.claims.length} claim/enrollment files into ${db}`);

@@ -11,8 +11,28 @@ import { join } from "node:path";
 const bin = new URL("../../bin/hcc.js", import.meta.url).pathname;
 const venv = new URL("../../.venv/bin/dbt", import.meta.url).pathname;
 
+/** Segments DuckDB writes without compressing: one value for the whole segment, or the values as they are. */
+const PLAIN = ["Constant", "Uncompressed"];
+
+/** The distinct compression methods of a table's column segments (DuckDB storage_info). */
+async function compressionsOf(db: string, table: string): Promise<string[]> {
+  const inst = await DuckDBInstance.create(db, { access_mode: "READ_ONLY" });
+  const con = await inst.connect();
+  try {
+    const rows = (
+      await con.runAndReadAll(
+        `SELECT DISTINCT compression FROM pragma_storage_info('${table}') WHERE segment_type <> 'VALIDITY' ORDER BY 1`,
+      )
+    ).getRows();
+    return rows.map((r) => String(r[0]));
+  } finally {
+    con.closeSync();
+    inst.closeSync();
+  }
+}
+
 describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly (embedded DuckDB warehouse)", () => {
-  it("creates, scores, builds the dbt marts and validates them 100% against the engine", () => {
+  it("creates, scores, builds the dbt marts and validates them 100% against the engine", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hcc-nightly-"));
     const db = join(dir, "warehouse.duckdb");
     const r = spawnSync("node", [bin, "nightly", "--db", db, "--members", "1500", "--seed", "5", "--quiet"], {
@@ -27,13 +47,29 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly (embedded 
     expect(v.stdout).toMatch(
       /1500 participants; missing from fact_patient_risk_scores: 0; score mismatches: 0; HCC set differences: 0/,
     );
+    // dbt's tables are compressed as DuckDB chooses (HCC_DBT_COMPRESSION unset: auto)
+    expect((await compressionsOf(db, "hcc_marts.fact_patient_risk_scores")).filter((c) => !PLAIN.includes(c))).not.toEqual([]);
+  });
+
+  it("HCC_DBT_COMPRESSION: anything but auto or uncompressed stops the nightly before it starts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-nightly-"));
+    const db = join(dir, "warehouse.duckdb");
+    const r = spawnSync("node", [bin, "nightly", "--db", db, "--members", "50", "--quiet"], {
+      encoding: "utf8",
+      env: { ...process.env, HCC_DBT_COMPRESSION: "zstd" },
+    });
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain("HCC_DBT_COMPRESSION: 'zstd' is not auto or uncompressed");
+    expect(existsSync(db)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("PY2025: the dbt build (with its Tuva-definition tests) passes on a V24/V28 blend cohort", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hcc-nightly-"));
     const db = join(dir, "warehouse.duckdb");
     const args = [bin, "nightly", "--db", db, "--members", "400", "--seed", "7", "--year", "2025", "--quiet"];
-    const r = spawnSync("node", args, { encoding: "utf8" });
+    // this build also runs with dbt's tables uncompressed (HCC_DBT_COMPRESSION, docs/dbt.md)
+    const r = spawnSync("node", args, { encoding: "utf8", env: { ...process.env, HCC_DBT_COMPRESSION: "uncompressed" } });
     expect(r.stderr).toContain("validate: 400 participants; missing from marts 0; score mismatches 0; HCC set differences 0");
     expect(r.status).toBe(0);
     const inst = await DuckDBInstance.create(db, { access_mode: "READ_ONLY" });
@@ -55,7 +91,10 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly (embedded 
     } finally {
       con.closeSync();
       inst.closeSync();
-      rmSync(dir, { recursive: true, force: true });
     }
+    const methods = await compressionsOf(db, "hcc_marts.fact_patient_risk_scores");
+    expect(methods).toContain("Uncompressed");
+    expect(methods.filter((c) => !PLAIN.includes(c))).toEqual([]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
