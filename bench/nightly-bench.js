@@ -9,7 +9,9 @@
 //
 // Options: --members N (1000000), --seed S (7), --db FILE, --runs N (1), --dbt-threads N
 // (HCC_DBT_THREADS for dbt/profiles.yml), --dbt-compression auto|uncompressed (HCC_DBT_COMPRESSION),
-// --work DIR (temp dir), --keep.
+// --work DIR (temp dir), --keep, --baseline DIR (another built checkout: each run of this build is
+// paired with a run of that one on its own copy of the warehouse, in alternating order, and the
+// pairs' ratios are printed — on a machine whose speed drifts only pairs compare two builds).
 import { spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
@@ -36,6 +38,7 @@ function parseArgs(argv) {
     else if (a === "--work") o.work = resolve(next());
     else if (a === "--dbt-threads") o.dbtThreads = next();
     else if (a === "--dbt-compression") o.dbtCompression = next();
+    else if (a === "--baseline") o.baseline = resolve(next());
     else throw new Error(`nightly-bench: unknown option ${a}`);
   }
   if (o.smoke) {
@@ -100,21 +103,71 @@ try {
     generate = { ...g, members: o.members, seed: o.seed };
     console.log(`generated ${pristine} in ${g.seconds.toFixed(1)} s`);
   }
-  const copy = join(work, "nightly.duckdb");
-  for (const p of [copy, `${copy}.dbt`, `${copy}.results`]) rmSync(p, { recursive: true, force: true });
-  copyFileSync(pristine, copy);
+  const commitOf = (root) => {
+    const r = spawnSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], { encoding: "utf8" });
+    return r.status === 0 ? r.stdout.trim() : "unknown";
+  };
+  const builds = [{ name: "current", bin: BIN, copy: join(work, "nightly.duckdb") }];
+  if (o.baseline) {
+    const bin = join(o.baseline, "bin", "hcc.js");
+    if (!existsSync(join(o.baseline, "dist", "cli", "main.js")))
+      throw new Error(`--baseline ${o.baseline}: no built checkout there (dist/cli/main.js missing; run npm run build in it)`);
+    mkdirSync(join(work, "baseline"), { recursive: true });
+    builds.push({ name: "baseline", bin, copy: join(work, "baseline", "nightly.duckdb"), commit: commitOf(o.baseline) });
+  }
+  for (const b of builds) {
+    for (const p of [b.copy, `${b.copy}.dbt`, `${b.copy}.results`]) rmSync(p, { recursive: true, force: true });
+    copyFileSync(pristine, b.copy);
+  }
+  const copy = builds[0].copy;
   const runs = [];
   for (let i = 0; i < o.runs; i++) {
-    const timingsFile = join(work, `timings-${i + 1}.json`);
-    const load_before = os.loadavg();
-    const env = {
-      ...(o.dbtThreads ? { HCC_DBT_THREADS: o.dbtThreads } : {}),
-      ...(o.dbtCompression ? { HCC_DBT_COMPRESSION: o.dbtCompression } : {}),
-    };
-    const r = runTimed(["--single-threaded-gc", BIN, "nightly", "--db", copy, "--timings", timingsFile, "--quiet"], env, false);
-    const run = { ...r, load_before, load_after: os.loadavg(), timings: JSON.parse(readFileSync(timingsFile, "utf8")) };
-    runs.push(run);
-    printRun(i, run);
+    // alternate which build goes first, so a drift in the machine's speed hits both alike
+    for (const b of i % 2 === 0 ? builds : [...builds].reverse()) {
+      const timingsFile = join(work, `timings-${b.name}-${i + 1}.json`);
+      const load_before = os.loadavg();
+      const env = {
+        ...(o.dbtThreads ? { HCC_DBT_THREADS: o.dbtThreads } : {}),
+        ...(o.dbtCompression ? { HCC_DBT_COMPRESSION: o.dbtCompression } : {}),
+      };
+      const r = runTimed(
+        ["--single-threaded-gc", b.bin, "nightly", "--db", b.copy, "--timings", timingsFile, "--quiet"],
+        env,
+        false,
+      );
+      const run = {
+        build: b.name,
+        run: i + 1,
+        ...r,
+        load_before,
+        load_after: os.loadavg(),
+        timings: JSON.parse(readFileSync(timingsFile, "utf8")),
+      };
+      runs.push(run);
+      if (builds.length > 1) console.log(`\n[${b.name}${b.commit ? ` ${b.commit}` : ""}]`);
+      printRun(i, run);
+    }
+  }
+  const stageOf = (run, name) => run.timings.stages.find((st) => st.stage === name)?.seconds ?? NaN;
+  const pairs = [];
+  if (builds.length > 1) {
+    console.log(`\ncurrent / baseline (${builds[1].commit}), per run:`);
+    for (let i = 1; i <= o.runs; i++) {
+      const a = runs.find((r) => r.run === i && r.build === "current");
+      const b = runs.find((r) => r.run === i && r.build === "baseline");
+      const pair = {
+        run: i,
+        total: [stageOf(a, "total"), stageOf(b, "total")],
+        dbt_build: [stageOf(a, "dbt build"), stageOf(b, "dbt build")],
+        score: [stageOf(a, "score"), stageOf(b, "score")],
+      };
+      pairs.push(pair);
+      console.log(
+        `  run ${i}: total ${pair.total[0].toFixed(1)} / ${pair.total[1].toFixed(1)} s (${(pair.total[0] / pair.total[1]).toFixed(3)}); ` +
+          `dbt build ${pair.dbt_build[0].toFixed(1)} / ${pair.dbt_build[1].toFixed(1)} s; score ${pair.score[0].toFixed(1)} / ${pair.score[1].toFixed(1)} s`,
+      );
+    }
+    console.log(`  current faster in ${pairs.filter((p) => p.total[0] < p.total[1]).length} of ${pairs.length} runs (total)`);
   }
   if (!o.smoke) {
     const out = writeResult(
@@ -127,6 +180,7 @@ try {
         dbt_compression: o.dbtCompression ?? "auto",
         // the warehouse file after the last run (uncompressed dbt tables make it several times larger)
         warehouse_bytes: statSync(copy).size,
+        ...(builds[1] ? { baseline: { dir: o.baseline, commit: builds[1].commit }, pairs } : {}),
         generate,
         runs,
       },
