@@ -1,8 +1,10 @@
 // Member-record file benchmark (issue "One scoring path", speed target 1): a generated cohort as
 // NDJSON and CSV member records (setup, untimed), scored by the whole `hcc score --input … --output
-// …` process (start-up included), NDJSON → NDJSON and CSV → CSV; the upstream library scored on
-// the same members in the same run (hccinfhir_oracle.py --bench: calculate_raf only, so the ratio
-// favours it). Prints wall time, members/s, peak RSS and the ratio; writes
+// …` process (start-up included), NDJSON → NDJSON and CSV → CSV; the upstream library on a
+// sample of the same members in the same run, twice: calculate_raf alone for V28
+// (hccinfhir_oracle.py --bench; the ratio favours it most), and the same per-member job as ours
+// (--bench-job: JSON in, V28 and RX08, a JSON line out, in memory; its start-up and file reading
+// still left out). Prints wall time, members/s, peak RSS and both ratios; writes
 // bench/results/file-<date>-<commit>.json (not with --smoke).
 //
 //   node bench/file-bench.js [--members N] [--smoke] [--keep DIR]
@@ -85,6 +87,7 @@ for (const [name, input, output] of [
 
 // the upstream library on a sample of the same members, same run
 let oracle = null;
+let oracleJob = null;
 const py = join(ROOT, ".venv", "bin", "python");
 if (existsSync(py)) {
   const sample = readFileSync(oracleInput, "utf8");
@@ -114,6 +117,23 @@ if (existsSync(py)) {
       console.log(`  ${name}: ${r.ratio_to_hccinfhir.toFixed(1)}× hccinfhir (whole process vs calculate_raf alone)`);
     }
   } else console.log(`hccinfhir oracle failed: ${p.stderr.slice(0, 300)}`);
+  // the same job as ours, per member: JSON in, the Part C and Part D models, a JSON line out
+  // (kept in memory; hccinfhir's start-up and file reading are still left out)
+  const j = spawnSync(
+    py,
+    [join(ROOT, "scripts", "oracle", "hccinfhir_oracle.py"), "--year", "2026", "--bench-job", args.smoke ? "1" : "5"],
+    { input: sample, encoding: "utf8" },
+  );
+  if (j.status === 0) {
+    oracleJob = JSON.parse(j.stdout.trim().split("\n").pop());
+    console.log(
+      `hccinfhir ${oracleJob.hccinfhir_version} job (JSON in, ${oracleJob.models.join(" + ")}, JSON out): ${Math.round(oracleJob.members_per_second).toLocaleString("en-US")} members/s`,
+    );
+    for (const [name, r] of Object.entries(runs)) {
+      r.ratio_to_hccinfhir_job = r.members_per_second / oracleJob.members_per_second;
+      console.log(`  ${name}: ${r.ratio_to_hccinfhir_job.toFixed(1)}× hccinfhir (whole process vs its per-member job)`);
+    }
+  } else console.log(`hccinfhir job oracle failed: ${j.stderr.slice(0, 300)}`);
 } else console.log("hccinfhir oracle skipped: no .venv (bash scripts/setup-python.sh)");
 
 if (!args.smoke) {
@@ -149,6 +169,7 @@ if (!args.smoke) {
         config: { members, payment_year: 2026, models: "default", what: "whole `hcc score --input` process incl. start-up" },
         runs,
         hccinfhir: oracle,
+        hccinfhir_job: oracleJob,
       },
       null,
       1,

@@ -5,6 +5,7 @@ Usage (from the repo root, after scripts/setup-python.sh):
 
     .venv/bin/python scripts/oracle/hccinfhir_oracle.py --model V28 --year 2026 < members.ndjson
     .venv/bin/python scripts/oracle/hccinfhir_oracle.py --model V28 --bench 5 < members.ndjson
+    .venv/bin/python scripts/oracle/hccinfhir_oracle.py --bench-job 5 < members.ndjson
     .venv/bin/python scripts/oracle/hccinfhir_oracle.py --model V28 --no-mce-edits < members.ndjson
 
 One output line per non-blank input line, in input order. A member that fails (bad JSON, a
@@ -18,6 +19,7 @@ own to the score: whatever hccinfhir gets wrong (cms-algorithm.md §10) shows up
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -60,7 +62,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description="Score NDJSON members (stdin) with hccinfhir; NDJSON results on stdout."
     )
-    p.add_argument("--model", required=True, choices=sorted(MODELS), help="our model id")
+    p.add_argument(
+        "--model", choices=sorted(MODELS), help="our model id (required except with --bench-job)"
+    )
     p.add_argument(
         "--year",
         type=int,
@@ -91,6 +95,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "line with members_per_second instead of per-member results",
     )
     p.add_argument(
+        "--bench-job",
+        type=float,
+        metavar="SECONDS",
+        help="time the whole per-member job on the stdin member records for about SECONDS: "
+        "parse each JSON line, calculate_raf for each of --job-models, build one JSON output "
+        "line with their scores and HCCs (kept in memory; start-up excluded); print one JSON "
+        "line with members_per_second",
+    )
+    p.add_argument(
+        "--job-models",
+        default="V28,RX08",
+        help="with --bench-job: the models scored per member (default V28,RX08: the PY2026 "
+        "Part C and Part D models of a member without ESRD)",
+    )
+    p.add_argument(
         "--any-version",
         action="store_true",
         help=f"run even if the installed hccinfhir is not {EXPECTED_VERSION} (experiments only)",
@@ -109,10 +128,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                 "choose one explicitly with --data-year"
             )
         args.data_year = args.year
-    if args.year == 2027 and args.model == "V24":
+    if args.year == 2027 and (args.model == "V24" or "V24" in args.job_models.split(",")):
         p.error("hccinfhir's 2027 crosswalk has no V24 rows (CMS published no PY2027 V24 mapping)")
     if args.bench is not None and args.bench <= 0:
         p.error("--bench needs a positive number of seconds")
+    if args.model is None and args.bench_job is None:
+        p.error("the following arguments are required: --model")
+    if args.bench_job is not None and args.bench_job <= 0:
+        p.error("--bench-job needs a positive number of seconds")
+    unknown = [m for m in args.job_models.split(",") if m not in MODELS]
+    if unknown:
+        p.error(f"--job-models: unknown model(s) {', '.join(unknown)}")
     return args
 
 
@@ -382,6 +408,68 @@ def bench(scorer: Scorer, seconds: float, version: str, year: int, data_year: in
     )
 
 
+def bench_job(scorers: list[Scorer], seconds: float, version: str, year: int, data_year: int) -> None:
+    """Time what a user of hccinfhir runs per member on a member-record file: JSON in, every
+    model's calculate_raf, a JSON line out (written to memory, so no disk cost is counted)."""
+    lines = [line for line in sys.stdin if line.strip()]
+    if not lines:
+        sys.exit("hccinfhir_oracle: --bench-job needs member records on stdin")
+    buf = io.StringIO()
+    errors = 0
+
+    def one(line: str) -> None:
+        nonlocal errors
+        member_id = None
+        try:
+            rec = json.loads(line)
+            member_id, dx, kwargs = member_kwargs(rec)
+            out: dict[str, Any] = {"member_id": member_id}
+            for s in scorers:
+                res = s.raf(dx, kwargs)
+                p = s.model_id.lower()
+                out[f"{p}_raw_score"] = res.risk_score
+                out[f"{p}_hccs"] = [f"{s.hcc_label}{h}" for h in sorted(res.hcc_list, key=_num_key)]
+            out["error"] = None
+        except Exception as e:  # a member hccinfhir rejects still gets a line, as ours do
+            errors += 1
+            out = {"member_id": member_id, "error": f"{type(e).__name__}"}
+        buf.write(json.dumps(out, separators=(",", ":")))
+        buf.write("\n")
+
+    for line in lines:  # warm-up
+        one(line)
+    errors = 0
+    n = 0
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    while True:
+        buf.seek(0)
+        buf.truncate()
+        for line in lines:
+            one(line)
+        n += len(lines)
+        now = time.perf_counter()
+        if now >= deadline:
+            break
+    dt = now - t0
+    print(
+        json.dumps(
+            {
+                "members_per_second": n / dt,
+                "members": n,
+                "hccinfhir_version": version,
+                "models": [s.model_id for s in scorers],
+                "year": year,
+                "data_year": data_year,
+                "mce_edits": scorers[0].switch_edits,
+                "distinct_members": len(lines),
+                "member_errors_per_pass": errors * len(lines) // max(n, 1),
+                "seconds": dt,
+            }
+        )
+    )
+
+
 def _reexec_with_fixed_hash_seed() -> None:
     # hccinfhir sums its coefficients in set-iteration order, which depends on the string
     # hash seed, so the last bits of raw_score (3.996 vs 3.9959999999999996) would change from
@@ -404,6 +492,16 @@ def main(argv: list[str] | None = None) -> None:
             f"hccinfhir_oracle: expected hccinfhir {EXPECTED_VERSION} (scripts/requirements.txt), "
             f"found {version}; run scripts/setup-python.sh, or pass --any-version to experiment"
         )
+    if args.bench_job is not None:
+        models = args.job_models.split(",")
+        bench_job(
+            [Scorer(m, args.year, args.data_year, args.mce_edits) for m in models],
+            args.bench_job,
+            version,
+            args.year,
+            args.data_year,
+        )
+        return
     scorer = Scorer(args.model, args.year, args.data_year, args.mce_edits)
     try:
         if args.bench is not None:
