@@ -375,35 +375,49 @@ def bench(scorer: Scorer, seconds: float, version: str, year: int, data_year: in
         sys.exit("hccinfhir_oracle: --bench needs at least one valid member on stdin")
     raf = scorer.raf
     chunk = 256  # check the clock every chunk, not every member (nor every full pass)
-    n = i = 0
-    t0 = time.perf_counter()
-    deadline = t0 + seconds
-    while True:
+    i = 0
+
+    def step() -> int:
+        nonlocal i
         for _ in range(chunk):
             dx, kwargs = members[i]
             raf(dx, kwargs)
             i += 1
             if i == len(members):
                 i = 0
-        n += chunk
+        return chunk
+
+    n, dt = _run_for(seconds, step)
+    _print_rate(
+        n,
+        dt,
+        version=version,
+        model=scorer.model_id,
+        year=year,
+        data_year=data_year,
+        mce_edits=scorer.switch_edits,
+        distinct_members=len(members),
+        skipped_invalid=skipped,
+    )
+
+
+def _run_for(seconds: float, step: Callable[[], int]) -> tuple[int, float]:
+    """Call `step` (which returns the members it scored) until `seconds` have passed."""
+    n = 0
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    while True:
+        n += step()
         now = time.perf_counter()
         if now >= deadline:
-            break
-    dt = now - t0
+            return n, now - t0
+
+
+def _print_rate(n: int, dt: float, version: str, **fields: Any) -> None:
+    """The one JSON line a --bench or --bench-job run prints."""
     print(
         json.dumps(
-            {
-                "members_per_second": n / dt,
-                "members": n,
-                "hccinfhir_version": version,
-                "model": scorer.model_id,
-                "year": year,
-                "data_year": data_year,
-                "mce_edits": scorer.switch_edits,
-                "distinct_members": len(members),
-                "skipped_invalid": skipped,
-                "seconds": dt,
-            }
+            {"members_per_second": n / dt, "members": n, "hccinfhir_version": version, **fields, "seconds": dt}
         )
     )
 
@@ -439,34 +453,25 @@ def bench_job(scorers: list[Scorer], seconds: float, version: str, year: int, da
     for line in lines:  # warm-up
         one(line)
     errors = 0
-    n = 0
-    t0 = time.perf_counter()
-    deadline = t0 + seconds
-    while True:
+
+    def step() -> int:
         buf.seek(0)
         buf.truncate()
         for line in lines:
             one(line)
-        n += len(lines)
-        now = time.perf_counter()
-        if now >= deadline:
-            break
-    dt = now - t0
-    print(
-        json.dumps(
-            {
-                "members_per_second": n / dt,
-                "members": n,
-                "hccinfhir_version": version,
-                "models": [s.model_id for s in scorers],
-                "year": year,
-                "data_year": data_year,
-                "mce_edits": scorers[0].switch_edits,
-                "distinct_members": len(lines),
-                "member_errors_per_pass": errors * len(lines) // max(n, 1),
-                "seconds": dt,
-            }
-        )
+        return len(lines)
+
+    n, dt = _run_for(seconds, step)
+    _print_rate(
+        n,
+        dt,
+        version=version,
+        models=[s.model_id for s in scorers],
+        year=year,
+        data_year=data_year,
+        mce_edits=scorers[0].switch_edits,
+        distinct_members=len(lines),
+        member_errors_per_pass=errors * len(lines) // max(n, 1),
     )
 
 
