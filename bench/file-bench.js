@@ -89,51 +89,50 @@ for (const [name, input, output] of [
 let oracle = null;
 let oracleJob = null;
 const py = join(ROOT, ".venv", "bin", "python");
-if (existsSync(py)) {
-  const sample = readFileSync(oracleInput, "utf8");
+
+/**
+ * One hccinfhir_oracle.py rate on the sample (its JSON line, or null when it failed), printed with
+ * our runs' ratio to it, stored in each run as `ratioKey`.
+ */
+function upstreamRate(sample, modeArgs, describe, ratioKey, versus) {
   const p = spawnSync(
     py,
-    [
-      join(ROOT, "scripts", "oracle", "hccinfhir_oracle.py"),
-      "--model",
-      "V28",
-      "--year",
-      "2026",
-      "--bench",
-      args.smoke ? "1" : "5",
-    ],
-    {
-      input: sample,
-      encoding: "utf8",
-    },
-  );
-  if (p.status === 0) {
-    oracle = JSON.parse(p.stdout.trim().split("\n").pop());
-    console.log(
-      `hccinfhir ${oracle.hccinfhir_version} calculate_raf: ${Math.round(oracle.members_per_second).toLocaleString("en-US")} members/s`,
-    );
-    for (const [name, r] of Object.entries(runs)) {
-      r.ratio_to_hccinfhir = r.members_per_second / oracle.members_per_second;
-      console.log(`  ${name}: ${r.ratio_to_hccinfhir.toFixed(1)}× hccinfhir (whole process vs calculate_raf alone)`);
-    }
-  } else console.log(`hccinfhir oracle failed: ${p.stderr.slice(0, 300)}`);
-  // the same job as ours, per member: JSON in, the Part C and Part D models, a JSON line out
-  // (kept in memory; hccinfhir's start-up and file reading are still left out)
-  const j = spawnSync(
-    py,
-    [join(ROOT, "scripts", "oracle", "hccinfhir_oracle.py"), "--year", "2026", "--bench-job", args.smoke ? "1" : "5"],
+    [join(ROOT, "scripts", "oracle", "hccinfhir_oracle.py"), "--year", "2026", ...modeArgs, args.smoke ? "1" : "5"],
     { input: sample, encoding: "utf8" },
   );
-  if (j.status === 0) {
-    oracleJob = JSON.parse(j.stdout.trim().split("\n").pop());
-    console.log(
-      `hccinfhir ${oracleJob.hccinfhir_version} job (JSON in, ${oracleJob.models.join(" + ")}, JSON out): ${Math.round(oracleJob.members_per_second).toLocaleString("en-US")} members/s`,
-    );
-    for (const [name, r] of Object.entries(runs)) {
-      r.ratio_to_hccinfhir_job = r.members_per_second / oracleJob.members_per_second;
-      console.log(`  ${name}: ${r.ratio_to_hccinfhir_job.toFixed(1)}× hccinfhir (whole process vs its per-member job)`);
-    }
-  } else console.log(`hccinfhir job oracle failed: ${j.stderr.slice(0, 300)}`);
+  if (p.status !== 0) {
+    console.log(`hccinfhir oracle (${modeArgs.join(" ")}) failed: ${p.stderr.slice(0, 300)}`);
+    return null;
+  }
+  const o = JSON.parse(p.stdout.trim().split("\n").pop());
+  console.log(
+    `hccinfhir ${o.hccinfhir_version} ${describe(o)}: ${Math.round(o.members_per_second).toLocaleString("en-US")} members/s`,
+  );
+  for (const [name, r] of Object.entries(runs)) {
+    r[ratioKey] = r.members_per_second / o.members_per_second;
+    console.log(`  ${name}: ${r[ratioKey].toFixed(1)}× hccinfhir (whole process vs ${versus})`);
+  }
+  return o;
+}
+
+if (existsSync(py)) {
+  const sample = readFileSync(oracleInput, "utf8");
+  oracle = upstreamRate(
+    sample,
+    ["--model", "V28", "--bench"],
+    () => "calculate_raf",
+    "ratio_to_hccinfhir",
+    "calculate_raf alone",
+  );
+  // the same job as ours, per member: JSON in, the Part C and Part D models, a JSON line out
+  // (kept in memory; hccinfhir's start-up and file reading are still left out)
+  oracleJob = upstreamRate(
+    sample,
+    ["--bench-job"],
+    (o) => `job (JSON in, ${o.models.join(" + ")}, JSON out)`,
+    "ratio_to_hccinfhir_job",
+    "its per-member job",
+  );
 } else console.log("hccinfhir oracle skipped: no .venv (bash scripts/setup-python.sh)");
 
 if (!args.smoke) {

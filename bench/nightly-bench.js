@@ -17,7 +17,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import os from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { environment, writeResult } from "./record.js";
+import { environment, gitState, writeResult } from "./record.js";
 import { formatStageTable } from "../dist/cli/stage-times.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -103,17 +103,13 @@ try {
     generate = { ...g, members: o.members, seed: o.seed };
     console.log(`generated ${pristine} in ${g.seconds.toFixed(1)} s`);
   }
-  const commitOf = (root) => {
-    const r = spawnSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], { encoding: "utf8" });
-    return r.status === 0 ? r.stdout.trim() : "unknown";
-  };
   const builds = [{ name: "current", bin: BIN, copy: join(work, "nightly.duckdb") }];
   if (o.baseline) {
     const bin = join(o.baseline, "bin", "hcc.js");
     if (!existsSync(join(o.baseline, "dist", "cli", "main.js")))
       throw new Error(`--baseline ${o.baseline}: no built checkout there (dist/cli/main.js missing; run npm run build in it)`);
     mkdirSync(join(work, "baseline"), { recursive: true });
-    builds.push({ name: "baseline", bin, copy: join(work, "baseline", "nightly.duckdb"), commit: commitOf(o.baseline) });
+    builds.push({ name: "baseline", bin, copy: join(work, "baseline", "nightly.duckdb"), commit: gitState(o.baseline).commit });
   }
   for (const b of builds) {
     for (const p of [b.copy, `${b.copy}.dbt`, `${b.copy}.results`]) rmSync(p, { recursive: true, force: true });

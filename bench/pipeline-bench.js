@@ -25,7 +25,7 @@ import { generateWarehouse } from "../dist/cli/generate.js";
 import { openSink, openSource } from "../dist/io/open.js";
 import { runScoring } from "../dist/pipeline/score-run.js";
 import { defaultDataDir } from "../dist/data/load.js";
-import { writeResult } from "./record.js";
+import { gitState, writeResult } from "./record.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -121,15 +121,8 @@ const passOn = ["members", "results-storage", "batch-size", "part-compression", 
   args[k] ? [`--${k}`, args[k]] : [],
 );
 if (!factors) passOn.push("--no-factors");
-const commitOf = (root) => {
-  try {
-    return execFileSync("git", ["-C", root, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim();
-  } catch {
-    return "unknown";
-  }
-};
 const builds = [{ name: "current", script: fileURLToPath(import.meta.url) }];
-if (baselineScript) builds.push({ name: "baseline", script: baselineScript, commit: commitOf(resolve(args.baseline)) });
+if (baselineScript) builds.push({ name: "baseline", script: baselineScript, commit: gitState(resolve(args.baseline)).commit });
 
 /** One child run of `build` with `workers` workers, printed as it ends. */
 function child(build, workers) {

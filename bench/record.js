@@ -8,12 +8,15 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** The git commit (short) and whether tracked files differ from it; "unknown" outside a checkout. */
-export function gitState() {
+/**
+ * The git commit (short) of this checkout, or of another at `root` (a --baseline), and whether
+ * tracked files differ from it; "unknown" outside a checkout.
+ */
+export function gitState(root = ROOT) {
   try {
-    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+    const commit = execFileSync("git", ["rev-parse", "--short", "HEAD"], { cwd: root, encoding: "utf8" }).trim();
     const dirty =
-      execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: ROOT, encoding: "utf8" }).trim() !== "";
+      execFileSync("git", ["status", "--porcelain", "--untracked-files=no"], { cwd: root, encoding: "utf8" }).trim() !== "";
     return { commit, dirty };
   } catch {
     return { commit: "unknown", dirty: null };
