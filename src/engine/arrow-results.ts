@@ -118,12 +118,6 @@ export function i32Column(vals: Int32Array): Data<Int32> {
   return makeData({ type: new Int32(), length: vals.length, nullCount: 0, data: vals });
 }
 
-function boolColumn(n: number, get: (i: number) => boolean): Data<Bool> {
-  const bits = new Uint8Array((n + 7) >> 3);
-  for (let i = 0; i < n; i++) if (get(i)) bits[i >> 3] = (bits[i >> 3] ?? 0) | (1 << (i & 7));
-  return makeData({ type: new Bool(), length: n, nullCount: 0, data: bits });
-}
-
 /** Per-engine label tables: dictionaries and pre-encoded HCC names. */
 export interface LabelBytes {
   hccBytes: (Uint8Array | undefined)[][]; // [model][cc number] → "HCC37" (dense: cc numbers are small)
@@ -217,7 +211,52 @@ export function errorsOf(r: BatchResult, valueErrors: (string | null)[]): (strin
   return out;
 }
 
-/** The risk_scores batch for one input batch. `ids` is the input participant_id column. */
+/**
+ * Per model: its HCC names' UTF-8 bytes end to end and each CC number's [start, end) in them;
+ * and the names as a dictionary, with each CC number's key.
+ */
+interface HccNameBytes {
+  bytes: Uint8Array;
+  start: Int32Array; // [cc number]; end = start + len
+  len: Int32Array; // 0: not an HCC of the model
+  dict: Dict;
+  key: Int32Array; // [cc number]
+}
+const hccNameCache = new WeakMap<LabelBytes, HccNameBytes[]>();
+function hccNameBytes(labels: LabelBytes): HccNameBytes[] {
+  let t = hccNameCache.get(labels);
+  if (!t) {
+    t = labels.hccBytes.map((names) => {
+      const start = new Int32Array(names.length);
+      const len = new Int32Array(names.length);
+      let total = 0;
+      names.forEach((b, c) => {
+        start[c] = total;
+        len[c] = b?.length ?? 0;
+        total += b?.length ?? 0;
+      });
+      const bytes = new Uint8Array(total);
+      names.forEach((b, c) => b && bytes.set(b, start[c] ?? 0));
+      const key = new Int32Array(names.length);
+      const text: string[] = [];
+      names.forEach((b, c) => {
+        if (!b) return;
+        key[c] = text.length;
+        text.push(new TextDecoder().decode(b));
+      });
+      return { bytes, start, len, dict: new Dict(text), key };
+    });
+    hccNameCache.set(labels, t);
+  }
+  return t;
+}
+
+/**
+ * The risk_scores batch for one input batch. `ids` is the input participant_id column. With
+ * `hccsAsDictionary` the items of the `<model>_hccs` lists are keys into the model's HCC names
+ * (List<Dictionary<Utf8>>) instead of text: for a part the worker writes with the fast Parquet
+ * writer, which stores them dictionary-encoded; they read back as the same text.
+ */
 export function buildScoresBatch(
   engine: Engine,
   labels: LabelBytes,
@@ -225,15 +264,19 @@ export function buildScoresBatch(
   r: BatchResult,
   valueErrors: (string | null)[],
   runId: string,
+  hccsAsDictionary = false,
 ): RecordBatch {
   const n = r.n;
   const cols = new Columns();
   const idData = ids.data[0];
   if (!idData || ids.data.length !== 1) throw new Error("participant_id must be one chunk");
   const errs = errorsOf(r, valueErrors);
+  const errored = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (errs[i] !== null) errored[i] = 1;
   const memberF = (k: number): Float64Array => {
     const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) out[i] = errs[i] !== null ? NaN : (r.memberF64[i * L.NOUT_F + k] ?? NaN);
+    const src = r.memberF64;
+    for (let i = 0, j = k; i < n; i++, j += L.NOUT_F) out[i] = errored[i] === 1 ? NaN : src[j]!;
     return out;
   };
   cols.add("participant_id", idData as Data, false);
@@ -241,12 +284,16 @@ export function buildScoresBatch(
   cols.add("risk_score", f64Column(memberF(L.OUT_RISK)));
   cols.add("payment_score", f64Column(memberF(L.OUT_PAYMENT)));
   cols.add("rx_risk_score", f64Column(memberF(L.OUT_RX_RISK)));
+  const nameTables = hccNameBytes(labels);
+  const mF = r.modelF64;
+  const mI = r.modelI32;
+  const hccs = r.hccs;
   for (const m of engine.scoredModels) {
     const meta = engine.meta.models[m];
     const segDict = labels.segments[m];
-    const hccBytes = labels.hccBytes[m];
+    const names = nameTables[m];
     const slot = r.slotOf[m] ?? -1;
-    if (!meta || !segDict || !hccBytes || slot < 0) continue;
+    if (!meta || !segDict || !names || slot < 0) continue;
     const p = meta.id.toLowerCase();
     const raw = new Float64Array(n);
     const norm = new Float64Array(n);
@@ -254,26 +301,68 @@ export function buildScoresBatch(
     const valid = new Uint8Array((n + 7) >> 3);
     let nulls = 0;
     const listOffsets = new Int32Array(n + 1);
-    const names = new Utf8Appender(r.hccs.length, r.hccs.length * 6);
-    for (let i = 0; i < n; i++) {
-      const at = slot * n + i;
+    const nameStart = names.start;
+    const nameLen = names.len;
+    const nameBytes = names.bytes;
+    // pass 1: scores, segments, list offsets and the byte length of the names
+    let items = 0;
+    let byteLen = 0;
+    for (let i = 0, at = slot * n; i < n; i++, at++) {
       const o = at * 3;
-      const s = r.modelI32[o] ?? -1;
-      const ok = errs[i] === null && s >= 0;
-      raw[i] = ok || errs[i] === null ? (r.modelF64[at * 2] ?? NaN) : NaN;
-      norm[i] = errs[i] === null ? (r.modelF64[at * 2 + 1] ?? NaN) : NaN;
-      if (!ok) nulls++;
-      else {
-        seg[i] = s;
-        valid[i >> 3] = (valid[i >> 3] ?? 0) | (1 << (i & 7));
-        const start = r.modelI32[o + 1] ?? 0;
-        const count = r.modelI32[o + 2] ?? 0;
-        for (let k = start; k < start + count; k++) {
-          const b = hccBytes[r.hccs[k] ?? 0];
-          if (b) names.append(b, 0, b.length);
+      const s = mI[o]!;
+      if (errored[i] === 1) {
+        raw[i] = NaN;
+        norm[i] = NaN;
+        nulls++;
+      } else {
+        raw[i] = mF[at * 2]!;
+        norm[i] = mF[at * 2 + 1]!;
+        if (s < 0) nulls++;
+        else {
+          seg[i] = s;
+          valid[i >> 3]! |= 1 << (i & 7);
+          for (let k = mI[o + 1]!, e = k + mI[o + 2]!; k < e; k++) {
+            const l = nameLen[hccs[k]!] ?? 0;
+            if (l > 0) {
+              items++;
+              byteLen += l;
+            }
+          }
         }
       }
-      listOffsets[i + 1] = names.rows;
+      listOffsets[i + 1] = items;
+    }
+    // pass 2: the items, as the names' bytes and offsets or as keys into the model's HCC names
+    let child: Data;
+    if (hccsAsDictionary) {
+      const keys = new Int32Array(items);
+      let item = 0;
+      for (let i = 0, at = slot * n; i < n; i++, at++) {
+        if (((valid[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+        const o = at * 3;
+        for (let k = mI[o + 1]!, e = k + mI[o + 2]!; k < e; k++) {
+          const c = hccs[k]!;
+          if ((nameLen[c] ?? 0) > 0) keys[item++] = names.key[c]!;
+        }
+      }
+      child = names.dict.column(keys, items);
+    } else {
+      const itemOffsets = new Int32Array(items + 1);
+      const bytes = new Uint8Array(byteLen);
+      let w = 0;
+      let item = 0;
+      for (let i = 0, at = slot * n; i < n; i++, at++) {
+        if (((valid[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+        const o = at * 3;
+        for (let k = mI[o + 1]!, e = k + mI[o + 2]!; k < e; k++) {
+          const c = hccs[k]!;
+          const l = nameLen[c] ?? 0;
+          if (l === 0) continue;
+          for (let b = nameStart[c]!, be = b + l; b < be; b++) bytes[w++] = nameBytes[b]!;
+          itemOffsets[++item] = w;
+        }
+      }
+      child = makeData({ type: new Utf8(), length: items, nullCount: 0, valueOffsets: itemOffsets, data: bytes });
     }
     cols.add(`${p}_raw_score`, f64Column(raw));
     cols.add(`${p}_normalized_score`, f64Column(norm));
@@ -281,24 +370,59 @@ export function buildScoresBatch(
     cols.add(
       `${p}_hccs`,
       makeData({
-        type: new List(new Field("item", new Utf8(), true)),
+        type: new List(new Field("item", child.type, true)),
         length: n,
         nullCount: nulls,
         nullBitmap: nulls > 0 ? valid : null,
         valueOffsets: listOffsets,
-        child: names.finish(),
+        child,
       }),
     );
   }
   const pick = (k: number): Int32Array => {
     const out = new Int32Array(n);
-    for (let i = 0; i < n; i++) out[i] = r.memberI32[i * L.NOUT_I + k] ?? 0;
+    const src = r.memberI32;
+    for (let i = 0, j = k; i < n; i++, j += L.NOUT_I) out[i] = src[j]!;
     return out;
   };
   cols.add("dx_malformed", i32Column(pick(L.OUT_DX_MALFORMED)), false);
   cols.add("dx_unmapped", i32Column(pick(L.OUT_DX_UNMAPPED)), false);
   cols.add("edits_applied", i32Column(pick(L.OUT_EDITS)), false);
-  // error messages: plain Utf8 (rare; a per-batch dictionary would change the schema per batch)
+  cols.add("error", errorColumn(errs, n));
+  const flags = pick(L.OUT_FLAGS);
+  cols.add("orec_default", flagColumn(flags, n, L.FLAG_OREC_DEFAULT), false);
+  cols.add("dual_default", flagColumn(flags, n, L.FLAG_DUAL_DEFAULT), false);
+  cols.add("rx_plan_default", flagColumn(flags, n, L.FLAG_RX_PLAN_DEFAULT), false);
+  // the population whose blend (weights, normalization factors, MACI) gave each score: what dbt's
+  // int_risk_adjustments joins the payment-year parameters on
+  for (const [name, k] of [
+    ["population", L.OUT_POP_C],
+    ["rx_population", L.OUT_POP_D],
+  ] as const) {
+    const idx = pick(k);
+    const valid = new Uint8Array((n + 7) >> 3);
+    let nulls = 0;
+    for (let i = 0; i < n; i++) {
+      if (idx[i]! < 0 || errored[i] === 1) {
+        idx[i] = 0;
+        nulls++;
+      } else valid[i >> 3]! |= 1 << (i & 7);
+    }
+    cols.add(name, labels.populations.column(idx, n, valid, nulls));
+  }
+  cols.add("run_id", runIdColumn(runId, n), false);
+  return cols.batch(n);
+}
+
+/** A Bool column: whether `bit` is set in each member's flags. */
+function flagColumn(flags: Int32Array, n: number, bit: number): Data<Bool> {
+  const bits = new Uint8Array((n + 7) >> 3);
+  for (let i = 0; i < n; i++) if ((flags[i]! & bit) !== 0) bits[i >> 3]! |= 1 << (i & 7);
+  return makeData({ type: new Bool(), length: n, nullCount: 0, data: bits });
+}
+
+/** The error column: plain Utf8 (rare; a per-batch dictionary would change the schema per batch). */
+function errorColumn(errs: readonly (string | null)[], n: number): Data<Utf8> {
   const errText = new Utf8Appender(n, 64);
   const errValid = new Uint8Array((n + 7) >> 3);
   const empty = new Uint8Array(0);
@@ -312,55 +436,17 @@ export function buildScoresBatch(
     }
     const b = enc.encode(e);
     errText.append(b, 0, b.length);
-    errValid[i >> 3] = (errValid[i >> 3] ?? 0) | (1 << (i & 7));
+    errValid[i >> 3]! |= 1 << (i & 7);
   }
   const errData = errText.finish();
-  cols.add(
-    "error",
-    makeData({
-      type: new Utf8(),
-      length: n,
-      nullCount: errNulls,
-      nullBitmap: errNulls > 0 ? errValid : null,
-      valueOffsets: errData.valueOffsets,
-      data: errData.values,
-    }),
-  );
-  const flags = pick(L.OUT_FLAGS);
-  cols.add(
-    "orec_default",
-    boolColumn(n, (i) => ((flags[i] ?? 0) & L.FLAG_OREC_DEFAULT) !== 0),
-    false,
-  );
-  cols.add(
-    "dual_default",
-    boolColumn(n, (i) => ((flags[i] ?? 0) & L.FLAG_DUAL_DEFAULT) !== 0),
-    false,
-  );
-  cols.add(
-    "rx_plan_default",
-    boolColumn(n, (i) => ((flags[i] ?? 0) & L.FLAG_RX_PLAN_DEFAULT) !== 0),
-    false,
-  );
-  // the population whose blend (weights, normalization factors, MACI) gave each score: what dbt's
-  // int_risk_adjustments joins the payment-year parameters on
-  for (const [name, k] of [
-    ["population", L.OUT_POP_C],
-    ["rx_population", L.OUT_POP_D],
-  ] as const) {
-    const idx = pick(k);
-    const valid = new Uint8Array((n + 7) >> 3);
-    let nulls = 0;
-    for (let i = 0; i < n; i++) {
-      if ((idx[i] ?? -1) < 0 || errs[i] !== null) {
-        idx[i] = 0;
-        nulls++;
-      } else valid[i >> 3] = (valid[i >> 3] ?? 0) | (1 << (i & 7));
-    }
-    cols.add(name, labels.populations.column(idx, n, valid, nulls));
-  }
-  cols.add("run_id", runIdColumn(runId, n), false);
-  return cols.batch(n);
+  return makeData({
+    type: new Utf8(),
+    length: n,
+    nullCount: errNulls,
+    nullBitmap: errNulls > 0 ? errValid : null,
+    valueOffsets: errData.valueOffsets,
+    data: errData.values,
+  });
 }
 
 let memberIdDictionaryId = 1 << 20; // apart from Dict's ids

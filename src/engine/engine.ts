@@ -189,7 +189,7 @@ export class Engine {
   scoreArrowBatch(
     rb: RecordBatch,
     runId: string,
-    opts: { factors: boolean; gaps?: BatchGapOptions | null; idsAsDictionary?: boolean },
+    opts: { factors: boolean; gaps?: BatchGapOptions | null; idsAsDictionary?: boolean; hccsAsDictionary?: boolean },
   ): { scores: RecordBatch; factors: RecordBatch | null; gapValues: RecordBatch | null } {
     const { batch, errors } = encodeArrowBatch(rb);
     const ids = rb.getChild("participant_id");
@@ -228,7 +228,7 @@ export class Engine {
       copyTrace: false,
       ...(gaps ? { gaps: gaps.request } : {}),
     });
-    const scores = buildScoresBatch(this, this.labelBytes, ids, r, errors, runId);
+    const scores = buildScoresBatch(this, this.labelBytes, ids, r, errors, runId, opts.hccsAsDictionary ?? false);
     let factors: RecordBatch | null = null;
     if (opts.factors) {
       const errored = new Uint8Array(batch.n);

@@ -2,7 +2,7 @@
 // Parquet pages nearly as they are (PLAIN values, RLE/bit-packed levels, Arrow dictionaries as
 // Parquet dictionary pages), uncompressed, one row group per record batch, one data page per
 // column chunk, no statistics. It covers the Arrow types result batches use — Int32, Int64,
-// Float64, Bool, Utf8, DateDay, Dictionary<Int, Utf8> and List<Utf8> — and says no (fastParquetSupports)
+// Float64, Bool, Utf8, DateDay, Dictionary<Int, Utf8>, List<Utf8> and List<Dictionary<Int, Utf8>> — and says no (fastParquetSupports)
 // for anything else, where callers use parquet-wasm (io/parquet.ts). Format: the Apache Parquet
 // specification (parquet.thrift, Thrift compact protocol); docs/adr/0002-result-storage.md says why.
 import { writeFileSync } from "node:fs";
@@ -219,6 +219,9 @@ const isValid = (bitmap: Uint8Array | null | undefined, i: number): boolean =>
 
 type Kind = "int32" | "int64" | "double" | "bool" | "utf8" | "date" | "dict" | "list";
 
+const isUtf8Dictionary = (type: DataType): boolean =>
+  DataType.isDictionary(type) && DataType.isUtf8(type.dictionary) && type.indices.bitWidth <= 32;
+
 function kindOf(type: DataType): Kind | null {
   if (DataType.isInt(type)) {
     if (type.isSigned && type.bitWidth === 32) return "int32";
@@ -229,9 +232,11 @@ function kindOf(type: DataType): Kind | null {
   if (DataType.isBool(type)) return "bool";
   if (DataType.isUtf8(type)) return "utf8";
   if (DataType.isDate(type)) return type.unit === DateUnit.DAY ? "date" : null;
-  if (DataType.isDictionary(type)) return DataType.isUtf8(type.dictionary) && type.indices.bitWidth <= 32 ? "dict" : null;
+  if (DataType.isDictionary(type)) return isUtf8Dictionary(type) ? "dict" : null;
   if (DataType.isList(type)) {
     const child = type.children[0]?.type as DataType | undefined;
+    // items as text, or as dictionary keys over text (written as a dictionary-encoded column)
+    if (child && DataType.isDictionary(child)) return isUtf8Dictionary(child) ? "list" : null;
     return child && DataType.isUtf8(child) ? "list" : null;
   }
   return null;
@@ -393,7 +398,15 @@ function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
   let numValues = n;
   let encoding = E_PLAIN;
   if (leaf.kind === "list") {
-    numValues = listPage(page, leaf, d, n);
+    const child = d.children[0];
+    const dict = child?.dictionary?.data[0];
+    if (child && dict) {
+      if ((child.dictionary?.data.length ?? 0) !== 1)
+        throw new TypeError(`fast Parquet: ${leaf.field.name}: dictionary of one chunk expected`);
+      dictOffset = dictionaryPage(out, dict.length, (p) => plainStrings(p, dict as Data, 0, dict.length, null));
+      encoding = E_RLE_DICTIONARY;
+    }
+    numValues = listPage(page, leaf, d, n, dict ? keyWidth(dict.length) : 0);
   } else {
     if (leaf.maxDef > 0) flatLevels(page, bitmap, n);
     if (leaf.kind === "dict") {
@@ -401,18 +414,8 @@ function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
       if (!dict || (d.dictionary?.data.length ?? 0) !== 1)
         throw new TypeError(`fast Parquet: ${leaf.field.name}: dictionary of one chunk expected`);
       dictOffset = dictionaryPage(out, dict.length, (p) => plainStrings(p, dict as Data, 0, dict.length, null));
-      const idx = d.values as Int32Array;
-      // the keys of the non-null rows (all of them: the keys themselves, not a copy)
-      let keep = idx;
-      let k = n;
-      if (bitmap) {
-        keep = new Int32Array(n);
-        k = 0;
-        for (let i = 0; i < n; i++) if (isValid(bitmap, i)) keep[k++] = idx[i] ?? 0;
-      }
-      const width = Math.max(1, bitWidth(Math.max(0, dict.length - 1)));
-      page.u8(width);
-      hybrid(page, keep, k, width);
+      // the keys of the non-null rows (without nulls: the keys themselves, not a copy)
+      dictionaryKeys(page, d.values as Int32Array, 0, n, bitmap, keyWidth(dict.length));
       encoding = E_RLE_DICTIONARY;
     } else if ((leaf.kind === "int32" || leaf.kind === "date") && n > 0 && !bitmap && constantI32(d.values as Int32Array, n)) {
       // one value in every row (payment_year of factor and gap rows): a one-entry dictionary
@@ -479,8 +482,28 @@ function plainValues(page: Out, kind: Kind, d: Data, n: number, bitmap: Uint8Arr
   page.len = w;
 }
 
-/** Rep/def levels and values of a List<Utf8> column (offset 0, checked by writeChunk); returns the level count. */
-function listPage(page: Out, leaf: Leaf, d: Data, n: number): number {
+/** The bit width of the keys of a dictionary of `size` values (at least 1). */
+const keyWidth = (size: number): number => Math.max(1, bitWidth(Math.max(0, size - 1)));
+
+/** The keys of rows [from, to) of a dictionary column's keys, nulls skipped: one bit-packed run of `width` bits. */
+function dictionaryKeys(page: Out, keys: Int32Array, from: number, to: number, bitmap: Uint8Array | null, width: number): void {
+  let kept = keys.subarray(from, to);
+  if (bitmap) {
+    kept = new Int32Array(to - from);
+    let k = 0;
+    for (let i = from; i < to; i++) if (isValid(bitmap, i)) kept[k++] = keys[i] ?? 0;
+    kept = kept.subarray(0, k);
+  }
+  page.u8(width);
+  hybrid(page, kept, kept.length, width);
+}
+
+/**
+ * Rep/def levels and values of a List<Utf8> column, or of a List<Dictionary<Utf8>> column whose
+ * keys are written `keyWidth` bits each after the levels (its dictionary page comes first:
+ * writeChunk); offset 0, checked by writeChunk. Returns the level count.
+ */
+function listPage(page: Out, leaf: Leaf, d: Data, n: number, keyWidth: number): number {
   const offs = d.valueOffsets as Int32Array;
   const child = d.children[0];
   if (!child) throw new TypeError(`fast Parquet: ${leaf.field.name}: list without child data`);
@@ -514,7 +537,21 @@ function listPage(page: Out, leaf: Leaf, d: Data, n: number): number {
   }
   levels(page, rep, e, 1);
   levels(page, def, e, leaf.maxDef);
-  if (!listBitmap) plainStrings(page, child, firstItem, lastItem, itemBitmap);
+  if (keyWidth > 0) {
+    // the keys of the items of non-null lists, in order: one run (a null list has no items)
+    const keys = child.values as Int32Array;
+    if (!listBitmap) dictionaryKeys(page, keys, firstItem, lastItem, itemBitmap, keyWidth);
+    else {
+      const kept = new Int32Array(lastItem - firstItem);
+      let k = 0;
+      for (let i = 0; i < n; i++) {
+        if (!isValid(listBitmap, i)) continue;
+        for (let j = offs[i] ?? 0, t = offs[i + 1] ?? 0; j < t; j++)
+          if (!itemBitmap || isValid(itemBitmap, j)) kept[k++] = keys[j] ?? 0;
+      }
+      dictionaryKeys(page, kept, 0, k, null, keyWidth);
+    }
+  } else if (!listBitmap) plainStrings(page, child, firstItem, lastItem, itemBitmap);
   else
     for (let i = 0; i < n; i++) if (isValid(listBitmap, i)) plainStrings(page, child, offs[i] ?? 0, offs[i + 1] ?? 0, itemBitmap);
   return e;

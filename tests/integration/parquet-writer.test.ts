@@ -86,6 +86,29 @@ function sample(seed: number, n: number): RecordBatch {
     dictionary: vectorFromArray(dictValues, new Utf8()),
   });
   const listType = new List(new Field("item", new Utf8(), true));
+  // the same lists with their items as keys into a dictionary (as a worker's risk_scores HCC lists)
+  const codes = vectorFromArray(lists, listType).data[0]!;
+  const items = lists.flatMap((l) => l ?? []);
+  const itemValid = new Uint8Array((items.length + 7) >> 3);
+  items.forEach((w, k) => {
+    if (w !== null) itemValid[k >> 3]! |= 1 << (k & 7);
+  });
+  const itemDictType = new Dictionary(new Utf8(), new Int32(), 901);
+  const codesDict = makeData({
+    type: new List(new Field("item", itemDictType, true)),
+    length: n,
+    nullCount: codes.nullCount,
+    nullBitmap: codes.nullBitmap,
+    valueOffsets: codes.valueOffsets as Int32Array,
+    child: makeData({
+      type: itemDictType,
+      length: items.length,
+      nullCount: items.filter((w) => w === null).length,
+      nullBitmap: itemValid,
+      data: Int32Array.from(items, (w) => (w === null ? 0 : words.indexOf(w))),
+      dictionary: vectorFromArray(words, new Utf8()),
+    }),
+  });
   return batchOf([
     [
       new Field("id", new Utf8(), false),
@@ -133,7 +156,8 @@ function sample(seed: number, n: number): RecordBatch {
       ).data[0]!,
     ],
     [new Field("model", dictType, true), dict],
-    [new Field("codes", listType, true), vectorFromArray(lists, listType).data[0]!],
+    [new Field("codes", listType, true), codes],
+    [new Field("codes_dict", codesDict.type, true), codesDict],
     // one value in every row of a batch (as payment_year): written as a one-entry dictionary
     [new Field("py", new Int32(), false), vectorFromArray(new Array<number>(n).fill(2024 + seed), new Int32()).data[0]!],
     [
@@ -178,7 +202,7 @@ describe("fast Parquet writer", () => {
     expect(arrowRows(viaRs.batches)).toEqual(expected);
     // DuckDB
     const rows = await duckRows(
-      `SELECT id, s, i32, CAST(i64 AS VARCHAR) AS i64, f64, b, CAST(d AS VARCHAR) AS d, model, codes, py, CAST(as_of AS VARCHAR) AS as_of FROM read_parquet('${file}')`,
+      `SELECT id, s, i32, CAST(i64 AS VARCHAR) AS i64, f64, b, CAST(d AS VARCHAR) AS d, model, codes, codes_dict, py, CAST(as_of AS VARCHAR) AS as_of FROM read_parquet('${file}')`,
     );
     expect(rows.map((r) => JSON.stringify(r))).toEqual(expected);
     const meta = await duckRows(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${file}')`);
@@ -187,6 +211,10 @@ describe("fast Parquet writer", () => {
       `SELECT DISTINCT encodings FROM parquet_metadata('${file}') WHERE path_in_schema IN ('py', 'as_of')`,
     );
     expect(py.map((r) => r["encodings"])).toEqual(["PLAIN, RLE, RLE_DICTIONARY"]);
+    const dictList = await duckRows(
+      `SELECT DISTINCT encodings FROM parquet_metadata('${file}') WHERE path_in_schema = 'codes_dict, list, item'`,
+    );
+    expect(dictList.map((r) => r["encodings"])).toEqual(["PLAIN, RLE, RLE_DICTIONARY"]);
   });
 
   it("engine result batches read back in DuckDB exactly as parquet-wasm's encoding of them", async () => {
@@ -197,21 +225,28 @@ describe("fast Parquet writer", () => {
     const scores: RecordBatch[] = [];
     const factors: RecordBatch[] = [];
     const factorsDictIds: RecordBatch[] = [];
+    const scoresDictHccs: RecordBatch[] = [];
     for await (const b of src.read({ batchSize: 1000 })) {
       const r = engine.scoreArrowBatch(b, "run-1", { factors: true });
       scores.push(r.scores);
       if (r.factors) factors.push(r.factors);
       // as a worker writing its own parts builds them: participant_id a dictionary over the batch's ids
-      const d = engine.scoreArrowBatch(b, "run-1", { factors: true, idsAsDictionary: true });
+      // and the HCC lists' items as keys into each model's HCC names
+      const d = engine.scoreArrowBatch(b, "run-1", { factors: true, idsAsDictionary: true, hccsAsDictionary: true });
       if (d.factors) factorsDictIds.push(d.factors);
+      scoresDictHccs.push(d.scores);
     }
     await src.close();
     expect(DataType.isDictionary(factorsDictIds[0]!.schema.fields[0]!.type)).toBe(true);
+    const v28Hccs = scoresDictHccs[0]!.schema.fields.find((f) => f.name === "v28_hccs")!;
+    expect(DataType.isDictionary((v28Hccs.type as DataType).children[0]!.type)).toBe(true);
     for (const [name, bs, ref] of [
       ["scores", scores, scores],
       ["factors", factors, factors],
       // the dictionary-keyed ids read back as the same text, row for row
       ["factors-dict-ids", factorsDictIds, factors],
+      // the dictionary-keyed HCC lists read back as the same lists of text
+      ["scores-dict-hccs", scoresDictHccs, scores],
     ] as const) {
       expect(fastParquetSupports(bs[0]!.schema)).toBe(true);
       const a = join(dir, `${name}-fast.parquet`);
