@@ -161,18 +161,32 @@ function validity(data: Data): (i: number) => boolean {
   return (i) => (((bm[(off + i) >> 3] ?? 0) >> ((off + i) & 7)) & 1) === 1;
 }
 
-/** Encoded bytes of every dictionary entry, once per batch. */
-function dictionaryEntries(data: Data, csv: boolean): Uint8Array[] {
+type EntryForm = "csv" | "json" | "raw";
+// by dictionary: the result batches' label dictionaries are built once per engine
+const entryCache: Record<EntryForm, WeakMap<Vector, Uint8Array[]>> = {
+  csv: new WeakMap(),
+  json: new WeakMap(),
+  raw: new WeakMap(),
+};
+
+/** Bytes of every dictionary entry as a CSV cell, a JSON string or as they are; once per dictionary. */
+function dictionaryEntries(data: Data, form: EntryForm): Uint8Array[] {
   const dict = data.dictionary;
   if (!dict) return [];
-  return Array.from({ length: dict.length }, (_, k) => {
-    const v = dict.get(k) as unknown;
-    const b = new Bytes();
-    const bytes = encoder.encode(v === null || v === undefined ? "" : String(v as string));
-    if (csv) b.csv(bytes, 0, bytes.length);
-    else b.json(bytes, 0, bytes.length);
-    return b.out().slice();
-  });
+  let entries = entryCache[form].get(dict);
+  if (!entries) {
+    entries = Array.from({ length: dict.length }, (_, k) => {
+      const v = dict.get(k) as unknown;
+      const b = new Bytes();
+      const bytes = encoder.encode(v === null || v === undefined ? "" : String(v as string));
+      if (form === "raw") return bytes;
+      if (form === "csv") b.csv(bytes, 0, bytes.length);
+      else b.json(bytes, 0, bytes.length);
+      return b.out().slice();
+    });
+    entryCache[form].set(dict, entries);
+  }
+  return entries;
 }
 
 /** How to write one column (one Data chunk) of a row. */
@@ -192,7 +206,7 @@ function columnWriter(vec: Vector, csv: boolean): Writer {
     };
   }
   if (DataType.isDictionary(t)) {
-    const entries = dictionaryEntries(data, csv);
+    const entries = dictionaryEntries(data, csv ? "csv" : "json");
     const keys = data.values as Int32Array;
     return (o, i) => {
       const e = valid(i) ? entries[keys[i]!] : undefined;
@@ -219,6 +233,40 @@ function columnWriter(vec: Vector, csv: boolean): Writer {
   }
   if (DataType.isList(t)) {
     const child = data.children[0];
+    if (child && DataType.isDictionary(child.type) && child.dictionary && DataType.isUtf8(child.dictionary.type)) {
+      // items as keys into a dictionary of text (the HCC lists of a worker's risk_scores batch)
+      const offs = data.valueOffsets as Int32Array;
+      const keys = child.values as Int32Array;
+      const itemValid = validity(child);
+      const entries = dictionaryEntries(child, csv ? "raw" : "json");
+      const EMPTY = encoder.encode(csv ? "" : '""');
+      const item = (k: number): Uint8Array => (itemValid(k) ? (entries[keys[k]!] ?? EMPTY) : EMPTY);
+      if (!csv) {
+        return (o, i) => {
+          if (!valid(i)) return o.bytes(NULL);
+          o.byte(0x5b);
+          for (let k = offs[i]!; k < offs[i + 1]!; k++) {
+            const e = item(k);
+            o.room(e.length + 1 + ROW_RESERVE);
+            if (k > offs[i]!) o.byte(0x2c);
+            o.bytes(e);
+          }
+          o.byte(0x5d);
+        };
+      }
+      const cell = new Bytes();
+      return (o, i) => {
+        if (!valid(i)) return;
+        cell.n = 0;
+        for (let k = offs[i]!; k < offs[i + 1]!; k++) {
+          const e = item(k);
+          cell.room(e.length + 1);
+          if (k > offs[i]!) cell.byte(0x3b);
+          cell.bytes(e);
+        }
+        o.csv(cell.buf, 0, cell.n);
+      };
+    }
     if (child && DataType.isUtf8(child.type)) {
       const offs = data.valueOffsets as Int32Array;
       const coffs = child.valueOffsets as Int32Array;

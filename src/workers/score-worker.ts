@@ -106,8 +106,9 @@ async function scoreTask(task: ScoreTask): Promise<ScoreTaskResult> {
     gaps: task.gaps,
     // parts written here: the factor and gap rows' ids as a dictionary over the batch's ids
     idsAsDictionary: task.partDir !== null && task.textFormat === null,
-    // and, for our own writer's parts, the HCC lists' items as keys into each model's HCC names
-    hccsAsDictionary: task.partDir !== null && task.textFormat === null && task.partCompression === "none",
+    // and, for our own writer's parts and for text, the HCC lists' items as keys into each
+    // model's HCC names (their text written once per name, not copied per member)
+    hccsAsDictionary: task.textFormat !== null || (task.partDir !== null && task.partCompression === "none"),
   });
   const dxData = rb.getChild("diagnosis_codes")?.data[0];
   const dxOffsets = dxData?.valueOffsets as Int32Array | undefined;

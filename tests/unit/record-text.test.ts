@@ -1,0 +1,85 @@
+// The text encoder writes a list whose items are dictionary keys (the HCC lists of a worker's
+// risk_scores batch) exactly as the same list with its items as text: NDJSON and CSV, with text
+// that needs escaping or quoting, null and empty lists and null items.
+import { describe, expect, it } from "vitest";
+import {
+  Dictionary,
+  Field,
+  Int32,
+  List,
+  RecordBatch,
+  Schema,
+  Struct,
+  Utf8,
+  makeData,
+  vectorFromArray,
+  type Data,
+} from "apache-arrow";
+import { encodeText } from "../../src/io/record-text.js";
+
+const WORDS = ["HCC37", 'say "hi"', "a,b", "x;y", "line\nbreak", "Ünïcode ✓", ""];
+
+function batch(asDictionary: boolean): RecordBatch {
+  const rows: ((string | null)[] | null)[] = [];
+  for (let i = 0; i < 200; i++) {
+    if (i % 11 === 3) rows.push(null);
+    else if (i % 7 === 2) rows.push([]);
+    else
+      rows.push(Array.from({ length: 1 + (i % 4) }, (_, j) => ((i + j) % 13 === 5 ? null : WORDS[(i * 3 + j) % WORDS.length]!)));
+  }
+  const textType = new List(new Field("item", new Utf8(), true));
+  const text = vectorFromArray(rows, textType).data[0]!;
+  let col: Data = text;
+  if (asDictionary) {
+    const items = rows.flatMap((r) => r ?? []);
+    const valid = new Uint8Array((items.length + 7) >> 3);
+    items.forEach((w, k) => {
+      if (w !== null) valid[k >> 3]! |= 1 << (k & 7);
+    });
+    const itemType = new Dictionary(new Utf8(), new Int32(), 77);
+    col = makeData({
+      type: new List(new Field("item", itemType, true)),
+      length: rows.length,
+      nullCount: text.nullCount,
+      nullBitmap: text.nullBitmap,
+      valueOffsets: text.valueOffsets as Int32Array,
+      child: makeData({
+        type: itemType,
+        length: items.length,
+        nullCount: items.filter((w) => w === null).length,
+        nullBitmap: valid,
+        data: Int32Array.from(items, (w) => (w === null ? 0 : WORDS.indexOf(w))),
+        dictionary: vectorFromArray(WORDS, new Utf8()),
+      }),
+    });
+  }
+  const id = vectorFromArray(
+    rows.map((_, i) => `M${i}`),
+    new Utf8(),
+  ).data[0]!;
+  const fields = [new Field("member_id", new Utf8(), false), new Field("hccs", col.type, true)];
+  return new RecordBatch(
+    new Schema(fields),
+    makeData({ type: new Struct(fields), length: rows.length, nullCount: 0, children: [id, col] }),
+  );
+}
+
+describe("text encoding of dictionary-keyed list items", () => {
+  for (const format of ["ndjson", "csv"] as const) {
+    it(`${format}: the same bytes as the list of text`, () => {
+      const plain = Buffer.from(encodeText(batch(false), format, { header: true })).toString("utf8");
+      const keyed = Buffer.from(encodeText(batch(true), format, { header: true })).toString("utf8");
+      expect(keyed).toBe(plain);
+      // the escaping, quoting, null and empty lists were exercised
+      if (format === "ndjson") {
+        expect(plain).toContain('\\"hi\\"');
+        expect(plain).toContain('"hccs":null');
+        expect(plain).toContain('"hccs":[]');
+        expect(plain).toContain('"",');
+      } else {
+        expect(plain).toContain('""hi""');
+        expect(plain).toMatch(/"[^"\n]*x;y/);
+      }
+    });
+  }
+});
