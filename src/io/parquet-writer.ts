@@ -5,7 +5,10 @@
 // Float64, Bool, Utf8, DateDay, Dictionary<Int, Utf8>, List<Utf8> and List<Dictionary<Int, Utf8>> — and says no (fastParquetSupports)
 // for anything else, where callers use parquet-wasm (io/parquet.ts). Format: the Apache Parquet
 // specification (parquet.thrift, Thrift compact protocol); docs/adr/0002-result-storage.md says why.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UnavailableError } from "../errors.js";
 import { GrowableBytes } from "./bytes.js";
 import { DataType, DateUnit, Precision, type Data, type Field, type RecordBatch, type Schema } from "apache-arrow";
 
@@ -151,42 +154,70 @@ function bitWidth(max: number): number {
   return w;
 }
 
+// ---- the inner loops in Wasm ----------------------------------------------------------------
+// The RLE / bit-packed hybrid runs, a list column's levels, PLAIN strings and the non-null values
+// of a nullable column are encoded by a small Wasm module
+// of their own (assembly/parquet/index.ts, build/parquet.wasm): 3–4× the JavaScript loops they
+// replaced, copies in and out included (bench/README.md "Session 13"). Its memory is laid out
+// from offset 0 for each call (calls never overlap: one thread, synchronous).
+
+interface Packer {
+  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  hybrid(src: number, n: number, width: number, dst: number): number;
+  listLevels(
+    offsets: number,
+    n: number,
+    listValid: number,
+    itemValid: number,
+    base: number,
+    maxDef: number,
+    defWidth: number,
+    scratch: number,
+    dst: number,
+  ): number;
+  lastLevelCount(): number;
+  plainStrings(offsets: number, n: number, bytes: number, valid: number, validFrom: number, dst: number): number;
+  gather(src: number, n: number, size: number, valid: number, validFrom: number, dst: number): number;
+}
+
+let packer: Packer | null = null;
+
+function wasm(): Packer {
+  if (!packer) {
+    const file = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "build", "parquet.wasm");
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(file);
+    } catch (e) {
+      throw new UnavailableError(`${file}: Parquet encoder not built; run 'npm run build'`, e);
+    }
+    packer = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as Packer;
+  }
+  return packer;
+}
+
+/** The packer's memory with at least `bytes` (grown when short). */
+function packerMemory(bytes: number): Uint8Array {
+  const m = wasm().memory;
+  const have = m.buffer.byteLength;
+  if (have < bytes) m.grow(Math.ceil((bytes - have) / 65536));
+  return new Uint8Array(m.buffer);
+}
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
 /**
  * RLE / bit-packed hybrid encoding of `n` values: one RLE run when all values are equal,
  * otherwise one bit-packed run (the last group of 8 zero-padded).
  */
-function hybrid(out: Out, values: Uint8Array | Int32Array, n: number, width: number): void {
+function hybrid(out: Out, values: Int32Array, n: number, width: number): void {
   if (n === 0) return;
   if (width > 24) throw new RangeError(`fast Parquet: bit width ${width} not supported`);
-  const first = values[0] ?? 0;
-  let same = true;
-  for (let i = 1; i < n && same; i++) same = values[i] === first;
-  if (same) {
-    out.varint(n * 2);
-    const bytes = (width + 7) >> 3;
-    for (let b = 0; b < bytes; b++) out.u8((first >>> (8 * b)) & 0xff);
-    return;
-  }
-  const groups = (n + 7) >> 3;
-  out.varint(groups * 2 + 1);
-  const size = groups * width; // bytes: 8 values × width bits per group
-  out.reserve(size);
-  const buf = out.buf;
-  let w = out.len;
-  let acc = 0;
-  let bits = 0;
-  for (let i = 0; i < n; i++) {
-    acc |= (values[i] ?? 0) << bits;
-    bits += width;
-    while (bits >= 8) {
-      buf[w++] = acc & 0xff;
-      acc >>>= 8;
-      bits -= 8;
-    }
-  }
-  if (bits > 0) buf[w++] = acc & 0xff;
-  buf.fill(0, w, out.len + size);
-  out.len += size;
+  const dst = align8(n * 4);
+  const mem = packerMemory(dst + n * 4 + 16); // a run is at most 5 + ⌈n/8⌉·width bytes
+  new Int32Array(mem.buffer, 0, n).set(values.subarray(0, n));
+  const k = wasm().hybrid(0, n, width, dst);
+  out.bytes(mem, dst, dst + k);
 }
 
 /** Definition levels of a flat optional column: the Arrow validity bitmap is the bit-packed run. */
@@ -201,14 +232,6 @@ function flatLevels(out: Out, bitmap: Uint8Array | null, n: number): void {
     out.varint(groups * 2 + 1);
     out.bytes(bitmap, 0, groups);
   }
-  out.setU32(at, out.len - at - 4);
-}
-
-/** Levels with their 4-byte length prefix (data page v1). */
-function levels(out: Out, values: Uint8Array, n: number, max: number): void {
-  const at = out.len;
-  out.u32(0);
-  hybrid(out, values, n, bitWidth(max));
   out.setU32(at, out.len - at - 4);
 }
 
@@ -357,28 +380,25 @@ function pageHeader(out: Out, type: number, size: number, numValues: number, enc
 
 /** PLAIN BYTE_ARRAY values of rows [from, to) of a Utf8 Data, skipping nulls when a bitmap is given. */
 function plainStrings(out: Out, d: Data, from: number, to: number, bitmap: Uint8Array | null): void {
+  const n = to - from;
+  if (n <= 0) return;
   const offs = d.valueOffsets as Int32Array;
   const bytes = d.values as Uint8Array;
   const o = d.offset;
-  out.reserve((to - from) * 4 + ((offs[o + to] ?? 0) - (offs[o + from] ?? 0)));
-  const buf = out.buf;
-  let w = out.len;
-  for (let i = from; i < to; i++) {
-    if (bitmap && !isValid(bitmap, d.offset + i)) continue;
-    const s = offs[o + i] ?? 0;
-    const e = offs[o + i + 1] ?? 0;
-    const len = e - s;
-    buf[w] = len & 0xff;
-    buf[w + 1] = (len >>> 8) & 0xff;
-    buf[w + 2] = (len >>> 16) & 0xff;
-    buf[w + 3] = len >>> 24;
-    w += 4;
-    if (len > 32) {
-      buf.set(bytes.subarray(s, e), w);
-      w += len;
-    } else for (let k = s; k < e; k++) buf[w++] = bytes[k] ?? 0;
-  }
-  out.len = w;
+  const first = offs[o + from] ?? 0;
+  const last = offs[o + to] ?? 0;
+  // in Wasm: the offsets, the bytes they delimit, the bitmap's bytes for these rows, then the values
+  const bytesAt = align8((n + 1) * 4);
+  const validAt = align8(bytesAt + (last - first));
+  const validFrom = (o + from) & 7;
+  const validBytes = bitmap ? (validFrom + n + 7) >> 3 : 0;
+  const dst = align8(validAt + validBytes);
+  const mem = packerMemory(dst + n * 4 + (last - first));
+  new Int32Array(mem.buffer, 0, n + 1).set(offs.subarray(o + from, o + to + 1));
+  mem.set(bytes.subarray(first, last), bytesAt);
+  if (bitmap) mem.set(bitmap.subarray((o + from) >> 3, ((o + from) >> 3) + validBytes), validAt);
+  const k = wasm().plainStrings(0, n, bytesAt, bitmap ? validAt : 0, validFrom, dst);
+  out.bytes(mem, dst, dst + k);
 }
 
 // page bodies are built in these (reused; a worker writes one file at a time), then copied after their header
@@ -472,14 +492,20 @@ function plainValues(page: Out, kind: Kind, d: Data, n: number, bitmap: Uint8Arr
     page.bytes(raw);
     return;
   }
-  page.reserve(n * width);
-  const buf = page.buf;
-  let w = page.len;
-  for (let i = 0; i < n; i++) {
-    if (((bitmap[i >> 3] ?? 0) & (1 << (i & 7))) === 0) continue;
-    for (let k = i * width, e = k + width; k < e; k++) buf[w++] = raw[k] ?? 0;
-  }
-  page.len = w;
+  // the non-null values, gathered in Wasm
+  const validAt = align8(n * width);
+  const dst = align8(validAt + ((n + 7) >> 3));
+  const mem = packerMemory(dst + n * width);
+  mem.set(raw, 0);
+  mem.set(bitmap.subarray(0, (n + 7) >> 3), validAt);
+  const k = wasm().gather(0, n, width, validAt, 0, dst);
+  page.bytes(mem, dst, dst + k);
+}
+
+/** Whether every null list of the n has no items (as the lists the engine builds): their items are then all written. */
+function nullListsEmpty(offs: Int32Array, n: number, listBitmap: Uint8Array): boolean {
+  for (let i = 0; i < n; i++) if (!isValid(listBitmap, i) && offs[i] !== offs[i + 1]) return false;
+  return true;
 }
 
 /** The bit width of the keys of a dictionary of `size` values (at least 1). */
@@ -487,15 +513,22 @@ const keyWidth = (size: number): number => Math.max(1, bitWidth(Math.max(0, size
 
 /** The keys of rows [from, to) of a dictionary column's keys, nulls skipped: one bit-packed run of `width` bits. */
 function dictionaryKeys(page: Out, keys: Int32Array, from: number, to: number, bitmap: Uint8Array | null, width: number): void {
-  let kept = keys.subarray(from, to);
-  if (bitmap) {
-    kept = new Int32Array(to - from);
-    let k = 0;
-    for (let i = from; i < to; i++) if (isValid(bitmap, i)) kept[k++] = keys[i] ?? 0;
-    kept = kept.subarray(0, k);
-  }
   page.u8(width);
-  hybrid(page, kept, kept.length, width);
+  if (!bitmap) return hybrid(page, keys.subarray(from, to), to - from, width);
+  // in Wasm: the keys and the bitmap's bytes for these rows, the non-null keys gathered, their run
+  const n = to - from;
+  const validAt = align8(n * 4);
+  const validFrom = from & 7;
+  const validBytes = (validFrom + n + 7) >> 3;
+  const keptAt = align8(validAt + validBytes);
+  const dst = keptAt + n * 4;
+  const mem = packerMemory(dst + n * 4 + 16);
+  new Int32Array(mem.buffer, 0, n).set(keys.subarray(from, to));
+  mem.set(bitmap.subarray(from >> 3, (from >> 3) + validBytes), validAt);
+  const x = wasm();
+  const kept = x.gather(0, n, 4, validAt, validFrom, keptAt) / 4;
+  const k = x.hybrid(keptAt, kept, width, dst);
+  page.bytes(mem, dst, dst + k);
 }
 
 /**
@@ -513,34 +546,34 @@ function listPage(page: Out, leaf: Leaf, d: Data, n: number, keyWidth: number): 
   const base = leaf.field.nullable ? 1 : 0; // def level of an empty list
   const firstItem = offs[0] ?? 0;
   const lastItem = offs[n] ?? 0;
+  // the levels, in Wasm: offsets, the bitmaps, rep and def scratch, then the two level runs
   const cap = n + (lastItem - firstItem);
-  const rep = new Uint8Array(cap);
-  const def = new Uint8Array(cap);
-  let e = 0;
-  for (let i = 0; i < n; i++) {
-    if (listBitmap && !isValid(listBitmap, i)) {
-      rep[e] = 0;
-      def[e++] = 0;
-      continue;
-    }
-    const s = offs[i] ?? 0;
-    const t = offs[i + 1] ?? 0;
-    if (s === t) {
-      rep[e] = 0;
-      def[e++] = base;
-      continue;
-    }
-    for (let j = s; j < t; j++) {
-      rep[e] = j === s ? 0 : 1;
-      def[e++] = itemBitmap && !isValid(itemBitmap, j) ? base + 1 : leaf.maxDef;
-    }
-  }
-  levels(page, rep, e, 1);
-  levels(page, def, e, leaf.maxDef);
+  const listAt = align8((n + 1) * 4);
+  const itemAt = align8(listAt + ((n + 7) >> 3));
+  const scratch = align8(itemAt + ((lastItem + 7) >> 3));
+  const dst = scratch + cap * 8;
+  const mem = packerMemory(dst + 2 * cap + 64);
+  new Int32Array(mem.buffer, 0, n + 1).set(offs.subarray(0, n + 1));
+  if (listBitmap) mem.set(listBitmap.subarray(0, (n + 7) >> 3), listAt);
+  if (itemBitmap) mem.set(itemBitmap.subarray(0, (lastItem + 7) >> 3), itemAt);
+  const x = wasm();
+  const k = x.listLevels(
+    0,
+    n,
+    listBitmap ? listAt : 0,
+    itemBitmap ? itemAt : 0,
+    base,
+    leaf.maxDef,
+    bitWidth(leaf.maxDef),
+    scratch,
+    dst,
+  );
+  page.bytes(mem, dst, dst + k);
+  const e = x.lastLevelCount();
   if (keyWidth > 0) {
     // the keys of the items of non-null lists, in order: one run (a null list has no items)
     const keys = child.values as Int32Array;
-    if (!listBitmap) dictionaryKeys(page, keys, firstItem, lastItem, itemBitmap, keyWidth);
+    if (!listBitmap || nullListsEmpty(offs, n, listBitmap)) dictionaryKeys(page, keys, firstItem, lastItem, itemBitmap, keyWidth);
     else {
       const kept = new Int32Array(lastItem - firstItem);
       let k = 0;
@@ -551,7 +584,7 @@ function listPage(page: Out, leaf: Leaf, d: Data, n: number, keyWidth: number): 
       }
       dictionaryKeys(page, kept, 0, k, null, keyWidth);
     }
-  } else if (!listBitmap) plainStrings(page, child, firstItem, lastItem, itemBitmap);
+  } else if (!listBitmap || nullListsEmpty(offs, n, listBitmap)) plainStrings(page, child, firstItem, lastItem, itemBitmap);
   else
     for (let i = 0; i < n; i++) if (isValid(listBitmap, i)) plainStrings(page, child, offs[i] ?? 0, offs[i + 1] ?? 0, itemBitmap);
   return e;

@@ -1,0 +1,176 @@
+// The fast Parquet writer's inner loops (src/io/parquet-writer.ts): the RLE / bit-packed hybrid
+// encoding of levels and dictionary keys, and the repetition and definition levels of a list
+// column. A module of its own, apart from the scoring kernel: numbers-only ABI over its linear
+// memory, which the host fills before each call and reads after it (no allocator: the host lays
+// out each call's buffers from offset 0 and grows the memory first). Same bytes as the
+// JavaScript it replaces; tests/integration/parquet-writer.test.ts reads them back.
+
+/** Unsigned LEB128 at dst; returns the bytes written. */
+function varint(dst: usize, v: u32): i32 {
+  let k = 0;
+  while (v >= 0x80) {
+    store<u8>(dst + <usize>k, <u8>(v & 0x7f) | 0x80);
+    v >>= 7;
+    k++;
+  }
+  store<u8>(dst + <usize>k, <u8>v);
+  return k + 1;
+}
+
+/**
+ * RLE / bit-packed hybrid encoding of the `n` i32 values at `src`, `width` bits each (≤ 24), at
+ * `dst`: one RLE run when every value is the same, otherwise one bit-packed run whose last group
+ * of 8 is zero-padded. Returns the bytes written (0 for n = 0).
+ */
+export function hybrid(src: usize, n: i32, width: i32, dst: usize): i32 {
+  if (n == 0) return 0;
+  const first = load<u32>(src);
+  let same = true;
+  for (let i = 1; i < n; i++) {
+    if (load<u32>(src + (<usize>i << 2)) != first) {
+      same = false;
+      break;
+    }
+  }
+  if (same) {
+    let k = varint(dst, <u32>n * 2);
+    for (let b = 0; b < (width + 7) >> 3; b++) {
+      store<u8>(dst + <usize>k, <u8>(first >> (8 * b)));
+      k++;
+    }
+    return k;
+  }
+  const groups = (n + 7) >> 3;
+  const head = varint(dst, <u32>groups * 2 + 1);
+  const size = groups * width; // 8 values × width bits per group
+  let w = dst + <usize>head;
+  const end = w + <usize>size;
+  let acc: u64 = 0;
+  let bits: i32 = 0;
+  for (let i = 0; i < n; i++) {
+    acc |= (<u64>load<u32>(src + (<usize>i << 2))) << <u64>bits;
+    bits += width;
+    if (bits >= 32) {
+      store<u32>(w, <u32>acc);
+      w += 4;
+      acc >>= 32;
+      bits -= 32;
+    }
+  }
+  while (bits > 0) {
+    store<u8>(w, <u8>acc);
+    w++;
+    acc >>= 8;
+    bits -= 8;
+  }
+  while (w < end) {
+    store<u8>(w, 0);
+    w++;
+  }
+  return head + size;
+}
+
+@inline function bit(bitmap: usize, i: i32): bool {
+  return ((load<u8>(bitmap + <usize>(i >> 3)) >> <u8>(i & 7)) & 1) != 0;
+}
+
+/** Levels with their 4-byte length prefix (data page v1) at dst; returns the bytes written. */
+function levels(src: usize, n: i32, width: i32, dst: usize): i32 {
+  const k = hybrid(src, n, width, dst + 4);
+  store<u32>(dst, <u32>k);
+  return k + 4;
+}
+
+let levelCount: i32 = 0;
+
+/** The level count of the last listLevels call (the page's value count). */
+export function lastLevelCount(): i32 {
+  return levelCount;
+}
+
+/**
+ * The repetition and definition levels of `n` lists, each with its 4-byte length prefix, at dst:
+ * `offsets` (n + 1 i32, from 0) delimit the items; `listValid` / `itemValid` are validity bitmaps
+ * (0: none null); `base` is the definition level of an empty list, `maxDef` that of a present
+ * item (a null item gets base + 1, a null list 0); `defWidth` the bit width of maxDef. `scratch`
+ * holds 2 × (n + items) i32. Returns the bytes written; lastLevelCount() the number of levels.
+ */
+export function listLevels(
+  offsets: usize,
+  n: i32,
+  listValid: usize,
+  itemValid: usize,
+  base: i32,
+  maxDef: i32,
+  defWidth: i32,
+  scratch: usize,
+  dst: usize,
+): i32 {
+  const first = load<i32>(offsets);
+  const cap = n + load<i32>(offsets + (<usize>n << 2)) - first;
+  const rep = scratch;
+  const def = scratch + (<usize>cap << 2);
+  let e = 0;
+  for (let i = 0; i < n; i++) {
+    if (listValid != 0 && !bit(listValid, i)) {
+      store<i32>(rep + (<usize>e << 2), 0);
+      store<i32>(def + (<usize>e << 2), 0);
+      e++;
+      continue;
+    }
+    const s = load<i32>(offsets + (<usize>i << 2));
+    const t = load<i32>(offsets + (<usize>(i + 1) << 2));
+    if (s == t) {
+      store<i32>(rep + (<usize>e << 2), 0);
+      store<i32>(def + (<usize>e << 2), base);
+      e++;
+      continue;
+    }
+    for (let j = s; j < t; j++) {
+      store<i32>(rep + (<usize>e << 2), j == s ? 0 : 1);
+      store<i32>(def + (<usize>e << 2), itemValid != 0 && !bit(itemValid, j) ? base + 1 : maxDef);
+      e++;
+    }
+  }
+  levelCount = e;
+  const k = levels(rep, e, 1, dst);
+  return k + levels(def, e, defWidth, dst + <usize>k);
+}
+
+/**
+ * PLAIN BYTE_ARRAY values of `n` strings at dst (a 4-byte length, then the bytes, for each):
+ * `offsets` (n + 1 i32) delimit them in `bytes`, which holds the bytes from offsets[0] on; with
+ * a validity bitmap (`valid`, bit `validFrom + i` for string i) the null ones are skipped.
+ * Returns the bytes written.
+ */
+export function plainStrings(offsets: usize, n: i32, bytes: usize, valid: usize, validFrom: i32, dst: usize): i32 {
+  const base = load<i32>(offsets);
+  let w = dst;
+  for (let i = 0; i < n; i++) {
+    if (valid != 0 && !bit(valid, validFrom + i)) continue;
+    const s = load<i32>(offsets + (<usize>i << 2));
+    const len = load<i32>(offsets + (<usize>(i + 1) << 2)) - s;
+    store<u32>(w, <u32>len);
+    memory.copy(w + 4, bytes + <usize>(s - base), <usize>len);
+    w += 4 + <usize>len;
+  }
+  return <i32>(w - dst);
+}
+
+/**
+ * The `n` values of `size` bytes at src whose bit (`validFrom + i`) in the validity bitmap `valid`
+ * is set, packed together at dst (a nullable column's PLAIN values, or the keys of its non-null
+ * rows). Returns the bytes written.
+ */
+export function gather(src: usize, n: i32, size: i32, valid: usize, validFrom: i32, dst: usize): i32 {
+  let w = dst;
+  for (let i = 0; i < n; i++) {
+    if (!bit(valid, validFrom + i)) continue;
+    const at = src + <usize>(i * size);
+    if (size == 8) store<u64>(w, load<u64>(at));
+    else if (size == 4) store<u32>(w, load<u32>(at));
+    else memory.copy(w, at, <usize>size);
+    w += <usize>size;
+  }
+  return <i32>(w - dst);
+}
