@@ -10,6 +10,7 @@ import {
   OPT_GAP_ALL, D_GAP_LEN, D_GAP_POOL_LEN,
 } from "./layout";
 import { writeFactorColumns } from "./factors";
+import { writeModelColumns } from "./model-columns";
 import { initGaps, beginGaps, saveModel, memberGaps, gapLen, gapPoolLen } from "./gaps";
 import { reserveBytes, currentTop, releaseTo } from "./memory";
 import { installPack, nModels, hashCap, hashKeys } from "./pack";
@@ -74,6 +75,14 @@ export function packModels(): i32 {
  */
 export function factorColumns(desc: usize): i32 {
   return writeFactorColumns(desc);
+}
+
+/**
+ * One model's risk_scores columns of the batch the last scoreBatch scored (`desc`: NMCDESC i32
+ * words, layout.ts MC_*). 0, or -1 when the keys do not fit.
+ */
+export function modelColumns(desc: usize): i32 {
+  return writeModelColumns(desc);
 }
 
 /** AGEF for a date of birth, as of a date (both days since 1970-01-01); 0 when born later, capped at 131. */

@@ -115,6 +115,31 @@ export const FD_DX_BYTES_LEN: i32 = 32; // written by the kernel
 export const FD_HCC_NULLS: i32 = 33; // written by the kernel
 export const NFDESC: i32 = 36;
 
+// ---- model columns descriptor: i32 words written by the host before modelColumns ------------
+// After a scoreBatch, modelColumns writes one model's risk_scores columns from its outputs (still
+// in memory): raw and normalized scores (NaN for members the host marked as errored), the
+// segment with its validity bitmap (null: errored, or no segment), and the kept HCCs as list
+// offsets and dictionary keys (the host's table maps HCC numbers to keys; -1 = no key).
+// Returns 0, or -1 when the keys do not fit (the host grows them and calls again).
+export const MC_N: i32 = 0;
+export const MC_MODEL: i32 = 1; // pack model index
+export const MC_OUT_MODEL_F64: i32 = 2; // scoreBatch's D_OUT_MODEL_F64
+export const MC_OUT_MODEL_I32: i32 = 3; // scoreBatch's D_OUT_MODEL_I32
+export const MC_HCC: i32 = 4; // scoreBatch's D_OUT_HCC
+export const MC_ERRORED: i32 = 5; // u8[n]: 1 = null scores and segment
+export const MC_KEY_OF: i32 = 6; // i32[MC_KEY_OF_LEN]: HCC number → dictionary key, -1 = none
+export const MC_KEY_OF_LEN: i32 = 7;
+export const MC_RAW: i32 = 8; // f64[n]
+export const MC_NORM: i32 = 9; // f64[n]
+export const MC_SEGMENT: i32 = 10; // i32[n] (0 where null)
+export const MC_VALID: i32 = 11; // validity bitmap of the segment and the HCC list (zeroed by the kernel)
+export const MC_LIST: i32 = 12; // i32[n + 1] into MC_KEYS
+export const MC_KEYS: i32 = 13; // i32 per kept HCC
+export const MC_KEYS_CAP: i32 = 14;
+export const MC_NULLS: i32 = 15; // written by the kernel
+export const MC_ITEMS: i32 = 16; // written by the kernel
+export const NMCDESC: i32 = 20;
+
 export const OPT_MCE: i32 = 1;
 export const OPT_ROUND3: i32 = 2;
 export const OPT_TRACE: i32 = 4;

@@ -20,7 +20,7 @@ import {
   type Vector,
 } from "apache-arrow";
 import * as L from "./layout.js";
-import type { BatchResult, FactorColumns, FactorTables } from "./kernel.js";
+import type { BatchResult, FactorColumns, FactorTables, ModelColumns } from "./kernel.js";
 import type { Engine } from "./engine.js";
 import { KERNEL_ERRORS } from "./engine.js";
 import { hccRowTypeOfKind } from "./factor-records.js";
@@ -220,7 +220,7 @@ interface HccNameBytes {
   start: Int32Array; // [cc number]; end = start + len
   len: Int32Array; // 0: not an HCC of the model
   dict: Dict;
-  key: Int32Array; // [cc number]
+  key: Int32Array; // [cc number], -1: not an HCC of the model
 }
 const hccNameCache = new WeakMap<LabelBytes, HccNameBytes[]>();
 function hccNameBytes(labels: LabelBytes): HccNameBytes[] {
@@ -237,7 +237,7 @@ function hccNameBytes(labels: LabelBytes): HccNameBytes[] {
       });
       const bytes = new Uint8Array(total);
       names.forEach((b, c) => b && bytes.set(b, start[c] ?? 0));
-      const key = new Int32Array(names.length);
+      const key = new Int32Array(names.length).fill(-1);
       const text: string[] = [];
       names.forEach((b, c) => {
         if (!b) return;
@@ -265,6 +265,7 @@ export function buildScoresBatch(
   valueErrors: (string | null)[],
   runId: string,
   hccsAsDictionary = false,
+  kernelColumns: ((m: number, keyOf: Int32Array, errored: Uint8Array) => ModelColumns) | null = null,
 ): RecordBatch {
   const n = r.n;
   const cols = new Columns();
@@ -295,6 +296,24 @@ export function buildScoresBatch(
     const slot = r.slotOf[m] ?? -1;
     if (!meta || !segDict || !names || slot < 0) continue;
     const p = meta.id.toLowerCase();
+    if (hccsAsDictionary && kernelColumns) {
+      // the same columns, written by the kernel (assembly/model-columns.ts)
+      const k = kernelColumns(m, names.key, errored);
+      addModelColumns(
+        cols,
+        p,
+        segDict,
+        n,
+        k.raw,
+        k.norm,
+        k.segment,
+        k.valid,
+        k.nulls,
+        k.listOffsets,
+        names.dict.column(k.keys, k.keys.length),
+      );
+      continue;
+    }
     const raw = new Float64Array(n);
     const norm = new Float64Array(n);
     const seg = new Int32Array(n);
@@ -364,20 +383,7 @@ export function buildScoresBatch(
       }
       child = makeData({ type: new Utf8(), length: items, nullCount: 0, valueOffsets: itemOffsets, data: bytes });
     }
-    cols.add(`${p}_raw_score`, f64Column(raw));
-    cols.add(`${p}_normalized_score`, f64Column(norm));
-    cols.add(`${p}_segment`, segDict.column(seg, n, valid, nulls));
-    cols.add(
-      `${p}_hccs`,
-      makeData({
-        type: new List(new Field("item", child.type, true)),
-        length: n,
-        nullCount: nulls,
-        nullBitmap: nulls > 0 ? valid : null,
-        valueOffsets: listOffsets,
-        child,
-      }),
-    );
+    addModelColumns(cols, p, segDict, n, raw, norm, seg, valid, nulls, listOffsets, child);
   }
   const pick = (k: number): Int32Array => {
     const out = new Int32Array(n);
@@ -412,6 +418,36 @@ export function buildScoresBatch(
   }
   cols.add("run_id", runIdColumn(runId, n), false);
   return cols.batch(n);
+}
+
+/** One model's four risk_scores columns. */
+function addModelColumns(
+  cols: Columns,
+  p: string,
+  segDict: Dict,
+  n: number,
+  raw: Float64Array,
+  norm: Float64Array,
+  seg: Int32Array,
+  valid: Uint8Array,
+  nulls: number,
+  listOffsets: Int32Array,
+  child: Data,
+): void {
+  cols.add(`${p}_raw_score`, f64Column(raw));
+  cols.add(`${p}_normalized_score`, f64Column(norm));
+  cols.add(`${p}_segment`, segDict.column(seg, n, valid, nulls));
+  cols.add(
+    `${p}_hccs`,
+    makeData({
+      type: new List(new Field("item", child.type, true)),
+      length: n,
+      nullCount: nulls,
+      nullBitmap: nulls > 0 ? valid : null,
+      valueOffsets: listOffsets,
+      child,
+    }),
+  );
 }
 
 /** A Bool column: whether `bit` is set in each member's flags. */

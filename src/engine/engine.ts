@@ -228,7 +228,16 @@ export class Engine {
       copyTrace: false,
       ...(gaps ? { gaps: gaps.request } : {}),
     });
-    const scores = buildScoresBatch(this, this.labelBytes, ids, r, errors, runId, opts.hccsAsDictionary ?? false);
+    const scores = buildScoresBatch(
+      this,
+      this.labelBytes,
+      ids,
+      r,
+      errors,
+      runId,
+      opts.hccsAsDictionary ?? false,
+      (m, keyOf, errored) => this.kernel.modelColumns(m, keyOf, errored),
+    );
     let factors: RecordBatch | null = null;
     if (opts.factors) {
       const errored = new Uint8Array(batch.n);

@@ -11,6 +11,7 @@ interface KernelExports {
   setPack(ptr: number): number;
   scoreBatch(desc: number): number;
   factorColumns(desc: number): number;
+  modelColumns(desc: number): number;
   computeAge(dobDays: number, asOfDays: number): number;
   roundScore(x: number): number;
   ABI_NIN: WebAssembly.Global;
@@ -90,6 +91,17 @@ export interface FactorColumns {
   dxBytes: Uint8Array;
 }
 
+/** One model's risk_scores columns of a batch (copied out of Wasm memory; layout.ts MC_*). */
+export interface ModelColumns {
+  raw: Float64Array; // NaN for errored members
+  norm: Float64Array;
+  segment: Int32Array; // 0 where null
+  valid: Uint8Array; // the segment's and the HCC list's validity
+  nulls: number;
+  listOffsets: Int32Array; // n + 1, into keys
+  keys: Int32Array; // the kept HCCs as dictionary keys
+}
+
 /** What-if requests for a batch (layout.ts OPT_GAP_*, D_GAP*). */
 export interface GapRequest {
   options: number; // OPT_GAP_ADD | OPT_GAP_REMOVE | OPT_GAP_ALL
@@ -132,7 +144,7 @@ export class Kernel {
     if (rc !== 0) throw new InternalError(`kernel rejected the model pack (code ${rc})`);
     this.nModels = new Int32Array(this.x.memory.buffer, p + L.PH_N_MODELS * 4, 1)[0] ?? 0;
     this.desc = this.x.reserve(L.NDESC * 4);
-    this.fdesc = this.x.reserve(L.NFDESC * 4);
+    this.fdesc = this.x.reserve(Math.max(L.NFDESC, L.NMCDESC) * 4); // factorColumns and modelColumns
     this.base = this.x.mark();
     this.batchTop = this.base;
   }
@@ -169,11 +181,20 @@ export class Kernel {
     return next;
   }
 
-  /** factorColumns' buffers at their high-water mark, above the batch buffers (which stay put). */
+  /**
+   * The buffers of factorColumns and modelColumns at their high-water mark, above the batch
+   * buffers (which stay put). Growing one re-reserves them all: their contents do not outlive a
+   * call (each call copies its columns out).
+   */
   private ensureFactor(needs: Record<string, number>): void {
     if (Object.entries(needs).every(([k, b]) => (this.factorRegions[k]?.bytes ?? -1) >= b)) return;
     this.x.release(this.batchTop);
-    this.factorRegions = this.reserveAll(this.factorRegions, needs);
+    const all: Record<string, number> = {};
+    for (const [k, r] of Object.entries(this.factorRegions)) all[k] = r.bytes;
+    for (const [k, b] of Object.entries(needs)) all[k] = Math.max(b, Math.ceil((all[k] ?? 0) * 1.5));
+    const next: Record<string, Region> = {};
+    for (const [k, b] of Object.entries(all)) next[k] = { ptr: this.x.reserve(b), bytes: b };
+    this.factorRegions = next;
   }
 
   private fptr(k: string): number {
@@ -271,6 +292,67 @@ export class Kernel {
         dxOffsets: i32("dxOffsets", rows + 1),
         dxByteOffsets: i32("dxByteOffsets", dxLen + 1),
         dxBytes: new Uint8Array(mem.slice(this.fptr("dxBytes"), this.fptr("dxBytes") + (dv[L.FD_DX_BYTES_LEN] ?? 0))),
+      };
+    }
+  }
+
+  /**
+   * Model `m`'s risk_scores columns of the batch the last score() scored (the model must have
+   * been scored): `keyOf` maps HCC numbers to dictionary keys (-1: none); members with
+   * `errored[i] !== 0` get null scores, segment and list.
+   */
+  modelColumns(m: number, keyOf: Int32Array, errored: Uint8Array): ModelColumns {
+    const last = this.last;
+    if (!last) throw new InternalError("modelColumns: no batch scored");
+    const { n } = last;
+    let keysCap = Math.max(64, Math.floor((this.regions["hcc"]?.bytes ?? 0) / 4));
+    for (;;) {
+      this.ensureFactor({
+        errored: n,
+        keyOf: keyOf.byteLength,
+        raw: n * 8,
+        norm: n * 8,
+        mcSegment: n * 4,
+        mcValid: (n + 7) >> 3,
+        list: (n + 1) * 4,
+        keys: keysCap * 4,
+      });
+      const mem = this.x.memory.buffer;
+      new Uint8Array(mem, this.fptr("errored"), n).set(errored.subarray(0, n));
+      new Int32Array(mem, this.fptr("keyOf"), keyOf.length).set(keyOf);
+      const d = new Int32Array(mem, this.fdesc, L.NMCDESC);
+      d.fill(0);
+      d[L.MC_N] = n;
+      d[L.MC_MODEL] = m;
+      d[L.MC_OUT_MODEL_F64] = this.ptr("outMF");
+      d[L.MC_OUT_MODEL_I32] = this.ptr("outMI");
+      d[L.MC_HCC] = this.ptr("hcc");
+      d[L.MC_ERRORED] = this.fptr("errored");
+      d[L.MC_KEY_OF] = this.fptr("keyOf");
+      d[L.MC_KEY_OF_LEN] = keyOf.length;
+      d[L.MC_RAW] = this.fptr("raw");
+      d[L.MC_NORM] = this.fptr("norm");
+      d[L.MC_SEGMENT] = this.fptr("mcSegment");
+      d[L.MC_VALID] = this.fptr("mcValid");
+      d[L.MC_LIST] = this.fptr("list");
+      d[L.MC_KEYS] = this.fptr("keys");
+      d[L.MC_KEYS_CAP] = keysCap;
+      const rc = this.x.modelColumns(this.fdesc);
+      if (rc === -1) {
+        keysCap *= 2;
+        continue;
+      }
+      if (rc !== 0) throw new InternalError(`kernel modelColumns failed (code ${rc})`);
+      const items = d[L.MC_ITEMS] ?? 0;
+      const copy = (k: string, bytes: number): ArrayBuffer => mem.slice(this.fptr(k), this.fptr(k) + bytes);
+      return {
+        raw: new Float64Array(copy("raw", n * 8)),
+        norm: new Float64Array(copy("norm", n * 8)),
+        segment: new Int32Array(copy("mcSegment", n * 4)),
+        valid: new Uint8Array(copy("mcValid", (n + 7) >> 3)),
+        nulls: d[L.MC_NULLS] ?? 0,
+        listOffsets: new Int32Array(copy("list", (n + 1) * 4)),
+        keys: new Int32Array(copy("keys", items * 4)),
       };
     }
   }
