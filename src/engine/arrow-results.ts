@@ -253,9 +253,11 @@ function hccNameBytes(labels: LabelBytes): HccNameBytes[] {
 
 /**
  * The risk_scores batch for one input batch. `ids` is the input participant_id column. With
- * `hccsAsDictionary` the items of the `<model>_hccs` lists are keys into the model's HCC names
- * (List<Dictionary<Utf8>>) instead of text: for a part the worker writes with the fast Parquet
- * writer, which stores them dictionary-encoded; they read back as the same text.
+ * `kernelColumns` (the kernel's modelColumns) each model's scores, segment and HCC list come
+ * from the kernel, the list items as keys into the model's HCC names (List<Dictionary<Utf8>>):
+ * for a part the worker writes with the fast Parquet writer, which stores them
+ * dictionary-encoded, and for text, which writes each name's bytes once; they read back as the
+ * same text. Without it this loop builds them, the items as text.
  */
 export function buildScoresBatch(
   engine: Engine,
@@ -264,7 +266,6 @@ export function buildScoresBatch(
   r: BatchResult,
   valueErrors: (string | null)[],
   runId: string,
-  hccsAsDictionary = false,
   kernelColumns: ((m: number, keyOf: Int32Array, errored: Uint8Array) => ModelColumns) | null = null,
 ): RecordBatch {
   const n = r.n;
@@ -296,7 +297,7 @@ export function buildScoresBatch(
     const slot = r.slotOf[m] ?? -1;
     if (!meta || !segDict || !names || slot < 0) continue;
     const p = meta.id.toLowerCase();
-    if (hccsAsDictionary && kernelColumns) {
+    if (kernelColumns) {
       // the same columns, written by the kernel (assembly/model-columns.ts)
       const k = kernelColumns(m, names.key, errored);
       addModelColumns(
@@ -351,38 +352,23 @@ export function buildScoresBatch(
       }
       listOffsets[i + 1] = items;
     }
-    // pass 2: the items, as the names' bytes and offsets or as keys into the model's HCC names
-    let child: Data;
-    if (hccsAsDictionary) {
-      const keys = new Int32Array(items);
-      let item = 0;
-      for (let i = 0, at = slot * n; i < n; i++, at++) {
-        if (((valid[i >> 3]! >> (i & 7)) & 1) === 0) continue;
-        const o = at * 3;
-        for (let k = mI[o + 1]!, e = k + mI[o + 2]!; k < e; k++) {
-          const c = hccs[k]!;
-          if ((nameLen[c] ?? 0) > 0) keys[item++] = names.key[c]!;
-        }
+    // pass 2: the names' bytes and offsets
+    const itemOffsets = new Int32Array(items + 1);
+    const bytes = new Uint8Array(byteLen);
+    let w = 0;
+    let item = 0;
+    for (let i = 0, at = slot * n; i < n; i++, at++) {
+      if (((valid[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+      const o = at * 3;
+      for (let k = mI[o + 1]!, e = k + mI[o + 2]!; k < e; k++) {
+        const c = hccs[k]!;
+        const l = nameLen[c] ?? 0;
+        if (l === 0) continue;
+        for (let b = nameStart[c]!, be = b + l; b < be; b++) bytes[w++] = nameBytes[b]!;
+        itemOffsets[++item] = w;
       }
-      child = names.dict.column(keys, items);
-    } else {
-      const itemOffsets = new Int32Array(items + 1);
-      const bytes = new Uint8Array(byteLen);
-      let w = 0;
-      let item = 0;
-      for (let i = 0, at = slot * n; i < n; i++, at++) {
-        if (((valid[i >> 3]! >> (i & 7)) & 1) === 0) continue;
-        const o = at * 3;
-        for (let k = mI[o + 1]!, e = k + mI[o + 2]!; k < e; k++) {
-          const c = hccs[k]!;
-          const l = nameLen[c] ?? 0;
-          if (l === 0) continue;
-          for (let b = nameStart[c]!, be = b + l; b < be; b++) bytes[w++] = nameBytes[b]!;
-          itemOffsets[++item] = w;
-        }
-      }
-      child = makeData({ type: new Utf8(), length: items, nullCount: 0, valueOffsets: itemOffsets, data: bytes });
     }
+    const child = makeData({ type: new Utf8(), length: items, nullCount: 0, valueOffsets: itemOffsets, data: bytes });
     addModelColumns(cols, p, segDict, n, raw, norm, seg, valid, nulls, listOffsets, child);
   }
   const pick = (k: number): Int32Array => {

@@ -235,8 +235,7 @@ export class Engine {
       r,
       errors,
       runId,
-      opts.hccsAsDictionary ?? false,
-      (m, keyOf, errored) => this.kernel.modelColumns(m, keyOf, errored),
+      opts.hccsAsDictionary ? (m, keyOf, errored) => this.kernel.modelColumns(m, keyOf, errored) : null,
     );
     let factors: RecordBatch | null = null;
     if (opts.factors) {

@@ -34,6 +34,7 @@ import { encodeParquet } from "../../src/io/parquet.js";
 import { openSource } from "../../src/io/open.js";
 import { generateWarehouse } from "../../src/cli/generate.js";
 import { loadEngine } from "../../src/load.js";
+import { keyedLists, textLists } from "../support/arrow-lists.js";
 
 const dir = mkdtempSync(join(tmpdir(), "hcc-pq-"));
 
@@ -87,28 +88,8 @@ function sample(seed: number, n: number): RecordBatch {
   });
   const listType = new List(new Field("item", new Utf8(), true));
   // the same lists with their items as keys into a dictionary (as a worker's risk_scores HCC lists)
-  const codes = vectorFromArray(lists, listType).data[0]!;
-  const items = lists.flatMap((l) => l ?? []);
-  const itemValid = new Uint8Array((items.length + 7) >> 3);
-  items.forEach((w, k) => {
-    if (w !== null) itemValid[k >> 3]! |= 1 << (k & 7);
-  });
-  const itemDictType = new Dictionary(new Utf8(), new Int32(), 901);
-  const codesDict = makeData({
-    type: new List(new Field("item", itemDictType, true)),
-    length: n,
-    nullCount: codes.nullCount,
-    nullBitmap: codes.nullBitmap,
-    valueOffsets: codes.valueOffsets as Int32Array,
-    child: makeData({
-      type: itemDictType,
-      length: items.length,
-      nullCount: items.filter((w) => w === null).length,
-      nullBitmap: itemValid,
-      data: Int32Array.from(items, (w) => (w === null ? 0 : words.indexOf(w))),
-      dictionary: vectorFromArray(words, new Utf8()),
-    }),
-  });
+  const codes = textLists(lists);
+  const codesDict = keyedLists(lists, words, 901);
   return batchOf([
     [
       new Field("id", new Utf8(), false),

@@ -2,20 +2,9 @@
 // risk_scores batch) exactly as the same list with its items as text: NDJSON and CSV, with text
 // that needs escaping or quoting, null and empty lists and null items.
 import { describe, expect, it } from "vitest";
-import {
-  Dictionary,
-  Field,
-  Int32,
-  List,
-  RecordBatch,
-  Schema,
-  Struct,
-  Utf8,
-  makeData,
-  vectorFromArray,
-  type Data,
-} from "apache-arrow";
+import { Field, RecordBatch, Schema, Struct, Utf8, makeData, vectorFromArray, type Data } from "apache-arrow";
 import { encodeText } from "../../src/io/record-text.js";
+import { keyedLists, textLists } from "../support/arrow-lists.js";
 
 const WORDS = ["HCC37", 'say "hi"', "a,b", "x;y", "line\nbreak", "Ünïcode ✓", ""];
 
@@ -27,32 +16,7 @@ function batch(asDictionary: boolean): RecordBatch {
     else
       rows.push(Array.from({ length: 1 + (i % 4) }, (_, j) => ((i + j) % 13 === 5 ? null : WORDS[(i * 3 + j) % WORDS.length]!)));
   }
-  const textType = new List(new Field("item", new Utf8(), true));
-  const text = vectorFromArray(rows, textType).data[0]!;
-  let col: Data = text;
-  if (asDictionary) {
-    const items = rows.flatMap((r) => r ?? []);
-    const valid = new Uint8Array((items.length + 7) >> 3);
-    items.forEach((w, k) => {
-      if (w !== null) valid[k >> 3]! |= 1 << (k & 7);
-    });
-    const itemType = new Dictionary(new Utf8(), new Int32(), 77);
-    col = makeData({
-      type: new List(new Field("item", itemType, true)),
-      length: rows.length,
-      nullCount: text.nullCount,
-      nullBitmap: text.nullBitmap,
-      valueOffsets: text.valueOffsets as Int32Array,
-      child: makeData({
-        type: itemType,
-        length: items.length,
-        nullCount: items.filter((w) => w === null).length,
-        nullBitmap: valid,
-        data: Int32Array.from(items, (w) => (w === null ? 0 : WORDS.indexOf(w))),
-        dictionary: vectorFromArray(WORDS, new Utf8()),
-      }),
-    });
-  }
+  const col: Data = asDictionary ? keyedLists(rows, WORDS, 77) : textLists(rows);
   const id = vectorFromArray(
     rows.map((_, i) => `M${i}`),
     new Utf8(),
