@@ -121,6 +121,7 @@ export function i32Column(vals: Int32Array): Data<Int32> {
 /** Per-engine label tables: dictionaries and pre-encoded HCC names. */
 export interface LabelBytes {
   hccBytes: (Uint8Array | undefined)[][]; // [model][cc number] → "HCC37" (dense: cc numbers are small)
+  hccNames: HccNames[]; // [model]: the same names end to end, and as a dictionary
   segments: Dict[]; // [model]
   models: Dict;
   factorTypes: Dict; // hcc, demographic, interaction, count, bonus, divisor
@@ -129,6 +130,38 @@ export interface LabelBytes {
   varFactorIndex: number[][]; // [model][variable] → index in factorNames
   varTypeIndex: number[][]; // [model][variable] → index in factorTypes
   populations: Dict; // the payment year's populations, in pack order (kernel OUT_POP_*)
+}
+
+/**
+ * One model's HCC names: their UTF-8 bytes end to end with each CC number's [start, start + len)
+ * in them (the text lists of buildScoresBatch), and as a dictionary with each CC number's key
+ * (the kernel's modelColumns).
+ */
+export interface HccNames {
+  bytes: Uint8Array;
+  start: Int32Array; // [cc number]
+  len: Int32Array; // [cc number], 0: not an HCC of the model
+  dict: Dict;
+  key: Int32Array; // [cc number], -1: not an HCC of the model
+}
+
+function hccNames(prefix: string, ccNumbers: readonly number[], size: number): HccNames {
+  const start = new Int32Array(size);
+  const len = new Int32Array(size);
+  const key = new Int32Array(size).fill(-1);
+  const text = ccNumbers.map((c) => `${prefix}${c}`);
+  const encoded = text.map((t) => enc.encode(t));
+  const bytes = new Uint8Array(encoded.reduce((a, b) => a + b.length, 0));
+  let at = 0;
+  ccNumbers.forEach((c, k) => {
+    const b = encoded[k]!;
+    bytes.set(b, at);
+    start[c] = at;
+    len[c] = b.length;
+    key[c] = k;
+    at += b.length;
+  });
+  return { bytes, start, len, dict: new Dict(text), key };
 }
 
 // hcc_dropped (a CC a hierarchy dropped) and hcc_unscored (a kept HCC in a segment that scores
@@ -161,6 +194,7 @@ export function buildLabelBytes(engine: Engine): LabelBytes {
       for (const c of m.ccNumbers) a[c] = enc.encode(`${m.hccPrefix}${c}`);
       return a;
     }),
+    hccNames: ms.map((m) => hccNames(m.hccPrefix, m.ccNumbers, size(m))),
     segments: ms.map((m) => new Dict(m.segments.map((s) => s.id))),
     models: new Dict(ms.map((m) => m.id)),
     factorTypes: new Dict(FACTOR_TYPES),
@@ -212,46 +246,6 @@ export function errorsOf(r: BatchResult, valueErrors: (string | null)[]): (strin
 }
 
 /**
- * Per model: its HCC names' UTF-8 bytes end to end and each CC number's [start, end) in them;
- * and the names as a dictionary, with each CC number's key.
- */
-interface HccNameBytes {
-  bytes: Uint8Array;
-  start: Int32Array; // [cc number]; end = start + len
-  len: Int32Array; // 0: not an HCC of the model
-  dict: Dict;
-  key: Int32Array; // [cc number], -1: not an HCC of the model
-}
-const hccNameCache = new WeakMap<LabelBytes, HccNameBytes[]>();
-function hccNameBytes(labels: LabelBytes): HccNameBytes[] {
-  let t = hccNameCache.get(labels);
-  if (!t) {
-    t = labels.hccBytes.map((names) => {
-      const start = new Int32Array(names.length);
-      const len = new Int32Array(names.length);
-      let total = 0;
-      names.forEach((b, c) => {
-        start[c] = total;
-        len[c] = b?.length ?? 0;
-        total += b?.length ?? 0;
-      });
-      const bytes = new Uint8Array(total);
-      names.forEach((b, c) => b && bytes.set(b, start[c] ?? 0));
-      const key = new Int32Array(names.length).fill(-1);
-      const text: string[] = [];
-      names.forEach((b, c) => {
-        if (!b) return;
-        key[c] = text.length;
-        text.push(new TextDecoder().decode(b));
-      });
-      return { bytes, start, len, dict: new Dict(text), key };
-    });
-    hccNameCache.set(labels, t);
-  }
-  return t;
-}
-
-/**
  * The risk_scores batch for one input batch. `ids` is the input participant_id column. With
  * `kernelColumns` (the kernel's modelColumns) each model's scores, segment and HCC list come
  * from the kernel, the list items as keys into the model's HCC names (List<Dictionary<Utf8>>):
@@ -286,7 +280,7 @@ export function buildScoresBatch(
   cols.add("risk_score", f64Column(memberF(L.OUT_RISK)));
   cols.add("payment_score", f64Column(memberF(L.OUT_PAYMENT)));
   cols.add("rx_risk_score", f64Column(memberF(L.OUT_RX_RISK)));
-  const nameTables = hccNameBytes(labels);
+  const nameTables = labels.hccNames;
   const mF = r.modelF64;
   const mI = r.modelI32;
   const hccs = r.hccs;
