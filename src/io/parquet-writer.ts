@@ -419,23 +419,21 @@ function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
   let encoding = E_PLAIN;
   if (leaf.kind === "list") {
     const child = d.children[0];
-    const dict = child?.dictionary?.data[0];
-    if (child && dict) {
-      if ((child.dictionary?.data.length ?? 0) !== 1)
-        throw new TypeError(`fast Parquet: ${leaf.field.name}: dictionary of one chunk expected`);
-      dictOffset = dictionaryPage(out, dict.length, (p) => plainStrings(p, dict as Data, 0, dict.length, null));
+    let width = 0; // items as text
+    if (child?.dictionary) {
+      const dict = textDictionary(out, leaf, child);
+      dictOffset = dict.offset;
+      width = dict.width;
       encoding = E_RLE_DICTIONARY;
     }
-    numValues = listPage(page, leaf, d, n, dict ? keyWidth(dict.length) : 0);
+    numValues = listPage(page, leaf, d, n, width);
   } else {
     if (leaf.maxDef > 0) flatLevels(page, bitmap, n);
     if (leaf.kind === "dict") {
-      const dict = d.dictionary?.data[0];
-      if (!dict || (d.dictionary?.data.length ?? 0) !== 1)
-        throw new TypeError(`fast Parquet: ${leaf.field.name}: dictionary of one chunk expected`);
-      dictOffset = dictionaryPage(out, dict.length, (p) => plainStrings(p, dict as Data, 0, dict.length, null));
+      const dict = textDictionary(out, leaf, d);
+      dictOffset = dict.offset;
       // the keys of the non-null rows (without nulls: the keys themselves, not a copy)
-      dictionaryKeys(page, d.values as Int32Array, 0, n, bitmap, keyWidth(dict.length));
+      dictionaryKeys(page, d.values as Int32Array, 0, n, bitmap, dict.width);
       encoding = E_RLE_DICTIONARY;
     } else if ((leaf.kind === "int32" || leaf.kind === "date") && n > 0 && !bitmap && constantI32(d.values as Int32Array, n)) {
       // one value in every row (payment_year of factor and gap rows): a one-entry dictionary
@@ -452,6 +450,15 @@ function writeChunk(out: Out, leaf: Leaf, d: Data, n: number): Chunk {
   pageHeader(out, PAGE_DATA, page.len, numValues, encoding);
   out.bytes(page.result());
   return { leaf, numValues, dataOffset, dictOffset, size: out.len - start };
+}
+
+/** The dictionary page of a Dictionary<Utf8> Data (a column, or a list's items): its offset and the keys' bit width. */
+function textDictionary(out: Out, leaf: Leaf, d: Data): { offset: number; width: number } {
+  const dict = d.dictionary?.data[0];
+  if (!dict || (d.dictionary?.data.length ?? 0) !== 1)
+    throw new TypeError(`fast Parquet: ${leaf.field.name}: dictionary of one chunk expected`);
+  const offset = dictionaryPage(out, dict.length, (p) => plainStrings(p, dict as Data, 0, dict.length, null));
+  return { offset, width: Math.max(1, bitWidth(Math.max(0, dict.length - 1))) };
 }
 
 /** Appends a dictionary page of `count` PLAIN values (written by `fill`); returns its offset. */
@@ -508,9 +515,6 @@ function nullListsEmpty(offs: Int32Array, n: number, listBitmap: Uint8Array): bo
   return true;
 }
 
-/** The bit width of the keys of a dictionary of `size` values (at least 1). */
-const keyWidth = (size: number): number => Math.max(1, bitWidth(Math.max(0, size - 1)));
-
 /** The keys of rows [from, to) of a dictionary column's keys, nulls skipped: one bit-packed run of `width` bits. */
 function dictionaryKeys(page: Out, keys: Int32Array, from: number, to: number, bitmap: Uint8Array | null, width: number): void {
   page.u8(width);
@@ -533,10 +537,10 @@ function dictionaryKeys(page: Out, keys: Int32Array, from: number, to: number, b
 
 /**
  * Rep/def levels and values of a List<Utf8> column, or of a List<Dictionary<Utf8>> column whose
- * keys are written `keyWidth` bits each after the levels (its dictionary page comes first:
- * writeChunk); offset 0, checked by writeChunk. Returns the level count.
+ * keys are written `dictWidth` bits each after the levels (its dictionary page comes first:
+ * writeChunk; 0 = items as text); offset 0, checked by writeChunk. Returns the level count.
  */
-function listPage(page: Out, leaf: Leaf, d: Data, n: number, keyWidth: number): number {
+function listPage(page: Out, leaf: Leaf, d: Data, n: number, dictWidth: number): number {
   const offs = d.valueOffsets as Int32Array;
   const child = d.children[0];
   if (!child) throw new TypeError(`fast Parquet: ${leaf.field.name}: list without child data`);
@@ -570,10 +574,11 @@ function listPage(page: Out, leaf: Leaf, d: Data, n: number, keyWidth: number): 
   );
   page.bytes(mem, dst, dst + k);
   const e = x.lastLevelCount();
-  if (keyWidth > 0) {
+  if (dictWidth > 0) {
     // the keys of the items of non-null lists, in order: one run (a null list has no items)
     const keys = child.values as Int32Array;
-    if (!listBitmap || nullListsEmpty(offs, n, listBitmap)) dictionaryKeys(page, keys, firstItem, lastItem, itemBitmap, keyWidth);
+    if (!listBitmap || nullListsEmpty(offs, n, listBitmap))
+      dictionaryKeys(page, keys, firstItem, lastItem, itemBitmap, dictWidth);
     else {
       const kept = new Int32Array(lastItem - firstItem);
       let k = 0;
@@ -582,7 +587,7 @@ function listPage(page: Out, leaf: Leaf, d: Data, n: number, keyWidth: number): 
         for (let j = offs[i] ?? 0, t = offs[i + 1] ?? 0; j < t; j++)
           if (!itemBitmap || isValid(itemBitmap, j)) kept[k++] = keys[j] ?? 0;
       }
-      dictionaryKeys(page, kept, 0, k, null, keyWidth);
+      dictionaryKeys(page, kept, 0, k, null, dictWidth);
     }
   } else if (!listBitmap || nullListsEmpty(offs, n, listBitmap)) plainStrings(page, child, firstItem, lastItem, itemBitmap);
   else

@@ -177,9 +177,9 @@ function dictionaryEntries(data: Data, form: EntryForm): Uint8Array[] {
   if (!entries) {
     entries = Array.from({ length: dict.length }, (_, k) => {
       const v = dict.get(k) as unknown;
-      const b = new Bytes();
       const bytes = encoder.encode(v === null || v === undefined ? "" : String(v as string));
       if (form === "raw") return bytes;
+      const b = new Bytes();
       if (form === "csv") b.csv(bytes, 0, bytes.length);
       else b.json(bytes, 0, bytes.length);
       return b.out().slice();
