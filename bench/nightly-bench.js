@@ -9,6 +9,7 @@
 //
 // Options: --members N (1000000), --seed S (7), --db FILE, --runs N (1), --dbt-threads N
 // (HCC_DBT_THREADS for dbt/profiles.yml), --dbt-compression auto|uncompressed (HCC_DBT_COMPRESSION),
+// --dbt-storage parquet|table (HCC_DBT_STORAGE: dbt's table models as Parquet files + views, or tables),
 // --work DIR (temp dir), --keep, --baseline DIR (another built checkout: each run of this build is
 // paired with a run of that one on its own copy of the warehouse, in alternating order, and the
 // pairs' ratios are printed — on a machine whose speed drifts only pairs compare two builds).
@@ -38,6 +39,7 @@ function parseArgs(argv) {
     else if (a === "--work") o.work = resolve(next());
     else if (a === "--dbt-threads") o.dbtThreads = next();
     else if (a === "--dbt-compression") o.dbtCompression = next();
+    else if (a === "--dbt-storage") o.dbtStorage = next();
     else if (a === "--baseline") o.baseline = resolve(next());
     else throw new Error(`nightly-bench: unknown option ${a}`);
   }
@@ -62,7 +64,11 @@ function runTimed(args, env, log) {
     throw new Error(`nightly-bench: ${args.slice(0, 2).join(" ")} failed (exit ${r.status})\n${stderr.slice(-3000)}`);
   }
   const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-  return { seconds, peak_rss_kib: rss ? Number(rss[1]) : null };
+  // CPU of the process and its waited-for children (dbt, DuckDB's threads): less noisy than wall time
+  const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+  const sys = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+  const cpu_seconds = user && sys ? Number(user[1]) + Number(sys[1]) : null;
+  return { seconds, peak_rss_kib: rss ? Number(rss[1]) : null, cpu_seconds };
 }
 
 const gib = (kib) => (kib === null ? "n/a" : `${(kib / 2 ** 20).toFixed(2)} GiB`);
@@ -79,7 +85,8 @@ function printRun(i, run) {
     for (const n of [...d.nodes].sort((a, b) => b.execution_time - a.execution_time).slice(0, 20))
       console.log(`    ${n.execution_time.toFixed(2).padStart(7)}  ${n.unique_id}`);
   }
-  console.log(`  whole process ${run.seconds.toFixed(1)} s, peak RSS (largest process) ${gib(run.peak_rss_kib)}`);
+  const cpu = run.cpu_seconds === null ? "" : `, CPU ${run.cpu_seconds.toFixed(1)} s`;
+  console.log(`  whole process ${run.seconds.toFixed(1)} s${cpu}, peak RSS (largest process) ${gib(run.peak_rss_kib)}`);
 }
 
 const o = parseArgs(process.argv.slice(2));
@@ -125,6 +132,7 @@ try {
       const env = {
         ...(o.dbtThreads ? { HCC_DBT_THREADS: o.dbtThreads } : {}),
         ...(o.dbtCompression ? { HCC_DBT_COMPRESSION: o.dbtCompression } : {}),
+        ...(o.dbtStorage ? { HCC_DBT_STORAGE: o.dbtStorage } : {}),
       };
       const r = runTimed(
         ["--single-threaded-gc", b.bin, "nightly", "--db", b.copy, "--timings", timingsFile, "--quiet"],
@@ -156,11 +164,15 @@ try {
         total: [stageOf(a, "total"), stageOf(b, "total")],
         dbt_build: [stageOf(a, "dbt build"), stageOf(b, "dbt build")],
         score: [stageOf(a, "score"), stageOf(b, "score")],
+        cpu_seconds: [a.cpu_seconds, b.cpu_seconds],
       };
       pairs.push(pair);
       console.log(
         `  run ${i}: total ${pair.total[0].toFixed(1)} / ${pair.total[1].toFixed(1)} s (${(pair.total[0] / pair.total[1]).toFixed(3)}); ` +
-          `dbt build ${pair.dbt_build[0].toFixed(1)} / ${pair.dbt_build[1].toFixed(1)} s; score ${pair.score[0].toFixed(1)} / ${pair.score[1].toFixed(1)} s`,
+          `dbt build ${pair.dbt_build[0].toFixed(1)} / ${pair.dbt_build[1].toFixed(1)} s; score ${pair.score[0].toFixed(1)} / ${pair.score[1].toFixed(1)} s` +
+          (a.cpu_seconds !== null && b.cpu_seconds !== null
+            ? `; CPU ${a.cpu_seconds.toFixed(1)} / ${b.cpu_seconds.toFixed(1)} s`
+            : ""),
       );
     }
     console.log(`  current faster in ${pairs.filter((p) => p.total[0] < p.total[1]).length} of ${pairs.length} runs (total)`);
@@ -168,12 +180,15 @@ try {
   if (!o.smoke) {
     const out = writeResult(
       "nightly",
-      (o.dbtThreads ? `-threads${o.dbtThreads}` : "") + (o.dbtCompression ? `-${o.dbtCompression}` : ""),
+      (o.dbtThreads ? `-threads${o.dbtThreads}` : "") +
+        (o.dbtCompression ? `-${o.dbtCompression}` : "") +
+        (o.dbtStorage ? `-${o.dbtStorage}` : ""),
       {
         members: o.db ? null : o.members,
         warehouse: o.db ?? null,
         dbt_threads: o.dbtThreads ?? "profile default",
         dbt_compression: o.dbtCompression ?? "auto",
+        dbt_storage: o.dbtStorage ?? "parquet",
         // the warehouse file after the last run (uncompressed dbt tables make it several times larger)
         warehouse_bytes: statSync(copy).size,
         ...(builds[1] ? { baseline: { dir: o.baseline, commit: builds[1].commit }, pairs } : {}),

@@ -62,6 +62,18 @@ export function checkDbtCompression(value: string | undefined): void {
 }
 
 /**
+ * HCC_DBT_STORAGE, where dbt's table models live on the embedded warehouse (dbt/dbt_project.yml):
+ * parquet (the default: a Parquet file per model in <warehouse>.dbt/parquet/ and a view over it,
+ * docs/adr/0004-dbt-models-as-parquet.md) or table (DuckDB tables in the warehouse file). dbt
+ * itself would take any other value as "table"; checked before anything runs.
+ */
+export function checkDbtStorage(value: string | undefined): "parquet" | "table" {
+  if (value === undefined || value === "parquet") return "parquet";
+  if (value === "table") return "table";
+  throw new UsageError(`HCC_DBT_STORAGE: '${value}' is not parquet or table`);
+}
+
+/**
  * dbt threads for a nightly on the embedded warehouse (HCC_DBT_THREADS overrides): as many
  * concurrent models as DuckDB's memory holds, at most 4. Every dbt thread runs its query in the
  * one DuckDB of the build, and the largest need ≈ 0.8 GB per 1M members (patient_risk_scores
@@ -191,6 +203,7 @@ export function registerNightly(program: Command): void {
       }
       if (o.warehouse !== "duckdb") throw new UsageError(`--warehouse: '${o.warehouse}' is not duckdb or bigquery`);
       checkDbtCompression(process.env["HCC_DBT_COMPRESSION"]);
+      const dbtStorage = checkDbtStorage(process.env["HCC_DBT_STORAGE"]);
       const db = resolve(o.db);
       if (o.claims && o.claims.length > 0) {
         say(`nightly: ingesting ${o.claims.length} claim/enrollment files into ${db}`);
@@ -318,6 +331,9 @@ export function registerNightly(program: Command): void {
           "  marts:           hcc_marts.fact_patient_risk_scores, hcc_marts.fact_member_hccs, hcc_marts.fact_hcc_reconciliation,",
           "                   hcc_marts.fact_hcc_opportunities, hcc_marts.dim_hcc, hcc_marts.dim_hcc_hierarchies",
           "  Tuva-compatible: hcc_cms_hcc.patient_risk_scores, hcc_cms_hcc.patient_risk_factors",
+          dbtStorage === "parquet"
+            ? `                   (dbt's tables are views over Parquet in ${db}.dbt/parquet/; keep it with the file)`
+            : "                   (native tables)",
           `  dbt docs:        HCC_WAREHOUSE=${db} bash scripts/dbt.sh docs generate && HCC_WAREHOUSE=${db} bash scripts/dbt.sh docs serve`,
           "  spot check:      npx hcc explain --year 2026 --age 76 --sex F E11.22 I50.9",
           "",

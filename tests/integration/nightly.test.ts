@@ -14,6 +14,24 @@ const venv = new URL("../../.venv/bin/dbt", import.meta.url).pathname;
 /** Segments DuckDB writes without compressing: one value for the whole segment, or the values as they are. */
 const PLAIN = ["Constant", "Uncompressed"];
 
+/** The Parquet file each view of dbt's schemas reads (schema.view → path). */
+async function viewFiles(db: string): Promise<Map<string, string>> {
+  const inst = await DuckDBInstance.create(db, { access_mode: "READ_ONLY" });
+  const con = await inst.connect();
+  try {
+    const rows = (
+      await con.runAndReadAll(
+        `SELECT schema_name || '.' || view_name, regexp_extract(sql, 'read_parquet\\(''([^'']+)''\\)', 1)
+         FROM duckdb_views() WHERE schema_name LIKE 'hcc\\_%' ESCAPE '\\' AND sql LIKE '%read_parquet(%'`,
+      )
+    ).getRows();
+    return new Map(rows.map((r) => [String(r[0]), String(r[1])]));
+  } finally {
+    con.closeSync();
+    inst.closeSync();
+  }
+}
+
 /** The distinct compression methods of a table's column segments (DuckDB storage_info). */
 async function compressionsOf(db: string, table: string): Promise<string[]> {
   const inst = await DuckDBInstance.create(db, { access_mode: "READ_ONLY" });
@@ -47,8 +65,37 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly (embedded 
     expect(v.stdout).toMatch(
       /1500 participants; missing from fact_patient_risk_scores: 0; score mismatches: 0; HCC set differences: 0/,
     );
-    // dbt's tables are compressed as DuckDB chooses (HCC_DBT_COMPRESSION unset: auto)
-    expect((await compressionsOf(db, "hcc_marts.fact_patient_risk_scores")).filter((c) => !PLAIN.includes(c))).not.toEqual([]);
+    // dbt's table models are views over Parquet files beside the warehouse (HCC_DBT_STORAGE unset:
+    // parquet), in slot a after the first build
+    const marts = await viewFiles(db);
+    expect(marts.get("hcc_marts.fact_patient_risk_scores")).toBe(
+      `${db}.dbt/parquet/hcc_marts.fact_patient_risk_scores.a.parquet`,
+    );
+    expect(marts.get("hcc_intermediate.int_hcc_calculations")).toMatch(
+      /\.dbt\/parquet\/hcc_intermediate\.int_hcc_calculations\.a\.parquet$/,
+    );
+    expect(marts.get("hcc_staging.stg_hcc_raw_scores")).toMatch(/\.a\.parquet$/);
+    // the next build writes the other slot and moves the views to it, still valid
+    const again = spawnSync("node", [bin, "nightly", "--db", db, "--quiet"], { encoding: "utf8" });
+    expect(again.status).toBe(0);
+    expect(again.stderr).toContain("missing from marts 0; score mismatches 0; HCC set differences 0");
+    const moved = await viewFiles(db);
+    expect([...moved.keys()].sort()).toEqual([...marts.keys()].sort());
+    for (const [view, file] of marts) expect(moved.get(view), view).toBe(file.replace(/\.a\.parquet$/, ".b.parquet"));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("HCC_DBT_STORAGE: anything but parquet or table stops the nightly before it starts", () => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-nightly-"));
+    const db = join(dir, "warehouse.duckdb");
+    const r = spawnSync("node", [bin, "nightly", "--db", db, "--members", "50", "--quiet"], {
+      encoding: "utf8",
+      env: { ...process.env, HCC_DBT_STORAGE: "tables" },
+    });
+    expect(r.status).toBe(64);
+    expect(r.stderr).toContain("HCC_DBT_STORAGE: 'tables' is not parquet or table");
+    expect(existsSync(db)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("HCC_DBT_COMPRESSION: anything but auto or uncompressed stops the nightly before it starts", () => {
@@ -68,8 +115,10 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly (embedded 
     const dir = mkdtempSync(join(tmpdir(), "hcc-nightly-"));
     const db = join(dir, "warehouse.duckdb");
     const args = [bin, "nightly", "--db", db, "--members", "400", "--seed", "7", "--year", "2025", "--quiet"];
-    // this build also runs with dbt's tables uncompressed (HCC_DBT_COMPRESSION, docs/dbt.md)
-    const r = spawnSync("node", args, { encoding: "utf8", env: { ...process.env, HCC_DBT_COMPRESSION: "uncompressed" } });
+    // this build keeps dbt's models as tables in the warehouse file, uncompressed
+    // (HCC_DBT_STORAGE, HCC_DBT_COMPRESSION; docs/dbt.md)
+    const env = { ...process.env, HCC_DBT_STORAGE: "table", HCC_DBT_COMPRESSION: "uncompressed" };
+    const r = spawnSync("node", args, { encoding: "utf8", env });
     expect(r.stderr).toContain("validate: 400 participants; missing from marts 0; score mismatches 0; HCC set differences 0");
     expect(r.status).toBe(0);
     const inst = await DuckDBInstance.create(db, { access_mode: "READ_ONLY" });

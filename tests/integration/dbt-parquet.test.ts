@@ -1,0 +1,140 @@
+// The hcc_parquet materialization (dbt/macros/materializations/hcc_parquet.sql) on a small dbt
+// project of its own that uses the real macros: slots a/b, a failed build that leaves the previous
+// view and file, a table of the same name replaced in one transaction, empty results with their
+// column types, and the refusal of a relative directory. Needs the venv (dbt).
+import { afterAll, describe, expect, it } from "vitest";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const dbt = new URL("../../.venv/bin/dbt", import.meta.url).pathname;
+const macros = new URL("../../dbt/macros", import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), "hcc-dbt-parquet-"));
+const db = join(dir, "w.duckdb");
+const files = `${db}.dbt/parquet`;
+
+function project(): void {
+  mkdirSync(join(dir, "models"), { recursive: true });
+  writeFileSync(
+    join(dir, "dbt_project.yml"),
+    [
+      "name: parquet_check",
+      "version: '1.0.0'",
+      "config-version: 2",
+      "profile: parquet_check",
+      "model-paths: ['models']",
+      `macro-paths: ['${macros}']`,
+      "models:",
+      "  parquet_check:",
+      "    +materialized: \"{{ var('materialized', 'hcc_parquet') }}\"",
+      "",
+    ].join("\n"),
+  );
+  writeFileSync(
+    join(dir, "profiles.yml"),
+    [
+      "parquet_check:",
+      "  target: duckdb",
+      "  outputs:",
+      "    duckdb:",
+      "      type: duckdb",
+      "      path: \"{{ env_var('CHECK_DB') }}\"",
+      "      threads: 1",
+      "",
+    ].join("\n"),
+  );
+  // value v for ids 1..n; n = 0 gives no rows; fail makes the query fail while DuckDB writes it
+  writeFileSync(
+    join(dir, "models", "scores.sql"),
+    `select i::integer as id, {{ var('v', 1) }}::double as score, 'p' || i as member, [i, i + 1] as codes
+     from range(1, {{ var('n', 3) }} + 1) t(i)
+     {% if var('fail', false) %}where error('boom at ' || i) is null{% endif %}`,
+  );
+}
+
+function build(vars: Record<string, unknown>, dbPath = db): { status: number | null; stdout: string; stderr: string } {
+  return spawnSync(
+    dbt,
+    ["build", "--project-dir", dir, "--profiles-dir", dir, "--vars", JSON.stringify(vars), "--no-partial-parse"],
+    { encoding: "utf8", cwd: dir, env: { ...process.env, CHECK_DB: dbPath, DBT_SEND_ANONYMOUS_USAGE_STATS: "false" } },
+  );
+}
+
+async function query(sql: string): Promise<Record<string, unknown>[]> {
+  const inst = await DuckDBInstance.create(db, { access_mode: "READ_ONLY" });
+  const con = await inst.connect();
+  try {
+    return (await con.runAndReadAll(sql)).getRowObjectsJS();
+  } finally {
+    con.closeSync();
+    inst.closeSync();
+  }
+}
+
+async function state(): Promise<{ kind: string; sql: string; total: number }> {
+  const [t] = await query(
+    "SELECT table_type AS kind, coalesce(v.sql, '') AS sql FROM information_schema.tables t LEFT JOIN duckdb_views() v ON v.view_name = t.table_name AND v.schema_name = t.table_schema WHERE t.table_name = 'scores'",
+  );
+  const [s] = await query("SELECT coalesce(sum(score), 0)::DOUBLE AS total FROM main.scores");
+  return { kind: String(t?.["kind"]), sql: String(t?.["sql"]), total: Number(s?.["total"]) };
+}
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe.skipIf(!existsSync(dbt) && !process.env["CI"])("hcc_parquet materialization", () => {
+  it("writes slot a, then b, then a again; a failed build leaves the view and its file", async () => {
+    project();
+    mkdirSync(files, { recursive: true });
+    const first = build({ v: 2 });
+    expect(first.stdout + first.stderr).toContain("Completed successfully");
+    let s = await state();
+    expect(s.kind).toBe("VIEW");
+    expect(s.sql).toContain(`${files}/main.scores.a.parquet`);
+    expect(s.total).toBe(6);
+
+    expect(build({ v: 5 }).status).toBe(0);
+    s = await state();
+    expect(s.sql).toContain(`${files}/main.scores.b.parquet`);
+    expect(s.total).toBe(15);
+
+    // the query fails while DuckDB writes slot a: the view still reads b, with its rows
+    const failed = build({ v: 9, fail: true });
+    expect(failed.status).not.toBe(0);
+    expect(failed.stdout).toContain("boom at");
+    s = await state();
+    expect(s.sql).toContain(`${files}/main.scores.b.parquet`);
+    expect(s.total).toBe(15);
+
+    expect(build({ v: 7 }).status).toBe(0);
+    s = await state();
+    expect(s.sql).toContain(`${files}/main.scores.a.parquet`);
+    expect(s.total).toBe(21);
+  });
+
+  it("replaces a table of the same name, keeps the column types, and writes an empty result", async () => {
+    expect(build({ v: 1, materialized: "table" }).status).toBe(0);
+    expect((await state()).kind).toBe("BASE TABLE");
+    const tableTypes = await query(
+      "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'scores' ORDER BY column_index",
+    );
+
+    expect(build({ v: 1, n: 0 }).status).toBe(0);
+    const s = await state();
+    expect(s.kind).toBe("VIEW");
+    expect(s.total).toBe(0);
+    const [n] = await query("SELECT count(*)::INTEGER AS n FROM main.scores");
+    expect(n?.["n"]).toBe(0);
+    expect(
+      await query("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'scores' ORDER BY column_index"),
+    ).toEqual(tableTypes);
+    expect(tableTypes.map((c) => c["data_type"])).toEqual(["INTEGER", "DOUBLE", "VARCHAR", "BIGINT[]"]);
+  });
+
+  it("refuses a relative directory: the views would name a different file from elsewhere", () => {
+    const r = build({ v: 1 }, "w.duckdb");
+    expect(r.status).not.toBe(0);
+    expect(r.stdout).toContain("is not an absolute path");
+  });
+});
