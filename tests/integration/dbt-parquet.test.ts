@@ -3,11 +3,11 @@
 // view and file, a table of the same name replaced in one transaction, empty results with their
 // column types, and the refusal of a relative directory. Needs the venv (dbt).
 import { afterAll, describe, expect, it } from "vitest";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "../support/warehouse.js";
 
 const dbt = new URL("../../.venv/bin/dbt", import.meta.url).pathname;
 const macros = new URL("../../dbt/macros", import.meta.url).pathname;
@@ -62,22 +62,12 @@ function build(vars: Record<string, unknown>, dbPath = db): { status: number | n
   );
 }
 
-async function query(sql: string): Promise<Record<string, unknown>[]> {
-  const inst = await DuckDBInstance.create(db, { access_mode: "READ_ONLY" });
-  const con = await inst.connect();
-  try {
-    return (await con.runAndReadAll(sql)).getRowObjectsJS();
-  } finally {
-    con.closeSync();
-    inst.closeSync();
-  }
-}
-
 async function state(): Promise<{ kind: string; sql: string; total: number }> {
-  const [t] = await query(
+  const [t] = await sql(
+    db,
     "SELECT table_type AS kind, coalesce(v.sql, '') AS sql FROM information_schema.tables t LEFT JOIN duckdb_views() v ON v.view_name = t.table_name AND v.schema_name = t.table_schema WHERE t.table_name = 'scores'",
   );
-  const [s] = await query("SELECT coalesce(sum(score), 0)::DOUBLE AS total FROM main.scores");
+  const [s] = await sql(db, "SELECT coalesce(sum(score), 0)::DOUBLE AS total FROM main.scores");
   return { kind: String(t?.["kind"]), sql: String(t?.["sql"]), total: Number(s?.["total"]) };
 }
 
@@ -116,7 +106,8 @@ describe.skipIf(!existsSync(dbt) && !process.env["CI"])("hcc_parquet materializa
   it("replaces a table of the same name, keeps the column types, and writes an empty result", async () => {
     expect(build({ v: 1, materialized: "table" }).status).toBe(0);
     expect((await state()).kind).toBe("BASE TABLE");
-    const tableTypes = await query(
+    const tableTypes = await sql(
+      db,
       "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'scores' ORDER BY column_index",
     );
 
@@ -124,10 +115,10 @@ describe.skipIf(!existsSync(dbt) && !process.env["CI"])("hcc_parquet materializa
     const s = await state();
     expect(s.kind).toBe("VIEW");
     expect(s.total).toBe(0);
-    const [n] = await query("SELECT count(*)::INTEGER AS n FROM main.scores");
+    const [n] = await sql(db, "SELECT count(*)::INTEGER AS n FROM main.scores");
     expect(n?.["n"]).toBe(0);
     expect(
-      await query("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'scores' ORDER BY column_index"),
+      await sql(db, "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'scores' ORDER BY column_index"),
     ).toEqual(tableTypes);
     expect(tableTypes.map((c) => c["data_type"])).toEqual(["INTEGER", "DOUBLE", "VARCHAR", "BIGINT[]"]);
   });

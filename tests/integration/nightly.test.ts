@@ -85,28 +85,18 @@ describe.skipIf(!existsSync(venv) && !process.env["CI"])("hcc nightly (embedded 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("HCC_DBT_STORAGE: anything but parquet or table stops the nightly before it starts", () => {
+  it.each([
+    ["HCC_DBT_STORAGE", "tables", "HCC_DBT_STORAGE: 'tables' is not parquet or table"],
+    ["HCC_DBT_COMPRESSION", "zstd", "HCC_DBT_COMPRESSION: 'zstd' is not auto or uncompressed"],
+  ])("%s: a value it does not know stops the nightly before it starts", (name, value, message) => {
     const dir = mkdtempSync(join(tmpdir(), "hcc-nightly-"));
     const db = join(dir, "warehouse.duckdb");
     const r = spawnSync("node", [bin, "nightly", "--db", db, "--members", "50", "--quiet"], {
       encoding: "utf8",
-      env: { ...process.env, HCC_DBT_STORAGE: "tables" },
+      env: { ...process.env, [name]: value },
     });
     expect(r.status).toBe(64);
-    expect(r.stderr).toContain("HCC_DBT_STORAGE: 'tables' is not parquet or table");
-    expect(existsSync(db)).toBe(false);
-    rmSync(dir, { recursive: true, force: true });
-  });
-
-  it("HCC_DBT_COMPRESSION: anything but auto or uncompressed stops the nightly before it starts", () => {
-    const dir = mkdtempSync(join(tmpdir(), "hcc-nightly-"));
-    const db = join(dir, "warehouse.duckdb");
-    const r = spawnSync("node", [bin, "nightly", "--db", db, "--members", "50", "--quiet"], {
-      encoding: "utf8",
-      env: { ...process.env, HCC_DBT_COMPRESSION: "zstd" },
-    });
-    expect(r.status).toBe(64);
-    expect(r.stderr).toContain("HCC_DBT_COMPRESSION: 'zstd' is not auto or uncompressed");
+    expect(r.stderr).toContain(message);
     expect(existsSync(db)).toBe(false);
     rmSync(dir, { recursive: true, force: true });
   });
