@@ -13,7 +13,11 @@ if [ ! -x "$dbt" ]; then
 fi
 # absolute, so the views over the models' Parquet files (dbt/macros/materializations/hcc_parquet.sql)
 # name the same files from any working directory
-HCC_WAREHOUSE="$(realpath -m -- "${HCC_WAREHOUSE:-$root/warehouse.duckdb}")"
+HCC_WAREHOUSE="${HCC_WAREHOUSE:-$root/warehouse.duckdb}"
+case "$HCC_WAREHOUSE" in
+  /*) ;;
+  *) HCC_WAREHOUSE="$PWD/$HCC_WAREHOUSE" ;;
+esac
 export HCC_WAREHOUSE
 target="${HCC_DBT_TARGET:-duckdb}"
 prev=""
