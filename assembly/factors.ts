@@ -12,11 +12,8 @@ import {
   FD_FACTOR, FD_TYPE, FD_COEF, FD_HCC, FD_HCC_VALID, FD_DX_OFFSETS, FD_DX_CAP, FD_DX_BYTE_OFFSETS,
   FD_DX_BYTES, FD_DX_BYTES_CAP, FD_ROWS, FD_DX_LEN, FD_DX_BYTES_LEN, FD_HCC_NULLS,
 } from "./layout";
-import { word } from "./pack";
+import { addr, word } from "./pack";
 
-@inline function addr(desc: usize, k: i32): usize {
-  return <usize>word(desc, k);
-}
 
 @inline function setI32(base: usize, i: i32, v: i32): void {
   store<i32>(base + (<usize>i << 2), v);

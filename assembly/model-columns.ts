@@ -5,11 +5,8 @@ import {
   MC_N, MC_MODEL, MC_OUT_MODEL_F64, MC_OUT_MODEL_I32, MC_HCC, MC_ERRORED, MC_KEY_OF, MC_KEY_OF_LEN,
   MC_RAW, MC_NORM, MC_SEGMENT, MC_VALID, MC_LIST, MC_KEYS, MC_KEYS_CAP, MC_NULLS, MC_ITEMS,
 } from "./layout";
-import { word } from "./pack";
+import { addr, word } from "./pack";
 
-@inline function addr(desc: usize, k: i32): usize {
-  return <usize>word(desc, k);
-}
 
 /** Write the columns; 0, or -1 when the keys do not fit. */
 export function writeModelColumns(desc: usize): i32 {

@@ -18,6 +18,12 @@ export function word(base: usize, idx: i32): i32 {
   return load<i32>(base + (<usize>idx << 2));
 }
 
+/** The address held in word `idx` of a descriptor (the host's i32 pointers; layout.ts FD_*, MC_*). */
+@inline
+export function addr(desc: usize, idx: i32): usize {
+  return <usize>word(desc, idx);
+}
+
 /** Absolute address of the table whose byte offset is stored at word `idx` of `block`. */
 @inline
 export function tableAt(block: usize, idx: i32): usize {
