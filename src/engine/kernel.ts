@@ -172,8 +172,14 @@ export class Kernel {
     this.factorRegions = {};
   }
 
+  /**
+   * Reserves every region again, from the mark the caller released to: a named one grown to its
+   * need (and by half at least, so a slowly growing need does not re-reserve every batch), one
+   * not named at the size it had.
+   */
   private reserveAll(old: Record<string, Region>, needs: Record<string, number>): Record<string, Region> {
     const next: Record<string, Region> = {};
+    for (const [k, r] of Object.entries(old)) if (!(k in needs)) next[k] = { ptr: this.x.reserve(r.bytes), bytes: r.bytes };
     for (const [k, b] of Object.entries(needs)) {
       const bytes = Math.max(b, Math.ceil((old[k]?.bytes ?? 0) * 1.5), 64);
       next[k] = { ptr: this.x.reserve(bytes), bytes };
@@ -189,12 +195,7 @@ export class Kernel {
   private ensureFactor(needs: Record<string, number>): void {
     if (Object.entries(needs).every(([k, b]) => (this.factorRegions[k]?.bytes ?? -1) >= b)) return;
     this.x.release(this.batchTop);
-    const all: Record<string, number> = {};
-    for (const [k, r] of Object.entries(this.factorRegions)) all[k] = r.bytes;
-    for (const [k, b] of Object.entries(needs)) all[k] = Math.max(b, Math.ceil((all[k] ?? 0) * 1.5));
-    const next: Record<string, Region> = {};
-    for (const [k, b] of Object.entries(all)) next[k] = { ptr: this.x.reserve(b), bytes: b };
-    this.factorRegions = next;
+    this.factorRegions = this.reserveAll(this.factorRegions, needs);
   }
 
   private fptr(k: string): number {
