@@ -188,13 +188,13 @@ export function buildLabelBytes(engine: Engine): LabelBytes {
     return a;
   });
   const varFactorIndex = ms.map((m) => m.variables.map((v) => idx(v)));
+  const hccNameTables = ms.map((m) => hccNames(m.hccPrefix, m.ccNumbers, size(m)));
   return {
-    hccBytes: ms.map((m) => {
-      const a = new Array<Uint8Array | undefined>(size(m)).fill(undefined);
-      for (const c of m.ccNumbers) a[c] = enc.encode(`${m.hccPrefix}${c}`);
-      return a;
-    }),
-    hccNames: ms.map((m) => hccNames(m.hccPrefix, m.ccNumbers, size(m))),
+    // each name's bytes as a view into the model's names end to end (encoded once)
+    hccBytes: hccNameTables.map((t) =>
+      Array.from(t.len, (l, c) => (l > 0 ? t.bytes.subarray(t.start[c], t.start[c]! + l) : undefined)),
+    ),
+    hccNames: hccNameTables,
     segments: ms.map((m) => new Dict(m.segments.map((s) => s.id))),
     models: new Dict(ms.map((m) => m.id)),
     factorTypes: new Dict(FACTOR_TYPES),
