@@ -24,9 +24,9 @@
   {%- set slot = 'a' -%}
   {%- if existing_relation is not none and existing_relation.is_view -%}
     {%- set current = run_query(
-        "select sql from duckdb_views() where database_name = " ~ hcc_sql_string(this.database)
-        ~ " and schema_name = " ~ hcc_sql_string(this.schema)
-        ~ " and view_name = " ~ hcc_sql_string(this.identifier)) -%}
+        "select sql from duckdb_views() where database_name = '" ~ adapter.escape_sql_string(this.database)
+        ~ "' and schema_name = '" ~ adapter.escape_sql_string(this.schema)
+        ~ "' and view_name = '" ~ adapter.escape_sql_string(this.identifier) ~ "'") -%}
     {%- if current | length > 0 and (stem ~ '.a.parquet') in current[0][0] -%}
       {%- set slot = 'b' -%}
     {%- endif -%}
@@ -37,7 +37,7 @@
   {{ run_hooks(pre_hooks, inside_transaction=True) }}
 
   {% call statement('write_parquet') -%}
-    copy ({{ sql }}) to {{ hcc_sql_string(location) }} (format parquet, compression lz4, parquet_version v2)
+    copy ({{ sql }}) to '{{ adapter.escape_sql_string(location) }}' (format parquet, compression lz4, parquet_version v2)
   {%- endcall %}
 
   {%- if existing_relation is not none and not existing_relation.is_view %}
@@ -45,7 +45,7 @@
   {%- endif %}
 
   {% call statement('main') -%}
-    create or replace view {{ target_relation }} as select * from read_parquet({{ hcc_sql_string(location) }})
+    create or replace view {{ target_relation }} as select * from read_parquet('{{ adapter.escape_sql_string(location) }}')
   {%- endcall %}
 
   {{ run_hooks(post_hooks, inside_transaction=True) }}
@@ -66,9 +66,4 @@
         ~ "or HCC_DBT_STORAGE=table for tables in the warehouse file.") }}
   {%- endif -%}
   {{ return(dir.rstrip('/')) }}
-{%- endmacro %}
-
-{#- A SQL string literal. -#}
-{% macro hcc_sql_string(value) -%}
-  '{{ value | replace("'", "''") }}'
 {%- endmacro %}
