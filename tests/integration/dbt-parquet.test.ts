@@ -11,7 +11,8 @@ import { sql } from "../support/warehouse.js";
 
 const dbt = new URL("../../.venv/bin/dbt", import.meta.url).pathname;
 const macros = new URL("../../dbt/macros", import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), "hcc-dbt-parquet-"));
+// an apostrophe in the path: the views hold it as a SQL literal, the quote doubled
+const dir = mkdtempSync(join(tmpdir(), "hcc-dbt-parquet-o'q-"));
 const db = join(dir, "w.duckdb");
 const files = `${db}.dbt/parquet`;
 
@@ -71,6 +72,14 @@ async function state(): Promise<{ kind: string; sql: string; total: number }> {
   return { kind: String(t?.["kind"]), sql: String(t?.["sql"]), total: Number(s?.["total"]) };
 }
 
+/** The view reads slot `slot`'s file and holds `total` as the sum of its scores. */
+async function expectView(slot: "a" | "b", total: number): Promise<void> {
+  const s = await state();
+  expect(s.kind).toBe("VIEW");
+  expect(s.sql).toContain(`'${files.replaceAll("'", "''")}/main.scores.${slot}.parquet'`);
+  expect(s.total).toBe(total);
+}
+
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.skipIf(!existsSync(dbt) && !process.env["CI"])("hcc_parquet materialization", () => {
@@ -79,37 +88,27 @@ describe.skipIf(!existsSync(dbt) && !process.env["CI"])("hcc_parquet materializa
     mkdirSync(files, { recursive: true });
     const first = build({ v: 2 });
     expect(first.stdout + first.stderr).toContain("Completed successfully");
-    let s = await state();
-    expect(s.kind).toBe("VIEW");
-    expect(s.sql).toContain(`${files}/main.scores.a.parquet`);
-    expect(s.total).toBe(6);
+    await expectView("a", 6);
 
     expect(build({ v: 5 }).status).toBe(0);
-    s = await state();
-    expect(s.sql).toContain(`${files}/main.scores.b.parquet`);
-    expect(s.total).toBe(15);
+    await expectView("b", 15);
 
     // the query fails while DuckDB writes slot a: the view still reads b, with its rows
     const failed = build({ v: 9, fail: true });
     expect(failed.status).not.toBe(0);
     expect(failed.stdout).toContain("boom at");
-    s = await state();
-    expect(s.sql).toContain(`${files}/main.scores.b.parquet`);
-    expect(s.total).toBe(15);
+    await expectView("b", 15);
 
     expect(build({ v: 7 }).status).toBe(0);
-    s = await state();
-    expect(s.sql).toContain(`${files}/main.scores.a.parquet`);
-    expect(s.total).toBe(21);
+    await expectView("a", 21);
   });
 
   it("replaces a table of the same name, keeps the column types, and writes an empty result", async () => {
     expect(build({ v: 1, materialized: "table" }).status).toBe(0);
     expect((await state()).kind).toBe("BASE TABLE");
-    const tableTypes = await sql(
-      db,
-      "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'scores' ORDER BY column_index",
-    );
+    const columnTypes = (): Promise<Record<string, unknown>[]> =>
+      sql(db, "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'scores' ORDER BY column_index");
+    const tableTypes = await columnTypes();
 
     expect(build({ v: 1, n: 0 }).status).toBe(0);
     const s = await state();
@@ -117,9 +116,7 @@ describe.skipIf(!existsSync(dbt) && !process.env["CI"])("hcc_parquet materializa
     expect(s.total).toBe(0);
     const [n] = await sql(db, "SELECT count(*)::INTEGER AS n FROM main.scores");
     expect(n?.["n"]).toBe(0);
-    expect(
-      await sql(db, "SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = 'scores' ORDER BY column_index"),
-    ).toEqual(tableTypes);
+    expect(await columnTypes()).toEqual(tableTypes);
     expect(tableTypes.map((c) => c["data_type"])).toEqual(["INTEGER", "DOUBLE", "VARCHAR", "BIGINT[]"]);
   });
 

@@ -27,7 +27,8 @@
         "select sql from duckdb_views() where database_name = '" ~ adapter.escape_sql_string(this.database)
         ~ "' and schema_name = '" ~ adapter.escape_sql_string(this.schema)
         ~ "' and view_name = '" ~ adapter.escape_sql_string(this.identifier) ~ "'") -%}
-    {%- if current | length > 0 and (stem ~ '.a.parquet') in current[0][0] -%}
+    {#- the view's SQL holds the path as a literal, quotes doubled -#}
+    {%- if current | length > 0 and (adapter.escape_sql_string(stem) ~ '.a.parquet') in current[0][0] -%}
       {%- set slot = 'b' -%}
     {%- endif -%}
   {%- endif -%}
