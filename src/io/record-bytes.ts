@@ -138,6 +138,12 @@ function matches(buf: Uint8Array, s: number, end: number, word: Uint8Array): boo
 }
 const NULL_BYTES = Uint8Array.of(0x6e, 0x75, 0x6c, 0x6c);
 
+/** The first position at or after i that is not JSON whitespace (e when there is none). */
+function skipSpace(buf: Uint8Array, i: number, e: number): number {
+  while (i < e && isJsonSpace(buf[i]!)) i++;
+  return i;
+}
+
 /** True when buf[s, e) is blank (jsonRecord skips such lines); ASCII only. */
 export function blankLine(buf: Uint8Array, s: number, e: number): boolean {
   for (let i = s; i < e; i++) if (!isSpace(buf[i]!)) return false;
@@ -150,14 +156,12 @@ export function blankLine(buf: Uint8Array, s: number, e: number): boolean {
  */
 export function plainJsonLine(buf: Uint8Array, s: number, e: number, slots: LineSlots): boolean {
   slots.reset();
-  let i = s;
-  const ws = (): void => {
-    while (i < e && isJsonSpace(buf[i]!)) i++;
-  };
-  ws();
+  // skipSpace returns the new position instead of a closure moving `i`: a captured `i` lives in
+  // a heap context, and every step of this loop would read and write it there
+  let i = skipSpace(buf, s, e);
   if (buf[i] !== 0x7b) return false;
   i++;
-  ws();
+  i = skipSpace(buf, i, e);
   let seen = 0;
   let prev = -1; // the previous key's slot on this line
   if (buf[i] === 0x7d) i++;
@@ -171,15 +175,15 @@ export function plainJsonLine(buf: Uint8Array, s: number, e: number, slots: Line
       seen |= 1 << slot;
       prev = slot;
       i = ke + 1;
-      ws();
+      i = skipSpace(buf, i, e);
       if (buf[i] !== 0x3a) return false;
       i++;
-      ws();
+      i = skipSpace(buf, i, e);
       const c = buf[i];
       if (slot === CODES) {
         if (c === 0x5b) {
           i++;
-          ws();
+          i = skipSpace(buf, i, e);
           if (buf[i] === 0x5d) i++;
           else
             for (;;) {
@@ -192,10 +196,10 @@ export function plainJsonLine(buf: Uint8Array, s: number, e: number, slots: Line
                 slots.nullCodes++;
                 i += 4;
               } else return false;
-              ws();
+              i = skipSpace(buf, i, e);
               if (buf[i] === 0x2c) {
                 i++;
-                ws();
+                i = skipSpace(buf, i, e);
               } else if (buf[i] === 0x5d) {
                 i++;
                 break;
@@ -228,16 +232,16 @@ export function plainJsonLine(buf: Uint8Array, s: number, e: number, slots: Line
         slots.end[slot] = ve;
         i = ve;
       } else return false;
-      ws();
+      i = skipSpace(buf, i, e);
       if (buf[i] === 0x2c) {
         i++;
-        ws();
+        i = skipSpace(buf, i, e);
       } else if (buf[i] === 0x7d) {
         i++;
         break;
       } else return false;
     }
-  ws();
+  i = skipSpace(buf, i, e);
   return i === e;
 }
 
