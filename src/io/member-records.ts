@@ -388,7 +388,7 @@ export interface RecordRange {
 }
 
 /** Bytes per range handed to a worker. */
-export const RANGE_BYTES = 4 * 2 ** 20;
+export const RANGE_BYTES = 2 * 2 ** 20;
 
 /**
  * Cut a member-record file into ranges of whole lines for the workers, counting lines on the way
