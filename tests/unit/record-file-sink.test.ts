@@ -1,0 +1,46 @@
+// The member-record output file: batches written in input order into a temporary file that is
+// flushed in the background as it grows, renamed over the output at commit, removed at abort.
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { RecordFileSink } from "../../src/io/record-file-sink.js";
+import type { ScoreRunRow } from "../../src/io/types.js";
+
+const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+const lines = (from: number, n: number): string =>
+  Array.from({ length: n }, (_, k) => `{"member_id":"M${from + k}","pad":"${"x".repeat(200)}"}\n`).join("");
+
+describe("RecordFileSink", () => {
+  it("writes batches in input order whatever order they arrive in, flushing between them", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-sink-"));
+    const out = join(dir, "scores.ndjson");
+    writeFileSync(out, "the previous run\n");
+    // a flush after every batch: each append starts one while the previous may still run
+    const sink = new RecordFileSink(out, "ndjson", undefined, 1);
+    await sink.begin();
+    const batches = Array.from({ length: 40 }, (_, b) => lines(b * 50, 50));
+    const order = batches.map((_, b) => b).sort((a, b) => ((a * 7919) % 40) - ((b * 7919) % 40));
+    for (const b of order) {
+      sink.addText(b, text(batches[b]!));
+      await new Promise((r) => setImmediate(r)); // let background flushes start and finish
+    }
+    expect(readFileSync(out, "utf8")).toBe("the previous run\n"); // nothing replaced before commit
+    await sink.commit({} as ScoreRunRow);
+    expect(readFileSync(out, "utf8")).toBe(batches.join(""));
+    expect(readdirSync(dir)).toEqual(["scores.ndjson"]);
+  });
+
+  it("abort while a flush is in flight keeps the previous output and leaves no temporary file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-sink-"));
+    const out = join(dir, "scores.csv");
+    writeFileSync(out, "member_id\nold\n");
+    const sink = new RecordFileSink(out, "csv", undefined, 1);
+    await sink.begin();
+    sink.addText(0, text(`member_id\n${"a\n".repeat(100_000)}`));
+    sink.addText(1, text(`member_id\n${"b\n".repeat(100_000)}`));
+    await sink.abort(new Error("stop"));
+    expect(readFileSync(out, "utf8")).toBe("member_id\nold\n");
+    expect(readdirSync(dir)).toEqual(["scores.csv"]);
+  });
+});
