@@ -48,6 +48,8 @@ export function checkOutputFile(output: string, input?: string): void {
  * (bench/README.md#session-15).
  */
 const FLUSH_BYTES = 32 << 20;
+/** Written batches' buffers kept for reuse: about one per batch in flight (two per worker). */
+const SPARES = 8;
 
 export class RecordFileSink implements TextStreamingSink {
   /** Batches' text not yet written, by batch index. */
@@ -61,6 +63,8 @@ export class RecordFileSink implements TextStreamingSink {
   private unflushed = 0;
   /** A background fdatasync in flight: the file is closed only after it returns. */
   private flushing: Promise<void> | null = null;
+  /** Buffers of written batches, handed back for the workers to encode into (at most SPARES). */
+  private readonly spares: ArrayBuffer[] = [];
 
   constructor(
     readonly output: string,
@@ -100,6 +104,9 @@ export class RecordFileSink implements TextStreamingSink {
     const body = this.format === "csv" && this.wroteAny ? text.subarray(text.indexOf(10) + 1) : text;
     for (let off = 0; off < body.length; ) off += writeSync(this.fd, body, off);
     this.wroteAny = true;
+    const b = text.buffer;
+    // a worker's batch arrives moved (its own ArrayBuffer); written, it can be encoded into again
+    if (b instanceof ArrayBuffer && b.byteLength > 0 && this.spares.length < SPARES) this.spares.push(b);
     this.unflushed += body.length;
     if (this.unflushed >= this.flushBytes && !this.flushing) {
       this.unflushed = 0;
@@ -117,6 +124,10 @@ export class RecordFileSink implements TextStreamingSink {
     this.fd = null;
     while (this.flushing) await this.flushing;
     if (fd !== null) closeSync(fd);
+  }
+
+  spareTextBuffer(): ArrayBuffer | undefined {
+    return this.spares.pop();
   }
 
   addText(batchIndex: number, text: Uint8Array): void {

@@ -10,6 +10,11 @@ export interface TextOptions {
   drop?: readonly string[];
   /** CSV: write the header line first. */
   header?: boolean;
+  /**
+   * Buffers are recycled: encode into `into` when it is large enough (the result is then a view
+   * of it), and give a new buffer room for a somewhat larger batch, so that it can be reused.
+   */
+  recycle?: { into: ArrayBuffer | undefined };
 }
 
 /** Options that turn a risk_scores batch into the README's output records. */

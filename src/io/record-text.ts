@@ -25,6 +25,12 @@ class Bytes {
   constructor(capacity = 1 << 16) {
     this.buf = new Uint8Array(capacity);
   }
+  /** Over an existing buffer (its bytes are overwritten). */
+  static over(buffer: ArrayBuffer): Bytes {
+    const b = new Bytes(0);
+    b.buf = new Uint8Array(buffer);
+    return b;
+  }
   room(k: number): void {
     if (this.n + k <= this.buf.length) return;
     const grown = new Uint8Array(Math.max(this.buf.length * 2, this.n + k));
@@ -363,7 +369,10 @@ export function encodeText(batch: RecordBatch, format: TextFormat, opts: TextOpt
   // sized from the previous batch of this format (bytes per row, with a margin) so the buffer is
   // allocated once instead of doubling up to its size
   const perRow = bytesPerRow[format];
-  const out = new Bytes(perRow > 0 ? Math.ceil(batch.numRows * perRow * 1.05) + ROW_RESERVE : 1 << 16);
+  const want = perRow > 0 ? Math.ceil(batch.numRows * perRow * 1.05) + ROW_RESERVE : 1 << 16;
+  const into = opts.recycle?.into;
+  const out =
+    into && into.byteLength >= want ? Bytes.over(into) : new Bytes(opts.recycle ? Math.ceil(want * 1.25) : want);
   if (csv && opts.header) {
     names.forEach((name, i) => {
       const label = encoder.encode(name);

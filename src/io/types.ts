@@ -178,6 +178,11 @@ export interface TextStreamingSink extends ResultSink {
   textFormat(): "ndjson" | "csv";
   /** A batch's encoded records (a CSV batch starts with the header line). */
   addText(batchIndex: number, text: Uint8Array): void;
+  /**
+   * A buffer whose text has been written and that the sink no longer reads, for a worker to
+   * encode a later batch into (moved, not copied), or undefined.
+   */
+  spareTextBuffer(): ArrayBuffer | undefined;
 }
 
 export function streamsText(s: ResultSink): s is TextStreamingSink {

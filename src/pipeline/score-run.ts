@@ -218,7 +218,10 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
         partCompression: o.partCompression ?? "none",
         gaps,
       };
+      const textBuffer = textSink?.spareTextBuffer();
+      if (textBuffer) task.textBuffer = textBuffer;
       const transferList = input.kind === "ipc" ? [input.ipc.buffer as ArrayBuffer] : [];
+      if (textBuffer) transferList.push(textBuffer);
       const p = (
         pool.run(task, { transferList, ...(o.signal ? { signal: o.signal } : {}) }) as Promise<ScoreTaskResult | WorkerErrorShape>
       )

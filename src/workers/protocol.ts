@@ -37,6 +37,11 @@ export interface ScoreTask {
   partDir: string | null;
   /** The sink takes output records as text: encode the scores so and return them in `text`. */
   textFormat: TextFormat | null;
+  /**
+   * With textFormat: the buffer of an earlier batch's text, already written, moved back to be
+   * encoded into — a fresh buffer per batch brought page faults and full GCs on both threads.
+   */
+  textBuffer?: ArrayBuffer;
   /** Page compression of Parquet parts (none: the fast writer). */
   partCompression: PartCompression;
   /** Value gaps (risk_score_gap_values; docs/gap-values.md), or null. */

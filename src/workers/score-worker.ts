@@ -145,7 +145,11 @@ async function scoreTask(task: ScoreTask): Promise<ScoreTaskResult> {
     return { ...r, encodeMs, kernelMs: Math.max(0, busySincePreviousTask() - encodeMs) };
   };
   if (task.textFormat !== null) {
-    const text = encodeText(scores, task.textFormat, { ...OUTPUT_RECORD, header: true });
+    const text = encodeText(scores, task.textFormat, {
+      ...OUTPUT_RECORD,
+      header: true,
+      recycle: { into: task.textBuffer },
+    });
     return timed({ ...base, scores: null, factors: null, gapValues: null, parts: [], text });
   }
   if (task.partDir !== null) {

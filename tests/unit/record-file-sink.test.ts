@@ -31,6 +31,24 @@ describe("RecordFileSink", () => {
     expect(readdirSync(dir)).toEqual(["scores.ndjson"]);
   });
 
+  it("hands back the buffers of written batches only, for the workers to encode into", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-sink-"));
+    const sink = new RecordFileSink(join(dir, "scores.ndjson"), "ndjson");
+    await sink.begin();
+    expect(sink.spareTextBuffer()).toBeUndefined();
+    const b1 = text(lines(0, 3));
+    const b0 = text(lines(3, 3));
+    sink.addText(1, b1); // waits for batch 0: not written, not spare
+    expect(sink.spareTextBuffer()).toBeUndefined();
+    sink.addText(0, b0);
+    const spares = [sink.spareTextBuffer(), sink.spareTextBuffer()];
+    expect(spares).toContain(b0.buffer);
+    expect(spares).toContain(b1.buffer);
+    expect(sink.spareTextBuffer()).toBeUndefined();
+    await sink.commit({} as ScoreRunRow);
+    expect(readFileSync(join(dir, "scores.ndjson"), "utf8")).toBe(lines(3, 3) + lines(0, 3));
+  });
+
   it("abort while a flush is in flight keeps the previous output and leaves no temporary file", async () => {
     const dir = mkdtempSync(join(tmpdir(), "hcc-sink-"));
     const out = join(dir, "scores.csv");

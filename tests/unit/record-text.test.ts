@@ -47,3 +47,22 @@ describe("text encoding of dictionary-keyed list items", () => {
     });
   }
 });
+
+describe("text encoding into a recycled buffer", () => {
+  for (const format of ["ndjson", "csv"] as const) {
+    it(`${format}: the same bytes, written into the buffer given when it is large enough`, () => {
+      const fresh = encodeText(batch(true), format, { header: true });
+      const reused = new ArrayBuffer(fresh.length * 2 + (1 << 16));
+      new Uint8Array(reused).fill(0x7e); // stale bytes of an earlier batch
+      const into = encodeText(batch(true), format, { header: true, recycle: { into: reused } });
+      expect(into.buffer).toBe(reused);
+      expect(Buffer.from(into).equals(Buffer.from(fresh))).toBe(true);
+      // too small: a new buffer, with room to take a larger batch later
+      const small = new ArrayBuffer(16);
+      const grown = encodeText(batch(true), format, { header: true, recycle: { into: small } });
+      expect(grown.buffer).not.toBe(small);
+      expect(grown.buffer.byteLength).toBeGreaterThan(grown.length);
+      expect(Buffer.from(grown).equals(Buffer.from(fresh))).toBe(true);
+    });
+  }
+});
