@@ -371,8 +371,7 @@ export function encodeText(batch: RecordBatch, format: TextFormat, opts: TextOpt
   const perRow = bytesPerRow[format];
   const want = perRow > 0 ? Math.ceil(batch.numRows * perRow * 1.05) + ROW_RESERVE : 1 << 16;
   const into = opts.recycle?.into;
-  const out =
-    into && into.byteLength >= want ? Bytes.over(into) : new Bytes(opts.recycle ? Math.ceil(want * 1.25) : want);
+  const out = into && into.byteLength >= want ? Bytes.over(into) : new Bytes(opts.recycle ? Math.ceil(want * 1.25) : want);
   if (csv && opts.header) {
     names.forEach((name, i) => {
       const label = encoder.encode(name);
