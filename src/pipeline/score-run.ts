@@ -2,7 +2,6 @@
 // → result sink, with an atomic commit. Members in must equal rows out, or the run fails.
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
-import { Piscina } from "piscina";
 import type { BatchGapOptions } from "../engine/engine.js";
 import { loadKernelModule, loadPack } from "../load-pack.js";
 import { InternalError, HccError, DataError, InterruptedError, rebuildWorkerError } from "../errors.js";
@@ -22,6 +21,7 @@ import {
 } from "../io/types.js";
 import type { SnapshotOptions } from "../io/run-snapshots.js";
 import { loadsSettled, newLoadGate } from "../workers/load-gate.js";
+import { newScoringPool } from "../workers/exec-argv.js";
 import {
   workerScriptUrl,
   type ScoreTask,
@@ -142,7 +142,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     rounding: o.rounding,
     loadGate,
   };
-  const pool = new Piscina({
+  const pool = newScoringPool({
     filename: workerUrl,
     workerData: init,
     minThreads: workers,
