@@ -389,6 +389,14 @@ export interface RecordRange {
 
 /** Bytes per range handed to a worker. */
 export const RANGE_BYTES = 2 * 2 ** 20;
+/**
+ * The first range's bytes; each next one is twice the last, up to RANGE_BYTES. A worker's first
+ * batches then run its parse, score and encode code end to end on a few hundred members before V8
+ * optimizes those loops in the middle of a full range: optimized mid-loop on its first range, the
+ * code after each loop had never run, and that code was thrown away and recompiled (61 → 25
+ * deoptimizations in one 300k run; bench/README.md#session-15).
+ */
+const FIRST_RANGE_BYTES = 128 * 2 ** 10;
 
 /**
  * Cut a member-record file into ranges of whole lines for the workers, counting lines on the way
@@ -435,7 +443,7 @@ export function splitRanges(file: string, format: MemberFormat, rangeBytes = RAN
       for (let i = view.indexOf(10); i >= 0; i = view.indexOf(10, i + 1)) {
         line++;
         const at = pos + i + 1;
-        if (at - rangeStart >= rangeBytes) {
+        if (at - rangeStart >= Math.min(rangeBytes, FIRST_RANGE_BYTES * 2 ** ranges.length)) {
           if (at > rangeStart) ranges.push({ file, format, start: rangeStart, end: at, firstLine: rangeLine, header });
           rangeStart = at;
           rangeLine = line;

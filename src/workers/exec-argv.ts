@@ -3,7 +3,7 @@
 // thread then runs Node's CommonJS export lexer over that file, hot enough for V8 to optimize the
 // lexer itself — on a 2-core machine that compile work runs beside the workers while they start.
 // Under the "module" condition tslib resolves to its plain ES module build (the same functions).
-// 300k member records, NDJSON → NDJSON, whole process: 1.92 → 1.83 s (bench/README.md#session-15).
+// 300k member records, whole process: NDJSON 1.88 → 1.80 s, CSV 1.68 → 1.62 s (bench/README.md#session-15).
 import { Piscina } from "piscina";
 
 /**
