@@ -95,12 +95,13 @@ function isKey(buf: Uint8Array, s: number, e: number, k: number): boolean {
  */
 const NEXT_KEY = new Int8Array(KEYS.length + 1).fill(-1);
 
-function keySlot(buf: Uint8Array, s: number, e: number, prev: number): number {
-  const guess = NEXT_KEY[prev + 1]!;
-  if (guess >= 0 && isKey(buf, s, e, guess)) return guess;
-  const k = searchKey(buf, s, e);
-  NEXT_KEY[prev + 1] = k;
-  return k;
+/** Where key k's closing quote is when buf from s holds key k's bytes and then a quote, else -1. */
+function keyEnd(buf: Uint8Array, s: number, end: number, k: number): number {
+  const key = KEY_BYTES[k]!;
+  const q = s + key.length;
+  if (q >= end || buf[q] !== 0x22) return -1;
+  for (let i = 0; i < key.length; i++) if (buf[s + i] !== key[i]) return -1;
+  return q;
 }
 
 function searchKey(buf: Uint8Array, s: number, e: number): number {
@@ -168,9 +169,16 @@ export function plainJsonLine(buf: Uint8Array, s: number, e: number, slots: Line
   else
     for (;;) {
       if (buf[i] !== 0x22) return false;
-      const ke = plainString(buf, i + 1, e);
-      if (ke < 0) return false;
-      const slot = keySlot(buf, i + 1, ke, prev);
+      // the key the previous line had here, matched in place with its closing quote (key names
+      // are plain ASCII, so that is the whole string); else the scan and the search over all keys
+      let slot = NEXT_KEY[prev + 1]!;
+      let ke = slot >= 0 ? keyEnd(buf, i + 1, e, slot) : -1;
+      if (ke < 0) {
+        ke = plainString(buf, i + 1, e);
+        if (ke < 0) return false;
+        slot = searchKey(buf, i + 1, ke);
+        NEXT_KEY[prev + 1] = slot;
+      }
       if (slot < 0 || (seen & (1 << slot)) !== 0) return false; // unknown or repeated key
       seen |= 1 << slot;
       prev = slot;

@@ -51,10 +51,13 @@ function jsonLine(r: () => number, k: number): string {
   if (r() < 0.8) parts.push(`"diagnosis_codes":${codesValue(r)}`);
   if (r() < 0.05) parts.push(`"extra":${pick(["1", '"x"', "null", "[1]", "{}"])}`);
   if (r() < 0.05 && parts.length > 0) parts.push(parts[0]!); // a repeated key
-  for (let i = parts.length - 1; i > 0; i--) {
-    const j = Math.floor(r() * (i + 1));
-    [parts[i], parts[j]] = [parts[j]!, parts[i]!];
-  }
+  // half the lines keep the keys in one order, as files do (the reader matches the key that came
+  // next on the previous line first), half shuffle them
+  if (r() < 0.5)
+    for (let i = parts.length - 1; i > 0; i--) {
+      const j = Math.floor(r() * (i + 1));
+      [parts[i], parts[j]] = [parts[j]!, parts[i]!];
+    }
   const sp = pick(["", "", " ", "\t"]);
   const body = `{${sp}${parts.join(`${sp},${sp}`)}${sp}}`;
   return pick([body, body, body, body, `  ${body} `, "", "   ", "{", "[]", '"x"', `${body}x`, `\ufeff${body}`]);
@@ -134,6 +137,27 @@ describe("byte-level member-record lines = JSON.parse / CSV split + checkRecord"
       expect(fast(p, "ndjson"), `${t}: ${lines.join(" | ")}`).toEqual(want);
     }
     expect(plainFiles).toBeGreaterThan(50); // the generator reaches the accepted path, not only errors
+  });
+
+  it("NDJSON: a key where the previous line had another key of the same length and first letter", async () => {
+    // the reader tries the key that followed the previous key on the line before: "snp" where
+    // "sex" came before, "crec" where "orec" did, must still be read as themselves
+    const lines = [
+      '{"member_id":"A1","sex":"F","orec":"0","diagnosis_codes":["E119"]}',
+      '{"member_id":"A2","snp":"true","crec":"1","diagnosis_codes":["I10"]}',
+      '{"member_id":"A3","sex":"M","orec":"1"}',
+      '{"member_id":"A4","snp":"false","crec":"0","lti":"true"}',
+    ];
+    const p = join(dir, "same-length-keys.ndjson");
+    writeFileSync(p, lines.join("\n") + "\n");
+    const want = await reference(p, "ndjson");
+    expect(want.rows).toHaveLength(5);
+    expect(fast(p, "ndjson")).toEqual(want);
+    // and a key that starts with the expected one is not that key
+    const q = join(dir, "prefix-key.ndjson");
+    writeFileSync(q, '{"member_id":"B1","sex":"F"}\n{"member_id":"B2","sexy":"F"}\n');
+    const wantQ = await reference(q, "ndjson");
+    expect(fast(q, "ndjson")).toEqual(wantQ);
   });
 
   it("CSV (quote-free): 1,000 random files give the same batch or the same error", async () => {
