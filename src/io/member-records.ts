@@ -419,6 +419,7 @@ export function splitRanges(file: string, format: MemberFormat, rangeBytes = RAN
     let line = 1;
     let rangeStart = 0;
     let rangeLine = 1;
+    let limit = Math.min(rangeBytes, FIRST_RANGE_BYTES); // bytes of the range being cut
     while (pos < size) {
       const n = readSync(fd, chunk, 0, chunk.length, pos);
       if (n === 0) break;
@@ -443,10 +444,11 @@ export function splitRanges(file: string, format: MemberFormat, rangeBytes = RAN
       for (let i = view.indexOf(10); i >= 0; i = view.indexOf(10, i + 1)) {
         line++;
         const at = pos + i + 1;
-        if (at - rangeStart >= Math.min(rangeBytes, FIRST_RANGE_BYTES * 2 ** ranges.length)) {
+        if (at - rangeStart >= limit) {
           if (at > rangeStart) ranges.push({ file, format, start: rangeStart, end: at, firstLine: rangeLine, header });
           rangeStart = at;
           rangeLine = line;
+          limit = Math.min(rangeBytes, limit * 2);
         }
       }
       pos += n;
