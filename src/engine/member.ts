@@ -35,7 +35,9 @@ export class Utf8Column {
       const offsets = new Int32Array(this.offsets.length * 2);
       offsets.set(this.offsets);
       this.offsets = offsets;
-      const valid = new Uint8Array(this.offsets.length >> 3);
+      // a bit for every row the offsets have room for (offsets.length - 1 of them): `length >> 3`
+      // was one bit short from the second growth on, and that row's value read as null
+      const valid = new Uint8Array((this.offsets.length + 7) >> 3);
       valid.set(this.valid);
       this.valid = valid;
     }

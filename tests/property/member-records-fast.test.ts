@@ -160,6 +160,19 @@ describe("byte-level member-record lines = JSON.parse / CSV split + checkRecord"
     expect(fast(q, "ndjson")).toEqual(wantQ);
   });
 
+  it("CSV: a range of short lines, several times the rows its builder was sized for", async () => {
+    // the builder is sized from the range's bytes (1 row per 128); short lines make it grow more
+    // than once, and each growth must keep room for every row's validity bit
+    const lines = Array.from({ length: 3000 }, (_, i) => `M${i},F,1950-01-01,${i === 0 ? "" : "02"},E119`);
+    const p = join(dir, "short-lines.csv");
+    writeFileSync(p, ["member_id,sex,birth_date,dual_elgbl_cd,diagnosis_codes", ...lines].join("\n") + "\n");
+    const want = await reference(p, "csv");
+    expect(want.rows).toHaveLength(3001);
+    const ranges = splitRanges(p, "csv", 1 << 30);
+    expect(ranges).toHaveLength(1);
+    expect({ rows: [...rowsOf(parseRange(ranges![0]!).batch), { nullCodes: 0 }] }).toEqual(want);
+  });
+
   it("CSV (quote-free): 1,000 random files give the same batch or the same error", async () => {
     const r = rng(77);
     const header = ["member_id", "sex", "birth_date", "orec", "dual_elgbl_cd", "lti", "unknown_col", "diagnosis_codes"];
