@@ -5,7 +5,7 @@ import { closeSync, openSync, readSync } from "node:fs";
 import type { RecordBatch } from "apache-arrow";
 import { DataError } from "../errors.js";
 import { MemberBatchBuilder } from "../engine/member.js";
-import { MEMBER_TEXT_FIELDS, type MemberInput } from "../engine/member-fields.js";
+import type { MemberInput } from "../engine/member-fields.js";
 import { idBytesOf, type IdBytes } from "./id-set.js";
 import { LineSlots, blankLine, csvHeaderSlots, plainCsvLine, plainJsonLine } from "./record-bytes.js";
 import { MAX_RECORD_BYTES, csvRecord, fatalUtf8, jsonRecord, type RecordRange } from "./member-records.js";
@@ -55,7 +55,7 @@ export function parseRange(r: RecordRange): ParsedRange {
     else {
       const rec = parseLine(r, buf.subarray(s, end), line);
       if (rec) {
-        builder.pushMember(sameShape(rec));
+        builder.pushMember(rec);
         lines.push(line);
       }
     }
@@ -66,18 +66,6 @@ export function parseRange(r: RecordRange): ParsedRange {
   const idCol = batch.getChildAt(0)!.data[0]!;
   const ids = idBytesOf(idCol.values as Uint8Array, idCol.valueOffsets as Int32Array, batch.numRows);
   return { batch, ids, lines: Int32Array.from(lines), nullCodes: builder.nullCodes };
-}
-
-/**
- * A record from JSON.parse or the CSV split as an object of one shape (the same keys, in the same
- * order). Records of different shapes made the builder's code, inlined into parseRange, see
- * a new map each time and throw that function's optimized code away (5–7 times a run, on ≈ 1,100
- * lines with non-ASCII codes in 300k).
- */
-function sameShape(m: MemberInput): MemberInput {
-  const o: Record<string, unknown> = { member_id: m.member_id, diagnosis_codes: m.diagnosis_codes };
-  for (const f of MEMBER_TEXT_FIELDS) o[f] = m[f];
-  return o as unknown as MemberInput;
 }
 
 /** One line the slow way: UTF-8 checked, JSON.parse or the CSV split, checkRecord; null when blank. */
