@@ -97,11 +97,8 @@ const NEXT_KEY = new Int8Array(KEYS.length + 1).fill(-1);
 
 /** Where key k's closing quote is when buf from s holds key k's bytes and then a quote, else -1. */
 function keyEnd(buf: Uint8Array, s: number, end: number, k: number): number {
-  const key = KEY_BYTES[k]!;
-  const q = s + key.length;
-  if (q >= end || buf[q] !== 0x22) return -1;
-  for (let i = 0; i < key.length; i++) if (buf[s + i] !== key[i]) return -1;
-  return q;
+  const q = s + KEY_BYTES[k]!.length;
+  return q < end && buf[q] === 0x22 && isKey(buf, s, q, k) ? q : -1;
 }
 
 function searchKey(buf: Uint8Array, s: number, e: number): number {
