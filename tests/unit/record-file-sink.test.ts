@@ -11,14 +11,24 @@ const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const lines = (from: number, n: number): string =>
   Array.from({ length: n }, (_, k) => `{"member_id":"M${from + k}","pad":"${"x".repeat(200)}"}\n`).join("");
 
+/** A begun sink writing `name` in a new directory, over `previous` output when given. */
+async function begun(
+  name: string,
+  previous?: string,
+  flushBytes?: number,
+): Promise<{ dir: string; out: string; sink: RecordFileSink }> {
+  const dir = mkdtempSync(join(tmpdir(), "hcc-sink-"));
+  const out = join(dir, name);
+  if (previous !== undefined) writeFileSync(out, previous);
+  const sink = new RecordFileSink(out, name.endsWith(".csv") ? "csv" : "ndjson", undefined, flushBytes);
+  await sink.begin();
+  return { dir, out, sink };
+}
+
 describe("RecordFileSink", () => {
   it("writes batches in input order whatever order they arrive in, flushing between them", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hcc-sink-"));
-    const out = join(dir, "scores.ndjson");
-    writeFileSync(out, "the previous run\n");
     // a flush after every batch: each append starts one while the previous may still run
-    const sink = new RecordFileSink(out, "ndjson", undefined, 1);
-    await sink.begin();
+    const { dir, out, sink } = await begun("scores.ndjson", "the previous run\n", 1);
     const batches = Array.from({ length: 40 }, (_, b) => lines(b * 50, 50));
     const order = batches.map((_, b) => b).sort((a, b) => ((a * 7919) % 40) - ((b * 7919) % 40));
     for (const b of order) {
@@ -32,9 +42,7 @@ describe("RecordFileSink", () => {
   });
 
   it("hands back the buffers of written batches only, for the workers to encode into", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hcc-sink-"));
-    const sink = new RecordFileSink(join(dir, "scores.ndjson"), "ndjson");
-    await sink.begin();
+    const { out, sink } = await begun("scores.ndjson");
     expect(sink.spareTextBuffer()).toBeUndefined();
     const b1 = text(lines(0, 3));
     const b0 = text(lines(3, 3));
@@ -46,15 +54,11 @@ describe("RecordFileSink", () => {
     expect(spares).toContain(b1.buffer);
     expect(sink.spareTextBuffer()).toBeUndefined();
     await sink.commit({} as ScoreRunRow);
-    expect(readFileSync(join(dir, "scores.ndjson"), "utf8")).toBe(lines(3, 3) + lines(0, 3));
+    expect(readFileSync(out, "utf8")).toBe(lines(3, 3) + lines(0, 3));
   });
 
   it("abort while a flush is in flight keeps the previous output and leaves no temporary file", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "hcc-sink-"));
-    const out = join(dir, "scores.csv");
-    writeFileSync(out, "member_id\nold\n");
-    const sink = new RecordFileSink(out, "csv", undefined, 1);
-    await sink.begin();
+    const { dir, out, sink } = await begun("scores.csv", "member_id\nold\n", 1);
     sink.addText(0, text(`member_id\n${"a\n".repeat(100_000)}`));
     sink.addText(1, text(`member_id\n${"b\n".repeat(100_000)}`));
     await sink.abort(new Error("stop"));
