@@ -8,7 +8,8 @@
 // bench/results/file-<date>-<commit>.json (not with --smoke).
 //
 //   node bench/file-bench.js [--members N] [--repeat N] [--smoke] [--keep DIR]
-// (members/s and the ratios are from the median of --repeat runs per format, default 5)
+// (members/s is from the median of --repeat runs per format, default 5; the job ratio is the median
+// of the ratios of each of our runs to the upstream job measured right after it)
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -55,6 +56,15 @@ if (!existsSync(nd) || !existsSync(csv)) {
   writeFileSync(oracleInput, oracleLines.join("\n") + "\n");
 }
 
+/**
+ * Dirty pages of the previous run's output (≈ 240 MB) written back to disk by the kernel while the
+ * next measurement runs took CPU from it, ours or the upstream library's: each measurement starts
+ * after a sync (untimed).
+ */
+function settle() {
+  spawnSync("sync");
+}
+
 /** One whole `hcc score` process, timed from outside; peak RSS from /usr/bin/time when present. */
 function runHcc(input, output) {
   const time = existsSync("/usr/bin/time") ? ["/usr/bin/time", "-f", "%M"] : [];
@@ -70,6 +80,7 @@ function runHcc(input, output) {
     output,
     "--quiet",
   ];
+  settle();
   const t = performance.now();
   const p = spawnSync(cmd[0], cmd.slice(1), { encoding: "utf8" });
   const wall = (performance.now() - t) / 1000;
@@ -79,84 +90,100 @@ function runHcc(input, output) {
 }
 
 // each format `--repeat` times (default 5), alternating, after one warm-up run each: the VM's
-// speed drifts within minutes, so one run per format said little; the median is reported
+// speed drifts within minutes, so one run per format said little; the median is reported. The
+// upstream library's per-member job runs once in every repetition, right after ours, so each of
+// our runs has a rate of the upstream job measured within seconds of it: the ratio reported is the
+// median of these paired ratios (a single upstream measurement after all of ours moved the ratio
+// by a quarter between two benches, 29.6× and 39.9×, as the VM sped up or slowed down between them).
 const repeat = Number(args.repeat ?? (args.smoke ? "1" : "5"));
 if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat: '${args.repeat}' is not a positive whole number`);
 const formats = [
   ["ndjson", nd, join(dir, "scores.ndjson")],
   ["csv", csv, join(dir, "scores.csv")],
 ];
-for (const [, input, output] of formats) runHcc(input, output); // warm the page cache
-const samples = { ndjson: [], csv: [] };
-for (let k = 0; k < repeat; k++) for (const [name, input, output] of formats) samples[name].push(runHcc(input, output));
-const runs = {};
-for (const [name] of formats) {
-  const all = samples[name];
-  const walls = all.map((r) => r.wall_seconds).sort((a, b) => a - b);
-  const median = walls[Math.floor((walls.length - 1) / 2)];
-  const r = {
-    wall_seconds: median,
-    members_per_second: members / median,
-    peak_rss_mib: Math.max(...all.map((x) => x.peak_rss_mib)),
-    wall_seconds_all: all.map((x) => x.wall_seconds),
-  };
-  runs[name] = r;
-  const range =
-    walls.length > 1 ? ` (${walls[0].toFixed(2)}–${walls[walls.length - 1].toFixed(2)} s in ${walls.length} runs)` : "";
-  console.log(
-    `${name} → ${name}: ${r.wall_seconds.toFixed(2)} s${range}, ${Math.round(r.members_per_second).toLocaleString("en-US")} members/s, peak RSS ${Math.round(r.peak_rss_mib)} MiB`,
-  );
-}
-
-// the upstream library on a sample of the same members, same run
-let oracle = null;
-let oracleJob = null;
 const py = join(ROOT, ".venv", "bin", "python");
+const haveOracle = existsSync(py);
+const sample = haveOracle ? readFileSync(oracleInput, "utf8") : "";
 
-/**
- * One hccinfhir_oracle.py rate on the sample (its JSON line, or null when it failed), printed with
- * our runs' ratio to it, stored in each run as `ratioKey`.
- */
-function upstreamRate(sample, modeArgs, describe, ratioKey, versus) {
+/** One hccinfhir_oracle.py run on the sample for `seconds`: its JSON line, or null when it failed. */
+function upstreamRate(modeArgs, seconds) {
+  settle();
   const p = spawnSync(
     py,
-    [join(ROOT, "scripts", "oracle", "hccinfhir_oracle.py"), "--year", "2026", ...modeArgs, args.smoke ? "1" : "5"],
+    [join(ROOT, "scripts", "oracle", "hccinfhir_oracle.py"), "--year", "2026", ...modeArgs, String(seconds)],
     { input: sample, encoding: "utf8" },
   );
   if (p.status !== 0) {
     console.log(`hccinfhir oracle (${modeArgs.join(" ")}) failed: ${p.stderr.slice(0, 300)}`);
     return null;
   }
-  const o = JSON.parse(p.stdout.trim().split("\n").pop());
+  return JSON.parse(p.stdout.trim().split("\n").pop());
+}
+// the same job as ours, per member: JSON in, the Part C and Part D models, a JSON line out (kept
+// in memory; hccinfhir's start-up and file reading are still left out)
+const JOB = ["--bench-job"];
+const jobSeconds = args.smoke ? 1 : 2;
+
+for (const [, input, output] of formats) runHcc(input, output); // warm the page cache
+const samples = { ndjson: [], csv: [] };
+const jobSamples = [];
+for (let k = 0; k < repeat; k++) {
+  for (const [name, input, output] of formats) samples[name].push(runHcc(input, output));
+  if (haveOracle) jobSamples.push(upstreamRate(JOB, jobSeconds));
+}
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)];
+};
+const range = (xs, digits, unit) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length > 1 ? ` (${s[0].toFixed(digits)}–${s[s.length - 1].toFixed(digits)}${unit} in ${s.length} runs)` : "";
+};
+const runs = {};
+for (const [name] of formats) {
+  const all = samples[name];
+  const walls = all.map((r) => r.wall_seconds);
+  const wall = median(walls);
+  runs[name] = {
+    wall_seconds: wall,
+    members_per_second: members / wall,
+    peak_rss_mib: Math.max(...all.map((x) => x.peak_rss_mib)),
+    wall_seconds_all: walls,
+  };
   console.log(
-    `hccinfhir ${o.hccinfhir_version} ${describe(o)}: ${Math.round(o.members_per_second).toLocaleString("en-US")} members/s`,
+    `${name} → ${name}: ${wall.toFixed(2)} s${range(walls, 2, " s")}, ${Math.round(members / wall).toLocaleString("en-US")} members/s, peak RSS ${Math.round(runs[name].peak_rss_mib)} MiB`,
   );
-  for (const [name, r] of Object.entries(runs)) {
-    r[ratioKey] = r.members_per_second / o.members_per_second;
-    console.log(`  ${name}: ${r[ratioKey].toFixed(1)}× hccinfhir (whole process vs ${versus})`);
-  }
-  return o;
 }
 
-if (existsSync(py)) {
-  const sample = readFileSync(oracleInput, "utf8");
-  oracle = upstreamRate(
-    sample,
-    ["--model", "V28", "--bench"],
-    () => "calculate_raf",
-    "ratio_to_hccinfhir",
-    "calculate_raf alone",
+// the upstream library on a sample of the same members, same run
+let oracle = null;
+let oracleJob = null;
+if (haveOracle && jobSamples.every((o) => o !== null)) {
+  const rates = jobSamples.map((o) => o.members_per_second);
+  oracleJob = { ...jobSamples[0], members_per_second: median(rates), members_per_second_all: rates };
+  console.log(
+    `hccinfhir ${oracleJob.hccinfhir_version} job (JSON in, ${oracleJob.models.join(" + ")}, JSON out), right after each of our repetitions: ${Math.round(oracleJob.members_per_second).toLocaleString("en-US")} members/s${range(rates, 0, "/s")}`,
   );
-  // the same job as ours, per member: JSON in, the Part C and Part D models, a JSON line out
-  // (kept in memory; hccinfhir's start-up and file reading are still left out)
-  oracleJob = upstreamRate(
-    sample,
-    ["--bench-job"],
-    (o) => `job (JSON in, ${o.models.join(" + ")}, JSON out)`,
-    "ratio_to_hccinfhir_job",
-    "its per-member job",
-  );
-} else console.log("hccinfhir oracle skipped: no .venv (bash scripts/setup-python.sh)");
+  for (const [name, r] of Object.entries(runs)) {
+    const paired = samples[name].map((x, k) => x.members_per_second / rates[k]);
+    r.ratio_to_hccinfhir_job = median(paired);
+    r.ratio_to_hccinfhir_job_all = paired;
+    console.log(
+      `  ${name}: ${r.ratio_to_hccinfhir_job.toFixed(1)}× hccinfhir (whole process vs its per-member job; median of the paired ratios${range(paired, 1, "×")})`,
+    );
+  }
+  // calculate_raf alone (the ratio favours it most), once, after the runs
+  oracle = upstreamRate(["--model", "V28", "--bench"], args.smoke ? 1 : 5);
+  if (oracle) {
+    console.log(
+      `hccinfhir ${oracle.hccinfhir_version} calculate_raf: ${Math.round(oracle.members_per_second).toLocaleString("en-US")} members/s`,
+    );
+    for (const [name, r] of Object.entries(runs)) {
+      r.ratio_to_hccinfhir = r.members_per_second / oracle.members_per_second;
+      console.log(`  ${name}: ${r.ratio_to_hccinfhir.toFixed(1)}× hccinfhir (whole process vs calculate_raf alone)`);
+    }
+  }
+} else if (!haveOracle) console.log("hccinfhir oracle skipped: no .venv (bash scripts/setup-python.sh)");
 
 if (!args.smoke) {
   let commit = "unknown";
@@ -191,9 +218,10 @@ if (!args.smoke) {
         config: {
           members,
           repeat,
+          upstream_job_seconds_per_repetition: jobSeconds,
           payment_year: 2026,
           models: "default",
-          what: "whole `hcc score --input` process incl. start-up; median of `repeat` alternating runs",
+          what: "whole `hcc score --input` process incl. start-up; median of `repeat` alternating runs; job ratio: median of per-repetition pairs",
         },
         runs,
         hccinfhir: oracle,
