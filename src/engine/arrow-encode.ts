@@ -22,20 +22,23 @@ import {
 
 const textDecoder = new TextDecoder();
 
-/** Parsed values of an optional Utf8 (or dictionary-of-Utf8) column; `absent` for nulls. */
+// Each reader below writes one input field of every member into the kernel's attribute rows
+// (attrs[row * NIN + slot]), which start at the field's absent value (encodeArrowBatch fills them).
+
+/** Parsed values of an optional Utf8 (or dictionary-of-Utf8) column; nulls stay absent. */
 function readEnum(
   vec: Vector | null,
-  n: number,
+  out: Int32Array,
+  slot: number,
   absent: number,
   parse: Parse,
   field: string,
   errors: (string | null)[],
-): Int32Array {
-  const out = new Int32Array(n).fill(absent);
-  if (!vec) return out;
+): void {
+  if (!vec) return;
   const cache = new Map<number, number | string>();
   const note = (i: number, r: number | string): void => {
-    if (typeof r === "number") out[i] = r;
+    if (typeof r === "number") out[i * L.NIN + slot] = r;
     else addError(errors, i, field, r);
   };
   let row = 0;
@@ -91,7 +94,6 @@ function readEnum(
       } else note(row, parse(textDecoder.decode(bytes.subarray(s, e))));
     }
   }
-  return out;
 }
 
 function isValid(data: Data, i: number): boolean {
@@ -106,19 +108,18 @@ function isValid(data: Data, i: number): boolean {
  */
 function readInt(
   vec: Vector | null,
-  n: number,
+  out: Int32Array,
+  slot: number,
   absent: number,
-  lo: number,
-  hi: number,
+  [lo, hi]: readonly [number, number],
   field: string,
   errors: (string | null)[],
-): Int32Array {
-  if (vec && DataType.isUtf8(vec.type)) return readEnum(vec, n, absent, wholeIn(lo, hi), field, errors);
-  const out = new Int32Array(n).fill(absent);
-  if (!vec) return out;
+): void {
+  if (vec && DataType.isUtf8(vec.type)) return readEnum(vec, out, slot, absent, wholeIn(lo, hi), field, errors);
+  if (!vec) return;
   const note = (row: number, v: number): void => {
     const r = checkWhole(v, lo, hi);
-    if (typeof r === "number") out[row] = r;
+    if (typeof r === "number") out[row * L.NIN + slot] = r;
     else addError(errors, row, field, r);
   };
   let row = 0;
@@ -134,34 +135,30 @@ function readInt(
       else if (typeof v === "bigint") note(row, Number(v));
     }
   }
-  return out;
 }
 
 function addError(errors: (string | null)[], row: number, field: string, what: string): void {
   errors[row] = errors[row] ? `${errors[row]}; ${field}: ${what}` : `${field}: ${what}`;
 }
 
-/** Date32/Date64/Timestamp → days since epoch, or text parsed as YYYY-MM-DD; absent = INT_MIN. */
-function readDays(vec: Vector | null, n: number, errors: (string | null)[]): Int32Array {
-  const NONE = -2147483648;
-  if (vec && DataType.isUtf8(vec.type)) return readTextDays(vec, n, errors);
-  const out = new Int32Array(n).fill(NONE);
-  if (!vec) return out;
+/** Date32/Date64/Timestamp → days since epoch, or text parsed as YYYY-MM-DD; absent = NO_DAYS. */
+function readDays(vec: Vector | null, out: Int32Array, slot: number, errors: (string | null)[]): void {
+  if (vec && DataType.isUtf8(vec.type)) return readTextDays(vec, out, slot, errors);
+  if (!vec) return;
   const dayLike = DataType.isDate(vec.type) && (vec.type.unit as number) === 0; // DateUnit.DAY
   let row = 0;
   for (const data of vec.data as Data[]) {
     if (dayLike) {
       const vals = data.values as Int32Array;
-      for (let i = 0; i < data.length; i++, row++) if (isValid(data, i)) out[row] = vals[i] ?? 0;
+      for (let i = 0; i < data.length; i++, row++) if (isValid(data, i)) out[row * L.NIN + slot] = vals[i] ?? 0;
     } else {
       for (let i = 0; i < data.length; i++, row++) {
         const v: unknown = vec.get(row);
         const ms = v instanceof Date ? v.getTime() : typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : NaN;
-        if (Number.isFinite(ms)) out[row] = Math.floor(ms / 86400000);
+        if (Number.isFinite(ms)) out[row * L.NIN + slot] = Math.floor(ms / 86400000);
       }
     }
   }
-  return out;
 }
 
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -211,9 +208,8 @@ export function isoDays(b: Uint8Array, s: number): number {
 }
 
 /** YYYY-MM-DD text → days; the common form is read from the bytes, anything else parsed as text. */
-function readTextDays(vec: Vector, n: number, errors: (string | null)[]): Int32Array {
-  const NONE = -2147483648;
-  const out = new Int32Array(n).fill(NONE);
+function readTextDays(vec: Vector, out: Int32Array, slot: number, errors: (string | null)[]): void {
+  const NONE = NO_DAYS;
   const slow: Parse = parseDate;
   let row = 0;
   for (const data of vec.data as Data[]) {
@@ -227,22 +223,27 @@ function readTextDays(vec: Vector, n: number, errors: (string | null)[]): Int32A
       if (e - s === 10 && b[s + 4] === 45 && b[s + 7] === 45) {
         const days = isoDays(b, s);
         if (days !== NONE) {
-          out[row] = days;
+          out[row * L.NIN + slot] = days;
           continue;
         }
       }
       const r = slow(textDecoder.decode(b.subarray(s, e)));
-      if (typeof r === "number") out[row] = r;
+      if (typeof r === "number") out[row * L.NIN + slot] = r;
       else addError(errors, row, "birth_date", r);
     }
   }
-  return out;
 }
 
-function readBool(vec: Vector | null, n: number, absent: number, field: string, errors: (string | null)[]): Int32Array {
-  if (vec && DataType.isUtf8(vec.type)) return readEnum(vec, n, absent, parseBoolWord, field, errors);
-  const out = new Int32Array(n).fill(absent);
-  if (!vec) return out;
+function readBool(
+  vec: Vector | null,
+  out: Int32Array,
+  slot: number,
+  absent: number,
+  field: string,
+  errors: (string | null)[],
+): void {
+  if (vec && DataType.isUtf8(vec.type)) return readEnum(vec, out, slot, absent, parseBoolWord, field, errors);
+  if (!vec) return;
   let row = 0;
   for (const data of vec.data as Data[]) {
     if (DataType.isBool(data.type)) {
@@ -252,17 +253,45 @@ function readBool(vec: Vector | null, n: number, absent: number, field: string, 
       for (let i = 0; i < data.length; i++, row++) {
         if (!isValid(data, i)) continue;
         const b = off + i;
-        out[row] = ((bits[b >> 3] ?? 0) >> (b & 7)) & 1;
+        out[row * L.NIN + slot] = ((bits[b >> 3] ?? 0) >> (b & 7)) & 1;
       }
       continue;
     }
     for (let i = 0; i < data.length; i++, row++) {
       const v: unknown = vec.get(row);
-      if (v === true || v === 1) out[row] = 1;
-      else if (v === false || v === 0) out[row] = 0;
+      if (v === true || v === 1) out[row * L.NIN + slot] = 1;
+      else if (v === false || v === 0) out[row * L.NIN + slot] = 0;
     }
   }
-  return out;
+}
+
+function absentRows(n: number): Int32Array {
+  const attrs = new Int32Array(n * L.NIN);
+  for (let i = 0; i < n; i++) attrs.set(ABSENT_ROW, i * L.NIN);
+  return attrs;
+}
+
+/** A member with neither an age nor a birth date (nor an error in either) gets an error. */
+function checkAgeGiven(attrs: Int32Array, n: number, errors: (string | null)[]): void {
+  for (let i = 0; i < n; i++) {
+    const o = i * L.NIN;
+    if (attrs[o + L.IN_AGE]! < 0 && attrs[o + L.IN_DOB_DAYS] === NO_DAYS && !errors[i]?.match(/(^|; )(age|birth_date):/)) {
+      addError(errors, i, "age", "neither age nor birth_date given");
+    }
+  }
+}
+
+function readField(vec: Vector | null, f: FieldColumn, attrs: Int32Array, errors: (string | null)[]): void {
+  switch (f.kind) {
+    case ENUM:
+      return readEnum(vec, attrs, f.slot, f.absent, f.parse!, f.name, errors);
+    case INT:
+      return readInt(vec, attrs, f.slot, f.absent, f.range!, f.name, errors);
+    case BOOL:
+      return readBool(vec, attrs, f.slot, f.absent, f.name, errors);
+    case DAYS:
+      return readDays(vec, attrs, f.slot, errors);
+  }
 }
 
 export interface ArrowEncoded {
@@ -271,50 +300,62 @@ export interface ArrowEncoded {
   errors: (string | null)[];
 }
 
-/** Kernel input for one Arrow member batch. */
+const NO_DAYS = -2147483648;
+const ENUM = 0;
+const INT = 1;
+const BOOL = 2;
+const DAYS = 3;
+
+/** One input field: its column, its slot in the kernel's attribute row, its value when absent. */
+interface FieldColumn {
+  name: string;
+  slot: number;
+  absent: number;
+  kind: typeof ENUM | typeof INT | typeof BOOL | typeof DAYS;
+  parse?: Parse;
+  range?: readonly [number, number];
+}
+
+// in this order: a member's value errors are listed in it
+const FIELD_COLUMNS: readonly FieldColumn[] = [
+  { name: "age", slot: L.IN_AGE, absent: -1, kind: INT, range: AGE_RANGE },
+  { name: "birth_date", slot: L.IN_DOB_DAYS, absent: NO_DAYS, kind: DAYS },
+  { name: "sex", slot: L.IN_SEX, absent: 0, kind: ENUM, parse: parseSex },
+  { name: "orec", slot: L.IN_OREC, absent: -1, kind: ENUM, parse: parseReason },
+  { name: "crec", slot: L.IN_CREC, absent: -1, kind: ENUM, parse: parseReason },
+  { name: "dual_elgbl_cd", slot: L.IN_DUAL, absent: -1, kind: ENUM, parse: parseDual },
+  { name: "esrd_status", slot: L.IN_ESRD, absent: 0, kind: ENUM, parse: parseEsrd },
+  { name: "rx_plan", slot: L.IN_RX_PLAN, absent: -1, kind: ENUM, parse: parseRx },
+  { name: "medicaid", slot: L.IN_MEDICAID, absent: -1, kind: BOOL },
+  { name: "lti", slot: L.IN_LTI, absent: 0, kind: BOOL },
+  { name: "new_enrollee", slot: L.IN_NE, absent: 0, kind: BOOL },
+  { name: "snp", slot: L.IN_SNP, absent: 0, kind: BOOL },
+  { name: "low_income", slot: L.IN_LOW_INCOME, absent: 0, kind: BOOL },
+  { name: "pace", slot: L.IN_PACE, absent: 0, kind: BOOL },
+  { name: "graft_months", slot: L.IN_GRAFT_MONTHS, absent: -1, kind: INT, range: GRAFT_MONTHS_RANGE },
+];
+
+/** Every member's row of attributes at the fields' absent values. */
+const ABSENT_ROW = (() => {
+  const row = new Int32Array(L.NIN);
+  for (const f of FIELD_COLUMNS) row[f.slot] = f.absent;
+  return row;
+})();
+
+/**
+ * Kernel input for one Arrow member batch. The fields are read one column after another, each
+ * reader called from one place: V8 then compiles this function small and each reader once,
+ * where a call per field (15 call sites, each inlined) made this the largest function a worker
+ * compiled, three to four times a run (bench/README.md#session-16).
+ */
 export function encodeArrowBatch(rb: RecordBatch): ArrowEncoded {
   const n = rb.numRows;
-  const col = (name: string): Vector | null => rb.getChild(name);
   const errors: (string | null)[] = new Array<string | null>(n).fill(null);
-  const attrs = new Int32Array(n * L.NIN);
-  const age = readInt(col("age"), n, -1, AGE_RANGE[0], AGE_RANGE[1], "age", errors);
-  const dob = readDays(col("birth_date"), n, errors);
-  const sex = readEnum(col("sex"), n, 0, parseSex, "sex", errors);
-  const orec = readEnum(col("orec"), n, -1, parseReason, "orec", errors);
-  const crec = readEnum(col("crec"), n, -1, parseReason, "crec", errors);
-  const dualCd = readEnum(col("dual_elgbl_cd"), n, -1, parseDual, "dual_elgbl_cd", errors);
-  const esrd = readEnum(col("esrd_status"), n, 0, parseEsrd, "esrd_status", errors);
-  const rx = readEnum(col("rx_plan"), n, -1, parseRx, "rx_plan", errors);
-  const medicaid = readBool(col("medicaid"), n, -1, "medicaid", errors);
-  const lti = readBool(col("lti"), n, 0, "lti", errors);
-  const ne = readBool(col("new_enrollee"), n, 0, "new_enrollee", errors);
-  const snp = readBool(col("snp"), n, 0, "snp", errors);
-  const lis = readBool(col("low_income"), n, 0, "low_income", errors);
-  const pace = readBool(col("pace"), n, 0, "pace", errors);
-  const graft = readInt(col("graft_months"), n, -1, GRAFT_MONTHS_RANGE[0], GRAFT_MONTHS_RANGE[1], "graft_months", errors);
-  for (let i = 0; i < n; i++) {
-    const o = i * L.NIN;
-    attrs[o + L.IN_AGE] = age[i] ?? -1;
-    attrs[o + L.IN_DOB_DAYS] = dob[i] ?? -2147483648;
-    attrs[o + L.IN_SEX] = sex[i] ?? 0;
-    attrs[o + L.IN_OREC] = orec[i] ?? -1;
-    attrs[o + L.IN_CREC] = crec[i] ?? -1;
-    attrs[o + L.IN_DUAL] = dualCd[i] ?? -1;
-    attrs[o + L.IN_MEDICAID] = medicaid[i] ?? -1;
-    attrs[o + L.IN_LTI] = lti[i] ?? 0;
-    attrs[o + L.IN_NE] = ne[i] ?? 0;
-    attrs[o + L.IN_SNP] = snp[i] ?? 0;
-    attrs[o + L.IN_LOW_INCOME] = lis[i] ?? 0;
-    attrs[o + L.IN_ESRD] = esrd[i] ?? 0;
-    attrs[o + L.IN_GRAFT_MONTHS] = graft[i] ?? -1;
-    attrs[o + L.IN_RX_PLAN] = rx[i] ?? -1;
-    attrs[o + L.IN_PACE] = pace[i] ?? 0;
-    if ((age[i] ?? -1) < 0 && (dob[i] ?? -2147483648) === -2147483648 && !errors[i]?.match(/(^|; )(age|birth_date):/)) {
-      addError(errors, i, "age", "neither age nor birth_date given");
-    }
-  }
+  const attrs = absentRows(n);
+  for (const f of FIELD_COLUMNS) readField(rb.getChild(f.name), f, attrs, errors);
+  checkAgeGiven(attrs, n, errors);
   // diagnosis codes: List<Utf8> buffers as they are (a single Data chunk per batch column)
-  const dx = col("diagnosis_codes");
+  const dx = rb.getChild("diagnosis_codes");
   let memberOffsets: Int32Array<ArrayBufferLike> = new Int32Array(n + 1);
   let codeOffsets: Int32Array<ArrayBufferLike> = new Int32Array(1);
   let codeBytes: Uint8Array<ArrayBufferLike> = new Uint8Array(0);
