@@ -267,23 +267,13 @@ export function buildScoresBatch(
   const idData = ids.data[0];
   if (!idData || ids.data.length !== 1) throw new Error("participant_id must be one chunk");
   const errs = errorsOf(r, valueErrors);
-  const errored = new Uint8Array(n);
-  for (let i = 0; i < n; i++) if (errs[i] !== null) errored[i] = 1;
-  const memberF = (k: number): Float64Array => {
-    const out = new Float64Array(n);
-    const src = r.memberF64;
-    for (let i = 0, j = k; i < n; i++, j += L.NOUT_F) out[i] = errored[i] === 1 ? NaN : src[j]!;
-    return out;
-  };
+  const errored = erroredOf(errs, n);
   cols.add("participant_id", idData as Data, false);
   cols.add("payment_year", i32Column(new Int32Array(n).fill(engine.meta.paymentYear)), false);
-  cols.add("risk_score", f64Column(memberF(L.OUT_RISK)));
-  cols.add("payment_score", f64Column(memberF(L.OUT_PAYMENT)));
-  cols.add("rx_risk_score", f64Column(memberF(L.OUT_RX_RISK)));
+  cols.add("risk_score", f64Column(memberScores(r, errored, L.OUT_RISK)));
+  cols.add("payment_score", f64Column(memberScores(r, errored, L.OUT_PAYMENT)));
+  cols.add("rx_risk_score", f64Column(memberScores(r, errored, L.OUT_RX_RISK)));
   const nameTables = labels.hccNames;
-  const mF = r.modelF64;
-  const mI = r.modelI32;
-  const hccs = r.hccs;
   for (const m of engine.scoredModels) {
     const meta = engine.meta.models[m];
     const segDict = labels.segments[m];
@@ -307,97 +297,135 @@ export function buildScoresBatch(
         k.listOffsets,
         names.dict.column(k.keys, k.keys.length),
       );
-      continue;
-    }
-    const raw = new Float64Array(n);
-    const norm = new Float64Array(n);
-    const seg = new Int32Array(n);
-    const valid = new Uint8Array((n + 7) >> 3);
-    let nulls = 0;
-    const listOffsets = new Int32Array(n + 1);
-    const nameStart = names.start;
-    const nameLen = names.len;
-    const nameBytes = names.bytes;
-    // pass 1: scores, segments, list offsets and the byte length of the names
-    let items = 0;
-    let byteLen = 0;
-    for (let i = 0, at = slot * n; i < n; i++, at++) {
-      const o = at * 3;
-      const s = mI[o]!;
-      if (errored[i] === 1) {
-        raw[i] = NaN;
-        norm[i] = NaN;
-        nulls++;
-      } else {
-        raw[i] = mF[at * 2]!;
-        norm[i] = mF[at * 2 + 1]!;
-        if (s < 0) nulls++;
-        else {
-          seg[i] = s;
-          valid[i >> 3]! |= 1 << (i & 7);
-          for (let k = mI[o + 1]!, e = k + mI[o + 2]!; k < e; k++) {
-            const l = nameLen[hccs[k]!] ?? 0;
-            if (l > 0) {
-              items++;
-              byteLen += l;
-            }
-          }
-        }
-      }
-      listOffsets[i + 1] = items;
-    }
-    // pass 2: the names' bytes and offsets
-    const itemOffsets = new Int32Array(items + 1);
-    const bytes = new Uint8Array(byteLen);
-    let w = 0;
-    let item = 0;
-    for (let i = 0, at = slot * n; i < n; i++, at++) {
-      if (((valid[i >> 3]! >> (i & 7)) & 1) === 0) continue;
-      const o = at * 3;
-      for (let k = mI[o + 1]!, e = k + mI[o + 2]!; k < e; k++) {
-        const c = hccs[k]!;
-        const l = nameLen[c] ?? 0;
-        if (l === 0) continue;
-        for (let b = nameStart[c]!, be = b + l; b < be; b++) bytes[w++] = nameBytes[b]!;
-        itemOffsets[++item] = w;
-      }
-    }
-    const child = makeData({ type: new Utf8(), length: items, nullCount: 0, valueOffsets: itemOffsets, data: bytes });
-    addModelColumns(cols, p, segDict, n, raw, norm, seg, valid, nulls, listOffsets, child);
+    } else addTextModelColumns(cols, p, segDict, names, r, slot, errored);
   }
-  const pick = (k: number): Int32Array => {
-    const out = new Int32Array(n);
-    const src = r.memberI32;
-    for (let i = 0, j = k; i < n; i++, j += L.NOUT_I) out[i] = src[j]!;
-    return out;
-  };
-  cols.add("dx_malformed", i32Column(pick(L.OUT_DX_MALFORMED)), false);
-  cols.add("dx_unmapped", i32Column(pick(L.OUT_DX_UNMAPPED)), false);
-  cols.add("edits_applied", i32Column(pick(L.OUT_EDITS)), false);
+  cols.add("dx_malformed", i32Column(memberInts(r, L.OUT_DX_MALFORMED)), false);
+  cols.add("dx_unmapped", i32Column(memberInts(r, L.OUT_DX_UNMAPPED)), false);
+  cols.add("edits_applied", i32Column(memberInts(r, L.OUT_EDITS)), false);
   cols.add("error", errorColumn(errs, n));
-  const flags = pick(L.OUT_FLAGS);
+  const flags = memberInts(r, L.OUT_FLAGS);
   cols.add("orec_default", flagColumn(flags, n, L.FLAG_OREC_DEFAULT), false);
   cols.add("dual_default", flagColumn(flags, n, L.FLAG_DUAL_DEFAULT), false);
   cols.add("rx_plan_default", flagColumn(flags, n, L.FLAG_RX_PLAN_DEFAULT), false);
   // the population whose blend (weights, normalization factors, MACI) gave each score: what dbt's
   // int_risk_adjustments joins the payment-year parameters on
-  for (const [name, k] of [
-    ["population", L.OUT_POP_C],
-    ["rx_population", L.OUT_POP_D],
-  ] as const) {
-    const idx = pick(k);
-    const valid = new Uint8Array((n + 7) >> 3);
-    let nulls = 0;
-    for (let i = 0; i < n; i++) {
-      if (idx[i]! < 0 || errored[i] === 1) {
-        idx[i] = 0;
-        nulls++;
-      } else valid[i >> 3]! |= 1 << (i & 7);
-    }
-    cols.add(name, labels.populations.column(idx, n, valid, nulls));
-  }
+  cols.add("population", populationColumn(labels, memberInts(r, L.OUT_POP_C), errored));
+  cols.add("rx_population", populationColumn(labels, memberInts(r, L.OUT_POP_D), errored));
   cols.add("run_id", runIdColumn(runId, n), false);
   return cols.batch(n);
+}
+
+// The loops of buildScoresBatch, each in a function of its own: V8 optimizes a loop's function
+// while the loop runs (on-stack replacement) and then again for its next call; with the loops
+// inline, that was buildScoresBatch as a whole, compiled three times a run in each worker.
+
+function erroredOf(errs: readonly (string | null)[], n: number): Uint8Array {
+  const errored = new Uint8Array(n);
+  for (let i = 0; i < n; i++) if (errs[i] !== null) errored[i] = 1;
+  return errored;
+}
+
+/** One of the kernel's per-member scores (NaN for a member with an error). */
+function memberScores(r: BatchResult, errored: Uint8Array, k: number): Float64Array {
+  const n = r.n;
+  const out = new Float64Array(n);
+  const src = r.memberF64;
+  for (let i = 0, j = k; i < n; i++, j += L.NOUT_F) out[i] = errored[i] === 1 ? NaN : src[j]!;
+  return out;
+}
+
+/** One of the kernel's per-member integers. */
+function memberInts(r: BatchResult, k: number): Int32Array {
+  const n = r.n;
+  const out = new Int32Array(n);
+  const src = r.memberI32;
+  for (let i = 0, j = k; i < n; i++, j += L.NOUT_I) out[i] = src[j]!;
+  return out;
+}
+
+/** A population column from the kernel's population indexes (null when none or errored). */
+function populationColumn(labels: LabelBytes, idx: Int32Array, errored: Uint8Array): Data {
+  const n = idx.length;
+  const valid = new Uint8Array((n + 7) >> 3);
+  let nulls = 0;
+  for (let i = 0; i < n; i++) {
+    if (idx[i]! < 0 || errored[i] === 1) {
+      idx[i] = 0;
+      nulls++;
+    } else valid[i >> 3]! |= 1 << (i & 7);
+  }
+  return labels.populations.column(idx, n, valid, nulls);
+}
+
+/** One model's columns built here, the HCC list items as text (without the kernel's modelColumns). */
+function addTextModelColumns(
+  cols: Columns,
+  p: string,
+  segDict: Dict,
+  names: HccNames,
+  r: BatchResult,
+  slot: number,
+  errored: Uint8Array,
+): void {
+  const n = r.n;
+  const mF = r.modelF64;
+  const mI = r.modelI32;
+  const hccs = r.hccs;
+  const raw = new Float64Array(n);
+  const norm = new Float64Array(n);
+  const seg = new Int32Array(n);
+  const valid = new Uint8Array((n + 7) >> 3);
+  let nulls = 0;
+  const listOffsets = new Int32Array(n + 1);
+  const nameStart = names.start;
+  const nameLen = names.len;
+  const nameBytes = names.bytes;
+  // pass 1: scores, segments, list offsets and the byte length of the names
+  let items = 0;
+  let byteLen = 0;
+  for (let i = 0, at = slot * n; i < n; i++, at++) {
+    const o = at * 3;
+    const s = mI[o]!;
+    if (errored[i] === 1) {
+      raw[i] = NaN;
+      norm[i] = NaN;
+      nulls++;
+    } else {
+      raw[i] = mF[at * 2]!;
+      norm[i] = mF[at * 2 + 1]!;
+      if (s < 0) nulls++;
+      else {
+        seg[i] = s;
+        valid[i >> 3]! |= 1 << (i & 7);
+        for (let k = mI[o + 1]!, e = k + mI[o + 2]!; k < e; k++) {
+          const l = nameLen[hccs[k]!] ?? 0;
+          if (l > 0) {
+            items++;
+            byteLen += l;
+          }
+        }
+      }
+    }
+    listOffsets[i + 1] = items;
+  }
+  // pass 2: the names' bytes and offsets
+  const itemOffsets = new Int32Array(items + 1);
+  const bytes = new Uint8Array(byteLen);
+  let w = 0;
+  let item = 0;
+  for (let i = 0, at = slot * n; i < n; i++, at++) {
+    if (((valid[i >> 3]! >> (i & 7)) & 1) === 0) continue;
+    const o = at * 3;
+    for (let k = mI[o + 1]!, e = k + mI[o + 2]!; k < e; k++) {
+      const c = hccs[k]!;
+      const l = nameLen[c] ?? 0;
+      if (l === 0) continue;
+      for (let b = nameStart[c]!, be = b + l; b < be; b++) bytes[w++] = nameBytes[b]!;
+      itemOffsets[++item] = w;
+    }
+  }
+  const child = makeData({ type: new Utf8(), length: items, nullCount: 0, valueOffsets: itemOffsets, data: bytes });
+  addModelColumns(cols, p, segDict, n, raw, norm, seg, valid, nulls, listOffsets, child);
 }
 
 /** One model's four risk_scores columns. */
