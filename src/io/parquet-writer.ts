@@ -480,18 +480,37 @@ function constantI32(v: Int32Array, n: number): boolean {
 }
 
 /** PLAIN values of a flat column (offset 0, checked by writeChunk), nulls skipped. */
+// one function per kind: optimized for the first kind it met, a shared one was thrown away at
+// the next (13 deoptimizations a 1M run)
 function plainValues(page: Out, kind: Kind, d: Data, n: number, bitmap: Uint8Array | null): void {
   if (kind === "utf8") return plainStrings(page, d, 0, n, bitmap);
-  if (kind === "bool") {
-    const vals = d.values as Uint8Array;
-    const bits = new Uint8Array(n);
-    let k = 0;
-    for (let i = 0; i < n; i++) if (!bitmap || isValid(bitmap, i)) bits[k++] = isValid(vals, i) ? 1 : 0;
-    const bytes = new Uint8Array((k + 7) >> 3);
-    for (let i = 0; i < k; i++) if (bits[i]) bytes[i >> 3]! |= 1 << (i & 7);
-    page.bytes(bytes);
-    return;
-  }
+  if (kind === "bool") return plainBools(page, d.values as Uint8Array, n, bitmap);
+  return plainFixed(page, d, n, bitmap);
+}
+
+function plainBools(page: Out, vals: Uint8Array, n: number, bitmap: Uint8Array | null): void {
+  const bits = new Uint8Array(n);
+  const k = nonNullBits(vals, n, bitmap, bits);
+  const bytes = new Uint8Array((k + 7) >> 3);
+  packBits(bits, k, bytes);
+  page.bytes(bytes);
+}
+
+// each loop in a function of its own: optimized while the first batch ran, the code after it
+// had never run and was thrown away at its first call (ten deoptimizations a 1M run)
+
+/** The non-null values' bits, one per byte; returns how many. */
+function nonNullBits(vals: Uint8Array, n: number, bitmap: Uint8Array | null, bits: Uint8Array): number {
+  let k = 0;
+  for (let i = 0; i < n; i++) if (!bitmap || isValid(bitmap, i)) bits[k++] = isValid(vals, i) ? 1 : 0;
+  return k;
+}
+
+function packBits(bits: Uint8Array, k: number, bytes: Uint8Array): void {
+  for (let i = 0; i < k; i++) if (bits[i]) bytes[i >> 3]! |= 1 << (i & 7);
+}
+
+function plainFixed(page: Out, d: Data, n: number, bitmap: Uint8Array | null): void {
   const src = d.values as Int32Array | Float64Array | BigInt64Array;
   const width = src.BYTES_PER_ELEMENT;
   const raw = new Uint8Array(src.buffer, src.byteOffset, n * width);
