@@ -5,8 +5,8 @@ import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildPack, type Pack } from "./engine/pack-builder.js";
-import { loadPaymentYear } from "./data/load.js";
-import { cachedPack } from "./data/pack-cache.js";
+import { defaultDataDir, loadPaymentYear } from "./data/load.js";
+import { cachedPackFor } from "./data/pack-cache.js";
 import type { PaymentYearTables } from "./engine/tables.js";
 import { UnavailableError } from "./errors.js";
 
@@ -39,8 +39,14 @@ export function loadTables(opts: YearOptions): PaymentYearTables {
   });
 }
 
-/** The year's pack, from the pack cache when it holds one for the same tables (data/pack-cache.ts). */
+/**
+ * The year's pack, from the pack cache when it holds one for the same tables (data/pack-cache.ts):
+ * without loading the tables at all when their data files are unchanged since a run stored it.
+ */
 export function loadPack(opts: YearOptions): Pack {
-  const tables = loadTables(opts);
-  return cachedPack(tables, () => buildPack(tables));
+  return cachedPackFor(
+    { paymentYear: opts.paymentYear, coefficientSet: opts.coefficientSet ?? "final", dataDir: opts.dataDir ?? defaultDataDir() },
+    () => loadTables(opts),
+    buildPack,
+  );
 }

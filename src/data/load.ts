@@ -1,11 +1,12 @@
 // Load one payment year's tables from data/ (written by `hcc data import`).
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DataError, UsageError } from "../errors.js";
 import { MODEL_IDS, type ModelId } from "./sources.js";
 import { readEdits, readRules, type When } from "./rules.js";
 import { sha256 } from "./manifest.js";
+import { readDataBytes, readDataText } from "./reads.js";
 import type { ModelTables, PaymentYearTables, PopulationSpec } from "../engine/tables.js";
 
 /** data/ shipped with the package (../../data from dist/data). */
@@ -27,13 +28,13 @@ interface ParametersFile {
 
 function readTsv(path: string): string[][] {
   if (!existsSync(path)) throw new DataError(`${path}: not found; run 'hcc data import <dir>'`, { file: path });
-  const lines = readFileSync(path, "utf8").split("\n");
+  const lines = readDataText(path).split("\n");
   lines.shift();
   return lines.filter((l) => l !== "").map((l) => l.split("\t"));
 }
 
 export function readParameters(dataDir: string): ParametersFile {
-  return JSON.parse(readFileSync(join(dataDir, "parameters.json"), "utf8")) as ParametersFile;
+  return JSON.parse(readDataText(join(dataDir, "parameters.json"))) as ParametersFile;
 }
 
 export function availableYears(dataDir: string): number[] {
@@ -82,6 +83,6 @@ export function loadPaymentYear(paymentYear: number, opts: { dataDir?: string; c
     coefficientSet,
     models,
     populations: y.populations,
-    dataVersion: sha256(readFileSync(join(dataDir, "MANIFEST.json"))).slice(0, 16),
+    dataVersion: sha256(readDataBytes(join(dataDir, "MANIFEST.json"))).slice(0, 16),
   };
 }

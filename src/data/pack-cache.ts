@@ -11,16 +11,19 @@
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { deserialize, serialize } from "node:v8";
 import type { Pack } from "../engine/pack-builder.js";
 import type { PaymentYearTables } from "../engine/tables.js";
+import { recordReads } from "./reads.js";
 
 /** Entries kept; the oldest beyond this are removed when one is written. */
 const MAX_ENTRIES = 24;
 const FORMAT = "hcc-pack-cache-1";
 /** The engine modules a pack's bytes depend on (pack-builder.ts and what it imports). */
 const BUILDER_MODULES = ["pack-builder", "dispatch", "clauses", "layout"];
+/** The data modules that turn data/ files into tables (load.ts and what it reads them with). */
+const LOADER_MODULES = ["load", "rules", "reads", "sources", "manifest"];
 
 export function packCacheDir(env: NodeJS.ProcessEnv = process.env): string | null {
   const set = env["HCC_CACHE_DIR"];
@@ -40,6 +43,18 @@ function fingerprint(): string {
   for (const m of BUILDER_MODULES) h.update(readFileSync(new URL(`../engine/${m}${ext}`, import.meta.url)));
   builderFingerprint = h.digest("hex");
   return builderFingerprint;
+}
+
+let loaderFingerprint: string | null = null;
+
+/** sha256 of the builder's and the table loader's modules. */
+function loaderPrint(): string {
+  if (loaderFingerprint) return loaderFingerprint;
+  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  const h = createHash("sha256").update(fingerprint());
+  for (const m of LOADER_MODULES) h.update(readFileSync(new URL(`./${m}${ext}`, import.meta.url)));
+  loaderFingerprint = h.digest("hex");
+  return loaderFingerprint;
 }
 
 export function packCacheKey(tables: PaymentYearTables): string {
@@ -86,6 +101,96 @@ function write(dir: string, file: string, key: string, pack: Pack): void {
   } catch {
     // an unwritable cache costs a rebuild next time, nothing else
   }
+}
+
+/** What selects a payment year's tables: the year, the coefficient set and the data directory. */
+export interface TableSource {
+  paymentYear: number;
+  coefficientSet: string;
+  dataDir: string;
+}
+
+/**
+ * A source's index: the pack key its tables gave, and each data file they were read from with its
+ * sha256. The tables are a function of those files' bytes and of the loader's code (in the key).
+ */
+interface SourceIndex {
+  format: string;
+  key: string;
+  packKey: string;
+  files: [string, string][];
+}
+
+function sourceKey(src: TableSource): string {
+  return createHash("sha256")
+    .update(loaderPrint())
+    .update(JSON.stringify([src.paymentYear, src.coefficientSet, resolve(src.dataDir)]))
+    .digest("hex")
+    .slice(0, 40);
+}
+
+const fileSha = (path: string): string => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+/** The pack key of an index whose files all still have the recorded bytes, else null. */
+function readIndex(file: string, key: string): string | null {
+  try {
+    const ix = JSON.parse(readFileSync(file, "utf8")) as Partial<SourceIndex>;
+    if (ix.format !== FORMAT || ix.key !== key || typeof ix.packKey !== "string" || !Array.isArray(ix.files)) return null;
+    if (ix.files.length === 0) return null;
+    for (const [path, sha] of ix.files) if (fileSha(path) !== sha) return null;
+    return ix.packKey;
+  } catch {
+    return null;
+  }
+}
+
+function writeIndex(dir: string, file: string, ix: SourceIndex): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
+    writeFileSync(tmp, JSON.stringify(ix), { mode: 0o600 });
+    renameSync(tmp, file);
+    const indexes = readdirSync(dir)
+      .filter((f) => f.endsWith(".source.json"))
+      .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
+      .sort((a, b) => b.t - a.t);
+    for (const { f } of indexes.slice(MAX_ENTRIES)) rmSync(join(dir, f), { force: true });
+  } catch {
+    // as for a pack: an unwritable cache costs the table load next time
+  }
+}
+
+/**
+ * The pack of a payment year's tables, taken from the cache without loading the tables when the
+ * data files they were read from last time are unchanged (their sha256, ≈ 1 MB hashed: a few
+ * milliseconds, where parsing the tables and keying the pack by them took ≈ 90 ms of every run's
+ * start, before the scoring workers could start). Otherwise the tables are loaded (`load`, its
+ * data file reads recorded), the pack taken from the cache by the tables' key or built, and the
+ * files recorded for the next run.
+ */
+export function cachedPackFor(
+  src: TableSource,
+  load: () => PaymentYearTables,
+  build: (tables: PaymentYearTables) => Pack,
+  dir = packCacheDir(),
+): Pack {
+  if (dir === null) return build(load());
+  const key = sourceKey(src);
+  const indexFile = join(dir, `py${src.paymentYear}-${key}.source.json`);
+  const packKey = readIndex(indexFile, key);
+  if (packKey) {
+    const hit = read(join(dir, `py${src.paymentYear}-${packKey}.pack`), packKey);
+    if (hit) return hit;
+  }
+  const { value: tables, files } = recordReads(load);
+  const pack = cachedPack(tables, () => build(tables), dir);
+  writeIndex(dir, indexFile, {
+    format: FORMAT,
+    key,
+    packKey: packCacheKey(tables),
+    files: files.map((f) => [f, fileSha(f)]),
+  });
+  return pack;
 }
 
 /** The pack for `tables`: from the cache when an intact entry for the same tables and builder exists, else built and stored. */

@@ -1,8 +1,8 @@
 // Model rule files (data/rules/*.json) and edit tables (data/edits/*.json): types and loading.
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ModelId } from "./sources.js";
 import { DataError } from "../errors.js";
+import { readDataText } from "./reads.js";
 
 export type ClauseValue = number | string | [number | null, number | null] | { not: number };
 export type When = Record<string, ClauseValue>;
@@ -67,7 +67,7 @@ const RULE_FILES: Record<ModelId, string> = {
 
 function readJson<T>(path: string): T {
   try {
-    return JSON.parse(readFileSync(path, "utf8")) as T;
+    return JSON.parse(readDataText(path)) as T;
   } catch (e) {
     throw new DataError(`${path}: cannot read rules: ${(e as Error).message}`, { file: path }, e);
   }
