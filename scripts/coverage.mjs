@@ -75,7 +75,9 @@ function runVitest(args) {
   const r = spawnSync(process.execPath, [vitest, "run", ...cov, ...args], {
     cwd: root,
     stdio: "inherit",
-    env: { ...process.env, NODE_V8_COVERAGE: rawDir },
+    // the scoring workers run from their module files, not the bundle (scripts/build-worker-bundle.mjs):
+    // the same sources, but tsc's per-file source maps are what this script maps coverage through
+    env: { ...process.env, NODE_V8_COVERAGE: rawDir, HCC_WORKER_BUNDLE: "off" },
   });
   if (r.error) throw r.error;
   return r.status ?? 1;

@@ -5,9 +5,13 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
+import { workerScriptUrl } from "../../src/workers/protocol.js";
 
 const bin = new URL("../../bin/hcc.js", import.meta.url).pathname;
 const run = (...args: string[]) => spawnSync("node", [bin, ...args], { encoding: "utf8" });
+/** A run with the scoring workers on their bundle (the default) or on the module files. */
+const runWorkers = (bundle: boolean, ...args: string[]) =>
+  spawnSync("node", [bin, ...args], { encoding: "utf8", env: { ...process.env, HCC_WORKER_BUNDLE: bundle ? "on" : "off" } });
 const dir = mkdtempSync(join(tmpdir(), "hcc-cli-"));
 
 describe("hcc score", () => {
@@ -196,5 +200,42 @@ describe("hcc models and data check", () => {
   });
   it("data check passes on the shipped data", () => {
     expect(run("data", "check").status).toBe(0);
+  });
+});
+
+describe("the scoring workers' bundle (scripts/build-worker-bundle.mjs)", () => {
+  it("is what the pool runs unless HCC_WORKER_BUNDLE=off, and scores exactly as the module files do", async () => {
+    expect(workerScriptUrl("score-worker", {})).toMatch(/\/dist\/score-worker\/score-worker\.js$/);
+    expect(workerScriptUrl("score-worker", { HCC_WORKER_BUNDLE: "off" })).toMatch(/\/dist\/workers\/score-worker\.js$/);
+    expect(workerScriptUrl("ingest-worker", {})).toMatch(/\/dist\/workers\/ingest-worker\.js$/);
+    // member records (parsed and encoded in the workers): byte-identical output
+    const input = new URL("../../examples/members.ndjson", import.meta.url).pathname;
+    const texts = [true, false].map((bundle) => {
+      const out = join(dir, `bundle-${bundle}.ndjson`);
+      const r = runWorkers(bundle, "score", "--input", input, "--output", out);
+      expect(r.status, r.stderr).toBe(0);
+      return readFileSync(out, "utf8");
+    });
+    expect(texts[0]).toBe(texts[1]);
+    // a warehouse into Parquet parts (the lazily loaded Parquet reader and writer chunks)
+    const wh = join(dir, "bundle.duckdb");
+    expect(run("generate", "--members", "1500", "--out", wh).status).toBe(0);
+    const dirs = [true, false].map((bundle) => {
+      const out = join(dir, `bundle-parts-${bundle}`);
+      const r = runWorkers(bundle, "score", "--source", wh, "--output", out, "--batch-size", "400", "--quiet");
+      expect(r.status, r.stderr).toBe(0);
+      return out;
+    });
+    const db = await DuckDBInstance.create(":memory:");
+    const c = await db.connect();
+    for (const t of ["risk_scores", "risk_score_factors"]) {
+      const [a, b] = dirs.map((d) => `(SELECT * EXCLUDE (run_id) FROM read_parquet('${join(d, `${t}.parquet`)}'))`);
+      const rows = Number((await c.runAndReadAll(`SELECT count(*) FROM ${a}`)).getRows()[0]?.[0]);
+      expect(rows).toBeGreaterThan(1000);
+      const diff = await c.runAndReadAll(`SELECT count(*) FROM ((${a} EXCEPT ALL ${b}) UNION ALL (${b} EXCEPT ALL ${a}))`);
+      expect(Number(diff.getRows()[0]?.[0]), t).toBe(0);
+    }
+    c.closeSync();
+    db.closeSync();
   });
 });
