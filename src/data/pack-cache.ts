@@ -86,20 +86,29 @@ function read(file: string, key: string): Pack | null {
 }
 
 function write(dir: string, file: string, key: string, pack: Pack): void {
+  const meta = serialize(pack.meta);
+  const entry: Entry = { format: FORMAT, key, sha256: digest(pack.bytes, meta), bytes: pack.bytes, meta };
+  store(dir, file, serialize(entry), ".pack");
+}
+
+/**
+ * Writes `data` as `file` in `dir`, atomically (a reader sees the old file, the new one, or
+ * none), and keeps the newest MAX_ENTRIES files of the directory ending in `suffix`. An
+ * unwritable cache costs a rebuild next time, nothing else.
+ */
+function store(dir: string, file: string, data: Uint8Array | string, suffix: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const meta = serialize(pack.meta);
-    const entry: Entry = { format: FORMAT, key, sha256: digest(pack.bytes, meta), bytes: pack.bytes, meta };
     const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-    writeFileSync(tmp, serialize(entry), { mode: 0o600 });
-    renameSync(tmp, file); // atomic: a reader sees the old entry, the new one, or none
-    const packs = readdirSync(dir)
-      .filter((f) => f.endsWith(".pack"))
+    writeFileSync(tmp, data, { mode: 0o600 });
+    renameSync(tmp, file);
+    const kept = readdirSync(dir)
+      .filter((f) => f.endsWith(suffix))
       .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
       .sort((a, b) => b.t - a.t);
-    for (const { f } of packs.slice(MAX_ENTRIES)) rmSync(join(dir, f), { force: true });
+    for (const { f } of kept.slice(MAX_ENTRIES)) rmSync(join(dir, f), { force: true });
   } catch {
-    // an unwritable cache costs a rebuild next time, nothing else
+    // see above
   }
 }
 
@@ -144,21 +153,6 @@ function readIndex(file: string, key: string): string | null {
   }
 }
 
-function writeIndex(dir: string, file: string, ix: SourceIndex): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const tmp = `${file}.${randomBytes(6).toString("hex")}.tmp`;
-    writeFileSync(tmp, JSON.stringify(ix), { mode: 0o600 });
-    renameSync(tmp, file);
-    const indexes = readdirSync(dir)
-      .filter((f) => f.endsWith(".source.json"))
-      .map((f) => ({ f, t: statSync(join(dir, f)).mtimeMs }))
-      .sort((a, b) => b.t - a.t);
-    for (const { f } of indexes.slice(MAX_ENTRIES)) rmSync(join(dir, f), { force: true });
-  } catch {
-    // as for a pack: an unwritable cache costs the table load next time
-  }
-}
 
 /**
  * The pack of a payment year's tables, taken from the cache without loading the tables when the
@@ -184,12 +178,8 @@ export function cachedPackFor(
   }
   const { value: tables, files } = recordReads(load);
   const pack = cachedPack(tables, () => build(tables), dir);
-  writeIndex(dir, indexFile, {
-    format: FORMAT,
-    key,
-    packKey: packCacheKey(tables),
-    files: files.map((f) => [f, fileSha(f)]),
-  });
+  const index: SourceIndex = { format: FORMAT, key, packKey: packCacheKey(tables), files: files.map((f) => [f, fileSha(f)]) };
+  store(dir, indexFile, JSON.stringify(index), ".source.json");
   return pack;
 }
 
