@@ -3,7 +3,7 @@
 // when the sink stages Parquet parts (io/types.ts PartStagingSink) — the worker writes them as
 // Parquet files into the sink's staging directory and returns only their names and counts, or —
 // when the sink writes output records (TextStreamingSink) — as the records' text bytes.
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import type { StagedPart } from "../io/types.js";
 import type { IdBytes } from "../io/id-set.js";
 import type { LoadGate } from "./load-gate.js";
@@ -90,15 +90,27 @@ export interface WorkerErrorShape {
 /**
  * The URL of a worker script, for piscina. Workers run compiled JS: from dist/ the script sits
  * beside this module; when the caller is loaded from src/ (vitest), the build's copy in dist/ is
- * used. The scoring worker runs from its bundle (dist/score-worker/, scripts/build-worker-bundle.mjs:
- * the same sources in a few modules, loaded in a quarter of the time) when the build made one and
- * HCC_WORKER_BUNDLE is not "off".
+ * used. The scoring worker runs from its bundle when there is a current one (scoringWorkerScript).
  */
 export function workerScriptUrl(name: "score-worker" | "ingest-worker", env: NodeJS.ProcessEnv = process.env): string {
   const dist = new URL(import.meta.url.endsWith(".ts") ? "../../dist/" : "../", import.meta.url);
-  if (name === "score-worker" && env["HCC_WORKER_BUNDLE"] !== "off") {
-    const bundle = new URL("score-worker/score-worker.js", dist);
-    if (existsSync(bundle)) return bundle.href;
+  return (name === "score-worker" ? scoringWorkerScript(dist, env) : new URL(`workers/${name}.js`, dist)).href;
+}
+
+/**
+ * The scoring worker's script under `dist`: its bundle (dist/score-worker/, scripts/build-worker-bundle.mjs:
+ * the same sources in a few modules, loaded in a quarter of the time) unless HCC_WORKER_BUNDLE is
+ * "off", there is none, or it is older than the module files — `npm run build` writes the bundle
+ * after tsc, so an older one is from an earlier build (tsc run alone since, which rewrites every
+ * file) and would run code the main thread no longer has.
+ */
+export function scoringWorkerScript(dist: URL, env: NodeJS.ProcessEnv): URL {
+  const modules = new URL("workers/score-worker.js", dist);
+  if (env["HCC_WORKER_BUNDLE"] === "off") return modules;
+  const bundle = new URL("score-worker/score-worker.js", dist);
+  try {
+    return statSync(bundle).mtimeMs >= statSync(modules).mtimeMs ? bundle : modules;
+  } catch {
+    return existsSync(bundle) ? bundle : modules;
   }
-  return new URL(`workers/${name}.js`, dist).href;
 }

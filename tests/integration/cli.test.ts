@@ -1,11 +1,12 @@
 // CLI end to end in a temp dir: score NDJSON and CSV files, atomic output, clear file errors.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync, existsSync, readdirSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { workerScriptUrl } from "../../src/workers/protocol.js";
+import { scoringWorkerScript, workerScriptUrl } from "../../src/workers/protocol.js";
 
 const bin = new URL("../../bin/hcc.js", import.meta.url).pathname;
 const run = (...args: string[]) => spawnSync("node", [bin, ...args], { encoding: "utf8" });
@@ -208,6 +209,22 @@ describe("the scoring workers' bundle (scripts/build-worker-bundle.mjs)", () => 
     expect(workerScriptUrl("score-worker", {})).toMatch(/\/dist\/score-worker\/score-worker\.js$/);
     expect(workerScriptUrl("score-worker", { HCC_WORKER_BUNDLE: "off" })).toMatch(/\/dist\/workers\/score-worker\.js$/);
     expect(workerScriptUrl("ingest-worker", {})).toMatch(/\/dist\/workers\/ingest-worker\.js$/);
+    // a bundle older than the module files (tsc run alone after a build) is not used
+    const fake = join(dir, "fake-dist");
+    mkdirSync(join(fake, "workers"), { recursive: true });
+    mkdirSync(join(fake, "score-worker"), { recursive: true });
+    const [mod, bun] = [join(fake, "workers", "score-worker.js"), join(fake, "score-worker", "score-worker.js")];
+    writeFileSync(mod, "");
+    writeFileSync(bun, "");
+    const distUrl = pathToFileURL(fake + "/");
+    utimesSync(mod, 1000, 1000);
+    utimesSync(bun, 2000, 2000);
+    expect(scoringWorkerScript(distUrl, {}).pathname).toBe(bun);
+    expect(scoringWorkerScript(distUrl, { HCC_WORKER_BUNDLE: "off" }).pathname).toBe(mod);
+    utimesSync(mod, 3000, 3000);
+    expect(scoringWorkerScript(distUrl, {}).pathname).toBe(mod);
+    rmSync(bun);
+    expect(scoringWorkerScript(distUrl, {}).pathname).toBe(mod);
     // member records (parsed and encoded in the workers): byte-identical output
     const input = new URL("../../examples/members.ndjson", import.meta.url).pathname;
     const texts = [true, false].map((bundle) => {
