@@ -6,9 +6,10 @@
 // puts them in chunks of their own, and parquet-wasm and piscina stay external (loaded from
 // node_modules, piscina's being the instance its worker runner uses). The directory sits two
 // levels under the project root, as dist/io/ does, so paths made from import.meta.url
-// (build/parquet.wasm) resolve the same. protocol.ts picks the bundle when it exists
-// (HCC_WORKER_BUNDLE=off runs the module files instead; scripts/coverage.mjs does, to map
-// coverage through tsc's per-file source maps). Run by `npm run build`.
+// (build/parquet.wasm) resolve the same. protocol.ts picks the bundle when it exists and is not
+// older than the module files (tsc run alone after a build leaves an older one, of the previous
+// code); HCC_WORKER_BUNDLE=off runs the module files instead (scripts/coverage.mjs does, to map
+// coverage through tsc's per-file source maps). Run by `npm run build`, after tsc.
 import { build } from "esbuild";
 import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
