@@ -173,7 +173,16 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   let failure: unknown = null;
   let batchIndex = 0;
   let dxItems = 0;
-  await o.sink.begin({ runId, paymentYear: o.paymentYear });
+  try {
+    await o.sink.begin({ runId, paymentYear: o.paymentYear });
+  } catch (e) {
+    // the pool is starting: as in the run's own finally, no worker is terminated mid-load
+    // (load-gate.ts). Exiting here with workers still loading made the process die by a signal
+    // now and then (a results directory that cannot be made: exit 73 expected, no status got)
+    await loadsSettled(loadGate, workers);
+    await pool.destroy();
+    throw e;
+  }
   const sink = o.sink;
   // workers write Parquet parts straight into the sink's staging directory when it takes them
   const partDir = stagesParts(sink) ? sink.partDir() : null;
