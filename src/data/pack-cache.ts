@@ -33,15 +33,19 @@ export function packCacheDir(env: NodeJS.ProcessEnv = process.env): string | nul
   return join(base, "hcc-wasm");
 }
 
+/** sha256 of `seed` and the source of `modules` under `dir` (the built .js, or the .ts under the tests). */
+function sourceDigest(seed: string, dir: string, modules: readonly string[]): string {
+  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+  const h = createHash("sha256").update(seed);
+  for (const m of modules) h.update(readFileSync(new URL(`${dir}${m}${ext}`, import.meta.url)));
+  return h.digest("hex");
+}
+
 let builderFingerprint: string | null = null;
 
-/** sha256 of the builder modules' source (the built .js, or the .ts under the tests). */
+/** sha256 of the builder modules' source. */
 function fingerprint(): string {
-  if (builderFingerprint) return builderFingerprint;
-  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-  const h = createHash("sha256").update(FORMAT).update(process.versions.v8);
-  for (const m of BUILDER_MODULES) h.update(readFileSync(new URL(`../engine/${m}${ext}`, import.meta.url)));
-  builderFingerprint = h.digest("hex");
+  builderFingerprint ??= sourceDigest(FORMAT + process.versions.v8, "../engine/", BUILDER_MODULES);
   return builderFingerprint;
 }
 
@@ -49,11 +53,7 @@ let loaderFingerprint: string | null = null;
 
 /** sha256 of the builder's and the table loader's modules. */
 function loaderPrint(): string {
-  if (loaderFingerprint) return loaderFingerprint;
-  const ext = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-  const h = createHash("sha256").update(fingerprint());
-  for (const m of LOADER_MODULES) h.update(readFileSync(new URL(`./${m}${ext}`, import.meta.url)));
-  loaderFingerprint = h.digest("hex");
+  loaderFingerprint ??= sourceDigest(fingerprint(), "./", LOADER_MODULES);
   return loaderFingerprint;
 }
 
@@ -153,7 +153,6 @@ function readIndex(file: string, key: string): string | null {
   }
 }
 
-
 /**
  * The pack of a payment year's tables, taken from the cache without loading the tables when the
  * data files they were read from last time are unchanged (their sha256, ≈ 1 MB hashed: a few
@@ -177,8 +176,9 @@ export function cachedPackFor(
     if (hit) return hit;
   }
   const { value: tables, files } = recordReads(load);
-  const pack = cachedPack(tables, () => build(tables), dir);
-  const index: SourceIndex = { format: FORMAT, key, packKey: packCacheKey(tables), files: files.map((f) => [f, fileSha(f)]) };
+  const tablesKey = packCacheKey(tables);
+  const pack = packByKey(tables, tablesKey, () => build(tables), dir);
+  const index: SourceIndex = { format: FORMAT, key, packKey: tablesKey, files: files.map((f) => [f, fileSha(f)]) };
   store(dir, indexFile, JSON.stringify(index), ".source.json");
   return pack;
 }
@@ -186,7 +186,11 @@ export function cachedPackFor(
 /** The pack for `tables`: from the cache when an intact entry for the same tables and builder exists, else built and stored. */
 export function cachedPack(tables: PaymentYearTables, build: () => Pack, dir = packCacheDir()): Pack {
   if (dir === null) return build();
-  const key = packCacheKey(tables);
+  return packByKey(tables, packCacheKey(tables), build, dir);
+}
+
+/** The cached pack stored under `key` (the tables' packCacheKey), else built and stored. */
+function packByKey(tables: PaymentYearTables, key: string, build: () => Pack, dir: string): Pack {
   const file = join(dir, `py${tables.paymentYear}-${key}.pack`);
   const hit = read(file, key);
   if (hit) return hit;

@@ -164,7 +164,7 @@ function readDays(vec: Vector | null, out: Int32Array, slot: number, errors: (st
 const DAYS_IN_MONTH = [0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /**
- * Days since 1970-01-01 of the ten bytes YYYY-MM-DD at s (dashes already checked), or NONE when
+ * Days since 1970-01-01 of the ten bytes YYYY-MM-DD at s (dashes already checked), or NO_DAYS when
  * they are not a calendar date of a year ≥ 100 — those go to parseDate, whose Date.UTC reading
  * would put years 0–99 in the 1900s and so rejects them (the old fast path accepted them there).
  * Arithmetic only: no Date object, array or closure per row.
@@ -209,7 +209,6 @@ export function isoDays(b: Uint8Array, s: number): number {
 
 /** YYYY-MM-DD text → days; the common form is read from the bytes, anything else parsed as text. */
 function readTextDays(vec: Vector, out: Int32Array, slot: number, errors: (string | null)[]): void {
-  const NONE = NO_DAYS;
   const slow: Parse = parseDate;
   let row = 0;
   for (const data of vec.data as Data[]) {
@@ -222,7 +221,7 @@ function readTextDays(vec: Vector, out: Int32Array, slot: number, errors: (strin
       if (e === s) continue;
       if (e - s === 10 && b[s + 4] === 45 && b[s + 7] === 45) {
         const days = isoDays(b, s);
-        if (days !== NONE) {
+        if (days !== NO_DAYS) {
           out[row * L.NIN + slot] = days;
           continue;
         }
@@ -283,13 +282,13 @@ function checkAgeGiven(attrs: Int32Array, n: number, errors: (string | null)[]):
 
 function readField(vec: Vector | null, f: FieldColumn, attrs: Int32Array, errors: (string | null)[]): void {
   switch (f.kind) {
-    case ENUM:
+    case "enum":
       return readEnum(vec, attrs, f.slot, f.absent, f.parse!, f.name, errors);
-    case INT:
+    case "int":
       return readInt(vec, attrs, f.slot, f.absent, f.range!, f.name, errors);
-    case BOOL:
+    case "bool":
       return readBool(vec, attrs, f.slot, f.absent, f.name, errors);
-    case DAYS:
+    case "days":
       return readDays(vec, attrs, f.slot, errors);
   }
 }
@@ -301,38 +300,34 @@ export interface ArrowEncoded {
 }
 
 const NO_DAYS = -2147483648;
-const ENUM = 0;
-const INT = 1;
-const BOOL = 2;
-const DAYS = 3;
 
 /** One input field: its column, its slot in the kernel's attribute row, its value when absent. */
 interface FieldColumn {
   name: string;
   slot: number;
   absent: number;
-  kind: typeof ENUM | typeof INT | typeof BOOL | typeof DAYS;
+  kind: "enum" | "int" | "bool" | "days";
   parse?: Parse;
   range?: readonly [number, number];
 }
 
 // in this order: a member's value errors are listed in it
 const FIELD_COLUMNS: readonly FieldColumn[] = [
-  { name: "age", slot: L.IN_AGE, absent: -1, kind: INT, range: AGE_RANGE },
-  { name: "birth_date", slot: L.IN_DOB_DAYS, absent: NO_DAYS, kind: DAYS },
-  { name: "sex", slot: L.IN_SEX, absent: 0, kind: ENUM, parse: parseSex },
-  { name: "orec", slot: L.IN_OREC, absent: -1, kind: ENUM, parse: parseReason },
-  { name: "crec", slot: L.IN_CREC, absent: -1, kind: ENUM, parse: parseReason },
-  { name: "dual_elgbl_cd", slot: L.IN_DUAL, absent: -1, kind: ENUM, parse: parseDual },
-  { name: "esrd_status", slot: L.IN_ESRD, absent: 0, kind: ENUM, parse: parseEsrd },
-  { name: "rx_plan", slot: L.IN_RX_PLAN, absent: -1, kind: ENUM, parse: parseRx },
-  { name: "medicaid", slot: L.IN_MEDICAID, absent: -1, kind: BOOL },
-  { name: "lti", slot: L.IN_LTI, absent: 0, kind: BOOL },
-  { name: "new_enrollee", slot: L.IN_NE, absent: 0, kind: BOOL },
-  { name: "snp", slot: L.IN_SNP, absent: 0, kind: BOOL },
-  { name: "low_income", slot: L.IN_LOW_INCOME, absent: 0, kind: BOOL },
-  { name: "pace", slot: L.IN_PACE, absent: 0, kind: BOOL },
-  { name: "graft_months", slot: L.IN_GRAFT_MONTHS, absent: -1, kind: INT, range: GRAFT_MONTHS_RANGE },
+  { name: "age", slot: L.IN_AGE, absent: -1, kind: "int", range: AGE_RANGE },
+  { name: "birth_date", slot: L.IN_DOB_DAYS, absent: NO_DAYS, kind: "days" },
+  { name: "sex", slot: L.IN_SEX, absent: 0, kind: "enum", parse: parseSex },
+  { name: "orec", slot: L.IN_OREC, absent: -1, kind: "enum", parse: parseReason },
+  { name: "crec", slot: L.IN_CREC, absent: -1, kind: "enum", parse: parseReason },
+  { name: "dual_elgbl_cd", slot: L.IN_DUAL, absent: -1, kind: "enum", parse: parseDual },
+  { name: "esrd_status", slot: L.IN_ESRD, absent: 0, kind: "enum", parse: parseEsrd },
+  { name: "rx_plan", slot: L.IN_RX_PLAN, absent: -1, kind: "enum", parse: parseRx },
+  { name: "medicaid", slot: L.IN_MEDICAID, absent: -1, kind: "bool" },
+  { name: "lti", slot: L.IN_LTI, absent: 0, kind: "bool" },
+  { name: "new_enrollee", slot: L.IN_NE, absent: 0, kind: "bool" },
+  { name: "snp", slot: L.IN_SNP, absent: 0, kind: "bool" },
+  { name: "low_income", slot: L.IN_LOW_INCOME, absent: 0, kind: "bool" },
+  { name: "pace", slot: L.IN_PACE, absent: 0, kind: "bool" },
+  { name: "graft_months", slot: L.IN_GRAFT_MONTHS, absent: -1, kind: "int", range: GRAFT_MONTHS_RANGE },
 ];
 
 /** Every member's row of attributes at the fields' absent values. */

@@ -173,14 +173,16 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
   let failure: unknown = null;
   let batchIndex = 0;
   let dxItems = 0;
+  // every way out of the run ends the pool this way: no worker is terminated mid-load
+  // (load-gate.ts); a process exiting with workers still loading died by a signal now and then
+  const closePool = async (): Promise<void> => {
+    await loadsSettled(loadGate, workers);
+    await pool.destroy();
+  };
   try {
     await o.sink.begin({ runId, paymentYear: o.paymentYear });
   } catch (e) {
-    // the pool is starting: as in the run's own finally, no worker is terminated mid-load
-    // (load-gate.ts). Exiting here with workers still loading made the process die by a signal
-    // now and then (a results directory that cannot be made: exit 73 expected, no status got)
-    await loadsSettled(loadGate, workers);
-    await pool.destroy();
+    await closePool(); // the pool is starting (a results directory that cannot be made, say)
     throw e;
   }
   const sink = o.sink;
@@ -393,8 +395,7 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     }
     throw e;
   } finally {
-    await loadsSettled(loadGate, workers); // no worker is terminated mid-load (load-gate.ts)
-    await pool.destroy();
+    await closePool();
   }
 }
 

@@ -47,7 +47,6 @@ export function splitJoinedCodes(rb: RecordBatch, label: string): RecordBatch {
   // the end (typed-array writes there do nothing) and the count check below fails the batch
   const codeOffsets = new Int32Array(expected + 1);
   const listOffsets = new Int32Array(rows + 1);
-  const out = bytes;
   const [items, w] = splitCodes(offs, bytes, valid, rows, codeOffsets, listOffsets);
   if (items !== expected) {
     throw new DataError(`${label}: column diagnosis_code: a code contains the control character U+001F`, {
@@ -60,7 +59,7 @@ export function splitJoinedCodes(rb: RecordBatch, label: string): RecordBatch {
     length: items,
     nullCount: 0,
     valueOffsets: codeOffsets.subarray(0, items + 1),
-    data: out.subarray(0, w),
+    data: bytes.subarray(0, w),
   });
   const listType = new List(new Field("item", new Utf8(), true));
   const list = makeData({
