@@ -31,6 +31,11 @@ export interface MemberSource {
   /** Valid after the stream returned by read() has ended. */
   stats(): SourceStats;
   close(): Promise<void>;
+  /**
+   * A run's failure as the user should see it, when the source can say more (e.g. which table row
+   * a worker's data error came from); anything else is returned as it is.
+   */
+  explainFailure?(e: unknown): Promise<unknown>;
 }
 
 /** Members a database exported as a Parquet file (long layout: codes joined by U+001F, count n). */

@@ -364,11 +364,13 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     };
   } catch (caught) {
     // a worker task cancelled by the signal rejects with an AbortError: report the interruption
+    await Promise.allSettled(inflight); // no worker still writing into the staging being dropped
     const e =
       o.signal?.aborted && !(caught instanceof InterruptedError)
         ? new InterruptedError(String(o.signal.reason ?? "SIGINT"))
-        : caught;
-    await Promise.allSettled(inflight); // no worker still writing into the staging being dropped
+        : o.source.explainFailure
+          ? await o.source.explainFailure(caught)
+          : caught;
     await o.sink.abort(e);
     if (o.snapshot && snapshots) snapshots.removeRunSnapshot(o.snapshot, runId);
     if (o.sink.recordFailure) {
