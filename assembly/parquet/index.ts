@@ -174,3 +174,54 @@ export function gather(src: usize, n: i32, size: i32, valid: usize, validFrom: i
   }
   return <i32>(w - dst);
 }
+
+/**
+ * Dictionary encoding of the `n` values of `size` bytes (4 or 8) at src, compared bit for bit:
+ * the key of each value (i32, its index among the distinct values in order of first appearance)
+ * at `keys`, the distinct values at `dict`, through an open-addressing table of 2^`tableBits`
+ * i32 slots at `table` (zeroed here). Returns the number of distinct values, or -1 as soon as
+ * there are more than `maxDict` (the caller then writes the values PLAIN). maxDict must stay
+ * below half the table's slots.
+ */
+export function dictionary(
+  src: usize,
+  n: i32,
+  size: i32,
+  maxDict: i32,
+  table: usize,
+  tableBits: i32,
+  keys: usize,
+  dict: usize,
+): i32 {
+  const slots = 1 << tableBits;
+  const mask = slots - 1;
+  memory.fill(table, 0, <usize>slots << 2);
+  const shift = <u64>(64 - tableBits);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const v: u64 = size == 8 ? load<u64>(src + (<usize>i << 3)) : <u64>load<u32>(src + (<usize>i << 2));
+    let h = <i32>((v * 0x9e3779b97f4a7c15) >> shift);
+    let key = -1;
+    for (;;) {
+      const at = table + (<usize>h << 2);
+      const s = load<i32>(at);
+      if (s == 0) {
+        if (count == maxDict) return -1;
+        if (size == 8) store<u64>(dict + (<usize>count << 3), v);
+        else store<u32>(dict + (<usize>count << 2), <u32>v);
+        count++;
+        store<i32>(at, count);
+        key = count - 1;
+        break;
+      }
+      const d: u64 = size == 8 ? load<u64>(dict + (<usize>(s - 1) << 3)) : <u64>load<u32>(dict + (<usize>(s - 1) << 2));
+      if (d == v) {
+        key = s - 1;
+        break;
+      }
+      h = (h + 1) & mask;
+    }
+    store<i32>(keys + (<usize>i << 2), key);
+  }
+  return count;
+}

@@ -145,6 +145,14 @@ function sample(seed: number, n: number): RecordBatch {
       new Field("as_of", new DateDay(), true),
       vectorFromArray(new Array<Date>(n).fill(new Date(Date.UTC(2025, seed, 1))), new DateDay()).data[0]!,
     ],
+    // few distinct values (as rounded scores), nulls and a negative zero: a dictionary of doubles
+    [
+      new Field("score", new Float64(), true),
+      vectorFromArray(
+        Array.from({ length: n }, (_, i) => (rnd(i, 13) < 100 ? null : i % 97 === 0 ? -0 : (rnd(i, 14) % 50) / 8)),
+        new Float64(),
+      ).data[0]!,
+    ],
   ]);
 }
 
@@ -183,9 +191,29 @@ describe("fast Parquet writer", () => {
     expect(arrowRows(viaRs.batches)).toEqual(expected);
     // DuckDB
     const rows = await duckRows(
-      `SELECT id, s, i32, CAST(i64 AS VARCHAR) AS i64, f64, b, CAST(d AS VARCHAR) AS d, model, codes, codes_dict, py, CAST(as_of AS VARCHAR) AS as_of FROM read_parquet('${file}')`,
+      `SELECT id, s, i32, CAST(i64 AS VARCHAR) AS i64, f64, b, CAST(d AS VARCHAR) AS d, model, codes, codes_dict, py, CAST(as_of AS VARCHAR) AS as_of, score FROM read_parquet('${file}')`,
     );
     expect(rows.map((r) => JSON.stringify(r))).toEqual(expected);
+    // negative zero kept bit for bit through the dictionary
+    const zeros = await duckRows(`SELECT count(*) FILTER (score = 0 AND sign(1 / score) < 0) AS n FROM read_parquet('${file}')`);
+    expect(Number(zeros[0]?.["n"])).toBeGreaterThan(0);
+    // numbers: a dictionary when they have few distinct values (at most a quarter of a row group's
+    // rows), PLAIN when they have many (~900 distinct i32 in 1000 rows) or the row group is tiny
+    const enc = await duckRows(
+      `SELECT row_group_id AS g, path_in_schema AS c, encodings AS e FROM parquet_metadata('${file}') WHERE path_in_schema IN ('i32', 'f64', 'score') ORDER BY 1, 2`,
+    );
+    const dictEnc = "PLAIN, RLE, RLE_DICTIONARY";
+    expect(enc.map((r) => `${String(r["g"])} ${String(r["c"])} ${r["e"] === dictEnc ? "dict" : "plain"}`)).toEqual([
+      "0 f64 plain",
+      "0 i32 plain",
+      "0 score dict",
+      "1 f64 plain",
+      "1 i32 plain",
+      "1 score plain",
+      "2 f64 dict",
+      "2 i32 dict",
+      "2 score dict",
+    ]);
     const meta = await duckRows(`SELECT count(DISTINCT row_group_id) AS n FROM parquet_metadata('${file}')`);
     expect(meta[0]?.["n"]).toBe("3");
     const py = await duckRows(
