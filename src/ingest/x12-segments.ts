@@ -82,7 +82,7 @@ export class X12Segment {
     const sep = this.sep;
     let p = start;
     while (p < end && src.charCodeAt(p) !== sep) p++;
-    this.tag = src.slice(start, p);
+    this.tag = tagOf(src, start, p);
     if (p < end) {
       this.cuts[0] = p;
       this.cutCount = 1;
@@ -139,6 +139,47 @@ export class X12Segment {
     const start = i === 0 ? this.start : this.cuts[i - 1]! + 1;
     return this.src.slice(start, i === n ? this.end : this.cuts[i]!);
   }
+}
+
+/**
+ * Tags the readers switch on, as the string literals their `case`s use: a tag found here is that
+ * very string, so comparing it is one pointer compare, and a segment makes no string for its tag.
+ */
+// prettier-ignore
+const KNOWN_TAGS = [
+  "ISA", "IEA", "GS", "GE", "ST", "SE", "TA1", "BHT", "NM1", "N3", "N4", "REF", "PER", "HL", "PRV", "SBR", "PAT",
+  "DMG", "CLM", "DTP", "CL1", "PWK", "CN1", "AMT", "K3", "NTE", "CR1", "CR2", "CRC", "HI", "HCP", "LX", "SV1",
+  "SV2", "SV5", "PS1", "LIN", "CTP", "QTY", "MEA", "OI", "MIA", "MOA", "SVD", "CAS", "LQ", "FRM", "BGN", "N1",
+  "INS", "HD", "DSB", "COB", "LUI", "EC", "ICM", "HLH", "LS", "LE", "ACT",
+];
+const tags = new Map<number, string>();
+for (const t of KNOWN_TAGS) tags.set(tagKey(t, 0, t.length), t);
+/** At most this many tags are remembered (valid tags are 2–3 letters or digits: bounded anyway). */
+const MAX_TAGS = 4096;
+
+/** A number for a tag of 1–3 characters below U+0100 (the reader decodes Latin-1), else -1. */
+function tagKey(src: string, start: number, end: number): number {
+  const n = end - start;
+  if (n < 1 || n > 3) return -1;
+  let k = n;
+  for (let i = start; i < end; i++) {
+    const c = src.charCodeAt(i);
+    if (c > 0xff) return -1;
+    k = (k << 8) | c;
+  }
+  return k;
+}
+
+/** The tag src[start, end), the same string every time for the same tag. */
+function tagOf(src: string, start: number, end: number): string {
+  const k = tagKey(src, start, end);
+  if (k < 0) return src.slice(start, end);
+  let t = tags.get(k);
+  if (t === undefined) {
+    t = src.slice(start, end);
+    if (tags.size < MAX_TAGS) tags.set(k, t);
+  }
+  return t;
 }
 
 export interface X12Delimiters {
