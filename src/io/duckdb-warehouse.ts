@@ -291,6 +291,22 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
     return (r.getRows()[0] ?? []).map((v) => (v === null ? -1 : Number(v as number | bigint)));
   }
 
+  /**
+   * Whether the (non-null) ids of `table`, in the order DuckDB scans it, are strictly ascending,
+   * which proves them distinct without the hash of every id that count(DISTINCT) needs (10M ids:
+   * 0.3 s on one thread against 1.4–1.6 s on two). One streaming pass that stops at the first id
+   * not above its predecessor: a table not in id order costs next to nothing more before the
+   * count(DISTINCT) that then decides. A row with no predecessor past the first (were the stream
+   * ever split) also stops it, so the proof covers every row.
+   */
+  private async idsAscend(table: string): Promise<boolean> {
+    const [stops = 1] = await this.one(
+      `SELECT count(*) FROM (SELECT 1 FROM (SELECT participant_id AS id, lag(participant_id) OVER () AS prev, row_number() OVER () AS rn FROM ${table})
+         WHERE rn > 1 AND (prev IS NULL OR id <= prev) LIMIT 1)`,
+    );
+    return stops === 0;
+  }
+
   /** Check tables, columns and required values; build the member query. */
   private async plan(): Promise<Plan> {
     const pt = `${this.schema}.${this.participants}`;
@@ -313,9 +329,7 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
       kinds.push(k);
     }
     // required values: null ids, duplicate ids (first offending row named)
-    const [nullIds = 0, dupes = 0] = await this.one(
-      `SELECT count(*) FILTER (participant_id IS NULL), count(participant_id) - count(DISTINCT participant_id) FROM ${pt}`,
-    );
+    const [nullIds = 0] = await this.one(`SELECT count(*) - count(participant_id) FROM ${pt}`);
     if (nullIds > 0) {
       const firstNull = await this.firstRow(this.participants, "participant_id IS NULL");
       throw new DataError(`${where}: row ${firstNull + 1}: column participant_id: null (${nullIds} rows)`, {
@@ -324,6 +338,9 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
         column: "participant_id",
       });
     }
+    const dupes = (await this.idsAscend(pt))
+      ? 0
+      : ((await this.one(`SELECT count(participant_id) - count(DISTINCT participant_id) FROM ${pt}`))[0] ?? 0);
     if (dupes > 0) {
       const [a = 0, b = 0] = await this.one(
         `SELECT min(hcc_row_), max(hcc_row_) FROM ${await this.numbered(this.participants)} GROUP BY participant_id HAVING count(*) > 1 ORDER BY 2 LIMIT 1`,

@@ -276,6 +276,34 @@ describe("DuckDB warehouse bad input", () => {
     );
   });
 
+  it("finds a duplicate id next to its twin in a table in id order, at vector and row-group boundaries", async () => {
+    // ids in ascending order are proven distinct by one streaming pass (lag over the scan); a
+    // repeated id must stop that proof wherever it falls, here where DuckDB's vectors (2,048 rows)
+    // and row groups (122,880 rows) meet, and then be named as the hash check names it
+    for (const [at, what] of [
+      [2049, "vector"],
+      [122881, "row group"],
+      [2, "first rows"],
+    ] as const) {
+      const path = await warehouse(`CREATE TABLE sgv_reporting.participants AS
+          SELECT printf('M%09d', CASE WHEN i = ${at} THEN i - 1 ELSE i END) AS participant_id, 'F' AS sex FROM range(1, 250001) r(i) ORDER BY i;
+        ${D} ('M000000001', 'I10')) t(participant_id, diagnosis_code);`);
+      await expect(readAll(new DuckDBWarehouseSource({ path })), what).rejects.toThrow(
+        new RegExp(`participants: row ${at}: column participant_id: duplicate of row ${at - 1} \\(1 duplicate rows\\)`),
+      );
+    }
+    // the same table without the repeat, in id order and in reverse: no error either way
+    for (const order of ["i", "i DESC"]) {
+      const path = await warehouse(`CREATE TABLE sgv_reporting.participants AS
+          SELECT printf('M%09d', i) AS participant_id, 'F' AS sex FROM range(1, 250001) r(i) ORDER BY ${order};
+        ${D} ('M000000001', 'I10')) t(participant_id, diagnosis_code);`);
+      const src = new DuckDBWarehouseSource({ path });
+      const batches = await readAll(src, 100000);
+      expect(batches.reduce((a, b) => a + b.numRows, 0)).toBe(250000);
+      expect(src.stats().duplicateParticipants).toBe(0);
+    }
+  });
+
   it("fails on a null participant id with its row", async () => {
     const path = await warehouse(
       `${P} ('A', 'F'), (NULL, 'M')) t(participant_id, sex); ${D} ('A', 'I10')) t(participant_id, diagnosis_code);`,
