@@ -201,12 +201,17 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
   private async numbered(table: string): Promise<string> {
     const rel = `${this.schema}.${table}`;
     if (this.opts.parquet) return `(SELECT *, file_row_number AS hcc_row_ FROM ${rel})`;
+    return (await this.isView(table))
+      ? `(SELECT *, row_number() OVER () - 1 AS hcc_row_ FROM ${rel})`
+      : `(SELECT *, rowid AS hcc_row_ FROM ${rel})`;
+  }
+
+  /** Whether `table` of the schema is a view (no rowid). */
+  private async isView(table: string): Promise<boolean> {
     const [views = 0] = await this.one(
       `SELECT count(*) FROM information_schema.tables WHERE lower(table_schema) = lower(${sqlString(this.schema)}) AND table_name = ${sqlString(table)} AND table_type = 'VIEW'`,
     );
-    return views > 0
-      ? `(SELECT *, row_number() OVER () - 1 AS hcc_row_ FROM ${rel})`
-      : `(SELECT *, rowid AS hcc_row_ FROM ${rel})`;
+    return views > 0;
   }
 
   /** The 0-based row number (numbered()) of the first row of `table` where `cond` holds. */
@@ -338,7 +343,8 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
         column: "participant_id",
       });
     }
-    const dupes = (await this.idsAscend(pt))
+    const ascending = await this.idsAscend(pt);
+    const dupes = ascending
       ? 0
       : ((await this.one(`SELECT count(participant_id) - count(DISTINCT participant_id) FROM ${pt}`))[0] ?? 0);
     if (dupes > 0) {
@@ -410,16 +416,22 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
     // pass (10M members in 4 passes: 6.8 s and 13.5 CPU s against 11.0 s and 21.7; bench/README.md).
     // Every id falls in exactly one range; without bounds (no participants) the hash is used.
     let bounds: { n: number; at: string[] } | null = null;
+    // a base table of text ids in ascending order (idsAscend): the bounds are the ids at the
+    // partitions' first positions, fetched by rowid (exact, and no scan for a sample)
+    const positional = ascending && idType === "VARCHAR" && !this.opts.parquet && !(await this.isView(this.participants));
     const prepare = async (n: number): Promise<void> => {
       if (n <= 1 || bounds?.n === n) return;
-      const qs = Array.from({ length: n - 1 }, (_, k) => String((k + 1) / n)).join(", ");
-      const rows = (
-        await (
-          await this.connect()
-        ).runAndReadAll(
-          `SELECT unnest(quantile_disc(id, [${qs}])) FROM (SELECT ${pk} AS id FROM ${pt} p WHERE ${pk} IS NOT NULL USING SAMPLE 100000 ROWS (reservoir, 7))`,
-        )
-      ).getRows();
+      const c = await this.connect();
+      let sql: string;
+      if (positional) {
+        const [rows = 0] = await this.one(`SELECT count(*) FROM ${pt}`);
+        const at = Array.from({ length: n - 1 }, (_, k) => Math.floor((rows * (k + 1)) / n));
+        sql = `SELECT participant_id FROM ${pt} WHERE rowid IN (${at.join(", ")}) ORDER BY rowid`;
+      } else {
+        const qs = Array.from({ length: n - 1 }, (_, k) => String((k + 1) / n)).join(", ");
+        sql = `SELECT unnest(quantile_disc(id, [${qs}])) FROM (SELECT ${pk} AS id FROM ${pt} p WHERE ${pk} IS NOT NULL USING SAMPLE 100000 ROWS (reservoir, 7))`;
+      }
+      const rows = (await c.runAndReadAll(sql)).getRows();
       const at = rows.map((r) => r[0]).filter((v): v is string => typeof v === "string");
       bounds = { n, at: at.length === n - 1 ? at : [] };
     };

@@ -257,14 +257,24 @@ describe("DuckDB warehouse bad input", () => {
   });
 
   it("reads the same members in partitions (bounded memory), orphans counted across them", async () => {
-    const path = await warehouse(`${P} ('A', 'F'), ('B', 'M'), ('C', 'M'), ('D', 'F')) t(participant_id, sex);
-      ${D} ('B', 'I10'), ('X', 'E119'), ('A', 'E119'), ('D', 'N186'), ('B', 'N186'), ('Y', 'Z00')) t(participant_id, diagnosis_code);`);
-    const one = new DuckDBWarehouseSource({ path });
-    const a = codesById(await readAll(one));
-    const four = new DuckDBWarehouseSource({ path, partitions: 4, memoryLimit: "256MB" });
-    expect(codesById(await readAll(four, 1))).toEqual(a);
-    expect(four.stats()).toEqual(one.stats());
-    expect(four.stats()).toMatchObject({ membersRead: 4, dxRowsRead: 4, orphanDxRows: 2 });
+    // ids in order (partition bounds fetched by position), in reverse and behind a view (bounds
+    // from a sample)
+    for (const [rows, view] of [
+      ["('A', 'F'), ('B', 'M'), ('C', 'M'), ('D', 'F')", false],
+      ["('D', 'F'), ('C', 'M'), ('B', 'M'), ('A', 'F')", false],
+      ["('A', 'F'), ('B', 'M'), ('C', 'M'), ('D', 'F')", true],
+    ] as const) {
+      const path = await warehouse(`${P} ${rows}) t(participant_id, sex);
+        ${D} ('B', 'I10'), ('X', 'E119'), ('A', 'E119'), ('D', 'N186'), ('B', 'N186'), ('Y', 'Z00')) t(participant_id, diagnosis_code);
+        ${view ? "ALTER TABLE sgv_reporting.participants RENAME TO p_base; CREATE VIEW sgv_reporting.participants AS SELECT * FROM sgv_reporting.p_base;" : ""}`);
+      const one = new DuckDBWarehouseSource({ path });
+      const a = codesById(await readAll(one));
+      expect([...a.keys()].sort()).toEqual(["A", "B", "C", "D"]);
+      const four = new DuckDBWarehouseSource({ path, partitions: 4, memoryLimit: "256MB" });
+      expect(codesById(await readAll(four, 1))).toEqual(a);
+      expect(four.stats()).toEqual(one.stats());
+      expect(four.stats()).toMatchObject({ membersRead: 4, dxRowsRead: 4, orphanDxRows: 2 });
+    }
   });
 
   it("fails on a duplicate participant id, naming table, both rows and the column (no ids)", async () => {
