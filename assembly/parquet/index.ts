@@ -180,8 +180,8 @@ export function gather(src: usize, n: i32, size: i32, valid: usize, validFrom: i
  * the key of each value (i32, its index among the distinct values in order of first appearance)
  * at `keys`, the distinct values at `dict`, through an open-addressing table of 2^`tableBits`
  * i32 slots at `table` (zeroed here). Returns the number of distinct values, or -1 as soon as
- * there are more than `maxDict` (the caller then writes the values PLAIN). maxDict must stay
- * below half the table's slots.
+ * there are more than `maxDict` (the caller then writes the values PLAIN). maxDict must be at
+ * most half the table's slots.
  */
 export function dictionary(
   src: usize,

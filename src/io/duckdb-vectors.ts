@@ -21,10 +21,9 @@ import {
   type DataType,
 } from "apache-arrow";
 import { GrowableBytes } from "./bytes.js";
+import { CODE_SEPARATOR } from "./joined-codes.js";
 
 export type ColumnKind = "utf8" | "date" | "int32" | "bool" | "joined" | "list";
-
-const SEPARATOR = 0x1f; // joined code lists: string_agg(code, chr(31))
 
 class Ints {
   buf: Int32Array;
@@ -121,7 +120,7 @@ export class ColumnBuilder {
       // one member's codes joined by U+001F: split into list items
       for (let k = 0; k < len; k++) {
         const c = src[at + k] ?? 0;
-        if (c === SEPARATOR) this.codeOffsets.push(w);
+        if (c === CODE_SEPARATOR) this.codeOffsets.push(w);
         else out[w++] = c;
       }
       b.len = w;

@@ -18,18 +18,11 @@ import { DuckDBInstance, type DuckDBConnection, type DuckDBResult } from "@duckd
 import type { RecordBatch } from "apache-arrow";
 import { DataError, InternalError } from "../errors.js";
 import { ColumnBuilder, buildBatch, type ColumnKind } from "./duckdb-vectors.js";
+import { isSeparatorInCode, separatorInCode } from "./joined-codes.js";
 import type { ExportedMembers, PartExportingSource, ReadOptions, SnapshottingSource, SourceStats } from "./types.js";
 
 export { IDENT, checkIdent, sqlString } from "./sql-text.js";
 import { checkIdent, sqlString } from "./sql-text.js";
-
-/** What the code splitting (here and in the workers' splitJoinedCodes) says when the item count is off. */
-const SEPARATOR_FOUND = /column diagnosis_code: a code contains the control character U\+001F$/;
-const separatorFound = (label: string): DataError =>
-  new DataError(`${label}: column diagnosis_code: a code contains the control character U+001F`, {
-    file: label,
-    column: "diagnosis_code",
-  });
 
 /**
  * Runs `body` in one transaction on `c` (rolled back and rethrown when it fails), then writes the
@@ -240,7 +233,7 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
 
   /** A run's failure as the user should see it: a separator found by a worker gets its row. */
   async explainFailure(e: unknown): Promise<unknown> {
-    if (!(e instanceof Error) || !SEPARATOR_FOUND.test(e.message)) return e;
+    if (!isSeparatorInCode(e)) return e;
     return (await this.separatorError().catch(() => null)) ?? e;
   }
 
@@ -334,7 +327,8 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
       kinds.push(k);
     }
     // required values: null ids, duplicate ids (first offending row named)
-    const [nullIds = 0] = await this.one(`SELECT count(*) - count(participant_id) FROM ${pt}`);
+    const [members = 0, ids = 0] = await this.one(`SELECT count(*), count(participant_id) FROM ${pt}`);
+    const nullIds = members - ids;
     if (nullIds > 0) {
       const firstNull = await this.firstRow(this.participants, "participant_id IS NULL");
       throw new DataError(`${where}: row ${firstNull + 1}: column participant_id: null (${nullIds} rows)`, {
@@ -344,9 +338,7 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
       });
     }
     const ascending = await this.idsAscend(pt);
-    const dupes = ascending
-      ? 0
-      : ((await this.one(`SELECT count(participant_id) - count(DISTINCT participant_id) FROM ${pt}`))[0] ?? 0);
+    const dupes = ascending ? 0 : ids - ((await this.one(`SELECT count(DISTINCT participant_id) FROM ${pt}`))[0] ?? ids);
     if (dupes > 0) {
       const [a = 0, b = 0] = await this.one(
         `SELECT min(hcc_row_), max(hcc_row_) FROM ${await this.numbered(this.participants)} GROUP BY participant_id HAVING count(*) > 1 ORDER BY 2 LIMIT 1`,
@@ -416,22 +408,16 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
     // pass (10M members in 4 passes: 6.8 s and 13.5 CPU s against 11.0 s and 21.7; bench/README.md).
     // Every id falls in exactly one range; without bounds (no participants) the hash is used.
     let bounds: { n: number; at: string[] } | null = null;
-    // a base table of text ids in ascending order (idsAscend): the bounds are the ids at the
-    // partitions' first positions, fetched by rowid (exact, and no scan for a sample)
-    const positional = ascending && idType === "VARCHAR" && !this.opts.parquet && !(await this.isView(this.participants));
     const prepare = async (n: number): Promise<void> => {
       if (n <= 1 || bounds?.n === n) return;
-      const c = await this.connect();
-      let sql: string;
-      if (positional) {
-        const [rows = 0] = await this.one(`SELECT count(*) FROM ${pt}`);
-        const at = Array.from({ length: n - 1 }, (_, k) => Math.floor((rows * (k + 1)) / n));
-        sql = `SELECT participant_id FROM ${pt} WHERE rowid IN (${at.join(", ")}) ORDER BY rowid`;
-      } else {
-        const qs = Array.from({ length: n - 1 }, (_, k) => String((k + 1) / n)).join(", ");
-        sql = `SELECT unnest(quantile_disc(id, [${qs}])) FROM (SELECT ${pk} AS id FROM ${pt} p WHERE ${pk} IS NOT NULL USING SAMPLE 100000 ROWS (reservoir, 7))`;
-      }
-      const rows = (await c.runAndReadAll(sql)).getRows();
+      // a base table of text ids in ascending order (idsAscend): the bounds are the ids at the
+      // partitions' first positions, fetched by rowid (exact, and no scan for a sample)
+      const positional = ascending && idType === "VARCHAR" && !this.opts.parquet && !(await this.isView(this.participants));
+      const cuts = Array.from({ length: n - 1 }, (_, k) => (k + 1) / n);
+      const sql = positional
+        ? `SELECT participant_id FROM ${pt} WHERE rowid IN (${cuts.map((q) => Math.floor(members * q)).join(", ")}) ORDER BY rowid`
+        : `SELECT unnest(quantile_disc(id, [${cuts.join(", ")}])) FROM (SELECT ${pk} AS id FROM ${pt} p WHERE ${pk} IS NOT NULL USING SAMPLE 100000 ROWS (reservoir, 7))`;
+      const rows = (await (await this.connect()).runAndReadAll(sql)).getRows();
       const at = rows.map((r) => r[0]).filter((v): v is string => typeof v === "string");
       bounds = { n, at: at.length === n - 1 ? at : [] };
     };
@@ -657,7 +643,7 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
     }
     if ((cols[0]?.rows ?? 0) > 0) yield flush();
     if (plan.layout === "long") {
-      if (listItems !== expected) throw (await this.separatorError()) ?? separatorFound(this.label(this.diagnoses));
+      if (listItems !== expected) throw (await this.separatorError()) ?? separatorInCode(this.label(this.diagnoses));
       this.counts.dxRowsRead = expected;
       this.counts.orphanDxRows = plan.nonNullDx - expected;
       this.counts.nullDxRows = plan.nullDx;

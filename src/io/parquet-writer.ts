@@ -532,14 +532,30 @@ function plainFixed(page: Out, d: Data, n: number, bitmap: Uint8Array | null): v
     page.bytes(raw);
     return;
   }
-  // the non-null values, gathered in Wasm
+  const { mem, at, kept } = nonNullInPacker(raw, n, width, bitmap, 0);
+  page.bytes(mem, at, at + kept * width);
+}
+
+/**
+ * The non-null values of a fixed-width column chunk (`raw`, n values of `width` bytes) in the
+ * packer's memory, gathered in Wasm when there are nulls: at `at`, `kept` of them; `reserve`
+ * bytes from `free` on (8-aligned) are the caller's.
+ */
+function nonNullInPacker(
+  raw: Uint8Array,
+  n: number,
+  width: number,
+  bitmap: Uint8Array | null,
+  reserve: number,
+): { mem: Uint8Array; at: number; kept: number; free: number } {
   const validAt = align8(n * width);
-  const dst = align8(validAt + ((n + 7) >> 3));
-  const mem = packerMemory(dst + n * width);
+  const valuesAt = align8(validAt + ((n + 7) >> 3));
+  const free = align8(valuesAt + n * width);
+  const mem = packerMemory(free + reserve);
   mem.set(raw, 0);
+  if (!bitmap) return { mem, at: 0, kept: n, free };
   mem.set(bitmap.subarray(0, (n + 7) >> 3), validAt);
-  const k = wasm().gather(0, n, width, validAt, 0, dst);
-  page.bytes(mem, dst, dst + k);
+  return { mem, at: valuesAt, kept: wasm().gather(0, n, width, validAt, 0, valuesAt) / width, free };
 }
 
 /** Numbers are dictionary-encoded in row groups of at least this many rows... */
@@ -559,25 +575,17 @@ function fixedDictionary(out: Out, page: Out, d: Data, n: number, bitmap: Uint8A
   const src = d.values as Int32Array | Float64Array;
   const width = src.BYTES_PER_ELEMENT;
   const raw = new Uint8Array(src.buffer, src.byteOffset, n * width);
-  const validAt = align8(n * width);
-  const valuesAt = align8(validAt + ((n + 7) >> 3));
   const maxDict = Math.max(1, Math.min(DICT_MAX, n >> 2));
   const tableBits = Math.max(4, bitWidth(maxDict * 2 - 1));
-  const tableAt = align8(valuesAt + n * width);
-  const keysAt = tableAt + (1 << tableBits) * 4;
+  const tableBytes = (1 << tableBits) * 4;
+  // after the values: the hash table, the keys, the dictionary, the keys' bit-packed run
+  const reserve = tableBytes + n * 4 + align8(maxDict * width) + 8 + n * 4 + 16;
+  const { mem, at, kept, free } = nonNullInPacker(raw, n, width, bitmap, reserve);
+  const keysAt = free + tableBytes;
   const dictAt = keysAt + n * 4;
   const runAt = align8(dictAt + maxDict * width);
-  const mem = packerMemory(runAt + n * 4 + 16);
   const x = wasm();
-  let at = 0;
-  let kept = n;
-  mem.set(raw, 0);
-  if (bitmap) {
-    mem.set(bitmap.subarray(0, (n + 7) >> 3), validAt);
-    kept = x.gather(0, n, width, validAt, 0, valuesAt) / width;
-    at = valuesAt;
-  }
-  const count = kept > 0 ? x.dictionary(at, kept, width, maxDict, tableAt, tableBits, keysAt, dictAt) : -1;
+  const count = kept > 0 ? x.dictionary(at, kept, width, maxDict, free, tableBits, keysAt, dictAt) : -1;
   if (count < 0) {
     page.bytes(mem, at, at + kept * width);
     return null;

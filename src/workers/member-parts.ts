@@ -5,9 +5,7 @@
 import { openAsBlob } from "node:fs";
 import { Field, List, RecordBatch, Schema, Struct, Utf8, makeData, tableFromIPC, type Data } from "apache-arrow";
 import * as pw from "parquet-wasm";
-import { DataError } from "../errors.js";
-
-const SEPARATOR = 0x1f;
+import { CODE_SEPARATOR, separatorInCode } from "../io/joined-codes.js";
 
 // one open ParquetFile per part file (a worker reads many row groups of the same few files); the
 // cache lives as long as the worker, and the pool lives for one run
@@ -48,12 +46,7 @@ export function splitJoinedCodes(rb: RecordBatch, label: string): RecordBatch {
   const codeOffsets = new Int32Array(expected + 1);
   const listOffsets = new Int32Array(rows + 1);
   const [items, w] = splitCodes(offs, bytes, valid, rows, codeOffsets, listOffsets);
-  if (items !== expected) {
-    throw new DataError(`${label}: column diagnosis_code: a code contains the control character U+001F`, {
-      file: label,
-      column: "diagnosis_code",
-    });
-  }
+  if (items !== expected) throw separatorInCode(label);
   const child = makeData({
     type: new Utf8(),
     length: items,
@@ -103,7 +96,7 @@ function splitCodes(
       const e = offs[i + 1]!;
       for (let k = offs[i]!; k < e; k++) {
         const c = bytes[k]!;
-        if (c === SEPARATOR) codeOffsets[++nItems] = w;
+        if (c === CODE_SEPARATOR) codeOffsets[++nItems] = w;
         else bytes[w++] = c;
       }
       codeOffsets[++nItems] = w;
