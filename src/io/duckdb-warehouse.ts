@@ -24,6 +24,19 @@ import type { ExportedMembers, PartExportingSource, ReadOptions, SnapshottingSou
 export { IDENT, checkIdent, sqlString } from "./sql-text.js";
 import { checkIdent, sqlString } from "./sql-text.js";
 
+/** Size at which an export partition's Parquet output moves on to its next file (default). */
+const EXPORT_FILE_BYTES = 32 * 1024 * 1024;
+
+/** The Parquet files DuckDB's COPY wrote into `dir` (data_0, data_1, …), in that order. */
+function exportedFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const num = (f: string): number => Number(/(\d+)\.parquet$/.exec(f)?.[1] ?? 0);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".parquet"))
+    .sort((a, b) => num(a) - num(b))
+    .map((f) => join(dir, f));
+}
+
 /**
  * Runs `body` in one transaction on `c` (rolled back and rethrown when it fails), then writes the
  * result to the file (CHECKPOINT): how every publish in a warehouse file commits.
@@ -61,6 +74,11 @@ export interface WarehouseOptions {
    * for Parquet inputs).
    */
   tempDir?: string;
+  /**
+   * Size (bytes) at which an export partition moves on to its next Parquet file (default 32 MiB):
+   * the pipeline deletes each file once its row groups are scored (releasePart).
+   */
+  exportFileBytes?: number;
   /** Read Parquet files through an in-memory DuckDB instead of a warehouse file (same checks). */
   parquet?: { participants: string; diagnoses?: string };
   /**
@@ -164,6 +182,8 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
   private result: DuckDBResult | null = null;
   private planned: Plan | null = null;
   private exportDir: string | null = null;
+  /** Some exported part was deleted before close (releasePart): a snapshot cannot re-read them. */
+  private partsReleased = false;
 
   constructor(private readonly opts: WarehouseOptions) {
     this.schema = checkIdent(opts.schema ?? "sgv_reporting", "schema");
@@ -521,6 +541,7 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
     if (plan.layout !== "long") throw new InternalError("exportParts: only the long layout is exported");
     const c = await this.connect();
     const dir = (this.exportDir = this.exportPrefix() + randomBytes(4).toString("hex"));
+    this.partsReleased = false;
     mkdirSync(dir, { mode: 0o700 }); // member data: this user only
     const parts = Math.max(1, Math.floor(this.opts.partitions ?? Math.ceil(plan.nonNullDx / 32_000_000)));
     const label = this.label(this.diagnoses);
@@ -528,24 +549,38 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
     await plan.prepare(parts);
     for (let k = 0; k < parts; k++) {
       if (opts.signal?.aborted) throw new DataError(`${this.describe()}: read aborted`);
-      const file = join(dir, `members-${k}.parquet`);
+      // each partition as files of about EXPORT_FILE_BYTES (whole row groups), so the pipeline
+      // can release a file soon after the workers start on it (releasePart)
+      const target = join(dir, `members-${k}`);
       await c.run(
-        `COPY (${plan.sql(k, parts)}) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE ${Math.max(2048, Math.floor(opts.batchSize))})`,
+        `COPY (${plan.sql(k, parts)}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION uncompressed, ROW_GROUP_SIZE ${Math.max(2048, Math.floor(opts.batchSize))}, FILE_SIZE_BYTES ${Math.max(1, Math.floor(this.opts.exportFileBytes ?? EXPORT_FILE_BYTES))})`,
       );
+      const files = exportedFiles(target);
+      if (files.length === 0) continue;
+      const list = `[${files.map(sqlString).join(", ")}]`;
       const groups = (
         await c.runAndReadAll(
-          `SELECT row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(${sqlString(file)}) GROUP BY 1 ORDER BY 1`,
+          `SELECT file_name, row_group_id, any_value(row_group_num_rows) FROM parquet_metadata(${list}) GROUP BY 1, 2 ORDER BY 1, 2`,
         )
-      ).getRows() as [bigint, bigint][];
-      const [sumN = 0] = await this.one(`SELECT coalesce(sum(n), 0) FROM read_parquet(${sqlString(file)})`);
+      ).getRows() as [string, bigint, bigint][];
+      const [sumN = 0] = await this.one(`SELECT coalesce(sum(n), 0) FROM read_parquet(${list})`);
       dx += sumN;
-      const rowGroups = groups.map(([g, n]) => ({ index: Number(g), rows: Number(n) }));
-      this.counts.membersRead += rowGroups.reduce((a, g) => a + g.rows, 0);
-      yield { file, rowGroups, label };
+      for (const file of files) {
+        const rowGroups = groups.filter(([f]) => f === file).map(([, g, n]) => ({ index: Number(g), rows: Number(n) }));
+        this.counts.membersRead += rowGroups.reduce((a, g) => a + g.rows, 0);
+        yield { file, rowGroups, label };
+      }
     }
     this.counts.dxRowsRead = dx;
     this.counts.orphanDxRows = plan.nonNullDx - dx;
     this.counts.nullDxRows = plan.nullDx;
+  }
+
+  /** Deletes an exported part the pipeline is done with (only a file of this source's export). */
+  releasePart(file: string): void {
+    if (!this.exportDir || dirname(dirname(file)) !== this.exportDir) return;
+    this.partsReleased = true;
+    rmSync(file, { force: true });
   }
 
   /**
@@ -562,12 +597,10 @@ export class DuckDBWarehouseSource implements PartExportingSource, SnapshottingS
       plan.layout === "long"
         ? "coalesce(string_split(diagnosis_codes, chr(31)), CAST([] AS VARCHAR[])) AS diagnosis_codes"
         : "diagnosis_codes";
+    const dir = this.exportDir;
     const exported =
-      this.exportDir && existsSync(this.exportDir) ? readdirSync(this.exportDir).filter((f) => f.endsWith(".parquet")) : [];
-    const from =
-      exported.length > 0
-        ? `read_parquet([${exported.map((f) => sqlString(join(this.exportDir ?? "", f))).join(", ")}])`
-        : `(${plan.sql(0, 1)})`;
+      dir && !this.partsReleased && existsSync(dir) ? readdirSync(dir).flatMap((d) => exportedFiles(join(dir, d))) : [];
+    const from = exported.length > 0 ? `read_parquet([${exported.map(sqlString).join(", ")}])` : `(${plan.sql(0, 1)})`;
     const tmp = `${file}.tmp-${process.pid}`;
     try {
       await c.run(

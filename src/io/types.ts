@@ -56,8 +56,13 @@ export interface PartExportingSource extends MemberSource {
   memberColumns(): Promise<string[]>;
   /** Runs the source's checks; true when this source's members can be exported (long layout). */
   canExportParts(): Promise<boolean>;
-  /** The parts, one per partition, each yielded once written. Stats are valid after the last. */
+  /** The parts (each partition as one or more files, in order), each yielded once written. Stats are valid after the last. */
   exportParts(opts: { batchSize: number; signal?: AbortSignal }): AsyncIterable<ExportedMembers>;
+  /**
+   * The pipeline has scored every row group of an exported part: the source may delete it now
+   * rather than with the rest at close (less disk and page cache held during the run).
+   */
+  releasePart?(file: string): void;
 }
 
 /**

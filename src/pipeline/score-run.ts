@@ -201,8 +201,12 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
     // a member-record file the workers parse themselves (ranges of whole lines), else batches
     const ranged = !exporter && splitsRanges(o.source) ? o.source : null;
     const ranges = ranged?.ranges() ?? null;
+    // row groups left to score per exported part; a part all of whose row groups are scored is
+    // released (deleted) at once, unless a run snapshot re-reads the parts at the end
+    const partTasks = new Map<string, number>();
+    const release = exporter?.releasePart && !o.snapshot ? exporter : null;
     const inputs = exporter
-      ? exportedInputs(exporter, batchSize, o.signal)
+      ? exportedInputs(exporter, batchSize, partTasks, o.signal)
       : ranges
         ? rangeInputs(ranges)
         : ipcInputs(o.source, batchSize, o.signal);
@@ -239,6 +243,11 @@ export async function runScoring(o: ScoreRunOptions): Promise<ScoreRunSummary> {
         .then((out) => {
           if ("code" in out) throw rebuildWorkerError(out);
           const res = out;
+          if (release && input.kind === "parquet") {
+            const left = (partTasks.get(input.file) ?? 1) - 1;
+            partTasks.set(input.file, left);
+            if (left === 0) release.releasePart?.(input.file);
+          }
           if (res.ids && res.idLines && ranged) {
             ranged.accept(res.ids, res.idLines, { dxItems: res.dxItems, nullCodes: res.nullCodes });
             membersIn += res.members; // counted when parsed, in the worker
@@ -479,10 +488,12 @@ async function* ipcInputs(
 async function* exportedInputs(
   source: PartExportingSource,
   batchSize: number,
+  tasksPerPart: Map<string, number>,
   signal?: AbortSignal,
 ): AsyncGenerator<{ input: TaskInput; rows: number }> {
   const parts: ExportedMembers[] = [];
   for await (const part of source.exportParts({ batchSize, ...(signal ? { signal } : {}) })) parts.push(part);
+  for (const part of parts) tasksPerPart.set(part.file, part.rowGroups.filter((g) => g.rows > 0).length);
   for (const part of parts) {
     for (const g of part.rowGroups) {
       if (g.rows === 0) continue;

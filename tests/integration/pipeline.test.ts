@@ -283,7 +283,7 @@ describe("scoring run with the worker pool", () => {
       const b = await runScoring({ ...opts, source: src, sink: exported });
       expect(src.stats()).toMatchObject({ membersRead: 4000, orphanDxRows: 2, nullDxRows: 1 });
       await src.close();
-      expect(readdirSync(dir).filter((f) => f.startsWith("hcc-export-"))).toEqual([]); // removed by close()
+      expect(readdirSync(dir).filter((f) => f.startsWith("hcc-export."))).toEqual([]); // removed by close()
       for (const k of ["membersIn", "rowsOut", "factorRows", "errored", "orphanDxRows"] as const) expect(b[k]).toBe(a[k]);
       expect(b.membersIn).toBe(4000);
       // the exported path overlaps a worker's row-group reads with its other task's scoring: its
@@ -292,6 +292,54 @@ describe("scoring run with the worker pool", () => {
       const rows = (sink: CollectingSink, t: ResultTable): string[] => rowsJson(sink.committed?.tables[t] ?? []);
       expect(rows(exported, "risk_scores")).toEqual(rows(streamed, "risk_scores"));
       expect(rows(exported, "risk_score_factors")).toEqual(rows(streamed, "risk_score_factors"));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("each exported file is deleted once its row groups are scored; a snapshot after a release re-groups the table", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "hcc-export-test-"));
+    try {
+      const wh = join(dir, "w.duckdb");
+      await generateWarehouse({ members: 10_000, seed: 9, out: wh, paymentYear: 2026, layout: "long" });
+      // 2 partitions of ≈ 5,000 members, row groups of ≈ 2,048, a file per row group (64 KiB)
+      const opts = { path: wh, partitions: 2, tempDir: dir, exportFileBytes: 64 * 1024 };
+      const files = (): number => {
+        const d = readdirSync(dir).find((f) => f.startsWith("hcc-export."));
+        return d ? readdirSync(join(dir, d)).reduce((k, p) => k + readdirSync(join(dir, d, p)).length, 0) : 0;
+      };
+      const seen: number[] = [];
+      const src = new DuckDBWarehouseSource(opts);
+      const s = await runScoring({
+        source: src,
+        sink: new CollectingSink(),
+        paymentYear: 2026,
+        models: ["V28"],
+        mceEdits: true,
+        rounding: "round3",
+        workers: 2,
+        batchSize: 2048,
+        onProgress: () => void seen.push(files()),
+      });
+      expect(s.membersIn).toBe(10_000);
+      // ≈ 2–3 row groups per partition (DuckDB's parallel writer decides the cuts), a file each
+      expect(seen.length).toBeGreaterThanOrEqual(4);
+      expect(seen[0]).toBeGreaterThanOrEqual(2); // the first scored task's file is gone, others not yet
+      expect(seen.every((n, i) => i === 0 || n <= seen[i - 1]!)).toBe(true);
+      expect(new Set(seen).size).toBeGreaterThanOrEqual(3); // released one by one while the run went on…
+      expect(seen.at(-1)).toBe(0); // …the last with the last task
+      await src.close();
+
+      // the pipeline keeps the parts when a run snapshot re-reads them; should one have gone,
+      // the snapshot is grouped from the tables again, not from the parts that are left
+      const again = new DuckDBWarehouseSource(opts);
+      const exported = [];
+      for await (const part of again.exportParts({ batchSize: 2048 })) exported.push(part);
+      expect(exported.length).toBeGreaterThanOrEqual(2);
+      again.releasePart(exported[0]!.file);
+      const snap = join(dir, "snapshot.parquet");
+      expect(await again.snapshotMembers(snap)).toBe(10_000);
+      await again.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
