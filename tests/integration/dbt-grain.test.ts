@@ -47,6 +47,26 @@ const GRAIN_BY_CONSTRUCTION: Record<string, { columns: string[]; reason: string 
   },
 };
 
+/**
+ * Models whose grain follows from tested grains upstream: every row is one row of `from` (tested
+ * unique on `fromGrain`, which maps column for column onto the model's grain, except where
+ * `mapped` names a one-to-one function checked by the singular test `test`), joined to at most
+ * one row of `joinedUnique` (tested unique on `joinedGrain`). A grain test on the model itself
+ * would re-evaluate a 7M-row view (docs/dbt.md "Performance"). Checked below.
+ */
+const GRAIN_BY_DERIVATION: Record<
+  string,
+  { from: string; fromGrain: string[]; joinedUnique: string; joinedGrain: string[]; test: string }
+> = {
+  patient_risk_factors: {
+    from: "int_hcc_calculations",
+    fromGrain: ["participant_id", "payment_year", "model", "factor"], // person_id, payment_year, model_version, factor
+    joinedUnique: "fact_patient_risk_scores",
+    joinedGrain: ["participant_id", "payment_year"],
+    test: "assert_tuva_model_versions_are_distinct", // model → model_version one-to-one
+  },
+};
+
 interface ManifestNode {
   resource_type: string;
   name: string;
@@ -56,6 +76,7 @@ interface ManifestNode {
   test_metadata?: { name: string; kwargs: Record<string, unknown> };
   config: { where?: string | null; severity?: string; enabled?: boolean; materialized?: string };
   raw_code?: string;
+  depends_on?: { nodes?: string[] };
 }
 
 interface ModelTests {
@@ -66,6 +87,7 @@ interface ModelTests {
 describe.skipIf(!existsSync(dbtBin) && !process.env["CI"])("dbt models: grain and key tests", () => {
   let dir: string;
   let models: ManifestNode[];
+  let singular: ManifestNode[] = [];
   let disabled: string[] = [];
   const tests = new Map<string, ModelTests>();
 
@@ -88,6 +110,7 @@ describe.skipIf(!existsSync(dbtBin) && !process.env["CI"])("dbt models: grain an
       .map((n) => n.name);
     const nodes = Object.values(manifest.nodes);
     models = nodes.filter((n) => n.resource_type === "model");
+    singular = nodes.filter((n) => n.resource_type === "test" && !n.test_metadata);
     for (const m of models) tests.set(m.name, { grains: [], notNull: new Set() });
     for (const t of nodes) {
       if (t.resource_type !== "test" || !t.test_metadata || !t.attached_node) continue;
@@ -116,7 +139,7 @@ describe.skipIf(!existsSync(dbtBin) && !process.env["CI"])("dbt models: grain an
 
   it("every model has an unconditional grain test over its natural key columns", () => {
     const missing = models
-      .filter((m) => !(m.name in GRAIN_BY_CONSTRUCTION))
+      .filter((m) => !(m.name in GRAIN_BY_CONSTRUCTION) && !(m.name in GRAIN_BY_DERIVATION))
       .filter((m) => !tests.get(m.name)?.grains.some((cols) => cols.every((c) => !c.endsWith("_key"))))
       .map((m) => `${m.name} (${m.original_file_path})`);
     expect(missing).toEqual([]);
@@ -130,6 +153,31 @@ describe.skipIf(!existsSync(dbtBin) && !process.env["CI"])("dbt models: grain an
       const sql = (m?.raw_code ?? "").toLowerCase();
       expect(sql.match(/select distinct/g)?.length, name).toBe(1);
       for (const c of columns) expect(sql, `${name}.${c}`).toContain(c);
+      // a model that has its grain test again belongs in the tested list, not here
+      expect(tests.get(name)?.grains ?? [], name).toEqual([]);
+    }
+  });
+
+  it("a grain held by derivation: the upstream grains are tested, the model reads them, the mapping has its test", () => {
+    const sameCols = (a: string[], b: string[]): boolean => a.length === b.length && a.every((c) => b.includes(c));
+    for (const [name, d] of Object.entries(GRAIN_BY_DERIVATION)) {
+      const m = models.find((x) => x.name === name);
+      expect(m, name).toBeDefined();
+      const deps = m?.depends_on?.nodes ?? [];
+      expect(deps, name).toContain(`model.hcc_wasm.${d.from}`);
+      expect(deps, name).toContain(`model.hcc_wasm.${d.joinedUnique}`);
+      expect(
+        tests.get(d.from)?.grains.some((g) => sameCols(g, d.fromGrain)),
+        d.from,
+      ).toBe(true);
+      expect(
+        tests.get(d.joinedUnique)?.grains.some((g) => sameCols(g, d.joinedGrain)),
+        d.joinedUnique,
+      ).toBe(true);
+      const t = singular.find((x) => x.name === d.test);
+      expect(t, d.test).toBeDefined();
+      expect(t?.config.severity?.toLowerCase(), d.test).not.toBe("warn");
+      expect(t?.depends_on?.nodes ?? [], d.test).toContain(`model.hcc_wasm.${d.from}`);
       // a model that has its grain test again belongs in the tested list, not here
       expect(tests.get(name)?.grains ?? [], name).toEqual([]);
     }
