@@ -225,3 +225,54 @@ export function dictionary(
   }
   return count;
 }
+
+let splitWritten: i32 = 0;
+
+/** The compacted byte count of the last splitJoined call. */
+export function splitBytes(): i32 {
+  return splitWritten;
+}
+
+/**
+ * The scoring worker's split of exported members' joined codes (src/workers/member-parts.ts):
+ * each of the `rows` strings that `offsets` (rows + 1 i32) delimit in `bytes` holds a member's
+ * codes joined by U+001F; a string whose bit in `valid` (0: no bitmap) is clear has no codes.
+ * The separators are removed in place (splitBytes() gives the bytes left), the item offsets go to
+ * `codeOffsets` (at most `cap` + 1 of them: items past `cap` are counted, not written) and each
+ * member's item count so far to `listOffsets` (rows + 1). Returns the item count. Same result as
+ * the JavaScript loop it replaces, without a bounds check per byte.
+ */
+export function splitJoined(
+  offsets: usize,
+  rows: i32,
+  bytes: usize,
+  valid: usize,
+  codeOffsets: usize,
+  cap: i32,
+  listOffsets: usize,
+): i32 {
+  let n = 0;
+  let w: usize = 0;
+  store<i32>(codeOffsets, 0);
+  store<i32>(listOffsets, 0);
+  for (let i = 0; i < rows; i++) {
+    if (valid == 0 || bit(valid, i)) {
+      const e = <usize>load<i32>(offsets + (<usize>(i + 1) << 2));
+      for (let k = <usize>load<i32>(offsets + (<usize>i << 2)); k < e; k++) {
+        const c = load<u8>(bytes + k);
+        if (c == 0x1f) {
+          n++;
+          if (n <= cap) store<i32>(codeOffsets + (<usize>n << 2), <i32>w);
+        } else {
+          store<u8>(bytes + w, c);
+          w++;
+        }
+      }
+      n++;
+      if (n <= cap) store<i32>(codeOffsets + (<usize>n << 2), <i32>w);
+    }
+    store<i32>(listOffsets + (<usize>(i + 1) << 2), n);
+  }
+  splitWritten = <i32>w;
+  return n;
+}

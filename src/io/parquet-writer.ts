@@ -189,6 +189,16 @@ interface Packer {
     keys: number,
     dict: number,
   ): number;
+  splitJoined(
+    offsets: number,
+    rows: number,
+    bytes: number,
+    valid: number,
+    codeOffsets: number,
+    cap: number,
+    listOffsets: number,
+  ): number;
+  splitBytes(): number;
 }
 
 let packer: Packer | null = null;
@@ -216,6 +226,42 @@ function packerMemory(bytes: number): Uint8Array {
 }
 
 const align8 = (n: number): number => (n + 7) & ~7;
+
+/**
+ * Splits `rows` strings of codes joined by U+001F (`offs` into `bytes`; `valid`: their validity
+ * bitmap, from bit 0, or null) in this module's Wasm (assembly/parquet splitJoined): the
+ * separators are removed from `bytes` in place, `codeOffsets` (length cap + 1) gets the item
+ * offsets and `listOffsets` (rows + 1) each row's item count so far. Returns [items, bytes left];
+ * items > cap means some string held more codes than counted (nothing past cap is written).
+ * For the scoring worker's member parts (src/workers/member-parts.ts).
+ */
+export function splitJoinedBytes(
+  offs: Int32Array,
+  bytes: Uint8Array,
+  valid: Uint8Array | null,
+  rows: number,
+  codeOffsets: Int32Array,
+  listOffsets: Int32Array,
+): [number, number] {
+  const cap = codeOffsets.length - 1;
+  const end = offs[rows] ?? 0;
+  const validAt = align8((rows + 1) * 4);
+  const validBytes = valid ? (rows + 7) >> 3 : 0;
+  const bytesAt = align8(validAt + validBytes);
+  const codeAt = align8(bytesAt + end);
+  const listAt = align8(codeAt + (cap + 1) * 4);
+  const mem = packerMemory(listAt + (rows + 1) * 4);
+  new Int32Array(mem.buffer, 0, rows + 1).set(offs.subarray(0, rows + 1));
+  if (valid) mem.set(valid.subarray(0, validBytes), validAt);
+  mem.set(bytes.subarray(0, end), bytesAt);
+  const x = wasm();
+  const items = x.splitJoined(0, rows, bytesAt, valid ? validAt : 0, codeAt, cap, listAt);
+  const w = x.splitBytes();
+  bytes.set(mem.subarray(bytesAt, bytesAt + w), 0);
+  codeOffsets.set(new Int32Array(mem.buffer, codeAt, cap + 1));
+  listOffsets.set(new Int32Array(mem.buffer, listAt, rows + 1));
+  return [items, w];
+}
 
 /**
  * RLE / bit-packed hybrid encoding of `n` values: one RLE run when all values are equal,

@@ -5,7 +5,8 @@
 import { openAsBlob } from "node:fs";
 import { Field, List, RecordBatch, Schema, Struct, Utf8, makeData, tableFromIPC, type Data } from "apache-arrow";
 import * as pw from "parquet-wasm";
-import { CODE_SEPARATOR, separatorInCode } from "../io/joined-codes.js";
+import { separatorInCode } from "../io/joined-codes.js";
+import { splitJoinedBytes } from "../io/parquet-writer.js";
 
 // one open ParquetFile per part file (a worker reads many row groups of the same few files); the
 // cache lives as long as the worker, and the pool lives for one run
@@ -45,7 +46,7 @@ export function splitJoinedCodes(rb: RecordBatch, label: string): RecordBatch {
   // the end (typed-array writes there do nothing) and the count check below fails the batch
   const codeOffsets = new Int32Array(expected + 1);
   const listOffsets = new Int32Array(rows + 1);
-  const [items, w] = splitCodes(offs, bytes, valid, rows, codeOffsets, listOffsets);
+  const [items, w] = splitJoinedBytes(offs, bytes, valid, rows, codeOffsets, listOffsets);
   if (items !== expected) throw separatorInCode(label);
   const child = makeData({
     type: new Utf8(),
@@ -73,35 +74,4 @@ export function splitJoinedCodes(rb: RecordBatch, label: string): RecordBatch {
     children.push(d);
   });
   return new RecordBatch(new Schema(fields), makeData({ type: new Struct(fields), length: rows, nullCount: 0, children }));
-}
-
-/**
- * The split itself, in a function of its own (V8 optimizes the loop during the first row group;
- * code after a loop so optimized had never run and was thrown away at its first call). The codes
- * are compacted in place over the joined bytes (this batch's own buffer, read for this task
- * alone): the write position never passes the read position. Returns [items, bytes written].
- */
-function splitCodes(
-  offs: Int32Array,
-  bytes: Uint8Array,
-  valid: Uint8Array | null,
-  rows: number,
-  codeOffsets: Int32Array,
-  listOffsets: Int32Array,
-): [number, number] {
-  let nItems = 0;
-  let w = 0;
-  for (let i = 0; i < rows; i++) {
-    if (!valid || (valid[i >> 3]! & (1 << (i & 7))) !== 0) {
-      const e = offs[i + 1]!;
-      for (let k = offs[i]!; k < e; k++) {
-        const c = bytes[k]!;
-        if (c === CODE_SEPARATOR) codeOffsets[++nItems] = w;
-        else bytes[w++] = c;
-      }
-      codeOffsets[++nItems] = w;
-    }
-    listOffsets[i + 1] = nItems;
-  }
-  return [nItems, w];
 }
