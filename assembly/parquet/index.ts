@@ -1,6 +1,7 @@
 // The fast Parquet writer's inner loops (src/io/parquet-writer.ts): the RLE / bit-packed hybrid
 // encoding of levels and dictionary keys, and the repetition and definition levels of a list
-// column. A module of its own, apart from the scoring kernel: numbers-only ABI over its linear
+// column; and, as the scoring worker's other byte loop, the split of exported members' joined
+// codes (splitJoined, for src/workers/member-parts.ts). A module of its own, apart from the scoring kernel: numbers-only ABI over its linear
 // memory, which the host fills before each call and reads after it (no allocator: the host lays
 // out each call's buffers from offset 0 and grows the memory first). Same bytes as the
 // JavaScript it replaces; tests/integration/parquet-writer.test.ts reads them back.
