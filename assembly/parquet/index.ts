@@ -237,7 +237,8 @@ export function splitBytes(): i32 {
 /**
  * The scoring worker's split of exported members' joined codes (src/workers/member-parts.ts):
  * each of the `rows` strings that `offsets` (rows + 1 i32) delimit in `bytes` holds a member's
- * codes joined by U+001F; a string whose bit in `valid` (0: no bitmap) is clear has no codes.
+ * codes joined by the byte `sep` (U+001F, io/joined-codes.ts CODE_SEPARATOR); a string whose bit
+ * in `valid` (0: no bitmap) is clear has no codes.
  * The separators are removed in place (splitBytes() gives the bytes left), the item offsets go to
  * `codeOffsets` (at most `cap` + 1 of them: items past `cap` are counted, not written) and each
  * member's item count so far to `listOffsets` (rows + 1). Returns the item count. Same result as
@@ -248,6 +249,7 @@ export function splitJoined(
   rows: i32,
   bytes: usize,
   valid: usize,
+  sep: u8,
   codeOffsets: usize,
   cap: i32,
   listOffsets: usize,
@@ -261,7 +263,7 @@ export function splitJoined(
       const e = <usize>load<i32>(offsets + (<usize>(i + 1) << 2));
       for (let k = <usize>load<i32>(offsets + (<usize>i << 2)); k < e; k++) {
         const c = load<u8>(bytes + k);
-        if (c == 0x1f) {
+        if (c == sep) {
           n++;
           if (n <= cap) store<i32>(codeOffsets + (<usize>n << 2), <i32>w);
         } else {

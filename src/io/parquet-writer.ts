@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UnavailableError } from "../errors.js";
 import { GrowableBytes } from "./bytes.js";
+import { CODE_SEPARATOR } from "./joined-codes.js";
 import { DataType, DateUnit, Precision, type Data, type Field, type RecordBatch, type Schema } from "apache-arrow";
 
 // ---- Parquet enums (parquet.thrift) -----------------------------------------------------------
@@ -194,6 +195,7 @@ interface Packer {
     rows: number,
     bytes: number,
     valid: number,
+    sep: number,
     codeOffsets: number,
     cap: number,
     listOffsets: number,
@@ -228,7 +230,7 @@ function packerMemory(bytes: number): Uint8Array {
 const align8 = (n: number): number => (n + 7) & ~7;
 
 /**
- * Splits `rows` strings of codes joined by U+001F (`offs` into `bytes`; `valid`: their validity
+ * Splits `rows` strings of codes joined by CODE_SEPARATOR (`offs` into `bytes`; `valid`: their validity
  * bitmap, from bit 0, or null) in this module's Wasm (assembly/parquet splitJoined): the
  * separators are removed from `bytes` in place, `codeOffsets` (length cap + 1) gets the item
  * offsets and `listOffsets` (rows + 1) each row's item count so far. Returns [items, bytes left];
@@ -255,10 +257,10 @@ export function splitJoinedBytes(
   if (valid) mem.set(valid.subarray(0, validBytes), validAt);
   mem.set(bytes.subarray(0, end), bytesAt);
   const x = wasm();
-  const items = x.splitJoined(0, rows, bytesAt, valid ? validAt : 0, codeAt, cap, listAt);
+  const items = x.splitJoined(0, rows, bytesAt, valid ? validAt : 0, CODE_SEPARATOR, codeAt, cap, listAt);
   const w = x.splitBytes();
   bytes.set(mem.subarray(bytesAt, bytesAt + w), 0);
-  codeOffsets.set(new Int32Array(mem.buffer, codeAt, cap + 1));
+  codeOffsets.set(new Int32Array(mem.buffer, codeAt, Math.min(items, cap) + 1)); // the offsets written
   listOffsets.set(new Int32Array(mem.buffer, listAt, rows + 1));
   return [items, w];
 }

@@ -42,8 +42,8 @@ export function splitJoinedCodes(rb: RecordBatch, label: string): RecordBatch {
   const nValid = nData.nullCount > 0 ? nData.nullBitmap : null;
   let expected = 0;
   for (let i = 0; i < rows; i++) if (!nValid || ((nValid[i >> 3] ?? 0) & (1 << (i & 7))) !== 0) expected += nv[i] ?? 0;
-  // sized by the counts: were a code to contain U+001F, the extra items' offsets would fall past
-  // the end (typed-array writes there do nothing) and the count check below fails the batch
+  // sized by the counts: were a code to contain U+001F, the split counts more items than that but
+  // writes no offset past the end, and the count check below fails the batch
   const codeOffsets = new Int32Array(expected + 1);
   const listOffsets = new Int32Array(rows + 1);
   const [items, w] = splitJoinedBytes(offs, bytes, valid, rows, codeOffsets, listOffsets);
