@@ -227,6 +227,66 @@ export function dictionary(
   return count;
 }
 
+/**
+ * Dictionary encoding of `n` strings (a text column the parse threads build, src/ingest/dx-part.ts):
+ * `offsets` (n + 1 i32) delimit them in `bytes`, which holds the bytes from offsets[0] on; a
+ * string whose bit in `valid` is clear (0: no bitmap) is null, gets key 0 and is not entered. The
+ * key of each string (i32, the index of its value among the distinct values in order of first
+ * appearance) goes to `keys`, the row where each distinct value first appears to `firstRow`,
+ * through an open-addressing table of 2^`tableBits` i32 slots at `table` (zeroed here; at least
+ * twice as many slots as strings). Bytes are hashed FNV-1a and compared with memory.compare.
+ * Returns the number of distinct values.
+ */
+export function stringDictionary(
+  offsets: usize,
+  n: i32,
+  bytes: usize,
+  valid: usize,
+  table: usize,
+  tableBits: i32,
+  keys: usize,
+  firstRow: usize,
+): i32 {
+  const slots = 1 << tableBits;
+  const mask = slots - 1;
+  memory.fill(table, 0, <usize>slots << 2);
+  const base = load<i32>(offsets);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    if (valid != 0 && !bit(valid, i)) {
+      store<i32>(keys + (<usize>i << 2), 0);
+      continue;
+    }
+    const s = load<i32>(offsets + (<usize>i << 2)) - base;
+    const len = load<i32>(offsets + (<usize>(i + 1) << 2)) - base - s;
+    const at = bytes + <usize>s;
+    let h: u32 = 0x811c9dc5;
+    for (let j = 0; j < len; j++) h = (h ^ <u32>load<u8>(at + <usize>j)) * 0x01000193;
+    let slot = <i32>(h & <u32>mask);
+    let key = -1;
+    for (;;) {
+      const e = load<i32>(table + (<usize>slot << 2));
+      if (e == 0) {
+        store<i32>(firstRow + (<usize>count << 2), i);
+        count++;
+        store<i32>(table + (<usize>slot << 2), count);
+        key = count - 1;
+        break;
+      }
+      const r = load<i32>(firstRow + (<usize>(e - 1) << 2));
+      const rs = load<i32>(offsets + (<usize>r << 2)) - base;
+      const rl = load<i32>(offsets + (<usize>(r + 1) << 2)) - base - rs;
+      if (rl == len && memory.compare(bytes + <usize>rs, at, <usize>len) == 0) {
+        key = e - 1;
+        break;
+      }
+      slot = (slot + 1) & mask;
+    }
+    store<i32>(keys + (<usize>i << 2), key);
+  }
+  return count;
+}
+
 let splitWritten: i32 = 0;
 
 /** The compacted byte count of the last splitJoined call. */

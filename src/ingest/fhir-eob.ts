@@ -22,6 +22,8 @@ const NPI = "http://hl7.org/fhir/sid/us-npi";
 type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | null => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Json) : null);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+/** A FHIR positiveInt: a whole number 1 … 2^31 − 1 (the staging columns are 32-bit). */
+const isPositiveInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 1 && v <= 0x7fffffff;
 const str = (v: unknown): string | null => (typeof v === "string" && v.trim() !== "" ? v.trim() : null);
 
 function codings(cc: unknown): Json[] {
@@ -145,8 +147,12 @@ function buildClaim(r: Json, claimId: string, memberId: string, location: Source
     const raw = codeIn(dx?.["diagnosisCodeableConcept"], DX_SYSTEMS);
     if (!raw) continue;
     const seq = dx?.["sequence"];
-    if (typeof seq !== "number" || !Number.isInteger(seq))
-      throw new EobError("E_RESOURCE", "diagnosis.sequence is not an integer", `/diagnosis/${i}/sequence`);
+    if (!isPositiveInt(seq))
+      throw new EobError(
+        "E_RESOURCE",
+        "diagnosis.sequence is not a positive integer (FHIR positiveInt)",
+        `/diagnosis/${i}/sequence`,
+      );
     const q = codings(arr(dx?.["type"])[0])[0]?.["code"];
     diagnoses.push({ raw, code: normalizeDx(raw), position: seq, qualifier: typeof q === "string" ? q : "" });
   }
@@ -173,6 +179,8 @@ function buildClaim(r: Json, claimId: string, memberId: string, location: Source
     const from = period ? readDate(period["start"], `${p}/servicedPeriod/start`) : on;
     const to = period ? (readDate(period["end"], `${p}/servicedPeriod/end`) ?? from) : on;
     const seq = item["sequence"];
+    if (typeof seq === "number" && !isPositiveInt(seq))
+      throw new EobError("E_RESOURCE", "item.sequence is not a positive integer (FHIR positiveInt)", `${p}/sequence`);
     lines.push({
       number: typeof seq === "number" ? seq : i + 1,
       procedure: codeIn(svc, PROC_SYSTEMS)?.toUpperCase() ?? null,

@@ -1,12 +1,14 @@
-// Streams ingest records to CSV staging files (beside the warehouse, never in a shared temp
-// directory) in large buffered writes; the warehouse step loads them with DuckDB's CSV reader.
-// One row per claim (claims-<part>.csv), per claim diagnosis (dx-<part>.csv), per 834 member
-// (members-<part>.csv) and per failed transaction envelope (transactions-<part>.csv); one part per
-// input file, so files can be parsed concurrently. Nothing is kept per claim in memory.
+// Streams ingest records to staging files (beside the warehouse, never in a shared temp
+// directory) in large buffered writes. One row per claim (claims-<part>.csv), per 834 member
+// (members-<part>.csv) and per failed transaction envelope (transactions-<part>.csv), which the
+// warehouse step loads with DuckDB's CSV reader; one row per claim diagnosis in dx-<part>.parquet
+// (dx-part.ts), which the published claims_diagnoses view reads as it is. One part per input file
+// (or NDJSON range), so files can be parsed concurrently. Nothing is kept per claim in memory.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Claim, Decision, EnrollmentMember, Rejection, RejectCode, SourceLocation } from "./types.js";
 import { formatDays } from "./dates.js";
+import { DxPartWriter } from "./dx-part.js";
 
 const q = (v: string | number | boolean | null | undefined): string => {
   if (v === null || v === undefined) return "";
@@ -237,14 +239,14 @@ export const TX_COLUMNS = [
 
 export type StagingTable = "claims" | "dx" | "members" | "transactions";
 
-/** The staging file of one table and part. */
+/** The staging file of one table and part (the diagnosis rows are Parquet: dx-part.ts). */
 export function stagingFile(dir: string, table: StagingTable, part: number): string {
-  return join(dir, `${table}-${part}.csv`);
+  return join(dir, `${table}-${part}.${table === "dx" ? "parquet" : "csv"}`);
 }
 
 export class StagingWriter {
   readonly claims: CsvFile;
-  readonly dx: CsvFile;
+  readonly dx: DxPartWriter;
   readonly members: CsvFile;
   readonly transactions: CsvFile;
   private seq = 0;
@@ -254,7 +256,7 @@ export class StagingWriter {
     readonly part: number,
   ) {
     this.claims = new CsvFile(stagingFile(dir, "claims", part), CLAIM_COLUMNS);
-    this.dx = new CsvFile(stagingFile(dir, "dx", part), DX_COLUMNS);
+    this.dx = new DxPartWriter(stagingFile(dir, "dx", part));
     this.members = new CsvFile(stagingFile(dir, "members", part), MEMBER_COLUMNS);
     this.transactions = new CsvFile(stagingFile(dir, "transactions", part), TX_COLUMNS);
   }
@@ -295,7 +297,7 @@ export class StagingWriter {
 
   writeClaim(c: Claim, d: Decision): void {
     const seq = ++this.seq;
-    // cell by cell into the file's buffer; the columns are CLAIM_COLUMNS' and DX_COLUMNS' in order
+    // cell by cell into the file's buffer, CLAIM_COLUMNS in order; the diagnoses as DX_COLUMNS rows
     const f = this.claims;
     f.int(seq);
     f.comma();
@@ -340,32 +342,7 @@ export class StagingWriter {
     const x = this.dx;
     for (const dx of c.diagnoses) {
       const li = d.lineFor(dx);
-      const l = li >= 0 ? c.lines[li]! : null;
-      x.int(seq);
-      x.comma();
-      x.cell(dx.code);
-      x.comma();
-      x.cell(dx.raw);
-      x.comma();
-      x.int(dx.position);
-      x.comma();
-      x.cell(dx.qualifier);
-      x.comma();
-      if (l) {
-        x.int(l.number);
-        x.comma();
-        x.cell(l.procedure);
-        x.comma();
-        x.cell(l.revenueCode);
-        x.comma();
-        x.cell(l.renderingNpi);
-        x.comma();
-        x.day(l.to === null ? c.to : l.to);
-      } else {
-        x.commas(4);
-        x.day(c.to);
-      }
-      x.end();
+      x.add(seq, dx, li >= 0 ? c.lines[li]! : null, c.to);
     }
   }
 

@@ -7,7 +7,7 @@
 // native tables built as hcc_ingest_<run>_*. An error before COMMIT (or a kill) leaves the
 // previous relations; leftovers of a failed or killed run (staging tables, a run directory no
 // view reads) are removed by it or by the next run. Schemas: docs/ingest.md#warehouse-tables.
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { commitInTransaction, sqlString } from "../io/duckdb-warehouse.js";
@@ -69,9 +69,6 @@ const CLAIM_TYPES = `'claim_seq': 'BIGINT', 'claim_format': 'VARCHAR', 'claim_ki
   'reason': 'VARCHAR', 'message': 'VARCHAR', 'diagnosis_source': 'VARCHAR', 'source_file': 'VARCHAR', 'source_line': 'BIGINT',
   'source_offset': 'BIGINT', 'segment': 'VARCHAR', 'segment_index': 'BIGINT', 'element': 'VARCHAR', 'json_pointer': 'VARCHAR',
   'dx_count': 'INTEGER', 'line_count': 'INTEGER'`;
-const DX_TYPES = `'claim_seq': 'BIGINT', 'diagnosis_code': 'VARCHAR', 'diagnosis_code_raw': 'VARCHAR',
-  'dx_position': 'INTEGER', 'dx_qualifier': 'VARCHAR', 'line_number': 'INTEGER', 'procedure_code': 'VARCHAR', 'revenue_code': 'VARCHAR',
-  'line_rendering_npi': 'VARCHAR', 'service_date': 'DATE'`;
 const MEMBER_TYPES = `'member_seq': 'BIGINT', 'participant_id': 'VARCHAR', 'birth_date': 'DATE', 'sex': 'VARCHAR', 'dual_elgbl_cd': 'VARCHAR',
   'medicare': 'BOOLEAN', 'medicaid': 'BOOLEAN', 'coverage_start_date': 'DATE', 'coverage_end_date': 'DATE', 'maintenance_type': 'VARCHAR',
   'field_sources': 'VARCHAR', 'source_file': 'VARCHAR', 'source_line': 'BIGINT', 'source_offset': 'BIGINT', 'problem': 'VARCHAR'`;
@@ -94,6 +91,16 @@ function readParts(
     return replace.length ? `SELECT * REPLACE (${replace.join(", ")}) FROM ${scan}` : `SELECT * FROM ${scan}`;
   };
   return `(${parts.map(one).join(" UNION ALL ")})`;
+}
+
+/** The published claims_diagnoses columns, in order, from a dx staging part (dx-part.ts) read as `d`. */
+const DX_SELECT = (claimOffset: number): string =>
+  `CAST(d.claim_seq AS BIGINT)${claimOffset ? ` + ${claimOffset}` : ""} AS claim_seq, d.dx_position, d.diagnosis_code,
+   d.diagnosis_code_raw, d.dx_qualifier, d.line_number, d.procedure_code, d.revenue_code, d.service_date, d.line_rendering_npi`;
+
+/** The diagnosis rows of the given dx Parquet parts (each with its claim offset) as one relation. */
+function dxRelation(files: readonly { file: string; claimOffset: number }[]): string {
+  return files.map((f) => `SELECT ${DX_SELECT(f.claimOffset)} FROM read_parquet(${sqlString(f.file)}) d`).join("\nUNION ALL ");
 }
 
 /**
@@ -130,6 +137,8 @@ export function checkIngestStorage(db: string, storage: IngestStorage): string {
 /** The relations built by a publish, by short name: a staging table, or a Parquet file of the run. */
 class Built {
   private readonly files = new Map<string, string>();
+  /** Relations published as a view over files moved into the run directory: their SELECT. */
+  private readonly adopted = new Map<string, string>();
   constructor(
     private readonly c: DuckDBConnection,
     private readonly runId: string,
@@ -154,16 +163,40 @@ class Built {
     this.files.set(name, file);
   }
 
+  /**
+   * Builds `name` as a view over Parquet files that already hold its rows (the parse threads'
+   * dx parts): they are moved into the run's directory, and `select` gets their new paths. Only
+   * with Parquet storage (dir set).
+   */
+  adopt(name: string, files: readonly string[], select: (moved: string[]) => string): void {
+    if (!this.dir) throw new InternalError("ingest: only Parquet storage adopts files");
+    const moved = files.map((f, i) => {
+      const to = join(this.dir!, `${name}-${i}.parquet`);
+      try {
+        renameSync(f, to);
+      } catch (e) {
+        // another file system (a results directory mounted elsewhere): copied instead
+        if ((e as NodeJS.ErrnoException).code !== "EXDEV") throw e;
+        copyFileSync(f, to);
+      }
+      return to;
+    });
+    this.adopted.set(name, select(moved));
+  }
+
   /** How later statements read `name`. */
   ref(name: string): string {
     const file = this.files.get(name);
-    return file ? `read_parquet(${sqlString(file)})` : this.table(name);
+    const adopted = this.adopted.get(name);
+    return file ? `read_parquet(${sqlString(file)})` : adopted ? `(${adopted})` : this.table(name);
   }
 
   /** Publishes `name` as `S.to` (inside the commit transaction; the old relation is gone). */
   async publish(name: string, to: string): Promise<void> {
     const file = this.files.get(name);
+    const adopted = this.adopted.get(name);
     if (file) await this.c.run(`CREATE VIEW ${S}.${to} AS SELECT * FROM read_parquet(${sqlString(file)})`);
+    else if (adopted) await this.c.run(`CREATE VIEW ${S}.${to} AS ${adopted}`);
     else await this.c.run(`ALTER TABLE ${this.table(name)} RENAME TO ${to}`);
   }
 }
@@ -257,17 +290,28 @@ export async function publishIngest(
     // transaction's envelope) can have rows to leave out: without one, no join (1–1.5 s of 5 s for
     // 7.8M rows)
     const rejectedWithDx = await scalar(c, `SELECT count(*) FROM ${claims} WHERE outcome = 'rejected' AND dx_count > 0`);
-    const dxScan = readParts(stageDir, "dx", DX_TYPES, parts, { claim_seq: "claimOffset" });
-    const dxKept =
-      rejectedWithDx > 0
-        ? `${dxScan} d JOIN (SELECT claim_seq FROM ${claims} WHERE outcome <> 'rejected') k USING (claim_seq)`
-        : `${dxScan} d`;
-    await built.create(
-      "diagnoses",
-      `SELECT d.claim_seq, d.dx_position, d.diagnosis_code, d.diagnosis_code_raw, d.dx_qualifier, d.line_number, d.procedure_code,
-             d.revenue_code, d.service_date, d.line_rendering_npi
-      FROM ${dxKept}`,
-    );
+    // the parse threads wrote the diagnosis rows as Parquet (dx-part.ts): with Parquet storage and
+    // nothing to leave out, claims_diagnoses is a view over those very files (moved into the run's
+    // directory), each part's claim_seq shifted by its offset; else they are read into a table or file
+    const dxParts = parts.map((p) => ({ file: stagingFile(stageDir, "dx", p.part), claimOffset: p.claimOffset }));
+    if (dir && rejectedWithDx === 0) {
+      built.adopt(
+        "diagnoses",
+        dxParts.map((p) => p.file),
+        (moved) => dxRelation(moved.map((file, i) => ({ file, claimOffset: dxParts[i]!.claimOffset }))),
+      );
+    } else {
+      const dxKept =
+        rejectedWithDx > 0
+          ? `(${dxRelation(dxParts)}) d JOIN (SELECT claim_seq FROM ${claims} WHERE outcome <> 'rejected') k USING (claim_seq)`
+          : `(${dxRelation(dxParts)}) d`;
+      await built.create(
+        "diagnoses",
+        `SELECT d.claim_seq, d.dx_position, d.diagnosis_code, d.diagnosis_code_raw, d.dx_qualifier, d.line_number, d.procedure_code,
+               d.revenue_code, d.service_date, d.line_rendering_npi
+        FROM ${dxKept}`,
+      );
+    }
     await built.create(
       "pdx",
       `SELECT DISTINCT k.participant_id, d.diagnosis_code, d.service_date, k.diagnosis_source AS "source"

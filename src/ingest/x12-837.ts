@@ -36,6 +36,12 @@ export function claimFormatOf(version: string): ClaimFormat | null {
   return null;
 }
 
+/** LX01, the assigned line number, when it is a whole number 1 … 2^31 − 1 (else the lines are counted). */
+function lineNumber(v: string): number | null {
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 && n <= 0x7fffffff ? n : null;
+}
+
 export class Claim837Builder {
   private level = "";
   private billingNpi: string | null = null;
@@ -112,7 +118,7 @@ export class Claim837Builder {
       case "HI":
         return this.hi(seg);
       case "LX":
-        this.lineNo = Number(seg.element(1)) || this.lineNo + 1;
+        this.lineNo = lineNumber(seg.element(1)) ?? this.lineNo + 1;
         return;
       case "SV1":
       case "SV2":

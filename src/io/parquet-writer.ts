@@ -6,13 +6,26 @@
 // Float64, Bool, Utf8, DateDay, Dictionary<Int, Utf8>, List<Utf8> and List<Dictionary<Int, Utf8>> — and says no (fastParquetSupports)
 // for anything else, where callers use parquet-wasm (io/parquet.ts). Format: the Apache Parquet
 // specification (parquet.thrift, Thrift compact protocol); docs/adr/0002-result-storage.md says why.
-import { readFileSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UnavailableError } from "../errors.js";
 import { GrowableBytes } from "./bytes.js";
 import { CODE_SEPARATOR } from "./joined-codes.js";
-import { DataType, DateUnit, Precision, type Data, type Field, type RecordBatch, type Schema } from "apache-arrow";
+import {
+  DataType,
+  DateUnit,
+  Precision,
+  makeData,
+  makeVector,
+  Utf8,
+  type Data,
+  type Dictionary,
+  type Field,
+  type Int32,
+  type RecordBatch,
+  type Schema,
+} from "apache-arrow";
 
 // ---- Parquet enums (parquet.thrift) -----------------------------------------------------------
 const T_BOOLEAN = 0;
@@ -201,6 +214,16 @@ interface Packer {
     listOffsets: number,
   ): number;
   splitBytes(): number;
+  stringDictionary(
+    offsets: number,
+    n: number,
+    bytes: number,
+    valid: number,
+    table: number,
+    tableBits: number,
+    keys: number,
+    firstRow: number,
+  ): number;
 }
 
 let packer: Packer | null = null;
@@ -228,6 +251,59 @@ function packerMemory(bytes: number): Uint8Array {
 }
 
 const align8 = (n: number): number => (n + 7) & ~7;
+
+/**
+ * A Utf8 column (offset 0, one chunk) as Dictionary<Utf8, Int32>: keys in order of first
+ * appearance, computed in this module's Wasm (assembly/parquet stringDictionary); the dictionary's
+ * bytes are copied from each distinct value's first row. The fast writer then writes it as a
+ * dictionary page and bit-packed keys: a column of a few thousand distinct codes in 65,536 rows
+ * takes 1–2 bytes a row instead of its text.
+ */
+export function utf8Dictionary(d: Data<Utf8>, type: Dictionary<Utf8, Int32>): Data<Dictionary<Utf8, Int32>> {
+  if (d.offset !== 0) throw new TypeError("utf8Dictionary: a sliced column");
+  const n = d.length;
+  const offs = d.valueOffsets;
+  const bytes = d.values;
+  const first = offs[0] ?? 0;
+  const last = offs[n] ?? 0;
+  const valid = d.nullCount > 0 ? d.nullBitmap : null;
+  const tableBits = Math.max(4, bitWidth(Math.max(1, 2 * n - 1)));
+  // in Wasm: offsets, bytes, bitmap, the table, the keys, the first rows
+  const bytesAt = align8((n + 1) * 4);
+  const validAt = align8(bytesAt + (last - first));
+  const tableAt = align8(validAt + (valid ? (n + 7) >> 3 : 0));
+  const keysAt = tableAt + (1 << tableBits) * 4;
+  const firstAt = keysAt + n * 4;
+  const mem = packerMemory(firstAt + n * 4);
+  new Int32Array(mem.buffer, 0, n + 1).set(offs.subarray(0, n + 1));
+  mem.set(bytes.subarray(first, last), bytesAt);
+  if (valid) mem.set(valid.subarray(0, (n + 7) >> 3), validAt);
+  const count = wasm().stringDictionary(0, n, bytesAt, valid ? validAt : 0, tableAt, tableBits, keysAt, firstAt);
+  const keys = new Int32Array(n);
+  keys.set(new Int32Array(mem.buffer, keysAt, n));
+  const rows = new Int32Array(mem.buffer, firstAt, count);
+  const dOffs = new Int32Array(count + 1);
+  let total = 0;
+  for (let k = 0; k < count; k++) {
+    const r = rows[k]!;
+    total += offs[r + 1]! - offs[r]!;
+    dOffs[k + 1] = total;
+  }
+  const dBytes = new Uint8Array(total);
+  for (let k = 0; k < count; k++) {
+    const r = rows[k]!;
+    dBytes.set(bytes.subarray(offs[r], offs[r + 1]), dOffs[k]);
+  }
+  const dict = makeData({ type: new Utf8(), length: count, nullCount: 0, valueOffsets: dOffs, data: dBytes });
+  return makeData({
+    type,
+    length: n,
+    nullCount: d.nullCount,
+    nullBitmap: valid,
+    data: keys,
+    dictionary: makeVector(dict),
+  });
+}
 
 /**
  * Splits `rows` strings of codes joined by CODE_SEPARATOR (`offs` into `bytes`; `valid`: their validity
@@ -768,16 +844,28 @@ function encodeInto(out: Out, batches: readonly RecordBatch[]): void {
   if (!schema) throw new TypeError("fast Parquet: no batches");
   const ls = leaves(schema);
   out.bytes(MAGIC);
-  const groups: { chunks: Chunk[]; rows: number }[] = [];
-  for (const b of batches) {
-    if (b.numRows === 0) continue;
-    const chunks = ls.map((leaf, i) => {
-      const d = b.data.children[i];
-      if (!d) throw new TypeError(`fast Parquet: column ${leaf.field.name} missing in a batch`);
-      return writeChunk(out, leaf, d, b.numRows);
-    });
-    groups.push({ chunks, rows: b.numRows });
-  }
+  const groups: RowGroup[] = [];
+  for (const b of batches) if (b.numRows > 0) groups.push(rowGroup(out, ls, b));
+  footer(out, ls, groups);
+}
+
+interface RowGroup {
+  chunks: Chunk[];
+  rows: number;
+}
+
+/** Appends one row group (a column chunk per leaf) of batch `b`; its chunks' offsets are positions in `out`. */
+function rowGroup(out: Out, ls: readonly Leaf[], b: RecordBatch): RowGroup {
+  const chunks = ls.map((leaf, i) => {
+    const d = b.data.children[i];
+    if (!d) throw new TypeError(`fast Parquet: column ${leaf.field.name} missing in a batch`);
+    return writeChunk(out, leaf, d, b.numRows);
+  });
+  return { chunks, rows: b.numRows };
+}
+
+/** Appends the file metadata, its length and the closing magic. */
+function footer(out: Out, ls: readonly Leaf[], groups: readonly RowGroup[]): void {
   const footerAt = out.len;
   const t = new Thrift(out);
   t.begin(null);
@@ -808,6 +896,71 @@ function encodeInto(out: Out, batches: readonly RecordBatch[]): void {
   t.end();
   out.u32(out.len - footerAt);
   out.bytes(MAGIC);
+}
+
+/**
+ * A Parquet file written one row group at a time (the fast writer's encoding): each add() appends
+ * a batch's row group to the file, close() writes the footer. Only the footer's metadata stays in
+ * memory, so a file of any size is written with one row group's buffer. Every batch must have the
+ * schema of the first.
+ */
+export class FastParquetFile {
+  private readonly fd: number;
+  private readonly out = new Out(1 << 16);
+  private pos = 0;
+  private leaves: Leaf[] | null = null;
+  private signature = "";
+  private readonly groups: RowGroup[] = [];
+  private closed = false;
+  rows = 0;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, "w");
+    this.out.bytes(MAGIC);
+    this.flush();
+  }
+
+  /** Appends `b` as one row group (nothing for an empty batch). */
+  add(b: RecordBatch): void {
+    if (this.closed) throw new TypeError(`fast Parquet: ${this.path} is closed`);
+    const sig = b.schema.fields.map((f) => `${f.name}:${String(f.type)}:${f.nullable}`).join(",");
+    if (!this.leaves) {
+      this.leaves = leaves(b.schema);
+      this.signature = sig;
+    } else if (sig !== this.signature) throw new TypeError(`fast Parquet: ${this.path}: a batch with another schema`);
+    if (b.numRows === 0) return;
+    const g = rowGroup(this.out, this.leaves, b);
+    // the chunks' offsets are positions in the buffer; in the file they start at pos
+    for (const c of g.chunks) {
+      c.dataOffset += this.pos;
+      if (c.dictOffset !== null) c.dictOffset += this.pos;
+    }
+    this.groups.push(g);
+    this.rows += b.numRows;
+    this.flush();
+  }
+
+  /** Writes the footer and closes the file (a file without any batch gets `schema`'s columns and no rows). */
+  close(schema?: Schema): void {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      const ls = this.leaves ?? (schema ? leaves(schema) : null);
+      if (!ls) throw new TypeError(`fast Parquet: ${this.path}: no schema (no batch was added)`);
+      footer(this.out, ls, this.groups);
+      this.flush();
+    } finally {
+      closeSync(this.fd);
+    }
+  }
+
+  private flush(): void {
+    const bytes = this.out.result();
+    let off = 0;
+    while (off < bytes.length) off += writeSync(this.fd, bytes, off, bytes.length - off);
+    this.pos += bytes.length;
+    this.out.len = 0;
+  }
 }
 
 const MAGIC = UTF8.encode("PAR1");

@@ -146,6 +146,67 @@ describe("hcc ingest: bad input", () => {
     for (const x of o) expect(typeof x["message"] === "string" ? x["message"] : "").not.toMatch(/P1|G1|G2|not json/);
   });
 
+  it("sequences outside FHIR positiveInt are rejected with their pointer; the staged 32-bit columns never see them", async () => {
+    const d = tempDir();
+    const eob = (id: string, dxSeq: unknown, itemSeq: unknown): string =>
+      JSON.stringify({
+        resourceType: "ExplanationOfBenefit",
+        id,
+        patient: { reference: "Patient/P1" },
+        billablePeriod: { start: "2025-02-01" },
+        diagnosis: [
+          {
+            sequence: dxSeq,
+            diagnosisCodeableConcept: { coding: [{ system: "http://hl7.org/fhir/sid/icd-10-cm", code: "E11.9" }] },
+          },
+        ],
+        item: [
+          { sequence: itemSeq, productOrService: { coding: [{ system: "http://www.ama-assn.org/go/cpt", code: "99213" }] } },
+        ],
+      });
+    const f = writeFile(
+      d,
+      "seq.ndjson",
+      [
+        eob("OK", 2147483647, 1),
+        eob("BIG", 2147483648, 1),
+        eob("ZERO", 0, 1),
+        eob("HALF", 1, 1.5),
+        eob("ITEMBIG", 1, 2 ** 31),
+      ].join("\n") + "\n",
+    );
+    const db = join(d, "w.duckdb");
+    const r = await ingest([f], db);
+    expect(r.counts.claimsIn).toBe(5);
+    const o = await outcomes(db);
+    expect(o.map((z) => [z["outcome"], z["reason"], z["json_pointer"]])).toEqual([
+      ["accepted", null, null],
+      ["rejected", "E_RESOURCE", "/diagnosis/0/sequence"],
+      ["rejected", "E_RESOURCE", "/diagnosis/0/sequence"],
+      ["rejected", "E_RESOURCE", "/item/0/sequence"],
+      ["rejected", "E_RESOURCE", "/item/0/sequence"],
+    ]);
+    const dx = await query(db, "SELECT dx_position, line_number FROM sgv_reporting.claims_diagnoses");
+    expect(dx).toEqual([{ dx_position: 2147483647, line_number: 1 }]);
+  });
+
+  it("an LX01 that is not a whole number 1 … 2^31 − 1 numbers the line by count", async () => {
+    const d = tempDir();
+    const lx = (n: string): string[] => [`LX*${n}`, "SV1*HC:99213*100*UN*1***1", "DTP*472*D8*20250301"];
+    const f = writeFile(
+      d,
+      "lx.x12",
+      x12P([["CLM*L1*100***11:B:1*Y*A*Y*Y", "HI*ABK:E119", ...lx("99999999999"), ...lx("-2"), ...lx("0"), ...lx("7")]]),
+    );
+    const db = join(d, "w.duckdb");
+    await ingest([f], db);
+    // the diagnosis leans on the first eligible line, whose LX01 does not fit 32 bits: line 1 by count
+    const dx = await query(db, "SELECT line_number FROM sgv_reporting.claims_diagnoses");
+    expect(dx).toEqual([{ line_number: 1 }]);
+    const lines = await query(db, "SELECT line_count FROM sgv_reporting.claims_ingest_outcomes");
+    expect(lines).toEqual([{ line_count: 4 }]);
+  });
+
   it("a file that is not a claim format fails the ingest and leaves the previous tables (atomic)", async () => {
     const d = tempDir();
     const db = join(d, "w.duckdb");

@@ -1,14 +1,23 @@
-// The staging writer writes claim and diagnosis rows cell by cell as bytes. Each cell must be what
-// the text definition gives (q(): quoted when it holds a comma, quote or line break, "" for an
-// empty string, nothing for null; numbers as String(); dates as formatDays), in UTF-8. (The
-// warehouse step reading these files back is covered by the ingest tests that publish.)
+// The staging writer writes claim rows cell by cell as bytes. Each cell must be what the text
+// definition gives (q(): quoted when it holds a comma, quote or line break, "" for an empty
+// string, nothing for null; numbers as String(); dates as formatDays), in UTF-8. Diagnosis rows go
+// to a Parquet part (dx-part.ts), read back here with DuckDB: the same values, nulls and types.
+// (The warehouse step reading these files back is covered by the ingest tests that publish.)
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { formatDays } from "../../src/ingest/dates.js";
-import { StagingWriter, stagingFile } from "../../src/ingest/staging.js";
+import { DX_COLUMNS, StagingWriter, stagingFile } from "../../src/ingest/staging.js";
 import type { Claim, Decision, Rejection, SourceLocation } from "../../src/ingest/types.js";
-import { tempDir } from "./helpers.js";
+import { query, tempDir } from "./helpers.js";
+
+/** The rows of a dx staging part (DuckDB reads the Parquet file), dates as days since 1970-01-01. */
+async function dxRows(file: string): Promise<Record<string, unknown>[]> {
+  return query(
+    ":memory:",
+    `SELECT * REPLACE (CAST(service_date - DATE '1970-01-01' AS INTEGER) AS service_date) FROM read_parquet('${file}')`,
+  );
+}
 
 const q = (v: string | number | null): string => {
   if (v === null) return "";
@@ -56,7 +65,7 @@ const accepted: Decision = { outcome: "accepted", reason: null, source: "profess
 const filtered: Decision = { outcome: "filtered", reason: "no_eligible_procedure", source: null, lineFor: () => -1 };
 
 describe("staging writer", () => {
-  it("writes every cell as the text definition does (quotes, UTF-8, empty vs null, numbers, edge dates)", () => {
+  it("writes every cell as the text definition does (quotes, UTF-8, empty vs null, numbers, edge dates)", async () => {
     const dir = tempDir();
     const file = join(dir, 'in, "odd" näme.x12');
     const cases: [Claim, Decision][] = [
@@ -75,7 +84,8 @@ describe("staging writer", () => {
             transaction: null,
             diagnoses: [
               { raw: "e11.9 ", code: "E119", position: 12, qualifier: "ABF" },
-              { raw: "Z,1", code: "Z1", position: 2147483648, qualifier: "" },
+              { raw: "Z,1", code: "Z1", position: 2147483647, qualifier: "" },
+              { raw: "é1", code: "É1", position: 3, qualifier: "ABF" },
             ],
             location: { file, line: 0, offset: 2 ** 40, pointer: "/item/0/a,b" },
           },
@@ -120,19 +130,45 @@ describe("staging writer", () => {
     expect(text.slice(1, -1).join("\n")).toBe(claimLines.join("\n"));
     expect(text.at(-1)).toBe("");
 
-    const dxLines = cases.flatMap(([c, d], i) =>
+    const dxExpected = cases.flatMap(([c, d], i) =>
       c.diagnoses.map((dx) => {
         const li = d.lineFor(dx);
         const l = li >= 0 ? c.lines[li]! : null;
-        const to = (v: number | null): string => (v === null ? "" : formatDays(v));
-        const head = [i + 1, q(dx.code), q(dx.raw), dx.position, q(dx.qualifier)].join(",");
-        return l
-          ? `${head},${l.number},${q(l.procedure)},${q(l.revenueCode)},${q(l.renderingNpi)},${to(l.to ?? c.to)}`
-          : `${head},,,,,${to(c.to)}`;
+        return {
+          claim_seq: i + 1,
+          diagnosis_code: dx.code,
+          diagnosis_code_raw: dx.raw,
+          dx_position: dx.position,
+          dx_qualifier: dx.qualifier,
+          line_number: l ? l.number : null,
+          procedure_code: l ? l.procedure : null,
+          revenue_code: l ? l.revenueCode : null,
+          line_rendering_npi: l ? l.renderingNpi : null,
+          service_date: l && l.to !== null ? l.to : c.to,
+        };
       }),
     );
-    const dx = readFileSync(stagingFile(dir, "dx", 1), "utf8").split("\n");
-    expect(dx.slice(1, -1).join("\n")).toBe(dxLines.join("\n"));
+    const dxFile = stagingFile(dir, "dx", 1);
+    expect(dxFile.endsWith("dx-1.parquet")).toBe(true);
+    const dx = await dxRows(dxFile);
+    expect(dx).toEqual(dxExpected);
+    expect(Object.keys(dx[0]!)).toEqual([...DX_COLUMNS]);
+    const types = await query(
+      ":memory:",
+      `SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('${dxFile}'))`,
+    );
+    expect(Object.fromEntries(types.map((t) => [t["column_name"], t["column_type"]]))).toEqual({
+      claim_seq: "INTEGER",
+      diagnosis_code: "VARCHAR",
+      diagnosis_code_raw: "VARCHAR",
+      dx_position: "INTEGER",
+      dx_qualifier: "VARCHAR",
+      line_number: "INTEGER",
+      procedure_code: "VARCHAR",
+      revenue_code: "VARCHAR",
+      line_rendering_npi: "VARCHAR",
+      service_date: "DATE",
+    });
     expect(formatDays(DAY_1900)).toBe("1900-01-01");
     expect(formatDays(DAY_2199)).toBe("2199-12-31");
   });
@@ -195,11 +231,19 @@ describe("staging writer", () => {
     expect(w.claimRows).toBe(3);
   });
 
-  it("flushes long runs of rows in order (more than one buffer)", () => {
+  it("flushes long runs of rows in order (more than one buffer, more than one dx row group)", async () => {
     const dir = tempDir();
     const w = new StagingWriter(dir, 2);
     const n = 20000;
-    for (let i = 0; i < n; i++) w.writeClaim(claim({ claimId: `C${i}`, memberId: `M${i % 97}` }, "f.x12"), accepted);
+    const dxOf = (i: number): Claim["diagnoses"] =>
+      Array.from({ length: 4 }, (_, k) => ({
+        raw: `A${i % 1000}.${k}`,
+        code: `A${i % 1000}${k}`,
+        position: k + 1,
+        qualifier: k ? "ABF" : "ABK",
+      }));
+    for (let i = 0; i < n; i++)
+      w.writeClaim(claim({ claimId: `C${i}`, memberId: `M${i % 97}`, diagnoses: dxOf(i) }, "f.x12"), i % 3 ? accepted : filtered);
     expect(w.claimRows).toBe(n);
     w.close();
     const rows = readFileSync(stagingFile(dir, "claims", 2), "utf8")
@@ -208,5 +252,35 @@ describe("staging writer", () => {
       .slice(1);
     expect(rows.length).toBe(n);
     rows.forEach((r, i) => expect(r.split(",")[3]).toBe(`C${i}`));
+    // 80,000 diagnosis rows: two row groups (65,536 rows each at most), each with its own dictionaries
+    const file = stagingFile(dir, "dx", 2);
+    const groups = await query(":memory:", `SELECT DISTINCT row_group_id FROM parquet_metadata('${file}')`);
+    expect(groups.length).toBe(2);
+    const dx = await dxRows(file);
+    expect(dx.length).toBe(4 * n);
+    dx.forEach((r, j) => {
+      const i = j >> 2;
+      const k = j & 3;
+      expect(r).toEqual({
+        claim_seq: i + 1,
+        diagnosis_code: `A${i % 1000}${k}`,
+        diagnosis_code_raw: `A${i % 1000}.${k}`,
+        dx_position: k + 1,
+        dx_qualifier: k ? "ABF" : "ABK",
+        line_number: i % 3 ? 1 : null,
+        procedure_code: i % 3 ? "99213" : null,
+        revenue_code: null,
+        line_rendering_npi: null,
+        service_date: 20001, // the line has no end date: the claim's
+      });
+    });
+  });
+
+  it("a diagnosis position or line number outside 32 bits is an internal error, not a wrapped value", () => {
+    const dir = tempDir();
+    const w = new StagingWriter(dir, 4);
+    const big = claim({ diagnoses: [{ raw: "E11.9", code: "E119", position: 2 ** 31, qualifier: "ABK" }] }, "f.x12");
+    expect(() => w.writeClaim(big, accepted)).toThrow(/dx_position value 2147483648 is not a 32-bit whole number/);
+    w.close();
   });
 });
