@@ -218,7 +218,10 @@ export class DxPartWriter {
   }
 
   close(): void {
-    this.flush();
-    this.file.close(this.schema);
+    try {
+      this.flush();
+    } finally {
+      this.file.close(this.schema);
+    }
   }
 }
