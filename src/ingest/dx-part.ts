@@ -10,6 +10,7 @@ import { Dictionary, Field, Int32, DateDay, RecordBatch, Schema, Struct, Utf8, m
 import { FastParquetFile, utf8Dictionary } from "../io/parquet-writer.js";
 import { InternalError } from "../errors.js";
 import type { ClaimDiagnosis, ClaimLine } from "./types.js";
+import type { DX_COLUMNS } from "./staging.js";
 
 /** Rows per row group. */
 const ROW_GROUP = 1 << 16;
@@ -19,6 +20,7 @@ const enc = new TextEncoder();
 
 /** UTF-8 text values appended in order (nullable), as Arrow Utf8 offsets + bytes + validity. */
 class TextValues {
+  readonly type = new Utf8();
   bytes = new Uint8Array(1 << 16);
   len = 0;
   offsets = new Int32Array(ROW_GROUP + 1);
@@ -61,7 +63,7 @@ class TextValues {
 
   data(): Data<Utf8> {
     return makeData({
-      type: new Utf8(),
+      type: this.type,
       length: this.n,
       nullCount: this.nulls,
       nullBitmap: this.nulls > 0 ? this.valid.subarray(0, (this.n + 7) >> 3) : null,
@@ -86,7 +88,7 @@ class IntValues {
   n = 0;
   constructor(
     private readonly column: string,
-    private readonly type: Int32 | DateDay,
+    readonly type: Int32 | DateDay,
   ) {}
 
   push(v: number | null): void {
@@ -123,6 +125,14 @@ class IntValues {
 
 const dictType = (): Dictionary<Utf8, Int32> => new Dictionary(new Utf8(), new Int32());
 
+/** A column of the part: its values, whether it may be null, whether its texts go as a dictionary. */
+interface Column {
+  name: (typeof DX_COLUMNS)[number];
+  values: IntValues | TextValues;
+  nullable: boolean;
+  dictionary: boolean;
+}
+
 /** The dx staging file of one part (Parquet, DX_COLUMNS in order, claim_seq numbered within the part). */
 export class DxPartWriter {
   private readonly file: FastParquetFile;
@@ -136,24 +146,26 @@ export class DxPartWriter {
   private readonly revenue = new TextValues();
   private readonly npi = new TextValues();
   private readonly date = new IntValues("service_date", new DateDay());
-  private readonly schema: Schema;
+  /** DX_COLUMNS in order; the texts that repeat go as a dictionary per row group (found in Wasm: utf8Dictionary). */
+  private readonly columns: readonly Column[] = [
+    { name: "claim_seq", values: this.claimSeq, nullable: false, dictionary: false },
+    { name: "diagnosis_code", values: this.code, nullable: false, dictionary: true },
+    { name: "diagnosis_code_raw", values: this.raw, nullable: false, dictionary: true },
+    { name: "dx_position", values: this.position, nullable: false, dictionary: false },
+    { name: "dx_qualifier", values: this.qualifier, nullable: false, dictionary: true },
+    { name: "line_number", values: this.line, nullable: true, dictionary: false },
+    { name: "procedure_code", values: this.procedure, nullable: true, dictionary: true },
+    { name: "revenue_code", values: this.revenue, nullable: true, dictionary: true },
+    { name: "line_rendering_npi", values: this.npi, nullable: true, dictionary: false },
+    { name: "service_date", values: this.date, nullable: true, dictionary: false },
+  ];
+  private readonly schema = new Schema(
+    this.columns.map((c) => new Field(c.name, c.dictionary ? dictType() : c.values.type, c.nullable)),
+  );
   private n = 0;
 
   constructor(readonly path: string) {
     this.file = new FastParquetFile(path);
-    const f = (name: string, type: Data["type"], nullable: boolean): Field => new Field(name, type, nullable);
-    this.schema = new Schema([
-      f("claim_seq", this.claimSeq.data().type, false),
-      f("diagnosis_code", dictType(), false),
-      f("diagnosis_code_raw", dictType(), false),
-      f("dx_position", this.position.data().type, false),
-      f("dx_qualifier", dictType(), false),
-      f("line_number", this.line.data().type, true),
-      f("procedure_code", dictType(), true),
-      f("revenue_code", dictType(), true),
-      f("line_rendering_npi", new Utf8(), true),
-      f("service_date", this.date.data().type, true),
-    ]);
   }
 
   /** Rows written so far. */
@@ -186,34 +198,18 @@ export class DxPartWriter {
     if (++this.n === ROW_GROUP) this.flush();
   }
 
-  private columns(): (IntValues | TextValues)[] {
-    return [
-      this.claimSeq,
-      this.code,
-      this.raw,
-      this.position,
-      this.qualifier,
-      this.line,
-      this.procedure,
-      this.revenue,
-      this.npi,
-      this.date,
-    ];
-  }
-
   private flush(): void {
     if (this.n === 0) return;
-    const cols = this.columns();
-    // the texts that repeat as a dictionary per row group (computed in Wasm: utf8Dictionary)
-    const asDict = new Set<TextValues>([this.code, this.raw, this.qualifier, this.procedure, this.revenue]);
-    const children = cols.map((c) =>
-      c instanceof TextValues && asDict.has(c) ? utf8Dictionary(c.data(), dictType()) : c.data(),
+    const children = this.columns.map((c) =>
+      c.dictionary && c.values instanceof TextValues ? utf8Dictionary(c.values.data(), dictType()) : c.values.data(),
     );
-    const fields = this.schema.fields.map((f, i) => new Field(f.name, children[i]!.type, f.nullable));
-    const schema = new Schema(fields);
-    const batch = new RecordBatch(schema, makeData({ type: new Struct(fields), length: this.n, nullCount: 0, children }));
+    const fields = this.columns.map((c, i) => new Field(c.name, children[i]!.type, c.nullable));
+    const batch = new RecordBatch(
+      new Schema(fields),
+      makeData({ type: new Struct(fields), length: this.n, nullCount: 0, children }),
+    );
     this.file.add(batch);
-    for (const c of cols) c.reset();
+    for (const c of this.columns) c.values.reset();
     this.n = 0;
   }
 

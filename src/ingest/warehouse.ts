@@ -305,12 +305,8 @@ export async function publishIngest(
         rejectedWithDx > 0
           ? `(${dxRelation(dxParts)}) d JOIN (SELECT claim_seq FROM ${claims} WHERE outcome <> 'rejected') k USING (claim_seq)`
           : `(${dxRelation(dxParts)}) d`;
-      await built.create(
-        "diagnoses",
-        `SELECT d.claim_seq, d.dx_position, d.diagnosis_code, d.diagnosis_code_raw, d.dx_qualifier, d.line_number, d.procedure_code,
-               d.revenue_code, d.service_date, d.line_rendering_npi
-        FROM ${dxKept}`,
-      );
+      // dxRelation gives the published columns in order (DX_SELECT)
+      await built.create("diagnoses", `SELECT d.* FROM ${dxKept}`);
     }
     await built.create(
       "pdx",
