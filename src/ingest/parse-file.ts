@@ -1,6 +1,7 @@
-// One input file of `hcc ingest` → its own staging part (staging.ts, files `*-<part>.csv`): format
-// detection, parsing, the filter decision of every claim, the file's sha256. The same function
-// runs inline (one file, `--workers 1`) and on the ingest worker threads (src/workers/
+// One input file of `hcc ingest` (or a group of small ones, in order) → its own staging part
+// (staging.ts, files `*-<part>.csv` and `dx-<part>.parquet`): format detection, parsing, the
+// filter decision of every claim, each file's sha256. The same function
+// runs inline (`--workers 1`) and on the ingest worker threads (src/workers/
 // ingest-worker.ts), so both paths write the same rows. Sequence numbers (claims, transactions,
 // 834 members) count from 1 within the part; the warehouse step adds each part's offset, so the
 // published numbers are the ones a serial run over the files in order gives.
@@ -35,9 +36,15 @@ export interface ParseFilterSettings {
   cptListYear: number | null;
 }
 
-/** One file to parse into staging part `part` of `stageDir` (the worker protocol: plain data only). */
+/**
+ * Files to parse into staging part `part` of `stageDir`, in order (the worker protocol: plain data
+ * only): `file`, then the small files of `more` that follow it in the input (run.ts groups them so
+ * a thousand small files do not make a thousand parts).
+ */
 export interface ParseFileTask {
   file: string;
+  /** Further files parsed after `file` into the same part, in input order (never with `range`). */
+  more?: string[];
   part: number;
   stageDir: string;
   format: FileFormat | "auto";
@@ -51,7 +58,8 @@ export interface ParseFileTask {
 
 export interface ParseFileResult {
   part: number;
-  report: IngestFileReport;
+  /** One report per file of the task, in its order. */
+  reports: IngestFileReport[];
   /** Rows in the part's staging files: claims (claim_seq 1..n), 834 member loops, transactions numbered. */
   claimRows: number;
   memberRows: number;
@@ -135,10 +143,8 @@ function readJsonFile(file: string, sink: X12Sink, onBytes: (b: Buffer) => void)
 
 const where = (l: SourceLocation): string => `${l.file}: line ${l.line}${l.segment ? ` (${l.segment})` : ""}`;
 
-/** Parse one file into its staging part. Throws DataError when the file as a whole cannot be read. */
+/** Parse a task's files into their staging part. Throws DataError when a file as a whole cannot be read. */
 export function parseIngestFile(task: ParseFileTask): ParseFileResult {
-  const t1 = performance.now();
-  const { file } = task;
   const filter: FilterOptions = {
     period: task.filter.period,
     procedures: readProcedureLists(task.filter.dataDir, task.filter.cptListYear ?? undefined),
@@ -148,10 +154,11 @@ export function parseIngestFile(task: ParseFileTask): ParseFileResult {
   const warnings: string[] = [];
   let warningCount = 0;
   let tx = 0;
+  // the counts of the file being read
   let claims = 0;
   let members = 0;
   let bytes = 0;
-  const hash = createHash("sha256");
+  let hash = createHash("sha256");
   const sink: X12Sink = {
     claim(c: Claim): void {
       claims++;
@@ -182,10 +189,16 @@ export function parseIngestFile(task: ParseFileTask): ParseFileResult {
     bytes += b.length;
     hash.update(b);
   };
-  try {
-    const format = task.range ? "ndjson" : task.format !== "auto" ? task.format : detectFormat(file);
+  const reports: IngestFileReport[] = [];
+  let lines = 0;
+  const one = (file: string, range: ByteRange | undefined): void => {
+    const t1 = performance.now();
+    claims = 0;
+    members = 0;
+    bytes = 0;
+    hash = createHash("sha256");
+    const format = range ? "ndjson" : task.format !== "auto" ? task.format : detectFormat(file);
     let kinds: string = format;
-    let lines = 0;
     if (format === "x12") {
       const st = readX12File(file, sink, onBytes);
       kinds = [...st.kinds].join("+") || "x12";
@@ -194,22 +207,26 @@ export function parseIngestFile(task: ParseFileTask): ParseFileResult {
           file,
         });
     } else if (format === "ndjson") {
-      const st = readNdjsonFile(file, sink, task.range ? (b): void => void (bytes += b.length) : onBytes, task.range);
+      const st = readNdjsonFile(file, sink, range ? (b): void => void (bytes += b.length) : onBytes, range);
       lines = st.lines;
       if (st.records !== claims) throw new DataError(`${file}: ${st.records} records but ${claims} claim outcomes`, { file });
     } else readJsonFile(file, sink, onBytes);
-    const seconds = (performance.now() - t1) / 1000;
+    reports.push({
+      path: resolve(file),
+      format: kinds,
+      bytes,
+      sha256: range ? "" : hash.digest("hex"),
+      claims,
+      members,
+      seconds: (performance.now() - t1) / 1000,
+    });
+  };
+  try {
+    one(task.file, task.range);
+    for (const file of task.more ?? []) one(file, undefined);
     return {
       part: task.part,
-      report: {
-        path: resolve(file),
-        format: kinds,
-        bytes,
-        sha256: task.range ? "" : hash.digest("hex"),
-        claims,
-        members,
-        seconds,
-      },
+      reports,
       claimRows: stage.claimRows,
       memberRows: stage.memberRows,
       transactions: tx,

@@ -11,6 +11,7 @@ import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs
 import { dirname, join } from "node:path";
 import { DuckDBInstance, type DuckDBConnection } from "@duckdb/node-api";
 import { commitInTransaction, sqlString } from "../io/duckdb-warehouse.js";
+import { unionAll } from "../io/sql-text.js";
 import { removeUnreferencedRunDirs, resultsRoot } from "../io/duckdb-sink.js";
 import { CantCreateError, InternalError, UsageError } from "../errors.js";
 import { stagingFile, type StagingTable } from "./staging.js";
@@ -90,7 +91,7 @@ function readParts(
     const scan = CSV(stagingFile(stageDir, table, p.part), types);
     return replace.length ? `SELECT * REPLACE (${replace.join(", ")}) FROM ${scan}` : `SELECT * FROM ${scan}`;
   };
-  return `(${parts.map(one).join(" UNION ALL ")})`;
+  return `(${unionAll(parts.map(one))})`;
 }
 
 /** The published claims_diagnoses columns, in order, from a dx staging part (dx-part.ts) read as `d`. */
@@ -100,7 +101,7 @@ const DX_SELECT = (claimOffset: number): string =>
 
 /** The diagnosis rows of the given dx Parquet parts (each with its claim offset) as one relation. */
 function dxRelation(files: readonly { file: string; claimOffset: number }[]): string {
-  return files.map((f) => `SELECT ${DX_SELECT(f.claimOffset)} FROM read_parquet(${sqlString(f.file)}) d`).join("\nUNION ALL ");
+  return unionAll(files.map((f) => `SELECT ${DX_SELECT(f.claimOffset)} FROM read_parquet(${sqlString(f.file)}) d`));
 }
 
 /**
