@@ -8,8 +8,16 @@ import type { Claim, ClaimFormat, ClaimLine, Rejection, RejectCode, SourceLocati
 import { parseCcyymmdd } from "./dates.js";
 import { isSegmentTag, type X12Delimiters, type X12Segment } from "./x12-segments.js";
 
-/** HI qualifiers that carry ICD-10-CM diagnoses used for risk adjustment (principal, other, admitting). */
-const DX_QUALIFIERS = new Set(["ABK", "ABF", "ABJ"]);
+/**
+ * The HI qualifier that starts `e` (up to the component separator at `k`, -1: none) when it is
+ * one that carries ICD-10-CM diagnoses used for risk adjustment — ABK principal, ABF other, ABJ
+ * admitting — as that constant string, else null. Compared by characters: no string is cut.
+ */
+function dxQualifier(e: string, k: number): string | null {
+  if ((k < 0 ? e.length : k) !== 3 || e.charCodeAt(0) !== 65 || e.charCodeAt(1) !== 66) return null;
+  const c = e.charCodeAt(2);
+  return c === 75 ? "ABK" : c === 70 ? "ABF" : c === 74 ? "ABJ" : null;
+}
 
 export interface ClaimSink {
   claim(c: Claim): void;
@@ -89,7 +97,7 @@ export class Claim837Builder {
       if (/^CLM/.test(seg.tag)) {
         // a CLM written with other delimiters: still a claim, and a rejected one
         this.finish();
-        this.startClaim(seg, null, null, null);
+        this.startClaim(seg, null, null);
         return this.bad(
           seg,
           "E_SEGMENT",
@@ -140,7 +148,9 @@ export class Claim837Builder {
       this.billingNpi = null;
       this.subscriberId = null;
       this.patientId = null;
-      this.taint = { "20": null, "22": null, "23": null };
+      this.taint["20"] = null;
+      this.taint["22"] = null;
+      this.taint["23"] = null;
     } else if (code === "22") {
       this.subscriberId = null;
       this.patientId = null;
@@ -173,8 +183,15 @@ export class Claim837Builder {
 
   private clm(seg: X12Segment): void {
     this.finish();
-    const comp = seg.element(5).split(this.d.component);
-    this.startClaim(seg, comp[0] ?? null, comp[2] ?? null, comp[1] ?? null);
+    // CLM05 = facility code : facility code qualifier : frequency [: …], cut as split() would
+    const e5 = seg.element(5);
+    const sep = this.d.component;
+    const k1 = e5.indexOf(sep);
+    const k2 = k1 < 0 ? -1 : e5.indexOf(sep, k1 + 1);
+    const k3 = k2 < 0 ? -1 : e5.indexOf(sep, k2 + 1);
+    const facility = k1 < 0 ? e5 : e5.slice(0, k1);
+    const frequency = k2 < 0 ? null : e5.slice(k2 + 1, k3 < 0 ? e5.length : k3);
+    this.startClaim(seg, facility, frequency);
     const o = this.open!;
     const c = o.claim;
     if (!c.claimId) o.problem ??= { code: "E_ELEMENT", message: "CLM01 (claim identifier) is empty", at: this.at(seg, "CLM01") };
@@ -190,7 +207,7 @@ export class Claim837Builder {
         message: `CLM05-3 (claim frequency code) '${c.frequency}' is not a digit`,
         at: this.at(seg, "CLM05-3"),
       };
-    else if (this.format === "837I" && !/^[0-9]{2}$/.test(comp[0] ?? ""))
+    else if (this.format === "837I" && !/^[0-9]{2}$/.test(facility))
       o.problem ??= {
         code: "E_ELEMENT",
         message: "CLM05-1 (facility type code of the type of bill) is not two digits",
@@ -198,7 +215,7 @@ export class Claim837Builder {
       };
   }
 
-  private startClaim(seg: X12Segment, facility: string | null, frequency: string | null, _qualifier: string | null): void {
+  private startClaim(seg: X12Segment, facility: string | null, frequency: string | null): void {
     const inst = this.format === "837I";
     this.lineNo = 0;
     this.open = {
@@ -256,8 +273,8 @@ export class Claim837Builder {
       // HIxx = qualifier : code [: …]
       const e = seg.element(i);
       const k = e.indexOf(sep);
-      const q = k < 0 ? e : e.slice(0, k);
-      if (!DX_QUALIFIERS.has(q)) continue;
+      const q = dxQualifier(e, k);
+      if (q === null) continue;
       const k2 = k < 0 ? -1 : e.indexOf(sep, k + 1);
       const raw = k < 0 ? "" : (k2 < 0 ? e.slice(k + 1) : e.slice(k + 1, k2)).trim();
       if (!raw) {
