@@ -30,10 +30,26 @@ export function parseCcyymmdd(s: string): number | null {
   return daysFromYmd(Math.floor(v / 10000), Math.floor(v / 100) % 100, v % 100);
 }
 
-/** "YYYY-MM-DD" (optionally followed by a time) → days, else null. */
+/**
+ * "YYYY-MM-DD" (optionally followed by a time: "T…") → days, else null. Read by character codes,
+ * as /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/ would (the regex was 5% of an EOB file's parse).
+ */
 export function parseIsoDate(s: string): number | null {
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/.exec(s);
-  return m ? daysFromYmd(Number(m[1]), Number(m[2]), Number(m[3])) : null;
+  if (s.length < 10 || (s.length > 10 && s.charCodeAt(10) !== 84) || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45)
+    return null;
+  const digits = (from: number, to: number): number => {
+    let v = 0;
+    for (let i = from; i < to; i++) {
+      const c = s.charCodeAt(i) - 48;
+      if (c < 0 || c > 9) return -1;
+      v = v * 10 + c;
+    }
+    return v;
+  };
+  const y = digits(0, 4);
+  const m = digits(5, 7);
+  const d = digits(8, 10);
+  return y < 0 || m < 0 || d < 0 ? null : daysFromYmd(y, m, d);
 }
 
 // claims repeat a few thousand distinct dates: format each once (a Date per value is the hot cost)

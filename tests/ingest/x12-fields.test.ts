@@ -2,7 +2,7 @@
 // SV107 pointers as Number() of each component, CCYYMMDD dates as the regex + Number() parse,
 // ICD-10 codes upper-cased without dots or blanks.
 import { describe, expect, it } from "vitest";
-import { daysFromYmd, parseCcyymmdd } from "../../src/ingest/dates.js";
+import { daysFromYmd, parseCcyymmdd, parseIsoDate } from "../../src/ingest/dates.js";
 import { Claim837Builder, normalizeDx, readPointers } from "../../src/ingest/x12-837.js";
 import type { Claim, ClaimFormat, Rejection } from "../../src/ingest/types.js";
 import { X12Segment } from "../../src/ingest/x12-segments.js";
@@ -49,6 +49,34 @@ describe("837 field readers", () => {
         }
     for (const s of ["", "2025010", "202501011", "2025-1-01", "2025 101", "２０２５０１０１", "20250a01", "/0250101"])
       expect(parseCcyymmdd(s), s).toBe(slow(s));
+  });
+
+  it("parseIsoDate equals the regex parse for every day of 1899–2201 and malformed values", () => {
+    const slow = (s: string): number | null => {
+      const m = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/.exec(s);
+      return m ? daysFromYmd(Number(m[1]), Number(m[2]), Number(m[3])) : null;
+    };
+    for (let y = 1899; y <= 2201; y += y > 1905 && y < 2195 ? 7 : 1)
+      for (let m = 0; m <= 13; m++)
+        for (let d = 0; d <= 32; d++) {
+          const s = `${y}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+          expect(parseIsoDate(s), s).toBe(slow(s));
+          expect(parseIsoDate(`${s}T10:00:00Z`), s).toBe(slow(`${s}T10:00:00Z`));
+        }
+    for (const s of [
+      "",
+      "2025-01-0",
+      "2025-01-011",
+      "2025-01-01 ",
+      "2025-01-01t",
+      "2025/01/01",
+      "2025-1-01",
+      "+025-01-01",
+      "２０２５-01-01",
+      "2025-0a-01",
+      "2025-01-01T",
+    ])
+      expect(parseIsoDate(s), s).toBe(slow(s));
   });
 
   it("normalizeDx equals the regex normalisation", () => {
