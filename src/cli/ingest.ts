@@ -81,7 +81,10 @@ export function registerIngest(program: Command): void {
     .description(
       "claims (FHIR EOB NDJSON/Bundles, X12 837P/837I) and enrollment (X12 834) → the warehouse, with CMS risk-adjustment filtering",
     )
-    .argument("<files...>", "claim and enrollment files (format detected per file)")
+    .argument(
+      "<files...>",
+      "claim and enrollment files (format detected per file), or directories: every file under one, in name order",
+    )
     .requiredOption("--out <warehouse>", "DuckDB warehouse file (created if missing)")
     .option("--payment-year <year>", "payment year; the collection period defaults to the calendar year before it", "2026")
     .option("--collection-period <from..to>", "dates of service to keep, YYYY-MM-DD..YYYY-MM-DD, or 'any' (no date filter)")

@@ -4,7 +4,7 @@
 // then warehouse.ts loads the parts in file order, resolves voids/replacements and publishes
 // atomically. Progress and errors name files, lines and counts, never member ids or codes.
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { createReadStream, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { Piscina } from "piscina";
@@ -226,11 +226,45 @@ async function fileReports(
   return reports;
 }
 
+/**
+ * The input paths as files, in order: a file as it is; a directory as every file under it, its
+ * subdirectories included, depth first with each directory's entries in the byte order of their
+ * names (dated names thus in date order), leaving out names that start with "." — a Bulk Data export or a clearinghouse drop
+ * folder, without the shell's limit on arguments. Anything else is a usage error naming it.
+ */
+export function inputFiles(paths: readonly string[]): string[] {
+  const out: string[] = [];
+  const walk = (dir: string): string[] => {
+    const found: string[] = [];
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      Buffer.compare(Buffer.from(a.name), Buffer.from(b.name)),
+    );
+    for (const e of entries) {
+      if (e.name.startsWith(".")) continue;
+      const p = join(dir, e.name);
+      if (e.isDirectory()) found.push(...walk(p));
+      else if (e.isFile() || (e.isSymbolicLink() && statSync(p, { throwIfNoEntry: false })?.isFile())) found.push(p);
+    }
+    return found;
+  };
+  for (const p of paths) {
+    const st = statSync(p, { throwIfNoEntry: false });
+    if (!st) throw new UsageError(`ingest: ${p}: no such file`);
+    if (st.isFile()) out.push(p);
+    else if (st.isDirectory()) {
+      const inside = walk(p);
+      if (inside.length === 0) throw new UsageError(`ingest: ${p}: a directory with no files in it`);
+      out.push(...inside);
+    } else throw new UsageError(`ingest: ${p}: not a file or a directory`);
+  }
+  return out;
+}
+
 export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   const t0 = performance.now();
   const say = o.onProgress ?? ((): void => undefined);
   if (o.files.length === 0) throw new UsageError("ingest: no input files");
-  for (const f of o.files) if (!existsSync(f)) throw new UsageError(`ingest: ${f}: no such file`);
+  const files = inputFiles(o.files);
   const period = o.period === undefined ? defaultPeriod(o.paymentYear) : o.period;
   const days = (s: string, what: string): number => {
     const d = parseIsoDate(s);
@@ -258,7 +292,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   try {
     const format = o.format ?? "auto";
     const tasks = planTasks(
-      o.files,
+      files,
       threads,
       o.ndjsonSplitBytes ?? 64 << 20,
       format,
