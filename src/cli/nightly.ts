@@ -137,7 +137,10 @@ export function registerNightly(program: Command): void {
     .option("--project <id>", "BigQuery project (or BIGQUERY_PROJECT)")
     .option("--dataset <name>", "BigQuery dataset (or BIGQUERY_DATASET)")
     .option("--location <loc>", "BigQuery location")
-    .option("--claims <files...>", "ingest these claim/enrollment files first (hcc ingest; 834 files replace participants)")
+    .option(
+      "--claims <paths...>",
+      "ingest these claim/enrollment files or directories first (hcc ingest; 834 files replace participants)",
+    )
     .option("--tob-87x <include|exclude>", "with --claims: type of bill 87x as an outpatient source", "include")
     .option("--no-gaps", "do not value the open gaps of hcc_opportunities (risk_score_gap_values)")
     .option("--base-rate <usd>", "monthly base rate in dollars for the gaps' annual_value")
@@ -206,7 +209,7 @@ export function registerNightly(program: Command): void {
       const dbtStorage = checkDbtStorage(process.env["HCC_DBT_STORAGE"]);
       const db = resolve(o.db);
       if (o.claims && o.claims.length > 0) {
-        say(`nightly: ingesting ${o.claims.length} claim/enrollment files into ${db}`);
+        say(`nightly: ingesting claim/enrollment files from ${o.claims.length} path(s) into ${db}`);
         const claims = o.claims;
         const r = await timeStage(stages, "ingest", () =>
           ingestFiles(claims, {
