@@ -1,10 +1,10 @@
 // One input file of `hcc ingest` (or a group of small ones, in order) → its own staging part
 // (staging.ts, files `*-<part>.csv` and `dx-<part>.parquet`): format detection, parsing, the
-// filter decision of every claim, each file's sha256. The same function
-// runs inline (`--workers 1`) and on the ingest worker threads (src/workers/
-// ingest-worker.ts), so both paths write the same rows. Sequence numbers (claims, transactions,
-// 834 members) count from 1 within the part; the warehouse step adds each part's offset, so the
-// published numbers are the ones a serial run over the files in order gives.
+// filter decision of every claim, each file's sha256. The same function runs inline (`--workers
+// 1`) and on the ingest worker threads (src/workers/ingest-worker.ts), so both paths write the
+// same rows. Sequence numbers (claims, transactions, 834 members) count from 1 within the part;
+// the warehouse step adds each part's offset, so the published numbers are the ones a serial run
+// over the files in order gives.
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, statSync } from "node:fs";
 import { extname, join, resolve } from "node:path";

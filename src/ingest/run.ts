@@ -1,7 +1,8 @@
-// `hcc ingest`: claim and enrollment files → the warehouse. Each file is parsed into its own
-// staging part (parse-file.ts: format detection, parsing, every claim decided by filter.ts) —
-// inline, or on worker threads one file per task when there are several files and cores —
-// then warehouse.ts loads the parts in file order, resolves voids/replacements and publishes
+// `hcc ingest`: claim and enrollment files (or directories of them) → the warehouse. Each file,
+// or group of small files, is parsed into its own staging part (parse-file.ts: format detection,
+// parsing, every claim decided by filter.ts) — inline, or on worker threads one part per task
+// when there are several parts and cores — then warehouse.ts loads the parts in file order,
+// resolves voids/replacements and publishes
 // atomically. Progress and errors name files, lines and counts, never member ids or codes.
 import { createHash, randomBytes } from "node:crypto";
 import { createReadStream, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -132,11 +133,11 @@ const RANGE_BYTES = 64 << 20;
  * One task per file, in input order, except that
  * - with several threads an NDJSON file of at least `splitBytes` becomes one task per byte range
  *   of about RANGE_BYTES (splitNdjsonFile), its ranges in file order;
- * - consecutive files smaller than a group's target size (`groupAt`; default the input's bytes over
- *   4 tasks per thread, within 1–64 MiB) share one task, until the group reaches that size: each task is a
- *   staging part with its own files, and the published relations read every part (a directory
- *   of 10,000 small claim files gave 10,000 parts: a 0.5 s plan for each query of the
- *   claims_diagnoses view at 1,100; bench/README.md#ingest-many-files).
+ * - consecutive files smaller than a group's target size (`groupAt`; default the input's bytes
+ *   over 4 tasks per thread, within 1–64 MiB) share one task, until the group reaches that size.
+ *   Each task is a staging part, and every part is one read in each publish statement and in the
+ *   claims_diagnoses view: 1,100 parts made each query of that view take 0.5 s
+ *   (bench/README.md#ingest-many-files).
  * Part numbers follow the tasks. A file whose format cannot be detected here stays whole (its
  * task reports the error).
  */
@@ -229,8 +230,9 @@ async function fileReports(
 /**
  * The input paths as files, in order: a file as it is; a directory as every file under it, its
  * subdirectories included, depth first with each directory's entries in the byte order of their
- * names (dated names thus in date order), leaving out names that start with "." — a Bulk Data export or a clearinghouse drop
- * folder, without the shell's limit on arguments. Anything else is a usage error naming it.
+ * names (dated names thus in date order), leaving out names that start with "." — a Bulk Data
+ * export or a clearinghouse drop folder, without the shell's limit on arguments. Anything else is
+ * a usage error naming it.
  */
 export function inputFiles(paths: readonly string[]): string[] {
   const out: string[] = [];

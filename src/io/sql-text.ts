@@ -1,4 +1,4 @@
-// SQL text helpers with no database behind them: checked identifiers and string literals. Kept
+// SQL text helpers with no database behind them: checked identifiers, string literals, unions. Kept
 // apart from the DuckDB modules so that paths which never open a warehouse (member-record files)
 // do not load the DuckDB bindings to validate a name.
 import { UsageError } from "../errors.js";
