@@ -40,7 +40,7 @@ export interface IngestOptions {
   cptListYear?: number;
   dataDir: string;
   engineVersion?: string;
-  /** Files (or NDJSON ranges) parsed at once on worker threads (default: available cores, at most one per task; 1 = inline). */
+  /** Parts (files, NDJSON ranges or groups of small files) parsed at once on worker threads (default: available cores, at most one per task; 1 = inline). */
   workers?: number;
   /** With several threads, an NDJSON file at least this large is parsed in byte ranges of about 64 MiB, at least one per thread (default 64 MiB). */
   ndjsonSplitBytes?: number;

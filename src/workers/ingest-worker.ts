@@ -1,5 +1,6 @@
-// Piscina worker for `hcc ingest`: parses one input file into its own staging part
-// (src/ingest/parse-file.ts) and returns the part's counts; the main thread loads the parts.
+// Piscina worker for `hcc ingest`: parses one input file (or byte range, or group of small files)
+// into its own staging part (src/ingest/parse-file.ts) and returns the part's counts; the main
+// thread loads the parts.
 import { HccError } from "../errors.js";
 import { parseIngestFile, type ParseFileResult, type ParseFileTask } from "../ingest/parse-file.js";
 import type { WorkerErrorShape } from "./protocol.js";
