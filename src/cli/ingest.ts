@@ -95,7 +95,10 @@ export function registerIngest(program: Command): void {
     )
     .option("--format <auto|x12|ndjson|json>", "override format detection for every file", "auto")
     .option("--data <dir>", "reference data directory (default: the package's data/)")
-    .option("--workers <n>", "files parsed at once on worker threads (default: available cores; 1 = no threads)")
+    .option(
+      "--workers <n>",
+      "files (or parts of files) parsed at once on worker threads (default: available cores; 1 = no threads)",
+    )
     .option(
       "--storage <kind>",
       "claims tables: parquet (views over Parquet files in <warehouse>.results/, faster) | table (native tables)",
