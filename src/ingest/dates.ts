@@ -18,16 +18,22 @@ export function daysFromYmd(y: number, m: number, d: number): number | null {
   return days - epoch + DAYS_BEFORE_MONTH[m - 1]! + (m > 2 && isLeap(y) ? 1 : 0) + d - 1;
 }
 
+/** The number the ASCII digits s[from, to) spell, or -1 when one of them is not a digit. */
+function digitsIn(s: string, from: number, to: number): number {
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
 /** "CCYYMMDD" → days, else null. */
 export function parseCcyymmdd(s: string): number | null {
   if (s.length !== 8) return null;
-  let v = 0;
-  for (let i = 0; i < 8; i++) {
-    const c = s.charCodeAt(i) - 48;
-    if (c < 0 || c > 9) return null;
-    v = v * 10 + c;
-  }
-  return daysFromYmd(Math.floor(v / 10000), Math.floor(v / 100) % 100, v % 100);
+  const v = digitsIn(s, 0, 8);
+  return v < 0 ? null : daysFromYmd(Math.floor(v / 10000), Math.floor(v / 100) % 100, v % 100);
 }
 
 /**
@@ -37,18 +43,9 @@ export function parseCcyymmdd(s: string): number | null {
 export function parseIsoDate(s: string): number | null {
   if (s.length < 10 || (s.length > 10 && s.charCodeAt(10) !== 84) || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45)
     return null;
-  const digits = (from: number, to: number): number => {
-    let v = 0;
-    for (let i = from; i < to; i++) {
-      const c = s.charCodeAt(i) - 48;
-      if (c < 0 || c > 9) return -1;
-      v = v * 10 + c;
-    }
-    return v;
-  };
-  const y = digits(0, 4);
-  const m = digits(5, 7);
-  const d = digits(8, 10);
+  const y = digitsIn(s, 0, 4);
+  const m = digitsIn(s, 5, 7);
+  const d = digitsIn(s, 8, 10);
   return y < 0 || m < 0 || d < 0 ? null : daysFromYmd(y, m, d);
 }
 

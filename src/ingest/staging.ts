@@ -3,7 +3,8 @@
 // (members-<part>.csv) and per failed transaction envelope (transactions-<part>.csv), which the
 // warehouse step loads with DuckDB's CSV reader; one row per claim diagnosis in dx-<part>.parquet
 // (dx-part.ts), which the published claims_diagnoses view reads as it is. One part per input file
-// (or NDJSON range, or group of small files), so files can be parsed concurrently. Nothing is kept per claim in memory.
+// (or NDJSON range, or group of small files), so files can be parsed concurrently. Nothing is
+// kept per claim in memory.
 import { closeSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import type { Claim, Decision, EnrollmentMember, Rejection, RejectCode, SourceLocation } from "./types.js";

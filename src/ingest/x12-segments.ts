@@ -152,9 +152,8 @@ const KNOWN_TAGS = [
   "SV2", "SV5", "PS1", "LIN", "CTP", "QTY", "MEA", "OI", "MIA", "MOA", "SVD", "CAS", "LQ", "FRM", "BGN", "N1",
   "INS", "HD", "DSB", "COB", "LUI", "EC", "ICM", "HLH", "LS", "LE", "ACT",
 ];
+/** Tags that are not 2–3 digits or upper-case letters, remembered up to MAX_TAGS (by tagKey). */
 const tags = new Map<number, string>();
-for (const t of KNOWN_TAGS) tags.set(tagKey(t, 0, t.length), t);
-/** At most this many tags are remembered (valid tags are 2–3 letters or digits: bounded anyway). */
 const MAX_TAGS = 4096;
 
 /** Digit or upper-case letter → 1…36, else 0. */
@@ -162,8 +161,9 @@ const TAG_CHAR = new Uint8Array(128);
 for (let c = 48; c <= 57; c++) TAG_CHAR[c] = c - 47;
 for (let c = 65; c <= 90; c++) TAG_CHAR[c] = c - 54;
 /**
- * The known tags by their characters (tagSlot), so the usual tag is found by two array reads
- * instead of a Map lookup (a tenth of the segment loop's time).
+ * Well-formed tags by their characters (tagSlot): the known ones from the start, others as first
+ * met (at most 37³, bounded). The usual tag is found by a few array reads instead of a Map lookup
+ * (a tenth of the segment loop's time).
  */
 const TAG_SLOTS = new Array<string | undefined>(37 * 37 * 37);
 for (const t of KNOWN_TAGS) TAG_SLOTS[tagSlot(t, 0, t.length)] = t;
@@ -194,10 +194,7 @@ function tagKey(src: string, start: number, end: number): number {
 /** The tag src[start, end), the same string every time for the same tag. */
 function tagOf(src: string, start: number, end: number): string {
   const slot = tagSlot(src, start, end);
-  if (slot >= 0) {
-    const known = TAG_SLOTS[slot];
-    if (known !== undefined) return known;
-  }
+  if (slot >= 0) return (TAG_SLOTS[slot] ??= src.slice(start, end));
   const k = tagKey(src, start, end);
   if (k < 0) return src.slice(start, end);
   let t = tags.get(k);
@@ -337,13 +334,7 @@ export class X12SegmentReader {
 
 /** True for a segment tag that is well-formed (2–3 upper-case letters or digits). */
 export function isSegmentTag(tag: string): boolean {
-  const n = tag.length;
-  if (n !== 2 && n !== 3) return false;
-  for (let i = 0; i < n; i++) {
-    const c = tag.charCodeAt(i);
-    if (!((c >= 65 && c <= 90) || (c >= 48 && c <= 57))) return false;
-  }
-  return true;
+  return tagSlot(tag, 0, tag.length) >= 0;
 }
 
 function readDelimiters(s: string, pos: number, file: string, line: number, offset: number): X12Delimiters {
