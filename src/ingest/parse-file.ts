@@ -16,6 +16,21 @@ import { StagingWriter } from "./staging.js";
 import type { Claim, Rejection, RejectCode, SourceLocation, EnrollmentMember } from "./types.js";
 import { readX12File, type X12Sink } from "./x12-interchange.js";
 
+/** A byte range of a large file parsed as its own task (run.ts): NDJSON at a line start, X12 at an ISA. */
+export interface FileRange extends ByteRange {
+  format: "ndjson" | "x12";
+  /** The range ends at the end of the file. */
+  last: boolean;
+}
+
+/** A warning with its location; run.ts renders it once the lines of a split file's earlier ranges are known. */
+export interface IngestWarning {
+  file: string;
+  line: number;
+  segment?: string;
+  message: string;
+}
+
 export type FileFormat = "x12" | "ndjson" | "json";
 
 export interface IngestFileReport {
@@ -50,10 +65,11 @@ export interface ParseFileTask {
   format: FileFormat | "auto";
   filter: ParseFilterSettings;
   /**
-   * NDJSON only: parse this byte range of the file (splitNdjsonFile). The report's sha256 is then
-   * empty (the caller hashes the whole file) and `lines` numbers the range's lines from 1.
+   * Parse this byte range of the file (splitNdjsonFile, splitX12File). The report's sha256 is then
+   * empty (the caller hashes the whole file), and lines and X12 segments are numbered from 1 in the
+   * range: the warehouse step shifts them by the earlier ranges' `lines` and `segments`.
    */
-  range?: ByteRange;
+  range?: FileRange;
 }
 
 export interface ParseFileResult {
@@ -64,10 +80,14 @@ export interface ParseFileResult {
   claimRows: number;
   memberRows: number;
   transactions: number;
-  /** NDJSON lines read (blank ones too): what the lines of a later range of the file are shifted by. */
+  /** Lines read (blank ones too) of the task's range: what the lines of a later range of the file are shifted by. */
   lines: number;
+  /** X12 segments read of the task's range: what the segment numbers of a later range are shifted by. */
+  segments: number;
+  /** An X12 range did not end where a segment ends (X12SegmentReader.splitMismatch): read the file whole. */
+  splitMismatch: boolean;
   /** The first 1000 warnings (file, line, segment; never member data) and how many there were. */
-  warnings: string[];
+  warnings: IngestWarning[];
   warningCount: number;
 }
 
@@ -141,8 +161,6 @@ function readJsonFile(file: string, sink: X12Sink, onBytes: (b: Buffer) => void)
   return 1;
 }
 
-const where = (l: SourceLocation): string => `${l.file}: line ${l.line}${l.segment ? ` (${l.segment})` : ""}`;
-
 /** Parse a task's files into their staging part. Throws DataError when a file as a whole cannot be read. */
 export function parseIngestFile(task: ParseFileTask): ParseFileResult {
   const filter: FilterOptions = {
@@ -151,7 +169,7 @@ export function parseIngestFile(task: ParseFileTask): ParseFileResult {
     tob87x: task.filter.tob87x,
   };
   const stage = new StagingWriter(task.stageDir, task.part);
-  const warnings: string[] = [];
+  const warnings: IngestWarning[] = [];
   let warningCount = 0;
   let tx = 0;
   // the counts of the file being read
@@ -182,7 +200,8 @@ export function parseIngestFile(task: ParseFileTask): ParseFileResult {
     },
     warn(message: string, at: SourceLocation): void {
       warningCount++;
-      if (warnings.length < WARNINGS_KEPT) warnings.push(`${where(at)}: ${message}`);
+      if (warnings.length < WARNINGS_KEPT)
+        warnings.push({ file: at.file, line: at.line, ...(at.segment ? { segment: at.segment } : {}), message });
     },
   };
   const onBytes = (b: Buffer): void => {
@@ -191,23 +210,29 @@ export function parseIngestFile(task: ParseFileTask): ParseFileResult {
   };
   const reports: IngestFileReport[] = [];
   let lines = 0;
-  const one = (file: string, range: ByteRange | undefined): void => {
+  let segments = 0;
+  let splitMismatch = false;
+  const one = (file: string, range: FileRange | undefined): void => {
     const t1 = performance.now();
     claims = 0;
     members = 0;
     bytes = 0;
     hash = createHash("sha256");
-    const format = range ? "ndjson" : task.format !== "auto" ? task.format : detectFormat(file);
+    const format = range ? range.format : task.format !== "auto" ? task.format : detectFormat(file);
+    const counted = range ? (b: Buffer): void => void (bytes += b.length) : onBytes;
     let kinds: string = format;
     if (format === "x12") {
-      const st = readX12File(file, sink, onBytes);
+      const st = readX12File(file, sink, counted, range);
       kinds = [...st.kinds].join("+") || "x12";
+      lines = st.lineBreaks;
+      segments = st.segments;
+      splitMismatch = st.splitMismatch;
       if (st.clmSegments !== claims)
         throw new DataError(`${file}: ${st.clmSegments} CLM segments but ${claims} claim outcomes (internal count mismatch)`, {
           file,
         });
     } else if (format === "ndjson") {
-      const st = readNdjsonFile(file, sink, range ? (b): void => void (bytes += b.length) : onBytes, range);
+      const st = readNdjsonFile(file, sink, counted, range);
       lines = st.lines;
       if (st.records !== claims) throw new DataError(`${file}: ${st.records} records but ${claims} claim outcomes`, { file });
     } else readJsonFile(file, sink, onBytes);
@@ -231,6 +256,8 @@ export function parseIngestFile(task: ParseFileTask): ParseFileResult {
       memberRows: stage.memberRows,
       transactions: tx,
       lines,
+      segments,
+      splitMismatch,
       warnings,
       warningCount,
     };

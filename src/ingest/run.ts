@@ -14,12 +14,15 @@ import { InternalError, UsageError, rebuildWorkerError } from "../errors.js";
 import { workerScriptUrl, type WorkerErrorShape } from "../workers/protocol.js";
 import { parseIsoDate } from "./dates.js";
 import { splitNdjsonFile } from "./fhir-files.js";
+import { splitX12File } from "./x12-segments.js";
 import {
   detectFormat,
   parseIngestFile,
   readProcedureLists,
   type FileFormat,
+  type FileRange,
   type IngestFileReport,
+  type IngestWarning,
   type ParseFileResult,
   type ParseFileTask,
   type ParseFilterSettings,
@@ -42,8 +45,11 @@ export interface IngestOptions {
   engineVersion?: string;
   /** Parts (files, NDJSON ranges or groups of small files) parsed at once on worker threads (default: available cores, at most one per task; 1 = inline). */
   workers?: number;
-  /** With several threads, an NDJSON file at least this large is parsed in byte ranges of about 64 MiB, at least one per thread (default 64 MiB). */
-  ndjsonSplitBytes?: number;
+  /**
+   * With several threads, an NDJSON or X12 file at least this large is parsed in byte ranges of
+   * about 64 MiB, at least one per thread (default 64 MiB): NDJSON at line starts, X12 at ISAs.
+   */
+  splitBytes?: number;
   /**
    * Consecutive files smaller than this share one staging part, up to this many bytes (default: the
    * input's bytes over 4 parts per thread, within 1–64 MiB; 1 = a part per file).
@@ -117,8 +123,8 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
         }),
       );
     const settled = await Promise.allSettled(tasks.map((t) => runs.get(t.part)!));
-    const failed = settled.find((r) => r.status === "rejected");
-    if (failed) throw failed.reason;
+    const failed = settled.findIndex((r) => r.status === "rejected");
+    if (failed >= 0) throw new PartFailed(failed, (settled[failed] as PromiseRejectedResult).reason);
     return settled.map((r) => (r as PromiseFulfilledResult<ParseFileResult>).value);
   } finally {
     await loadsSettled(loadGate, workers); // no worker is terminated mid-load (workers/load-gate.ts)
@@ -126,13 +132,24 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
   }
 }
 
-/** Target size of one NDJSON range (a split file gets up to 4 ranges per thread). */
+/** A task that failed: parseFiles' first in task order, with its part number (unwrapped by runIngest). */
+class PartFailed extends Error {
+  constructor(
+    readonly part: number,
+    readonly error: unknown,
+  ) {
+    super(`ingest: part ${part} failed`);
+  }
+}
+
+/** Target size of one range of a split file (a split file gets up to 4 ranges per thread). */
 const RANGE_BYTES = 64 << 20;
 
 /**
  * One task per file, in input order, except that
- * - with several threads an NDJSON file of at least `splitBytes` becomes one task per byte range
- *   of about RANGE_BYTES (splitNdjsonFile), its ranges in file order;
+ * - with several threads an NDJSON or X12 file of at least `splitBytes` becomes one task per byte
+ *   range of about RANGE_BYTES (splitNdjsonFile at line starts, splitX12File at interchanges; X12
+ *   only when `splitX12`), its ranges in file order;
  * - consecutive files smaller than a group's target size (`groupAt`; default the input's bytes
  *   over 4 tasks per thread, within 1–64 MiB) share one task, until the group reaches that size.
  *   Each task is a staging part, and every part is one read in each publish statement and in the
@@ -146,8 +163,9 @@ export function planTasks(
   workers: number,
   splitBytes: number,
   format: FileFormat | "auto",
-  task: (file: string, part: number, range?: ParseFileTask["range"], more?: string[]) => ParseFileTask,
+  task: (file: string, part: number, range?: FileRange, more?: string[]) => ParseFileTask,
   groupAt?: number,
+  splitX12 = true,
 ): ParseFileTask[] {
   const sizes = files.map((f) => statSync(f).size);
   const total = sizes.reduce((a, b) => a + b, 0);
@@ -160,20 +178,27 @@ export function planTasks(
   };
   files.forEach((file, i) => {
     const size = sizes[i]!;
-    const ndjson = (): boolean => {
+    const ranges = (): FileRange[] => {
+      let f: FileFormat | null;
       try {
-        return (format === "auto" ? detectFormat(file) : format) === "ndjson";
+        f = format === "auto" ? detectFormat(file) : format;
       } catch {
-        return false;
+        f = null;
       }
+      // ranges of about RANGE_BYTES, at least one per thread: the threads that finish their other
+      // files first take the remaining ranges, so the parse ends nearly together on every thread
+      const n = Math.max(workers, Math.min(4 * workers, Math.ceil(size / RANGE_BYTES)));
+      if (f === "ndjson") {
+        const r = splitNdjsonFile(file, size, n);
+        return r.map((b, i) => ({ ...b, format: "ndjson", last: i === r.length - 1 }));
+      }
+      if (f === "x12" && splitX12) return splitX12File(file, size, n).map((b) => ({ ...b, format: "x12" }));
+      return [];
     };
-    // ranges of about RANGE_BYTES, at least one per thread: the threads that finish their other
-    // files first take the remaining ranges, so the parse ends nearly together on every thread
-    const n = Math.max(workers, Math.min(4 * workers, Math.ceil(size / RANGE_BYTES)));
-    const ranges = workers > 1 && size >= splitBytes && ndjson() ? splitNdjsonFile(file, size, n) : [];
-    if (ranges.length > 1) {
+    const split = workers > 1 && size >= splitBytes ? ranges() : [];
+    if (split.length > 1) {
       close();
-      for (const r of ranges) tasks.push(task(file, tasks.length, r));
+      for (const r of split) tasks.push(task(file, tasks.length, r));
     } else if (size >= groupBytes) {
       close();
       tasks.push(task(file, tasks.length));
@@ -186,6 +211,11 @@ export function planTasks(
   });
   close();
   return tasks;
+}
+
+/** A warning as the run reports it: file, line (shifted by the earlier ranges of a split file), segment, message. */
+function warningText(w: IngestWarning, lineOffset: number): string {
+  return `${w.file}: line ${w.line + lineOffset}${w.segment ? ` (${w.segment})` : ""}: ${w.message}`;
 }
 
 function sha256File(file: string): Promise<string> {
@@ -219,6 +249,8 @@ async function fileReports(
       continue;
     }
     const f = reports[reports.length - 1]!;
+    // the kinds of transactions in the file, in the order a whole read meets them
+    f.format = [...new Set([...f.format.split("+"), ...one.format.split("+")])].filter((k) => k !== "x12").join("+") || f.format;
     f.bytes += one.bytes;
     f.claims += one.claims;
     f.members += one.members;
@@ -293,26 +325,64 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
   mkdirSync(stageDir, { recursive: true });
   try {
     const format = o.format ?? "auto";
-    const tasks = planTasks(
-      files,
-      threads,
-      o.ndjsonSplitBytes ?? 64 << 20,
-      format,
-      (file, part, range, more) => ({
-        file,
-        ...(more && more.length > 0 ? { more } : {}),
-        part,
-        stageDir,
+    const plan = (splitX12: boolean): ParseFileTask[] =>
+      planTasks(
+        files,
+        threads,
+        o.splitBytes ?? 64 << 20,
         format,
-        filter,
-        ...(range ? { range } : {}),
-      }),
-      o.groupBytes,
-    );
+        (file, part, range, more) => ({
+          file,
+          ...(more && more.length > 0 ? { more } : {}),
+          part,
+          stageDir,
+          format,
+          filter,
+          ...(range ? { range } : {}),
+        }),
+        o.groupBytes,
+        splitX12,
+      );
     // a split file is hashed here while the threads parse its ranges
-    const hashes = new Map([...new Set(tasks.filter((t) => t.range).map((t) => t.file))].map((f) => [f, sha256File(f)] as const));
-    for (const h of hashes.values()) h.catch(() => undefined); // a failed parse may leave them unread
-    const results = await parseFiles(tasks, Math.min(tasks.length, threads), say);
+    const hashes = new Map<string, Promise<string>>();
+    const parse = async (tasks: ParseFileTask[]): Promise<ParseFileResult[]> => {
+      for (const t of tasks)
+        if (t.range && !hashes.has(t.file)) {
+          const h = sha256File(t.file);
+          h.catch(() => undefined); // a failed parse may leave it unread
+          hashes.set(t.file, h);
+        }
+      try {
+        return await parseFiles(tasks, Math.min(tasks.length, threads), say);
+      } catch (e) {
+        if (e instanceof PartFailed && tasks[e.part]?.range?.format !== "x12") throw e.error;
+        throw e;
+      }
+    };
+    let tasks = plan(true);
+    let results: ParseFileResult[] = [];
+    let whole = false;
+    try {
+      results = await parse(tasks);
+      whole = results.some((r) => r.splitMismatch);
+    } catch (e) {
+      if (!(e instanceof PartFailed)) throw e;
+      whole = true; // an X12 range failed: the file is read whole below, where its error (if any) is its own
+    }
+    // an X12 file split where its interchanges change delimiters may have been cut inside a
+    // segment (splitX12File): then every X12 file is read whole, from a clean staging directory
+    if (whole) {
+      const split = [...new Set(tasks.filter((t) => t.range?.format === "x12").map((t) => t.file))];
+      say(`ingest: ${split.join(", ")}: not split at its interchanges after all; read whole`);
+      rmSync(stageDir, { recursive: true, force: true });
+      mkdirSync(stageDir, { recursive: true });
+      tasks = plan(false);
+      try {
+        results = await parse(tasks);
+      } catch (e) {
+        throw e instanceof PartFailed ? e.error : e;
+      }
+    }
     const parseSeconds = (performance.now() - t0) / 1000;
     const parsePeakRssMb = process.resourceUsage().maxRSS / 1024;
     // each part's sequence numbers continue the previous parts', as if the files were read in one
@@ -320,17 +390,22 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
     const parts: StagedIngestPart[] = [];
     const next = { claimOffset: 0, transactionOffset: 0, memberOffset: 0 };
     let lineOffset = 0;
+    let segmentOffset = 0;
+    const warnings: string[] = [];
     for (const r of results) {
       const t = tasks[r.part]!;
-      lineOffset = t.range && t.range.start > 0 ? lineOffset : 0;
-      parts.push({ part: r.part, ...next, lineOffset });
+      const cont = t.range !== undefined && t.range.start > 0;
+      lineOffset = cont ? lineOffset : 0;
+      segmentOffset = cont ? segmentOffset : 0;
+      parts.push({ part: r.part, ...next, lineOffset, segmentOffset });
+      for (const w of r.warnings) warnings.push(warningText(w, lineOffset));
       next.claimOffset += r.claimRows;
       next.transactionOffset += r.transactions;
       next.memberOffset += r.memberRows;
       lineOffset += r.lines;
+      segmentOffset += r.segments;
     }
     const reports = await fileReports(tasks, results, hashes);
-    const warnings = results.flatMap((r) => r.warnings);
     const warningCount = results.reduce((n, r) => n + r.warningCount, 0);
     const counts = await publishIngest(
       db,

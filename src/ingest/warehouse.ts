@@ -44,8 +44,10 @@ export interface StagedIngestPart {
   claimOffset: number;
   transactionOffset: number;
   memberOffset: number;
-  /** NDJSON lines of the earlier ranges of the same file (a split file), else 0. */
+  /** Lines of the earlier ranges of the same file (a split file), else 0. */
   lineOffset: number;
+  /** X12 segments of the earlier ranges of the same file (a split file), else 0. */
+  segmentOffset: number;
 }
 
 export interface IngestCounts {
@@ -249,7 +251,11 @@ export async function publishIngest(
     // The resolved claims go straight into the published outcomes table (one materialization; a
     // temp table of every claim column first cost ≈ 1 s per 1.8M claims); later steps read it.
     await c.run(
-      `CREATE TEMP TABLE bad_tx AS SELECT * FROM ${readParts(stageDir, "transactions", TX_TYPES, parts, { transaction_id: "transactionOffset" })}`,
+      `CREATE TEMP TABLE bad_tx AS SELECT * FROM ${readParts(stageDir, "transactions", TX_TYPES, parts, {
+        transaction_id: "transactionOffset",
+        source_line: "lineOffset",
+        segment_index: "segmentOffset",
+      })}`,
     );
     await built.create(
       "outcomes",
@@ -262,6 +268,7 @@ export async function publishIngest(
           claim_seq: "claimOffset",
           transaction_id: "transactionOffset",
           source_line: "lineOffset",
+          segment_index: "segmentOffset",
         })} r LEFT JOIN bad_tx b USING (transaction_id)
       ),
       latest AS (
@@ -315,7 +322,7 @@ export async function publishIngest(
       FROM ${built.ref("diagnoses")} d JOIN ${claims} k USING (claim_seq) WHERE k.outcome = 'accepted'`,
     );
     if (hasMembers) {
-      await c.run(`CREATE TEMP TABLE m AS SELECT * FROM ${readParts(stageDir, "members", MEMBER_TYPES, parts, { member_seq: "memberOffset" })};
+      await c.run(`CREATE TEMP TABLE m AS SELECT * FROM ${readParts(stageDir, "members", MEMBER_TYPES, parts, { member_seq: "memberOffset", source_line: "lineOffset" })};
         CREATE TABLE ${t("participants")} AS
         SELECT participant_id, birth_date, sex, NULL::VARCHAR AS orec, NULL::VARCHAR AS crec, dual_elgbl_cd,
                CASE WHEN medicaid THEN true END AS medicaid, NULL::BOOLEAN AS lti, NULL::BOOLEAN AS new_enrollee, NULL::BOOLEAN AS snp,

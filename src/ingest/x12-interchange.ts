@@ -7,7 +7,7 @@
 import type { RejectCode, SourceLocation } from "./types.js";
 import { Claim837Builder, claimFormatOf, type ClaimSink } from "./x12-837.js";
 import { Member834Builder, type MemberSink } from "./x12-834.js";
-import { X12SegmentReader, type X12Segment } from "./x12-segments.js";
+import { X12SegmentReader, type X12Range, type X12Segment } from "./x12-segments.js";
 
 export interface X12Sink extends ClaimSink, MemberSink {
   nextTransaction(): number;
@@ -29,11 +29,29 @@ export interface X12FileStats {
   kinds: Set<string>;
   /** CLM segments seen (also ones written with other delimiters): the claims-in count. */
   clmSegments: number;
+  /** Line breaks and segments read: what a later range's line and segment numbers continue from. */
+  lineBreaks: number;
+  segments: number;
+  /** A range did not end where a segment does (X12SegmentReader.splitMismatch). */
+  splitMismatch: boolean;
 }
 
-export function readX12File(file: string, sink: X12Sink, onBytes?: (b: Buffer) => void): X12FileStats {
-  const reader = new X12SegmentReader(file, onBytes);
-  const stats: X12FileStats = { bytes: 0, transactions: 0, kinds: new Set(), clmSegments: 0 };
+/**
+ * Messages name the segment they are about by its location (the row's or warning's line and
+ * segment), not by a line number in their text: a range of a split file (`range`) does not know
+ * its first line number while it is read; run.ts shifts the locations afterwards.
+ */
+export function readX12File(file: string, sink: X12Sink, onBytes?: (b: Buffer) => void, range?: X12Range): X12FileStats {
+  const reader = new X12SegmentReader(file, onBytes, range);
+  const stats: X12FileStats = {
+    bytes: 0,
+    transactions: 0,
+    kinds: new Set(),
+    clmSegments: 0,
+    lineBreaks: 0,
+    segments: 0,
+    splitMismatch: false,
+  };
   // assigned in the segment callback: typed so that the checks after it are not narrowed to null
   let isa = null as SourceLocation | null;
   let gs = null as { at: SourceLocation; version: string; count: number } | null;
@@ -53,37 +71,43 @@ export function readX12File(file: string, sink: X12Sink, onBytes?: (b: Buffer) =
     tx = null;
   };
 
+  /** An ISA closes what is open: its transaction is rejected, its interchange warned about, its group forgotten. */
+  const beforeIsa = (): void => {
+    if (tx) closeTx(false, `ST (control ${tx.control}) has no SE before the next ISA`, tx.at);
+    if (isa) sink.warn("ISA has no IEA before the next ISA", isa);
+    isa = null;
+    gs = null;
+  };
+
   reader.forEach((seg) => {
     if (tx) tx.count++;
     if (seg.tag.startsWith("CLM") && tx?.body instanceof Claim837Builder) stats.clmSegments++;
     switch (seg.tag) {
       case "ISA":
-        if (tx) closeTx(false, `ST at line ${tx.at.line} (control ${tx.control}) has no SE before the next ISA`, tx.at);
-        if (isa) sink.warn(`ISA at line ${isa.line} has no IEA before the next ISA`, isa);
+        beforeIsa();
         isa = loc(seg);
-        gs = null;
         return;
       case "IEA":
-        if (tx) closeTx(false, `ST at line ${tx.at.line} (control ${tx.control}) has no SE before IEA`, tx.at);
-        if (gs) sink.warn(`GS at line ${gs.at.line} has no GE before IEA`, gs.at);
+        if (tx) closeTx(false, `ST (control ${tx.control}) has no SE before IEA`, tx.at);
+        if (gs) sink.warn("GS has no GE before IEA", gs.at);
         if (!isa) sink.warn("IEA without ISA", loc(seg));
         isa = null;
         gs = null;
         return;
       case "GS":
-        if (tx) closeTx(false, `ST at line ${tx.at.line} (control ${tx.control}) has no SE before the next GS`, tx.at);
-        if (gs) sink.warn(`GS at line ${gs.at.line} has no GE before the next GS`, gs.at);
+        if (tx) closeTx(false, `ST (control ${tx.control}) has no SE before the next GS`, tx.at);
+        if (gs) sink.warn("GS has no GE before the next GS", gs.at);
         gs = { at: loc(seg), version: (seg.el[8] ?? "").trim(), count: 0 };
         return;
       case "GE":
-        if (tx) closeTx(false, `ST at line ${tx.at.line} (control ${tx.control}) has no SE before GE`, tx.at);
+        if (tx) closeTx(false, `ST (control ${tx.control}) has no SE before GE`, tx.at);
         if (!gs) sink.warn("GE without GS", loc(seg));
         else if (seg.el[1] !== String(gs.count))
           sink.warn(`GE01 says ${seg.el[1] ?? ""} transactions, the group has ${gs.count}`, loc(seg));
         gs = null;
         return;
       case "ST": {
-        if (tx) closeTx(false, `ST at line ${tx.at.line} (control ${tx.control}) has no SE before the next ST`, tx.at);
+        if (tx) closeTx(false, `ST (control ${tx.control}) has no SE before the next ST`, tx.at);
         if (gs) gs.count++;
         stats.transactions++;
         const version = (seg.el[3] ?? "").trim() || gs?.version || "";
@@ -126,12 +150,20 @@ export function readX12File(file: string, sink: X12Sink, onBytes?: (b: Buffer) =
         else if (seg.tag !== "TA1") sink.warn(`${seg.tag || "segment"} outside a transaction (no ST before it)`, loc(seg));
     }
   });
+  stats.lineBreaks = reader.lineBreaks;
+  stats.segments = reader.segments;
+  stats.splitMismatch = reader.splitMismatch;
+  stats.bytes = reader.bytesRead;
+  // a range that is not the file's last ends where the next one's ISA starts: what that ISA does
+  if (range && !range.last) {
+    beforeIsa();
+    return stats;
+  }
   if (tx) {
     const t: OpenTransaction = tx;
-    closeTx(false, `ST at line ${t.at.line} (control ${t.control}) has no SE: the file ends inside the transaction`, t.at);
+    closeTx(false, `ST (control ${t.control}) has no SE: the file ends inside the transaction`, t.at);
   }
-  if (gs) sink.warn(`GS at line ${gs.at.line} has no GE: the file ends inside the group`, gs.at);
-  if (isa) sink.warn(`ISA at line ${isa.line} has no IEA: the file ends inside the interchange`, isa);
-  stats.bytes = reader.bytesRead;
+  if (gs) sink.warn("GS has no GE: the file ends inside the group", gs.at);
+  if (isa) sink.warn("ISA has no IEA: the file ends inside the interchange", isa);
   return stats;
 }

@@ -217,12 +217,33 @@ const CHUNK = 4 << 20;
 const MAX_SEGMENT = 1 << 20;
 const HIGH = /[\x80-\xff]/;
 
+/**
+ * A byte range of an X12 file read on its own (run.ts splits large files at interchange
+ * boundaries, splitX12File): it starts at an ISA; `last` when it ends at the end of the file.
+ */
+export interface X12Range {
+  start: number;
+  end: number;
+  last: boolean;
+}
+
 export class X12SegmentReader {
   delimiters: X12Delimiters | null = null;
   bytesRead = 0;
+  /** Line breaks read (the line numbers of a later range of the same file continue from them). */
+  lineBreaks = 0;
+  /** Segments read (the segment numbers of a later range continue from them). */
+  segments = 0;
+  /**
+   * A range that is not the file's last ended inside a segment: the split point was not where an
+   * interchange starts (possible only when interchanges use different delimiters); its last bytes
+   * were not handed over, and the caller reads the file whole instead.
+   */
+  splitMismatch = false;
   constructor(
     readonly file: string,
     private readonly onBytes?: (b: Buffer) => void,
+    private readonly range?: X12Range,
   ) {}
 
   /**
@@ -241,7 +262,9 @@ export class X12SegmentReader {
   private read(fd: number, visit: (seg: X12Segment) => void): void {
     const seg = new X12Segment("", "*", 0, 0, 0, false);
     let buf = Buffer.alloc(0);
-    let base = 0; // file offset of buf[0]
+    const range = this.range;
+    let base = range?.start ?? 0; // file offset of buf[0]
+    let at = base; // file offset of the next read
     let line = 1;
     let index = 0;
     let eof = false;
@@ -249,7 +272,8 @@ export class X12SegmentReader {
     let d = this.delimiters;
     for (;;) {
       if (!eof) {
-        const n = readSync(fd, chunk, 0, CHUNK, null);
+        const n = readSync(fd, chunk, 0, range ? Math.min(CHUNK, range.end - at) : CHUNK, at);
+        at += n;
         this.bytesRead += n;
         if (n === 0) eof = true;
         else this.onBytes?.(chunk.subarray(0, n));
@@ -282,6 +306,8 @@ export class X12SegmentReader {
           d = this.delimiters = readDelimiters(s, pos, this.file, line, base + pos);
         }
         if (!d) break;
+        // a terminator "\n" or "\r\n" ends a line too (the segment's own line breaks are counted below)
+        const crlf = d.segment.endsWith("\n");
         const t = s.indexOf(d.segment, pos);
         if (t < 0) {
           if (s.length - pos > MAX_SEGMENT) throw tooLong(this.file, line, base + pos, d);
@@ -304,7 +330,7 @@ export class X12SegmentReader {
             seg.reset(text, 0, text.length, d.element, segLine, base + pos, index, false);
             visit(seg);
             pos = t + d.segment.length;
-            if (d.segment === "\n") line++;
+            if (crlf) line++;
             continue;
           }
           bad = true;
@@ -312,13 +338,20 @@ export class X12SegmentReader {
         seg.reset(s, pos, t, d.element, segLine, base + pos, index, bad);
         visit(seg);
         pos = t + d.segment.length;
-        if (d.segment === "\n") line++;
+        if (crlf) line++;
       }
       if (pos > 0) {
         buf = buf.subarray(pos);
         base += pos;
       }
       if (eof) {
+        this.lineBreaks = line - 1;
+        this.segments = index;
+        // (the loop above skipped the blanks before the next range's ISA: anything left is a segment cut off)
+        if (range && !range.last && buf.length > 0) {
+          this.splitMismatch = true;
+          return;
+        }
         if (buf.length > 0 && buf.toString("latin1").trim() !== "") {
           // a last segment without its terminator: hand it over so the caller can reject its claim
           const text = buf.toString("latin1").replace(/[\r\n]+$/, "");
@@ -326,6 +359,7 @@ export class X12SegmentReader {
           seg.reset(text, 0, text.length, d?.element ?? "*", line, base, index, !isUtf8(buf), true);
           visit(seg);
         }
+        this.segments = index;
         return;
       }
     }
@@ -335,6 +369,74 @@ export class X12SegmentReader {
 /** True for a segment tag that is well-formed (2–3 upper-case letters or digits). */
 export function isSegmentTag(tag: string): boolean {
   return tagSlot(tag, 0, tag.length) >= 0;
+}
+
+/** Bytes read at a time while looking for an ISA near a split point. */
+const PROBE = 1 << 20;
+
+/**
+ * Up to `n` ranges of about equal size that cover an X12 file, each after the first starting at
+ * an ISA that follows a segment terminator (and blanks) and declares the same delimiters as the
+ * file's first ISA: interchanges are whole, so a range needs nothing from the ones before it but
+ * the numbers of their lines and segments (X12SegmentReader.lineBreaks, segments), which the
+ * warehouse step adds. A split point is looked for in the first half of the span after its target
+ * offset; none found (one large interchange) means one range fewer. Not split (no ranges): files
+ * whose terminator is a line break, or that do not start with a readable ISA. With delimiters that
+ * change between interchanges, a candidate could lie inside a segment of another interchange; the
+ * range before it then ends inside that segment (splitMismatch) and run.ts reads the file whole.
+ */
+export function splitX12File(file: string, size: number, n: number): X12Range[] {
+  if (n < 2) return [];
+  const fd = openSync(file, "r");
+  try {
+    const head = Buffer.allocUnsafe(4096);
+    const text = head.subarray(0, readSync(fd, head, 0, head.length, 0)).toString("latin1");
+    const first = /^[\r\n \t]*/.exec(text)![0].length;
+    if (!text.startsWith("ISA", first)) return [];
+    const d = isaDelimiters(text, first);
+    if (!d || d.segment.length !== 1 || /[\r\n \t]/.test(d.segment)) return [];
+    const needle = `ISA${d.element}`;
+    const probe = Buffer.allocUnsafe(PROBE + 256);
+    const starts = [0];
+    for (let i = 1; i < n; i++) {
+      const target = Math.floor((size * i) / n);
+      const limit = Math.min(size, target + Math.floor(size / n / 2));
+      // each window overlaps the previous one by 128 bytes, so a candidate at its edge is seen
+      // whole, with the terminator and blanks before it
+      for (let pos = Math.max(target, starts[starts.length - 1]! + 1); pos < limit; pos += PROBE) {
+        const from = Math.max(0, pos - 128);
+        const w = probe.subarray(0, readSync(fd, probe, 0, probe.length, from)).toString("latin1");
+        let found = -1;
+        for (let k = w.indexOf(needle, pos - from); k >= 0 && k < pos - from + PROBE; k = w.indexOf(needle, k + 1)) {
+          let b = k - 1;
+          while (b >= 0 && " \t\r\n".includes(w.charAt(b))) b--;
+          const e = b >= 0 && w.charAt(b) === d.segment ? isaDelimiters(w, k) : null;
+          if (e && e.element === d.element && e.segment === d.segment && e.component === d.component) {
+            found = from + k;
+            break;
+          }
+        }
+        if (found >= 0) {
+          starts.push(found);
+          break;
+        }
+      }
+    }
+    return starts.length < 2
+      ? []
+      : starts.map((start, j) => ({ start, end: starts[j + 1] ?? size, last: j === starts.length - 1 }));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The delimiters of the ISA at s[pos], or null when it is not a whole, well-formed ISA. */
+function isaDelimiters(s: string, pos: number): X12Delimiters | null {
+  try {
+    return s.length - pos >= 107 ? readDelimiters(s, pos, "", 0, 0) : null;
+  } catch {
+    return null;
+  }
 }
 
 function readDelimiters(s: string, pos: number, file: string, line: number, offset: number): X12Delimiters {

@@ -35,6 +35,28 @@ export async function query(db: string, sql: string): Promise<Record<string, unk
   }
 }
 
+/** Rows of `table` in one warehouse and not in the other (both directions), run ids left out. */
+export async function differences(a: string, b: string, table: string): Promise<number> {
+  const inst = await DuckDBInstance.create(":memory:");
+  const c = await inst.connect();
+  try {
+    await c.run(`ATTACH '${a}' AS a (READ_ONLY); ATTACH '${b}' AS b (READ_ONLY)`);
+    const cols = (
+      await c.runAndReadAll(
+        `SELECT string_agg('"' || column_name || '"', ', ' ORDER BY ordinal_position) FROM information_schema.columns
+         WHERE table_catalog = 'a' AND table_schema = 'sgv_reporting' AND table_name = '${table}' AND column_name <> 'ingest_run_id'`,
+      )
+    ).getRows()[0]![0] as string;
+    const q = (x: string, y: string): string =>
+      `SELECT count(*) FROM (SELECT ${cols} FROM ${x}.sgv_reporting.${table} EXCEPT ALL SELECT ${cols} FROM ${y}.sgv_reporting.${table})`;
+    const n = (await c.runAndReadAll(`SELECT (${q("a", "b")}) + (${q("b", "a")})`)).getRows()[0]![0];
+    return Number(n);
+  } finally {
+    c.closeSync();
+    inst.closeSync();
+  }
+}
+
 /** A minimal 837P interchange around the given claim loops (each: CLM … lines), '*' '~' ':'. */
 export function x12P(claims: string[][], opts: { se?: boolean; ge?: boolean; iea?: boolean; seCount?: number } = {}): string {
   const body = [

@@ -5,11 +5,10 @@ import { describe, expect, it } from "vitest";
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { DuckDBInstance } from "@duckdb/node-api";
 import { writeEobNdjson, writeX12Claims, writeX12Enrollment } from "../../src/ingest/generate.js";
 import { planTasks } from "../../src/ingest/run.js";
 import { DataError } from "../../src/errors.js";
-import { DATA, claimP, ingest, query, tempDir, writeFile, x12P } from "./helpers.js";
+import { DATA, claimP, differences, ingest, query, tempDir, writeFile, x12P } from "./helpers.js";
 
 const TABLES = [
   "claims_diagnosis_provenance",
@@ -49,28 +48,6 @@ function inputFiles(dir: string): string[] {
     i,
     eob,
   ];
-}
-
-/** Rows of `table` in one warehouse and not in the other (both directions), run ids left out. */
-async function differences(a: string, b: string, table: string): Promise<number> {
-  const inst = await DuckDBInstance.create(":memory:");
-  const c = await inst.connect();
-  try {
-    await c.run(`ATTACH '${a}' AS a (READ_ONLY); ATTACH '${b}' AS b (READ_ONLY)`);
-    const cols = (
-      await c.runAndReadAll(
-        `SELECT string_agg('"' || column_name || '"', ', ' ORDER BY ordinal_position) FROM information_schema.columns
-         WHERE table_catalog = 'a' AND table_schema = 'sgv_reporting' AND table_name = '${table}' AND column_name <> 'ingest_run_id'`,
-      )
-    ).getRows()[0]![0] as string;
-    const q = (x: string, y: string): string =>
-      `SELECT count(*) FROM (SELECT ${cols} FROM ${x}.sgv_reporting.${table} EXCEPT ALL SELECT ${cols} FROM ${y}.sgv_reporting.${table})`;
-    const n = (await c.runAndReadAll(`SELECT (${q("a", "b")}) + (${q("b", "a")})`)).getRows()[0]![0];
-    return Number(n);
-  } finally {
-    c.closeSync();
-    inst.closeSync();
-  }
 }
 
 describe("ingest on worker threads", () => {
@@ -131,7 +108,7 @@ describe("ingest on worker threads", () => {
     const splitDb = join(d, "split.duckdb");
     const serial = await ingest([file], serialDb, { workers: 1 });
     const progress: string[] = [];
-    const split = await ingest([file], splitDb, { workers: 3, ndjsonSplitBytes: 1, onProgress: (m) => progress.push(m) });
+    const split = await ingest([file], splitDb, { workers: 3, splitBytes: 1, onProgress: (m) => progress.push(m) });
     expect(progress.filter((m) => / bytes \d+-\d+: /.test(m)).length).toBe(3);
     expect(split.counts).toEqual(serial.counts);
     expect(serial.counts.rejected).toBeGreaterThan(2);
