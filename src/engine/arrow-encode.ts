@@ -351,6 +351,9 @@ const FIELD_COLUMNS: readonly FieldColumn[] = [
   { name: "graft_months", slot: L.IN_GRAFT_MONTHS, absent: -1, kind: "int", range: GRAFT_MONTHS_RANGE },
 ];
 
+/** Fields whose reader takes a Dictionary<Utf8> column as well as Utf8 (readEnum). */
+export const DICTIONARY_FIELDS: ReadonlySet<string> = new Set(FIELD_COLUMNS.filter((f) => f.kind === "enum").map((f) => f.name));
+
 /** Every member's row of attributes at the fields' absent values. */
 const ABSENT_ROW = (() => {
   const row = new Int32Array(L.NIN);

@@ -26,24 +26,24 @@ import {
   type RecordBatch,
   type Schema,
 } from "apache-arrow";
-
-// ---- Parquet enums (parquet.thrift) -----------------------------------------------------------
-const T_BOOLEAN = 0;
-const T_INT32 = 1;
-const T_INT64 = 2;
-const T_DOUBLE = 5;
-const T_BYTE_ARRAY = 6;
-const REQUIRED = 0;
-const OPTIONAL = 1;
-const REPEATED = 2;
-const CT_UTF8 = 0;
-const CT_LIST = 3;
-const CT_DATE = 6;
-const E_PLAIN = 0;
-const E_RLE = 3;
-const E_RLE_DICTIONARY = 8;
-const PAGE_DATA = 0;
-const PAGE_DICTIONARY = 2;
+import {
+  CT_DATE,
+  CT_LIST,
+  CT_UTF8,
+  E_PLAIN,
+  E_RLE,
+  E_RLE_DICTIONARY,
+  OPTIONAL,
+  PAGE_DATA,
+  PAGE_DICTIONARY,
+  REPEATED,
+  REQUIRED,
+  T_BOOLEAN,
+  T_BYTE_ARRAY,
+  T_DOUBLE,
+  T_INT32,
+  T_INT64,
+} from "./parquet-format.js";
 
 // ---- Thrift compact protocol types ------------------------------------------------------------
 const C_TRUE = 1;

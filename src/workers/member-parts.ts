@@ -1,19 +1,32 @@
 // Member batches from the Parquet parts a warehouse source exported (io/duckdb-warehouse.ts
-// exportParts): a worker reads one row group with parquet-wasm and turns the joined code column
-// (string_agg(code, chr(31)) per member, as DuckDB grouped it) into the List<Utf8> the engine takes.
-// No JS string per code: bytes are copied once, separators become list offsets.
+// exportParts): a worker reads one row group — with io/parquet-reader.ts, which decodes what
+// DuckDB's uncompressed COPY writes straight into Arrow data, else with parquet-wasm — and turns
+// the joined code column (string_agg(code, chr(31)) per member, as DuckDB grouped it) into the
+// List<Utf8> the engine takes. No JS string per code: bytes are copied, separators become list offsets.
 import { openAsBlob } from "node:fs";
 import { Field, List, RecordBatch, Schema, Struct, Utf8, makeData, tableFromIPC, type Data } from "apache-arrow";
 import * as pw from "parquet-wasm";
 import { separatorInCode } from "../io/joined-codes.js";
 import { splitJoinedBytes } from "../io/parquet-writer.js";
+import { openPartFile, readPartRowGroup, type PartFile } from "../io/parquet-reader.js";
+import { DICTIONARY_FIELDS } from "../engine/arrow-encode.js";
 
 // one open ParquetFile per part file (a worker reads many row groups of the same few files); the
 // cache lives as long as the worker, and the pool lives for one run
 const open = new Map<string, Promise<pw.ParquetFile>>();
 
+// each part's footer as parquet-reader.ts reads it, or null when that reader cannot (parquet-wasm then)
+const footers = new Map<string, PartFile | null>();
+
 /** Row group `rowGroup` of `file` as Arrow record batches. */
 export async function readRowGroup(file: string, rowGroup: number): Promise<RecordBatch[]> {
+  let pf = footers.get(file);
+  if (pf === undefined) {
+    pf = openPartFile(file);
+    footers.set(file, pf);
+  }
+  const rb = pf ? readPartRowGroup(pf, rowGroup, DICTIONARY_FIELDS) : null;
+  if (rb) return [rb];
   let f = open.get(file);
   if (!f) {
     f = openAsBlob(file).then((b) => pw.ParquetFile.fromFile(b));
