@@ -2,20 +2,30 @@
 // Parquet encoding for result sinks, through parquet-wasm. Files are read lazily by row group
 // from a Blob backed by the file (fs.openAsBlob), so a large file never sits in memory whole.
 import { openAsBlob, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { Table, tableFromIPC, tableToIPC, type RecordBatch, type Schema } from "apache-arrow";
-import * as pw from "parquet-wasm";
+import type * as PW from "parquet-wasm";
 import { DataError } from "../errors.js";
 import { fastParquet, fastParquetSupports, writeFastParquet } from "./parquet-writer.js";
 
 /** Parquet page compression of result parts (bench/README.md "Result-part Parquet writers"). */
 export type PartCompression = "none" | "snappy" | "lz4_raw" | "zstd";
 
-const CODECS: Record<PartCompression, pw.Compression> = {
-  none: pw.Compression.UNCOMPRESSED,
-  snappy: pw.Compression.SNAPPY,
-  lz4_raw: pw.Compression.LZ4_RAW,
-  zstd: pw.Compression.ZSTD,
-};
+let loaded: typeof PW | null = null;
+/**
+ * parquet-wasm, loaded the first time something needs it (its Node build is CommonJS, so this is
+ * synchronous): compiling its 5 MB module took each scoring worker ≈ 65 ms of CPU at the start
+ * of every run, and a worker that writes its parts with the fast writer and reads DuckDB's
+ * export with io/parquet-reader.ts never calls it.
+ */
+export function parquetWasm(): typeof PW {
+  return (loaded ??= createRequire(import.meta.url)("parquet-wasm") as typeof PW);
+}
+
+function codec(c: PartCompression): PW.Compression {
+  const C = parquetWasm().Compression;
+  return { none: C.UNCOMPRESSED, snappy: C.SNAPPY, lz4_raw: C.LZ4_RAW, zstd: C.ZSTD }[c];
+}
 
 /**
  * Parquet bytes of the given batches (one schema). Dictionary encoding is off: it costs ~5× the
@@ -25,8 +35,9 @@ const CODECS: Record<PartCompression, pw.Compression> = {
 export function encodeParquet(batches: readonly RecordBatch[], compression: PartCompression = "snappy"): Uint8Array {
   const ipc = tableToIPC(new Table(batches as RecordBatch[]), "stream");
   // built per call: writeParquet takes ownership of the properties
+  const pw = parquetWasm();
   const props = new pw.WriterPropertiesBuilder()
-    .setCompression(CODECS[compression])
+    .setCompression(codec(compression))
     .setDictionaryEnabled(false)
     .setMaxRowGroupSize(128 * 1024)
     .build();
@@ -57,9 +68,9 @@ export function schemaSignature(schema: Schema): string {
 
 /** Record batches of a Parquet file, one row group at a time. */
 export async function* readParquetBatches(path: string): AsyncGenerator<RecordBatch> {
-  let file: pw.ParquetFile;
+  let file: PW.ParquetFile;
   try {
-    file = await pw.ParquetFile.fromFile(await openAsBlob(path));
+    file = await parquetWasm().ParquetFile.fromFile(await openAsBlob(path));
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new DataError(`${path}: file not found`, { file: path }, e);
     throw new DataError(`${path}: not a readable Parquet file (${(e as Error).message})`, { file: path }, e);

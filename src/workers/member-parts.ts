@@ -5,15 +5,16 @@
 // List<Utf8> the engine takes. No JS string per code: bytes are copied, separators become list offsets.
 import { openAsBlob } from "node:fs";
 import { Field, List, RecordBatch, Schema, Struct, Utf8, makeData, tableFromIPC, type Data } from "apache-arrow";
-import * as pw from "parquet-wasm";
+import type * as PW from "parquet-wasm";
 import { separatorInCode } from "../io/joined-codes.js";
 import { splitJoinedBytes } from "../io/parquet-writer.js";
+import { parquetWasm } from "../io/parquet.js";
 import { openPartFile, readPartRowGroup, type PartFile } from "../io/parquet-reader.js";
 import { DICTIONARY_FIELDS } from "../engine/arrow-encode.js";
 
 // one open ParquetFile per part file (a worker reads many row groups of the same few files); the
 // cache lives as long as the worker, and the pool lives for one run
-const open = new Map<string, Promise<pw.ParquetFile>>();
+const open = new Map<string, Promise<PW.ParquetFile>>();
 
 // each part's footer as parquet-reader.ts reads it, or null when that reader cannot (parquet-wasm then)
 const footers = new Map<string, PartFile | null>();
@@ -29,7 +30,7 @@ export async function readRowGroup(file: string, rowGroup: number): Promise<Reco
   if (rb) return [rb];
   let f = open.get(file);
   if (!f) {
-    f = openAsBlob(file).then((b) => pw.ParquetFile.fromFile(b));
+    f = openAsBlob(file).then((b) => parquetWasm().ParquetFile.fromFile(b));
     open.set(file, f);
   }
   const t = await (await f).read({ rowGroups: [rowGroup], batchSize: 1 << 30 }); // one batch per row group
