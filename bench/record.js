@@ -1,7 +1,7 @@
 // Shared by the benchmarks that record their runs: the machine and commit a result was measured
 // on, and the results file it goes to (bench/results/<name>-<date>-<commit>[-dirty]<suffix>.json).
 import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -39,12 +39,16 @@ export function environment() {
 
 /** Write `result` (with `environment`, by default as it is now) to bench/results; returns the file. */
 export function writeResult(name, suffix, result, env = environment()) {
-  const out = join(
+  const base = join(
     ROOT,
     "bench",
     "results",
-    `${name}-${env.date.slice(0, 10)}-${env.commit}${env.dirty ? "-dirty" : ""}${suffix}.json`,
+    `${name}-${env.date.slice(0, 10)}-${env.commit}${env.dirty ? "-dirty" : ""}${suffix}`,
   );
+  // a second run of the same benchmark at the same commit on the same day (another size, another
+  // warehouse) gets -2, -3, …: a result already written is never overwritten
+  let out = `${base}.json`;
+  for (let k = 2; existsSync(out); k++) out = `${base}-${k}.json`;
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, JSON.stringify({ benchmark: name, environment: env, ...result }, null, 1) + "\n");
   return out;
