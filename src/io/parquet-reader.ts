@@ -1,9 +1,9 @@
 // A reader for the member parts a DuckDB warehouse exports (duckdb-warehouse.ts exportParts: COPY
 // … (FORMAT parquet, COMPRESSION uncompressed)), one row group at a time into Arrow data: flat
 // schemas of BOOLEAN, INT32 (plain or DATE) and BYTE_ARRAY (UTF8) columns, REQUIRED or OPTIONAL,
-// each column chunk uncompressed, an optional dictionary page and one data page (v1 or v2) in
-// PLAIN or dictionary encoding. Anything else — compression, other types or encodings, nested
-// columns, chunks of several data pages — makes `openPartFile` (or `readPartRowGroup`) answer
+// each column chunk uncompressed, an optional dictionary page and one (v1) data page in PLAIN or
+// dictionary encoding. Anything else — compression, other types or encodings, nested columns,
+// chunks of several data pages, DATA_PAGE_V2 — makes `openPartFile` (or `readPartRowGroup`) answer
 // null and the caller reads the file with parquet-wasm, as before. Per row group of 16,384
 // members this takes a fraction of parquet-wasm's read, its Arrow IPC stream and the stream's
 // parse (bench/README.md#pipeline-session-21; parquet-wasm stays the reader of every other file).
@@ -40,6 +40,9 @@ import {
   T_BYTE_ARRAY,
   T_INT32,
 } from "./parquet-format.js";
+
+/** Larger row groups (an export's are a few MB) are left to parquet-wasm, which reads them by column. */
+const MAX_ROW_GROUP_BYTES = 1 << 30;
 
 /** A value the reader cannot decode: the caller falls back to parquet-wasm. */
 class Unsupported extends Error {}
@@ -300,6 +303,7 @@ export function readPartRowGroup(pf: PartFile, index: number, asDictionary?: Rea
   if (!g) throw new RangeError(`${pf.file}: no row group ${index}`);
   const first = Math.min(...g.chunks.map((c) => c.start));
   const last = Math.max(...g.chunks.map((c) => c.start + c.size));
+  if (!(first >= 0 && last - first <= MAX_ROW_GROUP_BYTES)) return null; // not a row group of an export part
   const buf = Buffer.allocUnsafe(last - first);
   // a plain Uint8Array view: its subarray() is cheaper than a Buffer's
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
