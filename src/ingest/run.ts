@@ -124,7 +124,9 @@ async function parseFiles(tasks: ParseFileTask[], workers: number, say: (m: stri
     atomics: "async",
   });
   try {
-    const bySize = [...tasks].sort((a, b) => size(b) - size(a) || a.part - b.part);
+    // each task's cost once (stat and format detection per file), not per comparison of the sort
+    const cost = tasks.map(size);
+    const bySize = [...tasks].sort((a, b) => cost[b.part]! - cost[a.part]! || a.part - b.part);
     const runs = new Map<number, Promise<ParseFileResult>>();
     for (const t of bySize)
       runs.set(
@@ -395,11 +397,7 @@ export async function runIngest(o: IngestOptions): Promise<IngestResult> {
       rmSync(stageDir, { recursive: true, force: true });
       mkdirSync(stageDir, { recursive: true });
       tasks = plan(false);
-      try {
-        results = await parse(tasks);
-      } catch (e) {
-        throw e instanceof PartFailed ? e.error : e;
-      }
+      results = await parse(tasks); // no X12 ranges now: parse() throws the failed part's own error
     }
     const parseSeconds = (performance.now() - t0) / 1000;
     const parsePeakRssMb = process.resourceUsage().maxRSS / 1024;

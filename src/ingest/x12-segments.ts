@@ -346,13 +346,9 @@ export class X12SegmentReader {
       }
       if (eof) {
         this.lineBreaks = line - 1;
-        this.segments = index;
         // (the loop above skipped the blanks before the next range's ISA: anything left is a segment cut off)
-        if (range && !range.last && buf.length > 0) {
-          this.splitMismatch = true;
-          return;
-        }
-        if (buf.length > 0 && buf.toString("latin1").trim() !== "") {
+        if (range && !range.last) this.splitMismatch = buf.length > 0;
+        else if (buf.length > 0 && buf.toString("latin1").trim() !== "") {
           // a last segment without its terminator: hand it over so the caller can reject its claim
           const text = buf.toString("latin1").replace(/[\r\n]+$/, "");
           index++;

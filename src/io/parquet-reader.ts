@@ -351,33 +351,34 @@ function decodeChunk(col: Column, file: Uint8Array, chunk: Chunk, base: number, 
   let dict: Output | null = null;
   if (h.type === PAGE_DICTIONARY) {
     if (h.encoding !== E_PLAIN && h.encoding !== E_PLAIN_DICTIONARY) throw new Unsupported("dictionary encoding");
-    dict = new Output(col.physical, h.values);
+    dict = new Output(col.physical, h.values, null);
     dict.plain(file, body, p, h.values);
     ({ h, body } = page());
   }
   // DuckDB writes v1 data pages (also with PARQUET_VERSION V2); DATA_PAGE_V2 goes to parquet-wasm
   if (h.type !== PAGE_DATA) throw new Unsupported(`page type ${h.type}`);
   if (h.values !== rows || p !== end) throw new Unsupported("a column chunk of several data pages");
-  const out = new Output(col.physical, rows);
   const valid = new Uint8Array((rows + 7) >> 3);
+  // definition levels of the rows when some are null (null: every row holds a value)
+  let levels: Uint8Array | null = null;
   let at = body;
   // definition levels: which rows hold a value (flat columns: level 0 or 1)
   let present = rows;
   if (col.optional) {
-    const levels = new Uint8Array(rows);
+    const lv = new Uint8Array(rows);
     // v1: the levels' byte length, then the levels as an RLE / bit-packed hybrid of width 1
     if (h.defEncoding !== E_RLE) throw new Unsupported("definition level encoding");
     const len = file[at]! | (file[at + 1]! << 8) | (file[at + 2]! << 16) | (file[at + 3]! << 24);
     at += 4;
     const lend = at + len;
     if (lend > p) throw new Unsupported("levels past their page");
-    hybrid(file, at, lend, 1, levels, rows);
+    hybrid(file, at, lend, 1, lv, rows);
     at = lend;
     present = 0;
-    for (let i = 0; i < rows; i++) present += levels[i]!;
+    for (let i = 0; i < rows; i++) present += lv[i]!;
     if (present < rows) {
-      for (let i = 0; i < rows; i++) if (levels[i] === 1) valid[i >> 3]! |= 1 << (i & 7);
-      out.levels = levels;
+      for (let i = 0; i < rows; i++) if (lv[i] === 1) valid[i >> 3]! |= 1 << (i & 7);
+      levels = lv;
     } else valid.fill(0xff);
   } else valid.fill(0xff);
   const nulls = rows - present;
@@ -392,9 +393,9 @@ function decodeChunk(col: Column, file: Uint8Array, chunk: Chunk, base: number, 
       let keys = idx;
       if (present < rows) {
         keys = new Int32Array(rows);
-        for (let i = 0, k = 0; i < rows; i++) if (out.levels![i] === 1) keys[i] = idx[k++]!;
+        for (let i = 0, k = 0; i < rows; i++) if (levels![i] === 1) keys[i] = idx[k++]!;
       }
-      const values = makeVector(dict.data(new Utf8(), dict.size(), 0, valid) as Data<Utf8>);
+      const values = makeVector(dict.data(new Utf8(), dict.size()) as Data<Utf8>);
       const type = new Dictionary(new Utf8(), new Int32());
       return makeData({
         type,
@@ -405,9 +406,14 @@ function decodeChunk(col: Column, file: Uint8Array, chunk: Chunk, base: number, 
         dictionary: values,
       });
     }
+    const out = new Output(col.physical, rows, levels);
     out.fromDictionary(dict, idx, rows);
-  } else if (h.encoding === E_PLAIN) out.plain(file, at, p, rows);
-  else throw new Unsupported(`encoding ${h.encoding}`); // (v2 pages' DELTA_* and RLE booleans among them)
+    return out.data(col.arrow, rows, nulls, valid);
+  }
+  // (v2 pages' DELTA_* and RLE booleans among the encodings that go to parquet-wasm)
+  if (h.encoding !== E_PLAIN) throw new Unsupported(`encoding ${h.encoding}`);
+  const out = new Output(col.physical, rows, levels);
+  out.plain(file, at, p, rows);
   return out.data(col.arrow, rows, nulls, valid);
 }
 
@@ -505,15 +511,16 @@ class Output {
   used = 0;
   ints: Int32Array | null = null;
   bits: Uint8Array | null = null;
-  /** Definition levels of the page being decoded (null: every row of it has a value). */
-  levels: Uint8Array | null = null;
   constructor(
     readonly physical: number,
     rows: number,
+    /** Definition levels of the rows (null: every row has a value). */
+    readonly levels: Uint8Array | null,
   ) {
     if (physical === T_BYTE_ARRAY) {
       this.offsets = new Int32Array(rows + 1);
-      this.bytes = new Uint8Array(Math.max(64, rows * 8));
+      // sized by room() from the page: plain values are at most the page's bytes
+      this.bytes = new Uint8Array(0);
     } else if (physical === T_INT32) this.ints = new Int32Array(rows);
     else if (physical === T_BOOLEAN) this.bits = new Uint8Array((rows + 7) >> 3);
     else throw new Unsupported(`type ${physical}`);
@@ -609,7 +616,7 @@ class Output {
     } else throw new Unsupported("dictionary of booleans");
   }
 
-  data(type: DataType, rows: number, nulls: number, valid: Uint8Array): Data {
+  data(type: DataType, rows: number, nulls = 0, valid: Uint8Array | null = null): Data {
     const nullBitmap = nulls > 0 ? valid : null;
     if (this.physical === T_BYTE_ARRAY)
       return makeData({

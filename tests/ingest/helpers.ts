@@ -1,5 +1,5 @@
 // Shared helpers for the ingest tests: run an ingest into a temp warehouse and read it back.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -8,6 +8,25 @@ import { runIngest, type IngestOptions, type IngestResult } from "../../src/inge
 export const ROOT = new URL("../..", import.meta.url).pathname;
 export const DATA = join(ROOT, "data");
 export const SAMPLES = join(ROOT, "..", "shared", "samples");
+
+/** The tables an ingest publishes that the serial-against-parallel tests compare row by row. */
+export const PUBLISHED_TABLES = [
+  "claims_diagnosis_provenance",
+  "claims_diagnoses",
+  "claims_ingest_outcomes",
+  "participant_diagnosis_codes",
+  "participants",
+  "participants_provenance",
+];
+
+/** The ICD-10 codes V28 maps (PY2026): the generator's codes that reach an HCC. */
+export function hccCodes(): string[] {
+  return readFileSync(join(DATA, "py2026", "V28", "crosswalk.tsv"), "utf8")
+    .split("\n")
+    .slice(1)
+    .map((l) => l.split("\t")[0] ?? "")
+    .filter((c) => c !== "");
+}
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "hcc-ingest-"));

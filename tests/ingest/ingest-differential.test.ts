@@ -4,10 +4,10 @@
 // docs/deviations.md ("Claims ingest"), judged from our own provenance and outcomes.
 import { describe, expect, it } from "vitest";
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { writeEobNdjson, writeX12Claims } from "../../src/ingest/generate.js";
-import { DATA, ROOT, SAMPLES, ingest, query, tempDir } from "./helpers.js";
+import { DATA, ROOT, SAMPLES, hccCodes, ingest, query, tempDir } from "./helpers.js";
 
 const PYTHON = join(ROOT, ".venv", "bin", "python");
 const ORACLE = join(ROOT, "scripts", "oracle", "hccinfhir_extract_oracle.py");
@@ -87,13 +87,6 @@ async function compare(
   }
   return { members: new Set([...ours.keys(), ...theirs.keys()]).size, differences, byCategory, unexplained };
 }
-
-const hccCodes = (): string[] =>
-  readFileSync(join(DATA, "py2026", "V28", "crosswalk.tsv"), "utf8")
-    .split("\n")
-    .slice(1)
-    .map((l) => l.split("\t")[0] ?? "")
-    .filter(Boolean);
 
 describe.skipIf(skip)("ingest vs hccinfhir 0.4.0 extractors (differential)", () => {
   it("every sample claim file: same filtered diagnosis set per member, except explained differences", async () => {

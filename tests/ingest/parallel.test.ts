@@ -8,24 +8,10 @@ import { join, resolve } from "node:path";
 import { writeEobNdjson, writeX12Claims, writeX12Enrollment } from "../../src/ingest/generate.js";
 import { planTasks } from "../../src/ingest/run.js";
 import { DataError } from "../../src/errors.js";
-import { DATA, claimP, differences, ingest, query, tempDir, writeFile, x12P } from "./helpers.js";
-
-const TABLES = [
-  "claims_diagnosis_provenance",
-  "claims_diagnoses",
-  "claims_ingest_outcomes",
-  "participant_diagnosis_codes",
-  "participants",
-  "participants_provenance",
-];
+import { DATA, PUBLISHED_TABLES, claimP, differences, hccCodes, ingest, query, tempDir, writeFile, x12P } from "./helpers.js";
 
 function inputFiles(dir: string): string[] {
-  const codes = readFileSync(join(DATA, "py2026/V28/crosswalk.tsv"), "utf8")
-    .split("\n")
-    .slice(1)
-    .map((l) => l.split("\t")[0] ?? "")
-    .filter((c) => c !== "");
-  const o = { seed: 5, year: 2025, members: 300, hccCodes: codes };
+  const o = { seed: 5, year: 2025, members: 300, hccCodes: hccCodes() };
   const p = join(dir, "p.x12");
   const i = join(dir, "i.x12");
   const eob = join(dir, "eob.ndjson");
@@ -76,7 +62,7 @@ describe("ingest on worker threads", () => {
        FROM (SELECT source_file AS f, min(claim_seq) AS first_seq FROM sgv_reporting.claims_ingest_outcomes GROUP BY 1)`,
     );
     expect(seq).toEqual([{ contiguous: true, files: files.filter((f) => !f.endsWith(".834")) }]);
-    for (const t of TABLES)
+    for (const t of PUBLISHED_TABLES)
       expect({ table: t, differences: await differences(serialDb, parallelDb, t) }).toEqual({ table: t, differences: 0 });
   });
 
@@ -91,11 +77,7 @@ describe("ingest on worker threads", () => {
 
   it("one NDJSON file split into byte ranges on several threads publishes what a serial pass does", async () => {
     const d = tempDir();
-    const codes = readFileSync(join(DATA, "py2026/V28/crosswalk.tsv"), "utf8")
-      .split("\n")
-      .slice(1)
-      .map((l) => l.split("\t")[0] ?? "")
-      .filter((c) => c !== "");
+    const codes = hccCodes();
     const generated = join(d, "gen.ndjson");
     writeEobNdjson(generated, 300_000, { seed: 9, year: 2025, members: 200, hccCodes: codes });
     // odd lines spread through the file: blank, CRLF, not JSON, not UTF-8
@@ -143,7 +125,7 @@ describe("ingest on worker threads", () => {
     expect(strip(perFile)).toEqual(strip(grouped));
     expect(grouped.files.map((f) => f.path)).toEqual(files.map((f) => resolve(f)));
     expect(grouped.files[10]!.sha256).toBe(createHash("sha256").update(readFileSync(files[10]!)).digest("hex"));
-    for (const t of TABLES.filter((t) => !t.startsWith("participants")))
+    for (const t of PUBLISHED_TABLES.filter((t) => !t.startsWith("participants")))
       expect({ table: t, differences: await differences(groupedDb, partsDb, t) }).toEqual({ table: t, differences: 0 });
     // claims_diagnoses is a view over the parse threads' files: one per part
     const parquetReads = async (db: string): Promise<unknown> =>

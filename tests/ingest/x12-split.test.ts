@@ -6,25 +6,8 @@ import { describe, expect, it } from "vitest";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { writeX12Claims, writeX12Enrollment } from "../../src/ingest/generate.js";
-import { splitX12File } from "../../src/ingest/x12-segments.js";
-import { X12SegmentReader } from "../../src/ingest/x12-segments.js";
-import { DATA, claimP, differences, ingest, query, tempDir, writeFile, x12P } from "./helpers.js";
-
-const TABLES = [
-  "claims_diagnosis_provenance",
-  "claims_diagnoses",
-  "claims_ingest_outcomes",
-  "participant_diagnosis_codes",
-  "participants",
-  "participants_provenance",
-];
-
-const hccCodes = (): string[] =>
-  readFileSync(join(DATA, "py2026/V28/crosswalk.tsv"), "utf8")
-    .split("\n")
-    .slice(1)
-    .map((l) => l.split("\t")[0] ?? "")
-    .filter((c) => c !== "");
+import { X12SegmentReader, splitX12File } from "../../src/ingest/x12-segments.js";
+import { PUBLISHED_TABLES, claimP, differences, hccCodes, ingest, query, tempDir, writeFile, x12P } from "./helpers.js";
 
 /** Serial (one thread, whole file) and split ingests of `files`; the split one's progress lines. */
 async function both(
@@ -46,7 +29,7 @@ async function both(
   return { serialDb, splitDb, serial, split, progress };
 }
 
-async function expectSame(r: Awaited<ReturnType<typeof both>>, tables = TABLES): Promise<void> {
+async function expectSame(r: Awaited<ReturnType<typeof both>>, tables = PUBLISHED_TABLES): Promise<void> {
   expect(r.split.counts).toEqual(r.serial.counts);
   expect(r.split.warnings).toBe(r.serial.warnings);
   const strip = (x: typeof r.serial): unknown[] => x.files.map((f) => ({ ...f, seconds: 0 }));
@@ -191,7 +174,7 @@ describe("an X12 file split at its interchanges", () => {
     expect(r.progress.some((m) => /not split at its interchanges after all; read whole/.test(m))).toBe(true);
     await expectSame(
       r,
-      TABLES.filter((t) => !t.startsWith("participants")),
+      PUBLISHED_TABLES.filter((t) => !t.startsWith("participants")),
     );
     expect(r.serial.counts.claimsIn).toBe(781);
     expect(r.serial.counts.rejected).toBe(0);
